@@ -1,0 +1,203 @@
+//! attach-seize: the two ways to start tracing a process that is already
+//! running. PTRACE_ATTACH stops it with a SIGSTOP; PTRACE_SEIZE does not,
+//! and PTRACE_INTERRUPT stops it later, when the tracer wants.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitPidFlag;
+use nix::unistd::{fork, getpid, ForkResult, Pid};
+use workbook::arch;
+use workbook::hints::ptrace_error;
+use workbook::stop::{describe_raw, waitpid};
+use workbook::{wait_for, Event, Stop, Waited};
+
+mod victim;
+use victim::Victim;
+
+/// Attaches to a running process with PTRACE_ATTACH, then with PTRACE_SEIZE
+/// and PTRACE_INTERRUPT, and detaches each time: the process runs on.
+///
+/// With no --pid it starts its own victim, a built-in target that prints
+/// ticks, and also shows that a process can't trace itself, that a traced
+/// process can't get a second tracer, and that two processes may trace
+/// each other.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Attach to this running process (or thread) instead of our own victim.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pid: Option<i32>,
+}
+
+fn main() -> ExitCode {
+    workbook::main(run)
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    if let Some(pid) = args.pid {
+        let pid = Pid::from_raw(pid);
+        eprintln!("attach-seize: pid {pid} ({})", workbook::hints::comm(pid));
+        attach_then_detach(pid)?;
+        seize(pid)?;
+        interrupt_then_detach(pid)?;
+        eprintln!("attach-seize: detached; pid {pid} runs on as before");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut victim = Victim::start()?;
+    let pid = victim.pid();
+    eprintln!("attach-seize: started a victim, pid {pid}, that prints a tick every 100 ms");
+    victim.expect_tick("before we attach")?;
+
+    attach_then_detach(pid)?;
+    victim.expect_tick("after PTRACE_DETACH")?;
+
+    seize(pid)?;
+    victim.expect_tick("while seized")?;
+    interrupt_then_detach(pid)?;
+    victim.expect_tick("after the second PTRACE_DETACH")?;
+
+    no_tracing_yourself()?;
+    tracer_cycle()?;
+
+    victim.end()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+// ANCHOR: attach
+fn attach_then_detach(pid: Pid) -> Result<()> {
+    eprintln!("\n== PTRACE_ATTACH ==");
+    ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))?;
+    let stop = wait_until_stopped(pid)?;
+    eprintln!(
+        "attach-seize: waitpid: status {:#x}: {}: {}",
+        stop.raw,
+        describe_raw(stop.raw),
+        stop.stop
+    );
+    let regs = arch::read_regs(pid)?;
+    eprintln!(
+        "attach-seize: stopped at {} = {:#x}",
+        arch::INSTRUCTION_POINTER,
+        arch::instruction_pointer(&regs)
+    );
+    second_tracer_is_refused(pid)?;
+    // Detaching with no signal throws the SIGSTOP away instead of delivering it.
+    ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
+    eprintln!("attach-seize: PTRACE_DETACH");
+    Ok(())
+}
+// ANCHOR_END: attach
+
+// ANCHOR: seize
+fn seize(pid: Pid) -> Result<()> {
+    eprintln!("\n== PTRACE_SEIZE ==");
+    ptrace::seize(pid, Options::empty()).map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
+    match waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)? {
+        None => eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on"),
+        Some(status) => eprintln!("attach-seize: seized, and then: {}", status.stop),
+    }
+    Ok(())
+}
+
+fn interrupt_then_detach(pid: Pid) -> Result<()> {
+    ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))?;
+    let stop = wait_until_stopped(pid)?;
+    eprintln!(
+        "attach-seize: PTRACE_INTERRUPT, waitpid: status {:#x}: {}: {}",
+        stop.raw,
+        describe_raw(stop.raw),
+        stop.stop
+    );
+    let regs = arch::read_regs(pid)?;
+    eprintln!(
+        "attach-seize: stopped at {} = {:#x}",
+        arch::INSTRUCTION_POINTER,
+        arch::instruction_pointer(&regs)
+    );
+    ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
+    eprintln!("attach-seize: PTRACE_DETACH");
+    Ok(())
+}
+// ANCHOR_END: seize
+
+/// Waits for the stop that ATTACH or INTERRUPT asked for. A signal that
+/// happens to arrive first is passed on, not lost.
+fn wait_until_stopped(pid: Pid) -> Result<Waited> {
+    loop {
+        let status = wait_for(pid, WaitPidFlag::__WALL)?;
+        match status.stop {
+            Stop::Signal(Signal::SIGSTOP) | Stop::Group(_) | Stop::Event(Event::Stop(_)) => {
+                return Ok(status)
+            }
+            Stop::Signal(other) => ptrace::cont(pid, other)
+                .map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?,
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                bail!("pid {pid} went away while we attached: {}", status.stop)
+            }
+            other => bail!("pid {pid}: a stop we did not ask for: {other}"),
+        }
+    }
+}
+
+// ANCHOR: facts
+/// While we trace `pid`, another process tries PTRACE_ATTACH on it too.
+fn second_tracer_is_refused(pid: Pid) -> Result<()> {
+    let errno = in_child(|| match ptrace::attach(pid) {
+        Ok(()) => 0,
+        Err(errno) => errno as i32,
+    })?;
+    match errno {
+        0 => bail!("a second tracer attached to pid {pid}; the kernel should have refused"),
+        errno => eprintln!(
+            "attach-seize: a second tracer tries PTRACE_ATTACH: {:#}",
+            ptrace_error("PTRACE_ATTACH", pid, Errno::from_raw(errno))
+        ),
+    }
+    Ok(())
+}
+
+fn no_tracing_yourself() -> Result<()> {
+    eprintln!("\n== nobody traces itself ==");
+    match ptrace::attach(getpid()) {
+        Ok(()) => bail!("PTRACE_ATTACH on ourselves succeeded"),
+        Err(errno) => eprintln!("attach-seize: {:#}", ptrace_error("PTRACE_ATTACH", getpid(), errno)),
+    }
+    Ok(())
+}
+
+/// "A cycle of tracers": process A traces its child B while B traces A.
+fn tracer_cycle() -> Result<()> {
+    eprintln!("\n== a cycle of tracers ==");
+    let code = in_child(cycle::run_as_a)?;
+    if code != 0 {
+        bail!("the cycle of tracers was not formed (process A exited with {code})");
+    }
+    Ok(())
+}
+// ANCHOR_END: facts
+
+/// Runs `body` in a forked child and returns its exit code.
+fn in_child(body: impl FnOnce() -> i32) -> Result<i32> {
+    // SAFETY: we are single-threaded, and the child makes only ptrace,
+    // pipe and write calls before _exit.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            let code = body();
+            // SAFETY: _exit skips the parent's atexit handlers and buffers.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => match wait_for(child, WaitPidFlag::__WALL)?.stop {
+            Stop::Exited(code) => Ok(code),
+            other => bail!("helper process pid {child}: {other}"),
+        },
+    }
+}
+
+mod cycle;

@@ -1,0 +1,89 @@
+//! Built-in targets: small, deterministic programs for the demos to trace.
+//!
+//! They live inside every demo binary. A demo runs one by executing itself
+//! again (`/proc/self/exe`) with `argv[0]` set to `builtin:NAME`, so
+//! `cargo run -p DEMO` needs no other package to be built first, and the
+//! target's behaviour does not depend on what is installed on the machine.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+
+/// The path a demo executes to become one of its own built-in targets.
+pub const SELF_EXE: &str = "/proc/self/exe";
+
+const PREFIX: &str = "builtin:";
+
+/// The targets, by name.
+pub const NAMES: &[&str] = &["ticker", "signals"];
+
+/// `argv[0]` that makes a demo binary run the target `name`.
+pub fn argv0(name: &str) -> String {
+    assert!(NAMES.contains(&name), "no built-in target named {name}");
+    format!("{PREFIX}{name}")
+}
+
+/// Runs the target this process was started as, if any.
+pub fn run_if_requested() -> Option<ExitCode> {
+    let argv0 = std::env::args_os().next()?;
+    let name = argv0.to_str()?.strip_prefix(PREFIX)?;
+    let code = match name {
+        "ticker" => ticker(),
+        "signals" => signals(),
+        other => {
+            eprintln!("no built-in target named {other}");
+            ExitCode::from(127)
+        }
+    };
+    Some(code)
+}
+
+/// Prints `tick N` every 100 ms until killed (or for ten minutes at most,
+/// so that it can't run forever if everyone forgets it).
+fn ticker() -> ExitCode {
+    let mut out = std::io::stdout();
+    for n in 1..=6000 {
+        if writeln!(out, "tick {n}").and_then(|()| out.flush()).is_err() {
+            // Nobody reads the ticks any more: the demo has gone.
+            return ExitCode::from(141);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ExitCode::SUCCESS
+}
+
+static CAUGHT_SIGUSR1: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn note_sigusr1(_: libc::c_int) {
+    CAUGHT_SIGUSR1.store(true, Ordering::SeqCst);
+}
+
+/// Raises SIGUSR1 at itself and reports whether its handler ran. Under a
+/// tracer that swallows signals, the handler never runs.
+fn signals() -> ExitCode {
+    let action = SigAction::new(
+        SigHandler::Handler(note_sigusr1),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    if let Err(errno) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
+        eprintln!("target: sigaction(SIGUSR1): {errno}");
+        return ExitCode::FAILURE;
+    }
+    println!("target: raising SIGUSR1");
+    if let Err(errno) = raise(Signal::SIGUSR1) {
+        eprintln!("target: raise(SIGUSR1): {errno}");
+        return ExitCode::FAILURE;
+    }
+    if CAUGHT_SIGUSR1.load(Ordering::SeqCst) {
+        println!("target: my SIGUSR1 handler ran");
+        ExitCode::SUCCESS
+    } else {
+        println!("target: my SIGUSR1 handler never ran: the signal was swallowed");
+        ExitCode::FAILURE
+    }
+}

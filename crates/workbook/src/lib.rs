@@ -1,0 +1,17 @@
+//! The support crate of the workbook: what several demos share.
+//!
+//! It takes away repetition, not the lesson: each demo's `main.rs` still makes
+//! the lecture's ptrace, waitpid and exec calls itself.
+
+pub mod arch;
+pub mod hints;
+pub mod names;
+pub mod process;
+pub mod stop;
+pub mod trace;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use process::{main, ChildGuard, ExitWith, Program};
+pub use stop::{waitpid, wait_for, Event, Stop, Waited};

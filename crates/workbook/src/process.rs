@@ -1,0 +1,192 @@
+//! Starting programs the way a shell would, reporting failures with a shell's
+//! exit codes, and never leaving a child behind.
+
+use std::env;
+use std::ffi::{CString, OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::WaitPidFlag;
+use nix::unistd::Pid;
+
+use crate::stop::waitpid;
+
+/// An error that ends the demo with a particular exit code (127 for a
+/// missing program, as a shell does).
+#[derive(Debug)]
+pub struct ExitWith {
+    pub code: u8,
+    pub message: String,
+}
+
+impl fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitWith {}
+
+/// Every demo's `main`: runs a built-in target if that is what this process
+/// was started as, otherwise `run`, and turns an error into one line on
+/// stderr and a non-zero exit code.
+pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
+    if let Some(code) = targets::run_if_requested() {
+        return code;
+    }
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{}: {error:#}", program_name());
+            let code = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<ExitWith>())
+                .map_or(1, |exit| exit.code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// This binary's name, for error messages.
+pub fn program_name() -> String {
+    env::current_exe()
+        .ok()
+        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "workbook".into())
+}
+
+/// A program to run: what execvp(2) gets, and how to talk about it.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// execvp's first argument: a name to look up in PATH, or a path.
+    pub file: CString,
+    /// execvp's second argument; argv[0] comes first.
+    pub argv: Vec<CString>,
+    /// How the narration names it.
+    pub label: String,
+}
+
+impl Program {
+    /// The user's command, or the named built-in target when there is none.
+    /// A command that can't be run fails here, before any fork, with the
+    /// shell's exit code: 127 when not found, 126 when not executable.
+    pub fn from_command_line(command: &[OsString], builtin: &str) -> Result<Program> {
+        let Some(name) = command.first() else {
+            return Ok(Program::builtin(builtin, &[]));
+        };
+        find_executable(name)?;
+        let argv = command.iter().map(|arg| c_string(arg)).collect::<Result<Vec<_>>>()?;
+        Ok(Program {
+            file: argv[0].clone(),
+            label: command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
+            argv,
+        })
+    }
+
+    /// A built-in target: this very binary, re-executed under another name.
+    pub fn builtin(name: &str, args: &[&str]) -> Program {
+        let mut argv = vec![c_string(OsStr::new(&targets::argv0(name))).expect("target names have no NUL")];
+        argv.extend(args.iter().map(|a| c_string(OsStr::new(a)).expect("target args have no NUL")));
+        Program {
+            file: c_string(OsStr::new(targets::SELF_EXE)).expect("a constant path"),
+            argv,
+            label: format!("the built-in target '{name}'"),
+        }
+    }
+}
+
+fn c_string(arg: &OsStr) -> Result<CString> {
+    CString::new(arg.as_bytes())
+        .with_context(|| format!("argument {arg:?} contains a NUL byte"))
+}
+
+/// Looks `name` up as execvp(3) would, so that a typo is reported before
+/// anything is forked.
+pub fn find_executable(name: &OsStr) -> Result<PathBuf> {
+    let shown = name.to_string_lossy();
+    if name.is_empty() {
+        return Err(ExitWith { code: 127, message: "'': command not found".into() }.into());
+    }
+    if name.as_bytes().contains(&b'/') {
+        let path = Path::new(name);
+        return match path.metadata() {
+            Err(_) => Err(ExitWith {
+                code: 127,
+                message: format!("{shown}: No such file or directory"),
+            }
+            .into()),
+            Ok(meta) if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 => {
+                Err(ExitWith { code: 126, message: format!("{shown}: Permission denied") }.into())
+            }
+            Ok(_) => Ok(path.to_path_buf()),
+        };
+    }
+    let search = env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    env::split_paths(&search)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| ExitWith { code: 127, message: format!("{shown}: command not found") }.into())
+}
+
+/// Owns a child process: if the demo returns early or fails, the child is
+/// killed and reaped instead of outliving us as a stray or a zombie.
+#[derive(Debug)]
+pub struct ChildGuard {
+    pid: Option<Pid>,
+}
+
+impl ChildGuard {
+    pub fn new(pid: Pid) -> Self {
+        ChildGuard { pid: Some(pid) }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid.expect("guard still holds its child")
+    }
+
+    /// The child is gone and reaped; nothing is left to clean up.
+    pub fn reaped(mut self) {
+        self.pid = None;
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SIGKILL ends a tracee in any stop; then reap it so no zombie stays.
+            let _ = kill(pid, Signal::SIGKILL);
+            while let Ok(Some(waited)) = waitpid(pid, WaitPidFlag::__WALL) {
+                if waited.stop.is_gone() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A `Command` that runs a built-in target, for a child we don't trace from
+/// birth. It dies with us (PR_SET_PDEATHSIG), so it can't be left behind.
+pub fn builtin_command(name: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(targets::SELF_EXE);
+    command.arg0(targets::argv0(name)).stdin(std::process::Stdio::null());
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}

@@ -1,0 +1,322 @@
+//! What `waitpid` reports about a tracee, decoded into one enum so that every
+//! tracer loop is a single `match` (the model is the `pete` crate's `Stop`).
+
+use std::fmt;
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitPidFlag;
+use nix::unistd::Pid;
+
+use crate::names::{signal_name, syscall_name};
+
+/// One `waitpid` result: who, the raw status word, and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waited {
+    pub pid: Pid,
+    /// The `int status` that waitpid(2) filled in, e.g. 0x137f.
+    pub raw: i32,
+    pub stop: Stop,
+}
+
+/// Every state a traced process can be reported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// syscall-enter-stop (PTRACE_O_TRACESYSGOOD): the call is about to run.
+    SyscallEnter { nr: u64, args: [u64; 6] },
+    /// syscall-exit-stop: the call has returned `ret` (-errno on failure).
+    SyscallExit { ret: i64, is_error: bool },
+    /// signal-delivery-stop: `Signal` is on its way to the tracee. The tracer
+    /// must pass it on when restarting, or the tracee never sees it.
+    Signal(Signal),
+    /// group-stop: the tracee stopped because of a stop signal. Restarting it
+    /// with a signal would be wrong; there is nothing to deliver.
+    Group(Signal),
+    /// A PTRACE_EVENT_* stop requested with PTRACE_SETOPTIONS.
+    Event(Event),
+    /// The process exited (WIFEXITED).
+    Exited(i32),
+    /// The process was killed by a signal (WIFSIGNALED).
+    Killed { signal: Signal, core_dumped: bool },
+}
+
+/// PTRACE_EVENT_* stops, with what PTRACE_GETEVENTMSG says about each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Fork { child: Pid },
+    Vfork { child: Pid },
+    Clone { child: Pid },
+    /// execve succeeded; `former_pid` differs when a non-leader thread exec'd.
+    Exec { former_pid: Pid },
+    VforkDone,
+    /// About to exit, with the raw exit status it will have.
+    Exit { status: i32 },
+    /// A seccomp filter returned SECCOMP_RET_TRACE with this data.
+    Seccomp { data: u16 },
+    /// PTRACE_INTERRUPT, or a new child's first stop, after PTRACE_SEIZE.
+    Stop(Signal),
+}
+
+/// waitpid(2) for a tracee, keeping the raw status the lecture prints.
+///
+/// `flags` is passed through; use `__WALL` to see threads too. Returns
+/// `Ok(None)` only with WNOHANG when nothing has changed.
+pub fn waitpid(pid: impl Into<Option<Pid>>, flags: WaitPidFlag) -> Result<Option<Waited>> {
+    let target = pid.into().map_or(-1, Pid::as_raw);
+    let mut raw = 0;
+    let found = loop {
+        // SAFETY: `raw` is a valid, writable int for the duration of the call.
+        let ret = unsafe { libc::waitpid(target, &mut raw, flags.bits()) };
+        match Errno::result(ret) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e).with_context(|| format!("waitpid({target})")),
+            Ok(0) => return Ok(None),
+            Ok(found) => break Pid::from_raw(found),
+        }
+    };
+    let stop = decode(found, raw)?;
+    Ok(Some(Waited { pid: found, raw, stop }))
+}
+
+/// waitpid(2) without WNOHANG: there is always a result.
+pub fn wait_for(pid: impl Into<Option<Pid>>, flags: WaitPidFlag) -> Result<Waited> {
+    match waitpid(pid, flags - WaitPidFlag::WNOHANG)? {
+        Some(waited) => Ok(waited),
+        None => bail!("waitpid returned 0 without WNOHANG"),
+    }
+}
+
+/// Turns a raw status into a `Stop`. Stops that the status alone can't tell
+/// apart (syscall entry or exit, signal or group stop) ask the kernel.
+pub fn decode(pid: Pid, raw: i32) -> Result<Stop> {
+    if libc::WIFEXITED(raw) {
+        return Ok(Stop::Exited(libc::WEXITSTATUS(raw)));
+    }
+    if libc::WIFSIGNALED(raw) {
+        return Ok(Stop::Killed {
+            signal: signal(libc::WTERMSIG(raw))?,
+            core_dumped: libc::WCOREDUMP(raw),
+        });
+    }
+    if !libc::WIFSTOPPED(raw) {
+        bail!("pid {pid}: wait status {raw:#x} is neither an exit, a kill nor a stop");
+    }
+    let stopsig = libc::WSTOPSIG(raw);
+    let event = (raw >> 16) & 0xff;
+    if stopsig == libc::SIGTRAP | 0x80 {
+        return syscall_stop(pid);
+    }
+    if event != 0 {
+        return event_stop(pid, event, signal(stopsig)?);
+    }
+    let sig = signal(stopsig)?;
+    if is_stop_signal(sig) && is_group_stop(pid) {
+        return Ok(Stop::Group(sig));
+    }
+    Ok(Stop::Signal(sig))
+}
+
+fn signal(number: i32) -> Result<Signal> {
+    Signal::try_from(number).with_context(|| format!("unknown signal number {number}"))
+}
+
+fn is_stop_signal(sig: Signal) -> bool {
+    matches!(
+        sig,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    )
+}
+
+/// PTRACE_GETSIGINFO fails with EINVAL in a group-stop: there is no signal
+/// being delivered, only a process that has stopped.
+fn is_group_stop(pid: Pid) -> bool {
+    matches!(ptrace::getsiginfo(pid), Err(Errno::EINVAL))
+}
+
+fn syscall_stop(pid: Pid) -> Result<Stop> {
+    let info = ptrace::syscall_info(pid).with_context(|| {
+        format!("PTRACE_GET_SYSCALL_INFO on pid {pid} (needs Linux 5.3 or newer)")
+    })?;
+    // SAFETY: `op` says which member of the union the kernel filled in.
+    unsafe {
+        match info.op {
+            libc::PTRACE_SYSCALL_INFO_ENTRY => Ok(Stop::SyscallEnter {
+                nr: info.u.entry.nr,
+                args: info.u.entry.args,
+            }),
+            libc::PTRACE_SYSCALL_INFO_EXIT => Ok(Stop::SyscallExit {
+                ret: info.u.exit.sval,
+                is_error: info.u.exit.is_error != 0,
+            }),
+            op => bail!("pid {pid}: syscall stop with unexpected PTRACE_SYSCALL_INFO op {op}"),
+        }
+    }
+}
+
+fn event_stop(pid: Pid, event: i32, sig: Signal) -> Result<Stop> {
+    let message = || {
+        ptrace::getevent(pid).with_context(|| format!("PTRACE_GETEVENTMSG on pid {pid}"))
+    };
+    let child = || message().map(|m| Pid::from_raw(m as i32));
+    let event = match event {
+        libc::PTRACE_EVENT_FORK => Event::Fork { child: child()? },
+        libc::PTRACE_EVENT_VFORK => Event::Vfork { child: child()? },
+        libc::PTRACE_EVENT_CLONE => Event::Clone { child: child()? },
+        libc::PTRACE_EVENT_EXEC => Event::Exec { former_pid: child()? },
+        libc::PTRACE_EVENT_VFORK_DONE => Event::VforkDone,
+        libc::PTRACE_EVENT_EXIT => Event::Exit { status: message()? as i32 },
+        libc::PTRACE_EVENT_SECCOMP => Event::Seccomp { data: message()? as u16 },
+        libc::PTRACE_EVENT_STOP if is_stop_signal(sig) => return Ok(Stop::Group(sig)),
+        libc::PTRACE_EVENT_STOP => Event::Stop(sig),
+        other => bail!("pid {pid}: unknown ptrace event {other}"),
+    };
+    Ok(Stop::Event(event))
+}
+
+impl Stop {
+    /// The exit code a shell would report: the status, or 128+N for signal N.
+    pub fn exit_code(&self) -> Option<u8> {
+        match *self {
+            Stop::Exited(code) => Some(code as u8),
+            Stop::Killed { signal, .. } => Some(128 + signal as u8),
+            _ => None,
+        }
+    }
+
+    /// Whether the process is gone (and reaped by this wait).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Stop::Exited(_) | Stop::Killed { .. })
+    }
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Stop::SyscallEnter { nr, .. } => {
+                write!(f, "syscall-enter-stop: {} is about to run", syscall_name(nr))
+            }
+            Stop::SyscallExit { ret, .. } => write!(f, "syscall-exit-stop: returned {ret}"),
+            Stop::Signal(sig) => write!(
+                f,
+                "signal-delivery-stop: {} is on its way to the tracee",
+                signal_name(sig)
+            ),
+            Stop::Group(sig) => write!(f, "group-stop: the tracee stopped on {}", signal_name(sig)),
+            Stop::Event(event) => write!(f, "{event}"),
+            Stop::Exited(code) => write!(f, "exited with status {code}"),
+            Stop::Killed { signal, core_dumped } => {
+                write!(f, "killed by {}", signal_name(signal))?;
+                if core_dumped {
+                    write!(f, " (core dumped)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Event::Fork { child } => write!(f, "PTRACE_EVENT_FORK: new child pid {child}"),
+            Event::Vfork { child } => write!(f, "PTRACE_EVENT_VFORK: new child pid {child}"),
+            Event::Clone { child } => write!(f, "PTRACE_EVENT_CLONE: new thread pid {child}"),
+            Event::Exec { .. } => write!(f, "PTRACE_EVENT_EXEC: execve succeeded, a new program runs"),
+            Event::VforkDone => write!(f, "PTRACE_EVENT_VFORK_DONE: the vfork child let go"),
+            Event::Exit { status } => write!(f, "PTRACE_EVENT_EXIT: about to exit (status {status:#x})"),
+            Event::Seccomp { data } => write!(f, "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}"),
+            Event::Stop(sig) => write!(f, "PTRACE_EVENT_STOP: stopped by the tracer ({})", signal_name(sig)),
+        }
+    }
+}
+
+/// The raw status in the words of the C macros, e.g.
+/// `WIFSTOPPED, WSTOPSIG = 19 (SIGSTOP)`.
+pub fn describe_raw(raw: i32) -> String {
+    if libc::WIFEXITED(raw) {
+        format!("WIFEXITED, WEXITSTATUS = {}", libc::WEXITSTATUS(raw))
+    } else if libc::WIFSIGNALED(raw) {
+        let sig = libc::WTERMSIG(raw);
+        let core = if libc::WCOREDUMP(raw) { ", WCOREDUMP" } else { "" };
+        format!("WIFSIGNALED, WTERMSIG = {sig} ({}){core}", raw_signal_name(sig))
+    } else if libc::WIFSTOPPED(raw) {
+        let sig = libc::WSTOPSIG(raw);
+        let event = (raw >> 16) & 0xff;
+        let mut text = if sig == libc::SIGTRAP | 0x80 {
+            format!("WIFSTOPPED, WSTOPSIG = SIGTRAP|0x80 ({sig:#x})")
+        } else {
+            format!("WIFSTOPPED, WSTOPSIG = {sig} ({})", raw_signal_name(sig))
+        };
+        if event != 0 {
+            text += &format!(", event (status>>16) = {event} ({})", event_name(event));
+        }
+        text
+    } else if libc::WIFCONTINUED(raw) {
+        "WIFCONTINUED".to_string()
+    } else {
+        "not a status the wait macros know".to_string()
+    }
+}
+
+fn raw_signal_name(number: i32) -> &'static str {
+    Signal::try_from(number).map_or("unknown signal", Signal::as_str)
+}
+
+fn event_name(event: i32) -> &'static str {
+    match event {
+        libc::PTRACE_EVENT_FORK => "PTRACE_EVENT_FORK",
+        libc::PTRACE_EVENT_VFORK => "PTRACE_EVENT_VFORK",
+        libc::PTRACE_EVENT_CLONE => "PTRACE_EVENT_CLONE",
+        libc::PTRACE_EVENT_EXEC => "PTRACE_EVENT_EXEC",
+        libc::PTRACE_EVENT_VFORK_DONE => "PTRACE_EVENT_VFORK_DONE",
+        libc::PTRACE_EVENT_EXIT => "PTRACE_EVENT_EXIT",
+        libc::PTRACE_EVENT_SECCOMP => "PTRACE_EVENT_SECCOMP",
+        libc::PTRACE_EVENT_STOP => "PTRACE_EVENT_STOP",
+        _ => "unknown event",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lectures_sigstop_status() {
+        assert_eq!(describe_raw(0x137f), "WIFSTOPPED, WSTOPSIG = 19 (SIGSTOP)");
+    }
+
+    #[test]
+    fn exec_event_status() {
+        assert_eq!(
+            describe_raw(0x4057f),
+            "WIFSTOPPED, WSTOPSIG = 5 (SIGTRAP), event (status>>16) = 4 (PTRACE_EVENT_EXEC)"
+        );
+    }
+
+    #[test]
+    fn exit_and_kill_statuses() {
+        assert_eq!(describe_raw(3 << 8), "WIFEXITED, WEXITSTATUS = 3");
+        assert_eq!(describe_raw(9), "WIFSIGNALED, WTERMSIG = 9 (SIGKILL)");
+        assert_eq!(describe_raw(11 | 0x80), "WIFSIGNALED, WTERMSIG = 11 (SIGSEGV), WCOREDUMP");
+    }
+
+    #[test]
+    fn exits_decode_without_asking_the_kernel() {
+        let nobody = Pid::from_raw(i32::MAX);
+        assert_eq!(decode(nobody, 7 << 8).unwrap(), Stop::Exited(7));
+        assert_eq!(
+            decode(nobody, 15).unwrap(),
+            Stop::Killed { signal: Signal::SIGTERM, core_dumped: false }
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        assert_eq!(Stop::Exited(3).exit_code(), Some(3));
+        let killed = Stop::Killed { signal: Signal::SIGKILL, core_dumped: false };
+        assert_eq!(killed.exit_code(), Some(137));
+        assert_eq!(Stop::Signal(Signal::SIGUSR1).exit_code(), None);
+    }
+}
