@@ -12,8 +12,8 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{fork, getpid, ForkResult, Pid};
 use workbook::arch;
-use workbook::hints::ptrace_error;
-use workbook::stop::{describe_raw, waitpid};
+use workbook::hints::{comm, ptrace_error};
+use workbook::stop::{describe_raw, is_legacy_exec_trap, waitpid};
 use workbook::{wait_for, Event, Stop, Waited};
 
 mod victim;
@@ -42,7 +42,6 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     if let Some(pid) = args.pid {
         let pid = Pid::from_raw(pid);
-        eprintln!("attach-seize: pid {pid} ({})", workbook::hints::comm(pid));
         attach_then_detach(pid)?;
         seize(pid)?;
         interrupt_then_detach(pid)?;
@@ -72,8 +71,8 @@ fn run() -> Result<ExitCode> {
 
 // ANCHOR: attach
 fn attach_then_detach(pid: Pid) -> Result<()> {
-    eprintln!("\n== PTRACE_ATTACH ==");
     ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))?;
+    eprintln!("\n== PTRACE_ATTACH to pid {pid} ({}) ==", comm(pid));
     let stop = wait_until_stopped(pid)?;
     eprintln!(
         "attach-seize: waitpid: status {:#x}: {}: {}",
@@ -97,8 +96,8 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
 
 // ANCHOR: seize
 fn seize(pid: Pid) -> Result<()> {
-    eprintln!("\n== PTRACE_SEIZE ==");
     ptrace::seize(pid, Options::empty()).map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
+    eprintln!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
     match waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)? {
         None => eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on"),
         Some(status) => eprintln!("attach-seize: seized, and then: {}", status.stop),
@@ -136,6 +135,9 @@ fn wait_until_stopped(pid: Pid) -> Result<Waited> {
             Stop::Signal(Signal::SIGSTOP) | Stop::Group(_) | Stop::Event(Event::Stop(_)) => {
                 return Ok(status)
             }
+            // It exec'd before our SIGSTOP arrived: its exec trap is ours to drop.
+            Stop::Signal(Signal::SIGTRAP) if is_legacy_exec_trap(pid) => ptrace::cont(pid, None)
+                .map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?,
             Stop::Signal(other) => ptrace::cont(pid, other)
                 .map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?,
             Stop::Exited(_) | Stop::Killed { .. } => {

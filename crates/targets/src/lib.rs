@@ -18,7 +18,7 @@ pub const SELF_EXE: &str = "/proc/self/exe";
 const PREFIX: &str = "builtin:";
 
 /// The targets, by name.
-pub const NAMES: &[&str] = &["ticker", "signals"];
+pub const NAMES: &[&str] = &["ticker", "signals", "threads"];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
 pub fn argv0(name: &str) -> String {
@@ -30,15 +30,26 @@ pub fn argv0(name: &str) -> String {
 pub fn run_if_requested() -> Option<ExitCode> {
     let argv0 = std::env::args_os().next()?;
     let name = argv0.to_str()?.strip_prefix(PREFIX)?;
+    name_this_process(name);
     let code = match name {
         "ticker" => ticker(),
         "signals" => signals(),
+        "threads" => threads(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
         }
     };
     Some(code)
+}
+
+/// Executing /proc/self/exe names the process "exe"; ps and /proc/PID/comm
+/// should show the target's own name instead.
+fn name_this_process(name: &str) {
+    if let Ok(name) = std::ffi::CString::new(name) {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
+        unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+    }
 }
 
 /// Prints `tick N` every 100 ms until killed (or for ten minutes at most,
@@ -84,6 +95,44 @@ fn signals() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         println!("target: my SIGUSR1 handler never ran: the signal was swallowed");
+        ExitCode::FAILURE
+    }
+}
+
+static SIGUSR1_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn count_sigusr1(_: libc::c_int) {
+    SIGUSR1_COUNT.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A multi-threaded process: four threads each raise SIGUSR1 at themselves.
+/// raise(3) sends a thread-directed signal, so none of the four merge.
+fn threads() -> ExitCode {
+    const THREADS: usize = 4;
+    let action = SigAction::new(
+        SigHandler::Handler(count_sigusr1),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only updates an atomic, which is async-signal-safe.
+    if let Err(errno) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
+        eprintln!("target: sigaction(SIGUSR1): {errno}");
+        return ExitCode::FAILURE;
+    }
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| std::thread::spawn(|| raise(Signal::SIGUSR1)))
+        .collect();
+    for worker in workers {
+        if let Ok(Err(errno)) = worker.join() {
+            eprintln!("target: raise(SIGUSR1) in a thread: {errno}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let caught = SIGUSR1_COUNT.load(Ordering::SeqCst);
+    println!("target: {THREADS} threads raised SIGUSR1, the handler ran {caught} times");
+    if caught == THREADS {
+        ExitCode::SUCCESS
+    } else {
         ExitCode::FAILURE
     }
 }

@@ -86,7 +86,8 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
                 Some(signal)
             }
             Stop::Group(signal) => {
-                eprintln!("tracer:   resuming it: a TRACEME tracee can't wait in {signal} under us");
+                // PTRACE_LISTEN, which would leave it stopped yet watched, needs PTRACE_SEIZE.
+                eprintln!("tracer:   a {signal} group-stop; resuming it, as TRACEME tracers must");
                 None
             }
             Stop::Exited(_) | Stop::Killed { .. } => {

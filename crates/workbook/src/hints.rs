@@ -11,15 +11,17 @@ use crate::names::errno_name;
 /// An error for a failed `request` on `pid` that names both and says why.
 pub fn ptrace_error(request: &str, pid: Pid, errno: Errno) -> anyhow::Error {
     let base = format!("{request} on pid {pid}: {}", errno_name(errno));
-    match why(pid, errno) {
+    match why(request, pid, errno) {
         Some(reason) => anyhow!("{base}: {reason}"),
         None => anyhow!("{base}"),
     }
 }
 
-fn why(pid: Pid, errno: Errno) -> Option<String> {
+fn why(request: &str, pid: Pid, errno: Errno) -> Option<String> {
+    let attaching = matches!(request, "PTRACE_ATTACH" | "PTRACE_SEIZE");
     match errno {
-        Errno::ESRCH => Some("no such process (or it is not stopped for us)".into()),
+        Errno::ESRCH if attaching => Some(format!("there is no process or thread {pid}")),
+        Errno::ESRCH => Some(format!("pid {pid} is gone, or not traced and stopped by us")),
         Errno::EPERM => Some(why_not_permitted(pid)),
         _ => None,
     }
@@ -38,10 +40,19 @@ fn why_not_permitted(pid: Pid) -> String {
             comm(tracer)
         );
     }
-    if let Some(container) = container_hint() {
-        return container;
+    let ours = status_field(Pid::this(), "Uid:");
+    let theirs = status_field(pid, "Uid:");
+    if ours != theirs && !has_cap_sys_ptrace() {
+        return format!(
+            "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
+             needs CAP_SYS_PTRACE; run as root",
+            theirs.as_deref().and_then(|uids| uids.split_whitespace().next()).unwrap_or("?")
+        );
     }
-    permission_hint()
+    if let Some(yama) = yama_hint() {
+        return yama;
+    }
+    container_hint()
 }
 
 /// The tracer's pid from `TracerPid:` in /proc/PID/status, if there is one.
@@ -82,57 +93,43 @@ fn is_kernel_thread(pid: Pid) -> bool {
         .is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
-/// Containers deny ptrace with a seccomp filter or by dropping CAP_SYS_PTRACE.
-fn container_hint() -> Option<String> {
+fn has_cap_sys_ptrace() -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    status_field(Pid::this(), "CapEff:")
+        .and_then(|caps| u64::from_str_radix(&caps, 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
+}
+
+/// Yama restricts attaching beyond the classic uid rule; scope 1 allows
+/// only ancestors, 2 only CAP_SYS_PTRACE, 3 nobody.
+fn yama_hint() -> Option<String> {
+    let scope = fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?;
+    match scope.trim() {
+        "1" if !has_cap_sys_ptrace() => Some(
+            "Yama's ptrace_scope is 1, so only an ancestor may attach; run as root \
+             (CAP_SYS_PTRACE) or set kernel.yama.ptrace_scope=0"
+                .into(),
+        ),
+        "2" if !has_cap_sys_ptrace() => Some(
+            "Yama's ptrace_scope is 2, so only a process with CAP_SYS_PTRACE may attach; run as root"
+                .into(),
+        ),
+        "3" => Some("Yama's ptrace_scope is 3: attaching is disabled until reboot".into()),
+        _ => None,
+    }
+}
+
+/// We may trace the process by uid, capability and Yama, and still the
+/// kernel said no: something above us denies ptrace, as containers do.
+fn container_hint() -> String {
     let filtered = status_field(Pid::this(), "Seccomp:").as_deref() == Some("2");
-    let marked = ["/.dockerenv", "/run/.containerenv"]
-        .iter()
-        .any(|marker| fs::metadata(marker).is_ok());
-    (filtered || marked).then(|| {
-        "this process runs in a container or under a seccomp filter that denies ptrace; \
-         Docker needs --cap-add=SYS_PTRACE (and, before Docker 19.03, \
-         --security-opt seccomp=unconfined)"
-            .into()
-    })
-}
-
-fn permission_hint() -> String {
-    let scope = fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
-        .ok()
-        .and_then(|s| s.trim().parse::<u8>().ok());
-    match scope {
-        Some(1) => "Yama's ptrace_scope is 1, so only a parent may trace its descendants; \
-                    run as root (CAP_SYS_PTRACE) or set kernel.yama.ptrace_scope=0"
-            .into(),
-        Some(2) => "Yama's ptrace_scope is 2, so only a process with CAP_SYS_PTRACE may attach; \
-                    run as root"
-            .into(),
-        Some(3) => "Yama's ptrace_scope is 3: attaching is disabled until reboot".into(),
-        _ => "tracing another user's process needs CAP_SYS_PTRACE; run as root \
-              (and check Yama's kernel.yama.ptrace_scope)"
-            .into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn self_trace_is_named() {
-        let err = ptrace_error("PTRACE_ATTACH", Pid::this(), Errno::EPERM);
-        assert!(err.to_string().ends_with("a process can't trace itself"), "{err}");
-    }
-
-    #[test]
-    fn missing_pid_is_esrch() {
-        let err = ptrace_error("PTRACE_ATTACH", Pid::from_raw(i32::MAX), Errno::ESRCH);
-        assert!(err.to_string().contains("ESRCH (No such process)"), "{err}");
-    }
-
-    #[test]
-    fn our_own_status_is_readable() {
-        assert_eq!(comm(Pid::from_raw(i32::MAX)), "?");
-        assert!(!is_kernel_thread(Pid::this()));
-    }
+    let filter = if filtered {
+        "a seccomp filter on this process (Seccomp: 2 in /proc/self/status) may deny ptrace"
+    } else {
+        "something outside this process denies ptrace (an LSM, or a container's policy)"
+    };
+    format!(
+        "{filter}; in a container, Docker needs --cap-add=SYS_PTRACE \
+         (and, before Docker 19.03, --security-opt seccomp=unconfined)"
+    )
 }

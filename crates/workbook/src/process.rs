@@ -83,7 +83,7 @@ impl Program {
         let argv = command.iter().map(|arg| c_string(arg)).collect::<Result<Vec<_>>>()?;
         Ok(Program {
             file: argv[0].clone(),
-            label: command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
+            label: command.iter().map(|arg| shell_quote(&arg.to_string_lossy())).collect::<Vec<_>>().join(" "),
             argv,
         })
     }
@@ -97,6 +97,17 @@ impl Program {
             argv,
             label: format!("the built-in target '{name}'"),
         }
+    }
+}
+
+/// Quotes an argument the way a shell user would type it.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 
@@ -170,6 +181,32 @@ impl Drop for ChildGuard {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_quote_like_a_shell() {
+        assert_eq!(shell_quote("ls"), "ls");
+        assert_eq!(shell_quote("exit 3"), "'exit 3'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn missing_programs_get_the_shells_codes() {
+        let code = |name: &str| {
+            let error = find_executable(OsStr::new(name)).unwrap_err();
+            error.downcast::<ExitWith>().unwrap().code
+        };
+        assert_eq!(code("no-such-program-anywhere"), 127);
+        assert_eq!(code("/no/such/path"), 127);
+        assert_eq!(code("/dev/null"), 126);
+        assert_eq!(code("/"), 126);
+        assert!(find_executable(OsStr::new("sh")).is_ok());
     }
 }
 

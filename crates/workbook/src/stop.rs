@@ -118,6 +118,27 @@ pub fn decode(pid: Pid, raw: i32) -> Result<Stop> {
     Ok(Stop::Signal(sig))
 }
 
+/// Whether a SIGTRAP signal-delivery-stop is the legacy exec trap: after
+/// execve, a tracee traced without PTRACE_O_TRACEEXEC sends itself SIGTRAP.
+/// Passing that on would kill the process, so a tracer drops it.
+pub fn is_legacy_exec_trap(pid: Pid) -> bool {
+    let Ok(info) = ptrace::getsiginfo(pid) else {
+        return false;
+    };
+    // SAFETY: si_pid is valid for SI_USER signals, checked first.
+    let sender = (info.si_code == libc::SI_USER).then(|| unsafe { info.si_pid() });
+    info.si_signo == libc::SIGTRAP && sender.is_some_and(|sender| sender == thread_group(pid))
+}
+
+fn thread_group(pid: Pid) -> i32 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+        })
+        .unwrap_or(pid.as_raw())
+}
+
 fn signal(number: i32) -> Result<Signal> {
     Signal::try_from(number).with_context(|| format!("unknown signal number {number}"))
 }

@@ -1,0 +1,150 @@
+//! attach-seize on its own victim and on a process the test starts, and its
+//! one-line errors for pids it can't or may not trace.
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use workbook::testing::{assert_no_orphaned_targets, redactions};
+
+fn attach_seize() -> Command {
+    Command::new(get_cargo_bin("attach-seize"))
+}
+
+#[test]
+fn default_run_attaches_seizes_and_shows_the_three_facts() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(attach_seize());
+    assert_no_orphaned_targets();
+}
+
+/// A process the test started: after both rounds it is running, not stopped.
+#[test]
+fn pid_of_a_running_process_is_left_running() {
+    let sleeper = Sleeper::start();
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
+    let state = sleeper.state();
+    assert!(matches!(state, 'S' | 'R'), "the process is left in state {state}");
+}
+
+#[test]
+fn missing_pid_is_esrch() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(attach_seize().args(["--pid", "2147483647"]));
+}
+
+#[test]
+fn pid_must_be_positive() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(attach_seize().args(["--pid", "0"]));
+}
+
+#[test]
+fn kernel_thread_is_refused() {
+    let comm = fs::read_to_string("/proc/2/comm").unwrap_or_default();
+    assert_eq!(comm.trim(), "kthreadd", "this test expects pid 2 to be kthreadd");
+    let output = attach_seize().args(["--pid", "2"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        "attach-seize: PTRACE_ATTACH on pid 2: EPERM (Operation not permitted): \
+         pid 2 is a kernel thread, and kernel threads can't be traced\n"
+    );
+}
+
+/// Another user's process: EPERM, with the CAP_SYS_PTRACE hint. As root the
+/// demo drops to uid 65534 first, so the test means the same for everyone.
+#[test]
+fn another_users_process_is_eperm_with_a_hint() {
+    let mut command = attach_seize();
+    command.args(["--pid", "1"]);
+    if nix::unistd::geteuid().is_root() {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "not a one-line error: {stderr}");
+    assert!(stderr.contains("PTRACE_ATTACH on pid 1: EPERM"), "{stderr}");
+    assert!(stderr.contains("needs CAP_SYS_PTRACE"), "{stderr}");
+}
+
+/// Where a seccomp filter denies ptrace, as a container's may, the error
+/// says so and names Docker's fix; the victim is not left behind.
+#[test]
+fn ptrace_denied_by_a_filter_gets_the_container_hint() {
+    let mut command = attach_seize();
+    // SAFETY: prctl is async-signal-safe; the filter lives in the child only.
+    unsafe { command.pre_exec(deny_ptrace_with_eperm) };
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(error.starts_with("attach-seize: PTRACE_ATTACH on pid "), "{stderr}");
+    assert!(error.contains("a seccomp filter on this process"), "{stderr}");
+    assert!(error.contains("Docker needs --cap-add=SYS_PTRACE"), "{stderr}");
+    assert_no_orphaned_targets();
+}
+
+/// A filter that makes ptrace(2) fail with EPERM on x86_64.
+fn deny_ptrace_with_eperm() -> std::io::Result<()> {
+    use libc::{sock_filter, sock_fprog, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let stmt = |code: u32, k: u32| sock_filter { code: code as u16, jt: 0, jf: 0, k };
+    let jump = |k: u32, jt: u8, jf: u8| sock_filter { code: (BPF_JMP | BPF_JEQ | BPF_K) as u16, jt, jf, k };
+    let filter = [
+        stmt(BPF_LD | BPF_W | BPF_ABS, 4),
+        jump(0xc000_003e, 0, 3),
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0),
+        jump(libc::SYS_ptrace as u32, 0, 1),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
+    // SAFETY: `program` points at `filter`, which outlives both calls.
+    let installed = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) == 0
+    };
+    if installed {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `sleep 60`, killed and reaped when the test ends.
+struct Sleeper(Child);
+
+impl Sleeper {
+    fn start() -> Sleeper {
+        let sleeper = Sleeper(Command::new("sleep").arg("60").spawn().unwrap());
+        // Attach only once it runs `sleep`, not while it is still our fork.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while fs::read_to_string(format!("/proc/{}/comm", sleeper.pid())).unwrap_or_default() != "sleep\n" {
+            assert!(Instant::now() < deadline, "sleep did not start");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sleeper
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn state(&self) -> char {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after_comm = stat.rsplit_once(')').unwrap().1;
+        after_comm.trim_start().chars().next().unwrap()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,85 @@
+//! Shared pieces of the demos' snapshot tests: redaction filters and a way
+//! to find the workspace's other binaries.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// insta settings that redact what differs between runs and machines:
+/// pids, addresses, tick counts, measured times, and the test binary's own
+/// name (it carries a build hash).
+pub fn redactions() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(r"\bpid \d+", "pid [PID]");
+    settings.add_filter(r"0x[0-9a-f]{8,}", "[ADDR]");
+    settings.add_filter(r"\btick \d+", "tick [N]");
+    settings.add_filter(r"\b\d+\.\d+ ?(ns|µs|us|ms|s)\b", "[TIME]");
+    if let Ok(comm) = fs::read_to_string("/proc/self/comm") {
+        settings.add_filter(&regex_escape(comm.trim_end()), "[TEST]");
+    }
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// The directory cargo put this test's binaries in (target/debug).
+pub fn bin_dir() -> PathBuf {
+    let test_exe = std::env::current_exe().expect("current_exe");
+    // target/debug/deps/TEST-HASH -> target/debug
+    test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/PROFILE/deps")
+        .to_path_buf()
+}
+
+/// Another package's binary from this workspace. `cargo test --workspace`
+/// builds them all; a test run for one package builds the one it needs.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "--package", name, "--bin", name]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "cargo build -p {name} failed");
+    assert!(path.is_file(), "{} is missing after cargo build", path.display());
+    path
+}
+
+/// Fails if a built-in target outlived its demo: an orphan (reparented to
+/// init) whose argv[0] starts with `builtin:`.
+pub fn assert_no_orphaned_targets() {
+    let mut orphans = Vec::new();
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if !cmdline.starts_with(b"builtin:") {
+            continue;
+        }
+        let ppid = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after_comm = stat.rsplit_once(')')?.1.to_string();
+                after_comm.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if ppid == Some(1) {
+            orphans.push(format!("{pid} {}", String::from_utf8_lossy(&cmdline)));
+        }
+    }
+    assert!(orphans.is_empty(), "built-in targets left behind: {orphans:?}");
+}

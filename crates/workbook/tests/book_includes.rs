@@ -1,0 +1,503 @@
+//! The book pulls code and snapshots out of the crates with `{{#include}}`.
+//! mdBook exits 0 when an include points at a missing file (it only logs an
+//! error and leaves the raw `{{#include ...}}` in the page), and prints nothing
+//! at all for an unknown anchor or a line range past the end of the file (the
+//! listing is just empty). So a renamed file or a deleted `// ANCHOR:` line
+//! would quietly blank out a listing. This test checks every include instead.
+//!
+//! Snapshot files (`.snap`) get a stricter rule: they must be included as
+//! `PATH:N:` with N the first line after insta's YAML header, so the reader
+//! sees the whole recorded output and none of the metadata.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[test]
+fn book_includes_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists");
+    let problems = check_book(&root);
+    assert!(
+        problems.is_empty(),
+        "the book has {} include problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Checks `ROOT/book/src`; returns one `book/src/x.md:LINE: problem` per problem.
+fn check_book(root: &Path) -> Vec<String> {
+    let src = root.join("book/src");
+    let summary = src.join("SUMMARY.md");
+    let mut problems = Vec::new();
+    let Ok(text) = fs::read_to_string(&summary) else {
+        return vec![format!(
+            "book/src/SUMMARY.md: not found (looked for {}); the book has no table of contents",
+            summary.display()
+        )];
+    };
+    for (line, target) in summary_links(&text) {
+        if !src.join(&target).is_file() {
+            problems.push(format!(
+                "book/src/SUMMARY.md:{line}: chapter file `{target}` does not exist"
+            ));
+        }
+    }
+
+    let mut mds = Vec::new();
+    collect_md_files(&src, &mut mds);
+    let mut includes = 0;
+    for md in &mds {
+        let shown = md.strip_prefix(root).unwrap_or(md).display().to_string();
+        let text = match fs::read_to_string(md) {
+            Ok(text) => text,
+            Err(e) => {
+                problems.push(format!("{shown}: cannot read: {e}"));
+                continue;
+            }
+        };
+        let dir = md.parent().expect("a file under book/src has a parent");
+        for link in find_links(&text) {
+            if link.kind != "playground" {
+                includes += 1;
+            }
+            if let Err(problem) = check_link(dir, &link) {
+                problems.push(format!("{shown}:{}: {problem}", link.line));
+            }
+        }
+    }
+    // Without this a book whose includes were all deleted (or never written) would pass.
+    if includes == 0 {
+        problems.push(format!(
+            "book/src: no {{{{#include}}}} in any of {} .md file(s); the check has nothing to check",
+            mds.len()
+        ));
+    }
+    problems
+}
+
+/// `(line, target)` for every local link in SUMMARY.md; draft chapters `[x]()` have none.
+fn summary_links(text: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(close) = rest.find(')') else { break };
+            let target = rest[..close].split('#').next().unwrap_or("").trim();
+            if !target.is_empty() && !target.contains("://") {
+                links.push((i + 1, target.to_string()));
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    links
+}
+
+fn collect_md_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_md_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Link {
+    line: usize,
+    /// `include`, `rustdoc_include` or `playground`.
+    kind: String,
+    /// The argument as written, e.g. `../../crates/x/src/main.rs:setup`.
+    arg: String,
+}
+
+/// Finds links the way mdBook's preprocessor does: `{{ #kind ARG props }}`,
+/// anywhere (code blocks included), except escaped `\{{#...}}`.
+fn find_links(text: &str) -> Vec<Link> {
+    let b = text.as_bytes();
+    let mut links = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"\\{{#") {
+            let line_end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+            if let Some(close) = text[i + 4..line_end].rfind("}}") {
+                i = i + 4 + close + 2;
+                continue;
+            }
+        }
+        if b[i..].starts_with(b"{{") {
+            if let Some((end, kind, rest)) = parse_link_at(text, i + 2) {
+                let arg = rest.split_whitespace().next().unwrap_or("").to_string();
+                if matches!(
+                    kind,
+                    "include" | "rustdoc_include" | "playground" | "playpen"
+                ) {
+                    links.push(Link {
+                        line: text[..i].matches('\n').count() + 1,
+                        kind: if kind == "playpen" {
+                            "playground"
+                        } else {
+                            kind
+                        }
+                        .to_string(),
+                        arg,
+                    });
+                }
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    links
+}
+
+/// Parses `\s*#kind\s+rest}}` starting at `at`; returns (end, kind, rest).
+fn parse_link_at(text: &str, at: usize) -> Option<(usize, &str, &str)> {
+    let body = &text[at..];
+    let after_ws = body.trim_start();
+    let after_hash = after_ws.strip_prefix('#')?;
+    let kind_len = after_hash
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(after_hash.len());
+    let (kind, after_kind) = after_hash.split_at(kind_len);
+    if kind.is_empty() || !after_kind.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let close = after_kind.find('}')?;
+    if !after_kind[close..].starts_with("}}") || after_kind[..close].trim().is_empty() {
+        return None;
+    }
+    let end = text.len() - after_kind.len() + close + 2;
+    Some((end, kind, after_kind[..close].trim()))
+}
+
+/// What follows the path, as mdBook reads it.
+#[derive(Debug, PartialEq)]
+enum Selection {
+    Whole,
+    Anchor(String),
+    /// 1-based line numbers as written.
+    Lines {
+        start: Option<usize>,
+        end: End,
+    },
+}
+
+#[derive(Debug, PartialEq)]
+enum End {
+    /// `PATH:N`: just line N.
+    Single,
+    /// `PATH:N:`: to the end of the file.
+    Open,
+    /// `PATH:N:M` or `PATH::M`.
+    At(usize),
+    /// `PATH:N:junk`: mdBook silently reads this as `PATH:N:`.
+    NotANumber(String),
+}
+
+/// Mirrors mdBook 0.5's `parse_range_or_anchor`.
+fn parse_selection(spec: Option<&str>) -> Selection {
+    let Some(spec) = spec else {
+        return Selection::Whole;
+    };
+    let mut parts = spec.splitn(3, ':');
+    let first = parts.next().unwrap_or("");
+    let start = match first.parse::<usize>() {
+        Ok(n) => Some(n),
+        Err(_) if first.is_empty() => None,
+        Err(_) => return Selection::Anchor(first.to_string()),
+    };
+    let end = match parts.next() {
+        None => End::Single,
+        Some("") => End::Open,
+        Some(s) => s
+            .parse()
+            .map_or_else(|_| End::NotANumber(s.to_string()), End::At),
+    };
+    match (start, end) {
+        (None, End::Single | End::Open) => Selection::Whole,
+        (start, end) => Selection::Lines { start, end },
+    }
+}
+
+fn check_link(dir: &Path, link: &Link) -> Result<(), String> {
+    let (path, spec) = match link.arg.split_once(':') {
+        Some((path, spec)) => (path, Some(spec)),
+        None => (link.arg.as_str(), None),
+    };
+    let shown = format!("{{{{#{} {}}}}}", link.kind, link.arg);
+    let file = dir.join(path);
+    let text = match fs::read(&file) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| format!("{shown}: `{path}` is not UTF-8"))?
+        }
+        Err(e) => {
+            return Err(format!(
+                "{shown}: cannot read `{path}` ({}): {e}",
+                file.display()
+            ))
+        }
+    };
+    if link.kind == "playground" {
+        return Ok(());
+    }
+    let selection = parse_selection(spec);
+    if path.ends_with(".snap") {
+        return check_snapshot(&text, &selection).map_err(|e| format!("{shown}: {e}"));
+    }
+    match selection {
+        Selection::Whole => Ok(()),
+        Selection::Anchor(name) => check_anchor(&text, &name),
+        Selection::Lines { start, end } => check_lines(text.lines().count(), start, end),
+    }
+    .map_err(|e| format!("{shown}: {e}"))
+}
+
+/// An insta snapshot must be shown from the first line after its `---` header on.
+fn check_snapshot(text: &str, selection: &Selection) -> Result<(), String> {
+    let mut lines = text.lines();
+    if lines.next() != Some("---") {
+        return Err("snapshot does not start with a `---` YAML header".into());
+    }
+    let Some(header_end) = lines.position(|l| l == "---") else {
+        return Err("snapshot header has no closing `---` line".into());
+    };
+    // Line 1 is the opening `---`, line header_end + 2 the closing one.
+    let body = header_end + 3;
+    let right = Selection::Lines {
+        start: Some(body),
+        end: End::Open,
+    };
+    if *selection != right {
+        return Err(format!(
+            "include snapshots as `PATH:{body}:` (line {body} is the first after the YAML header), so all \
+             of the output and none of the header is shown"
+        ));
+    }
+    check_lines(text.lines().count(), Some(body), End::Open)
+}
+
+fn check_anchor(text: &str, name: &str) -> Result<(), String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| anchor_on(l, "ANCHOR:") == Some(name))
+    else {
+        return Err(format!("no `ANCHOR: {name}` line in the file"));
+    };
+    let Some(len) = lines[start + 1..]
+        .iter()
+        .position(|l| anchor_on(l, "ANCHOR_END:") == Some(name))
+    else {
+        return Err(format!(
+            "no `ANCHOR_END: {name}` line after `ANCHOR: {name}`"
+        ));
+    };
+    // mdBook drops other anchors' marker lines from the listing.
+    let shown = lines[start + 1..start + 1 + len]
+        .iter()
+        .filter(|l| anchor_on(l, "ANCHOR:").is_none() && anchor_on(l, "ANCHOR_END:").is_none())
+        .count();
+    if shown == 0 {
+        return Err(format!("anchor `{name}` encloses no lines"));
+    }
+    Ok(())
+}
+
+/// The anchor name after `marker` on this line, as mdBook's `MARKER\s*([\w_-]+)` finds it.
+fn anchor_on<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let at = line.find(marker)?;
+    let rest = line[at + marker.len()..].trim_start();
+    let len = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    (len > 0).then(|| &rest[..len])
+}
+
+fn check_lines(count: usize, start: Option<usize>, end: End) -> Result<(), String> {
+    let first = start.unwrap_or(1);
+    if first == 0 {
+        return Err("line numbers start at 1".into());
+    }
+    if first > count {
+        return Err(format!(
+            "starts at line {first} but the file has {count} lines"
+        ));
+    }
+    match end {
+        End::Single | End::Open => Ok(()),
+        End::NotANumber(s) => Err(format!("end `{s}` is not a line number")),
+        End::At(last) if last > count => Err(format!(
+            "ends at line {last} but the file has {count} lines"
+        )),
+        End::At(last) if last < first => Err(format!("range {first}..={last} is empty")),
+        End::At(_) => Ok(()),
+    }
+}
+
+// The checker must itself be able to fail: feed it small books with known defects.
+
+/// A throwaway workspace root under the temp dir, removed on drop.
+struct Fixture(PathBuf);
+
+impl Fixture {
+    fn new(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!(
+            "workbook-book-includes-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("book/src")).unwrap();
+        let fixture = Fixture(dir);
+        fixture.write(
+            "book/src/SUMMARY.md",
+            "# Summary\n\n- [Chapter](ch.md)\n- [Draft]()\n",
+        );
+        fixture.write(
+            "crates/demo/src/main.rs",
+            "use std::process;\n\n// ANCHOR: main\nfn main() {\n    // ANCHOR: exit\n    process::exit(0);\n    // ANCHOR_END: exit\n}\n// ANCHOR_END: main\n",
+        );
+        fixture.write(
+            "crates/demo/tests/snapshots/run__run.snap",
+            "---\nsource: crates/demo/tests/run.rs\nexpression: output\n---\nhello\nworld\n",
+        );
+        fixture
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.0.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// Writes `book/src/ch.md` with `body` and returns the checker's problems.
+    fn check_chapter(&self, body: &str) -> Vec<String> {
+        self.write("book/src/ch.md", body);
+        check_book(&self.0)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn assert_one_problem(problems: &[String], wanted: &str) {
+    assert!(
+        problems.len() == 1 && problems[0].contains(wanted),
+        "expected exactly one problem containing {wanted:?}, got {problems:#?}"
+    );
+}
+
+#[test]
+fn accepts_a_correct_book() {
+    let f = Fixture::new("correct");
+    let problems = f.check_chapter(
+        "# Chapter\n\n```rust\n{{#include ../../crates/demo/src/main.rs:main}}\n```\n\n\
+         ```rust\n{{#rustdoc_include ../../crates/demo/src/main.rs:exit}}\n```\n\n\
+         {{#include ../../crates/demo/src/main.rs}} {{#include ../../crates/demo/src/main.rs:2:4}}\n\
+         {{#include ../../crates/demo/src/main.rs:9}} {{#include ../../crates/demo/src/main.rs::9}}\n\
+         {{ #include ../../crates/demo/src/main.rs:3: }}\n\n\
+         ```text\n{{#include ../../crates/demo/tests/snapshots/run__run.snap:5:}}\n```\n\n\
+         Escaped, so not an include: \\{{#include nowhere.rs}}\n",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+}
+
+#[test]
+fn reports_a_missing_file_with_its_line() {
+    let f = Fixture::new("missing-file");
+    let problems =
+        f.check_chapter("# Chapter\n\n```rust\n{{#include ../../crates/demo/src/lib.rs}}\n```\n");
+    assert_one_problem(
+        &problems,
+        "book/src/ch.md:4: {{#include ../../crates/demo/src/lib.rs}}: cannot read",
+    );
+}
+
+#[test]
+fn reports_an_unknown_anchor() {
+    let f = Fixture::new("unknown-anchor");
+    let problems = f.check_chapter("{{#include ../../crates/demo/src/main.rs:setup}}\n");
+    assert_one_problem(&problems, "book/src/ch.md:1: {{#include ../../crates/demo/src/main.rs:setup}}: no `ANCHOR: setup` line");
+}
+
+#[test]
+fn reports_an_anchor_without_its_end() {
+    let f = Fixture::new("anchor-end");
+    f.write(
+        "crates/demo/src/lib.rs",
+        "// ANCHOR: half\npub fn f() {}\n// ANCHOR_END: other\n",
+    );
+    let problems = f.check_chapter("\n{{#include ../../crates/demo/src/lib.rs:half}}\n");
+    assert_one_problem(&problems, "book/src/ch.md:2: {{#include ../../crates/demo/src/lib.rs:half}}: no `ANCHOR_END: half` line");
+}
+
+#[test]
+fn reports_a_line_range_past_the_end() {
+    let f = Fixture::new("range");
+    let problems = f.check_chapter(
+        "{{#include ../../crates/demo/src/main.rs:3:40}}\n{{#include ../../crates/demo/src/main.rs:12}}\n",
+    );
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("book/src/ch.md:1:")
+            && problems[0].contains("ends at line 40 but the file has 9 lines")
+    );
+    assert!(
+        problems[1].starts_with("book/src/ch.md:2:") && problems[1].contains("starts at line 12")
+    );
+}
+
+#[test]
+fn reports_a_snapshot_included_from_the_wrong_line() {
+    let f = Fixture::new("snap");
+    let snap = "../../crates/demo/tests/snapshots/run__run.snap";
+    for wrong in ["", ":1:", ":4:", ":6:", ":5", ":5:6", "::6", ":body"] {
+        let problems = f.check_chapter(&format!("# Output\n{{{{#include {snap}{wrong}}}}}\n"));
+        assert_one_problem(&problems, "book/src/ch.md:2:");
+        assert!(
+            problems[0].contains("include snapshots as `PATH:5:`"),
+            "{wrong:?}: {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn reports_a_missing_chapter() {
+    let f = Fixture::new("chapter");
+    f.write(
+        "book/src/SUMMARY.md",
+        "# Summary\n\n- [Chapter](ch.md)\n- [Gone](gone.md)\n",
+    );
+    let problems = f.check_chapter("{{#include ../../crates/demo/src/main.rs}}\n");
+    assert_one_problem(
+        &problems,
+        "book/src/SUMMARY.md:4: chapter file `gone.md` does not exist",
+    );
+}
+
+#[test]
+fn reports_a_book_without_includes() {
+    let f = Fixture::new("no-includes");
+    let problems = f.check_chapter("# Chapter\n\nNo code here. Escaped: \\{{#include x.rs}}\n");
+    assert_one_problem(&problems, "no {{#include}} in any of 2 .md file(s)");
+}
+
+#[test]
+fn reports_a_missing_book() {
+    let f = Fixture::new("no-book");
+    fs::remove_file(f.0.join("book/src/SUMMARY.md")).unwrap();
+    assert_one_problem(&check_book(&f.0), "book/src/SUMMARY.md: not found");
+}
