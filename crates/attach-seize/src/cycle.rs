@@ -42,7 +42,9 @@ fn form_cycle() -> Result<()> {
             let mut go = File::from(go_write);
             go.write_all(b"g").context("telling B to go")?;
             let mut errno = [0u8; 1];
-            File::from(result_read).read_exact(&mut errno).context("hearing from B")?;
+            File::from(result_read)
+                .read_exact(&mut errno)
+                .context("hearing from B")?;
             if errno[0] != 0 {
                 let errno = nix::errno::Errno::from_raw(i32::from(errno[0]));
                 return Err(ptrace_error("PTRACE_SEIZE by B", a, errno));
@@ -51,8 +53,12 @@ fn form_cycle() -> Result<()> {
             if tracer_of_a != Some(b) || tracer_of_b != Some(a) {
                 bail!("TracerPid of A is {tracer_of_a:?} and of B is {tracer_of_b:?}");
             }
-            eprintln!("attach-seize: A (pid {a}) seized its child B (pid {b}): B's TracerPid is pid {a}");
-            eprintln!("attach-seize: B (pid {b}) seized its parent A (pid {a}): A's TracerPid is pid {b}");
+            eprintln!(
+                "attach-seize: A (pid {a}) seized its child B (pid {b}): B's TracerPid is pid {a}"
+            );
+            eprintln!(
+                "attach-seize: B (pid {b}) seized its parent A (pid {a}): A's TracerPid is pid {b}"
+            );
             eprintln!("attach-seize: each traces the other; the kernel allows the cycle");
             // Closing the pipe lets B exit, which detaches A; then A reaps B.
             drop(go);

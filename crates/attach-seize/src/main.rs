@@ -96,10 +96,13 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
 
 // ANCHOR: seize
 fn seize(pid: Pid) -> Result<()> {
-    ptrace::seize(pid, Options::empty()).map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
+    ptrace::seize(pid, Options::empty())
+        .map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
     eprintln!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
     match waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)? {
-        None => eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on"),
+        None => {
+            eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on")
+        }
         Some(status) => eprintln!("attach-seize: seized, and then: {}", status.stop),
     }
     Ok(())
@@ -136,10 +139,12 @@ fn wait_until_stopped(pid: Pid) -> Result<Waited> {
                 return Ok(status)
             }
             // It exec'd before our SIGSTOP arrived: its exec trap is ours to drop.
-            Stop::Signal(Signal::SIGTRAP) if is_legacy_exec_trap(pid) => ptrace::cont(pid, None)
-                .map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?,
-            Stop::Signal(other) => ptrace::cont(pid, other)
-                .map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?,
+            Stop::Signal(Signal::SIGTRAP) if is_legacy_exec_trap(pid) => {
+                ptrace::cont(pid, None).map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?
+            }
+            Stop::Signal(other) => {
+                ptrace::cont(pid, other).map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?
+            }
             Stop::Exited(_) | Stop::Killed { .. } => {
                 bail!("pid {pid} went away while we attached: {}", status.stop)
             }
@@ -169,7 +174,10 @@ fn no_tracing_yourself() -> Result<()> {
     eprintln!("\n== nobody traces itself ==");
     match ptrace::attach(getpid()) {
         Ok(()) => bail!("PTRACE_ATTACH on ourselves succeeded"),
-        Err(errno) => eprintln!("attach-seize: {:#}", ptrace_error("PTRACE_ATTACH", getpid(), errno)),
+        Err(errno) => eprintln!(
+            "attach-seize: {:#}",
+            ptrace_error("PTRACE_ATTACH", getpid(), errno)
+        ),
     }
     Ok(())
 }

@@ -27,9 +27,15 @@ impl Victim {
             .spawn()
             .context("starting the victim")?;
         let guard = ChildGuard::new(Pid::from_raw(child.id() as i32));
-        let ticks = File::from(std::os::fd::OwnedFd::from(child.stdout.take().expect("piped")));
+        let ticks = File::from(std::os::fd::OwnedFd::from(
+            child.stdout.take().expect("piped"),
+        ));
         fcntl(ticks.as_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).context("O_NONBLOCK")?;
-        Ok(Victim { guard, ticks, unread: Vec::new() })
+        Ok(Victim {
+            guard,
+            ticks,
+            unread: Vec::new(),
+        })
     }
 
     pub fn pid(&self) -> Pid {
@@ -51,7 +57,8 @@ impl Victim {
             if left.is_zero() {
                 bail!("the victim printed no tick for 5 s {when}");
             }
-            let timeout = PollTimeout::try_from(left.as_millis() as i32).unwrap_or(PollTimeout::MAX);
+            let timeout =
+                PollTimeout::try_from(left.as_millis() as i32).unwrap_or(PollTimeout::MAX);
             let mut fds = [PollFd::new(self.ticks.as_fd(), PollFlags::POLLIN)];
             poll(&mut fds, timeout).context("poll on the victim's output")?;
             self.read_available()?;
@@ -76,7 +83,10 @@ impl Victim {
         let pid = self.pid();
         kill(pid, Signal::SIGKILL).with_context(|| format!("kill pid {pid}"))?;
         let status = wait_for(pid, WaitPidFlag::__WALL)?;
-        eprintln!("\nattach-seize: the victim ran through it all; now it is {}", status.stop);
+        eprintln!(
+            "\nattach-seize: the victim ran through it all; now it is {}",
+            status.stop
+        );
         self.guard.reaped();
         Ok(())
     }

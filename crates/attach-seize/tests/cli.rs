@@ -27,7 +27,10 @@ fn pid_of_a_running_process_is_left_running() {
     let _redactions = redactions().bind_to_scope();
     assert_cmd_snapshot!(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
     let state = sleeper.state();
-    assert!(matches!(state, 'S' | 'R'), "the process is left in state {state}");
+    assert!(
+        matches!(state, 'S' | 'R'),
+        "the process is left in state {state}"
+    );
 }
 
 #[test]
@@ -45,7 +48,11 @@ fn pid_must_be_positive() {
 #[test]
 fn kernel_thread_is_refused() {
     let comm = fs::read_to_string("/proc/2/comm").unwrap_or_default();
-    assert_eq!(comm.trim(), "kthreadd", "this test expects pid 2 to be kthreadd");
+    assert_eq!(
+        comm.trim(),
+        "kthreadd",
+        "this test expects pid 2 to be kthreadd"
+    );
     let output = attach_seize().args(["--pid", "2"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
@@ -84,26 +91,51 @@ fn ptrace_denied_by_a_filter_gets_the_container_hint() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let error = stderr.lines().last().unwrap_or_default();
-    assert!(error.starts_with("attach-seize: PTRACE_ATTACH on pid "), "{stderr}");
-    assert!(error.contains("a seccomp filter on this process"), "{stderr}");
-    assert!(error.contains("Docker needs --cap-add=SYS_PTRACE"), "{stderr}");
+    assert!(
+        error.starts_with("attach-seize: PTRACE_ATTACH on pid "),
+        "{stderr}"
+    );
+    assert!(
+        error.contains("a seccomp filter on this process"),
+        "{stderr}"
+    );
+    assert!(
+        error.contains("Docker needs --cap-add=SYS_PTRACE"),
+        "{stderr}"
+    );
     assert_no_orphaned_targets();
 }
 
 /// A filter that makes ptrace(2) fail with EPERM on x86_64.
 fn deny_ptrace_with_eperm() -> std::io::Result<()> {
     use libc::{sock_filter, sock_fprog, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
-    let stmt = |code: u32, k: u32| sock_filter { code: code as u16, jt: 0, jf: 0, k };
-    let jump = |k: u32, jt: u8, jf: u8| sock_filter { code: (BPF_JMP | BPF_JEQ | BPF_K) as u16, jt, jf, k };
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |k: u32, jt: u8, jf: u8| sock_filter {
+        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
     let filter = [
         stmt(BPF_LD | BPF_W | BPF_ABS, 4),
         jump(0xc000_003e, 0, 3),
         stmt(BPF_LD | BPF_W | BPF_ABS, 0),
         jump(libc::SYS_ptrace as u32, 0, 1),
-        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(
+            BPF_RET | BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        ),
         stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
     ];
-    let program = sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
+    let program = sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
     // SAFETY: `program` points at `filter`, which outlives both calls.
     let installed = unsafe {
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
@@ -124,7 +156,9 @@ impl Sleeper {
         let sleeper = Sleeper(Command::new("sleep").arg("60").spawn().unwrap());
         // Attach only once it runs `sleep`, not while it is still our fork.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while fs::read_to_string(format!("/proc/{}/comm", sleeper.pid())).unwrap_or_default() != "sleep\n" {
+        while fs::read_to_string(format!("/proc/{}/comm", sleeper.pid())).unwrap_or_default()
+            != "sleep\n"
+        {
             assert!(Instant::now() < deadline, "sleep did not start");
             std::thread::sleep(Duration::from_millis(5));
         }

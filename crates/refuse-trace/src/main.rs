@@ -38,7 +38,10 @@ fn run() -> Result<ExitCode> {
 // ANCHOR_END: refuse
 
 fn explain_refusal(errno: nix::errno::Errno) {
-    eprintln!("refuse-trace: PTRACE_TRACEME failed with {}", errno_name(errno));
+    eprintln!(
+        "refuse-trace: PTRACE_TRACEME failed with {}",
+        errno_name(errno)
+    );
     match tracer_of(Pid::this()) {
         Some(tracer) => eprintln!(
             "refuse-trace: we are already traced by pid {tracer} ({}): TracerPid in /proc/self/status",

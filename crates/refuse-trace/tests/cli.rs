@@ -40,7 +40,10 @@ fn under_strace_it_refuses() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "strace failed: {stderr}");
     assert_eq!(String::from_utf8_lossy(&output.stdout), REFUSAL);
-    assert!(stderr.contains("(strace)"), "the tracer is not named: {stderr}");
+    assert!(
+        stderr.contains("(strace)"),
+        "the tracer is not named: {stderr}"
+    );
 }
 
 #[test]
@@ -56,5 +59,8 @@ fn under_gdb_it_refuses() {
     assert!(output.status.success(), "gdb failed: {stdout}{stderr}");
     assert!(stdout.contains(REFUSAL), "no refusal under gdb: {stdout}");
     assert!(!stdout.contains("Hello world!"), "greeted gdb: {stdout}");
-    assert!(stderr.contains("(gdb)"), "the tracer is not named: {stderr}");
+    assert!(
+        stderr.contains("(gdb)"),
+        "the tracer is not named: {stderr}"
+    );
 }

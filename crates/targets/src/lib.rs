@@ -57,7 +57,10 @@ fn name_this_process(name: &str) {
 fn ticker() -> ExitCode {
     let mut out = std::io::stdout();
     for n in 1..=6000 {
-        if writeln!(out, "tick {n}").and_then(|()| out.flush()).is_err() {
+        if writeln!(out, "tick {n}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             // Nobody reads the ticks any more: the demo has gone.
             return ExitCode::from(141);
         }

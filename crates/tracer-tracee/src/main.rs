@@ -23,7 +23,11 @@ use workbook::{wait_for, ChildGuard, Event, Program, Stop};
 #[command(version)]
 struct Args {
     /// The command to trace, with its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD ARGS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD ARGS"
+    )]
     command: Vec<OsString>,
 }
 
@@ -60,14 +64,25 @@ fn tracee(program: &Program) -> ! {
 fn tracer(pid: Pid) -> Result<ExitCode> {
     let tracee = ChildGuard::new(pid);
     let status = wait_for(pid, WaitPidFlag::empty())?;
-    eprintln!("tracer: waitpid: status {:#x}: {}", status.raw, describe_raw(status.raw));
+    eprintln!(
+        "tracer: waitpid: status {:#x}: {}",
+        status.raw,
+        describe_raw(status.raw)
+    );
     if status.stop != Stop::Signal(Signal::SIGSTOP) {
         // Dropping the guard kills the child and reaps it.
-        bail!("unexpected wait status: {:#x} ({})", status.raw, status.stop);
+        bail!(
+            "unexpected wait status: {:#x} ({})",
+            status.raw,
+            status.stop
+        );
     }
     eprintln!("tracer: the child stopped itself before execvp; now it is ours");
-    ptrace::setoptions(pid, Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACEEXEC)
-        .context("PTRACE_SETOPTIONS")?;
+    ptrace::setoptions(
+        pid,
+        Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACEEXEC,
+    )
+    .context("PTRACE_SETOPTIONS")?;
     // The SIGSTOP was only a handshake: restarting with no signal discards it.
     ptrace::cont(pid, None).context("PTRACE_CONT")?;
     // ANCHOR_END: first_stop

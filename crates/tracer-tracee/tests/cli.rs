@@ -93,7 +93,10 @@ fn unexpected_first_status_is_reported() {
         .expect("strace is installed");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("child: ptrace(traceme) failed: EPERM"), "{stderr}");
+    assert!(
+        stderr.contains("child: ptrace(traceme) failed: EPERM"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("tracer-tracee: unexpected wait status: 0x100 (exited with status 1)"),
         "{stderr}"

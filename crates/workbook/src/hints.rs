@@ -21,7 +21,9 @@ fn why(request: &str, pid: Pid, errno: Errno) -> Option<String> {
     let attaching = matches!(request, "PTRACE_ATTACH" | "PTRACE_SEIZE");
     match errno {
         Errno::ESRCH if attaching => Some(format!("there is no process or thread {pid}")),
-        Errno::ESRCH => Some(format!("pid {pid} is gone, or not traced and stopped by us")),
+        Errno::ESRCH => Some(format!(
+            "pid {pid} is gone, or not traced and stopped by us"
+        )),
         Errno::EPERM => Some(why_not_permitted(pid)),
         _ => None,
     }
@@ -46,7 +48,10 @@ fn why_not_permitted(pid: Pid) -> String {
         return format!(
             "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
              needs CAP_SYS_PTRACE; run as root",
-            theirs.as_deref().and_then(|uids| uids.split_whitespace().next()).unwrap_or("?")
+            theirs
+                .as_deref()
+                .and_then(|uids| uids.split_whitespace().next())
+                .unwrap_or("?")
         );
     }
     if let Some(yama) = yama_hint() {

@@ -14,4 +14,4 @@ pub mod trace;
 pub mod testing;
 
 pub use process::{main, ChildGuard, ExitWith, Program};
-pub use stop::{waitpid, wait_for, Event, Stop, Waited};
+pub use stop::{wait_for, waitpid, Event, Stop, Waited};

@@ -80,18 +80,29 @@ impl Program {
             return Ok(Program::builtin(builtin, &[]));
         };
         find_executable(name)?;
-        let argv = command.iter().map(|arg| c_string(arg)).collect::<Result<Vec<_>>>()?;
+        let argv = command
+            .iter()
+            .map(|arg| c_string(arg))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Program {
             file: argv[0].clone(),
-            label: command.iter().map(|arg| shell_quote(&arg.to_string_lossy())).collect::<Vec<_>>().join(" "),
+            label: command
+                .iter()
+                .map(|arg| shell_quote(&arg.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(" "),
             argv,
         })
     }
 
     /// A built-in target: this very binary, re-executed under another name.
     pub fn builtin(name: &str, args: &[&str]) -> Program {
-        let mut argv = vec![c_string(OsStr::new(&targets::argv0(name))).expect("target names have no NUL")];
-        argv.extend(args.iter().map(|a| c_string(OsStr::new(a)).expect("target args have no NUL")));
+        let mut argv =
+            vec![c_string(OsStr::new(&targets::argv0(name))).expect("target names have no NUL")];
+        argv.extend(
+            args.iter()
+                .map(|a| c_string(OsStr::new(a)).expect("target args have no NUL")),
+        );
         Program {
             file: c_string(OsStr::new(targets::SELF_EXE)).expect("a constant path"),
             argv,
@@ -103,7 +114,9 @@ impl Program {
 /// Quotes an argument the way a shell user would type it.
 fn shell_quote(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
     if plain {
         arg.to_string()
     } else {
@@ -112,8 +125,7 @@ fn shell_quote(arg: &str) -> String {
 }
 
 fn c_string(arg: &OsStr) -> Result<CString> {
-    CString::new(arg.as_bytes())
-        .with_context(|| format!("argument {arg:?} contains a NUL byte"))
+    CString::new(arg.as_bytes()).with_context(|| format!("argument {arg:?} contains a NUL byte"))
 }
 
 /// Looks `name` up as execvp(3) would, so that a typo is reported before
@@ -121,7 +133,11 @@ fn c_string(arg: &OsStr) -> Result<CString> {
 pub fn find_executable(name: &OsStr) -> Result<PathBuf> {
     let shown = name.to_string_lossy();
     if name.is_empty() {
-        return Err(ExitWith { code: 127, message: "'': command not found".into() }.into());
+        return Err(ExitWith {
+            code: 127,
+            message: "'': command not found".into(),
+        }
+        .into());
     }
     if name.as_bytes().contains(&b'/') {
         let path = Path::new(name);
@@ -131,9 +147,11 @@ pub fn find_executable(name: &OsStr) -> Result<PathBuf> {
                 message: format!("{shown}: No such file or directory"),
             }
             .into()),
-            Ok(meta) if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 => {
-                Err(ExitWith { code: 126, message: format!("{shown}: Permission denied") }.into())
+            Ok(meta) if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 => Err(ExitWith {
+                code: 126,
+                message: format!("{shown}: Permission denied"),
             }
+            .into()),
             Ok(_) => Ok(path.to_path_buf()),
         };
     }
@@ -145,7 +163,13 @@ pub fn find_executable(name: &OsStr) -> Result<PathBuf> {
                 .metadata()
                 .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
         })
-        .ok_or_else(|| ExitWith { code: 127, message: format!("{shown}: command not found") }.into())
+        .ok_or_else(|| {
+            ExitWith {
+                code: 127,
+                message: format!("{shown}: command not found"),
+            }
+            .into()
+        })
 }
 
 /// Owns a child process: if the demo returns early or fails, the child is
@@ -184,6 +208,33 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A `Command` that runs a built-in target, for a child we don't trace from
+/// birth. It dies with us (PR_SET_PDEATHSIG), so it can't be left behind.
+pub fn builtin_command(name: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(targets::SELF_EXE);
+    command
+        .arg0(targets::argv0(name))
+        .stdin(std::process::Stdio::null());
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,22 +259,4 @@ mod tests {
         assert_eq!(code("/"), 126);
         assert!(find_executable(OsStr::new("sh")).is_ok());
     }
-}
-
-/// A `Command` that runs a built-in target, for a child we don't trace from
-/// birth. It dies with us (PR_SET_PDEATHSIG), so it can't be left behind.
-pub fn builtin_command(name: &str) -> std::process::Command {
-    use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(targets::SELF_EXE);
-    command.arg0(targets::argv0(name)).stdin(std::process::Stdio::null());
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command
 }

@@ -45,16 +45,28 @@ pub enum Stop {
 /// PTRACE_EVENT_* stops, with what PTRACE_GETEVENTMSG says about each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    Fork { child: Pid },
-    Vfork { child: Pid },
-    Clone { child: Pid },
+    Fork {
+        child: Pid,
+    },
+    Vfork {
+        child: Pid,
+    },
+    Clone {
+        child: Pid,
+    },
     /// execve succeeded; `former_pid` differs when a non-leader thread exec'd.
-    Exec { former_pid: Pid },
+    Exec {
+        former_pid: Pid,
+    },
     VforkDone,
     /// About to exit, with the raw exit status it will have.
-    Exit { status: i32 },
+    Exit {
+        status: i32,
+    },
     /// A seccomp filter returned SECCOMP_RET_TRACE with this data.
-    Seccomp { data: u16 },
+    Seccomp {
+        data: u16,
+    },
     /// PTRACE_INTERRUPT, or a new child's first stop, after PTRACE_SEIZE.
     Stop(Signal),
 }
@@ -77,7 +89,11 @@ pub fn waitpid(pid: impl Into<Option<Pid>>, flags: WaitPidFlag) -> Result<Option
         }
     };
     let stop = decode(found, raw)?;
-    Ok(Some(Waited { pid: found, raw, stop }))
+    Ok(Some(Waited {
+        pid: found,
+        raw,
+        stop,
+    }))
 }
 
 /// waitpid(2) without WNOHANG: there is always a result.
@@ -134,7 +150,9 @@ fn thread_group(pid: Pid) -> i32 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status.lines().find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
         })
         .unwrap_or(pid.as_raw())
 }
@@ -177,18 +195,23 @@ fn syscall_stop(pid: Pid) -> Result<Stop> {
 }
 
 fn event_stop(pid: Pid, event: i32, sig: Signal) -> Result<Stop> {
-    let message = || {
-        ptrace::getevent(pid).with_context(|| format!("PTRACE_GETEVENTMSG on pid {pid}"))
-    };
+    let message =
+        || ptrace::getevent(pid).with_context(|| format!("PTRACE_GETEVENTMSG on pid {pid}"));
     let child = || message().map(|m| Pid::from_raw(m as i32));
     let event = match event {
         libc::PTRACE_EVENT_FORK => Event::Fork { child: child()? },
         libc::PTRACE_EVENT_VFORK => Event::Vfork { child: child()? },
         libc::PTRACE_EVENT_CLONE => Event::Clone { child: child()? },
-        libc::PTRACE_EVENT_EXEC => Event::Exec { former_pid: child()? },
+        libc::PTRACE_EVENT_EXEC => Event::Exec {
+            former_pid: child()?,
+        },
         libc::PTRACE_EVENT_VFORK_DONE => Event::VforkDone,
-        libc::PTRACE_EVENT_EXIT => Event::Exit { status: message()? as i32 },
-        libc::PTRACE_EVENT_SECCOMP => Event::Seccomp { data: message()? as u16 },
+        libc::PTRACE_EVENT_EXIT => Event::Exit {
+            status: message()? as i32,
+        },
+        libc::PTRACE_EVENT_SECCOMP => Event::Seccomp {
+            data: message()? as u16,
+        },
         libc::PTRACE_EVENT_STOP if is_stop_signal(sig) => return Ok(Stop::Group(sig)),
         libc::PTRACE_EVENT_STOP => Event::Stop(sig),
         other => bail!("pid {pid}: unknown ptrace event {other}"),
@@ -216,7 +239,11 @@ impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Stop::SyscallEnter { nr, .. } => {
-                write!(f, "syscall-enter-stop: {} is about to run", syscall_name(nr))
+                write!(
+                    f,
+                    "syscall-enter-stop: {} is about to run",
+                    syscall_name(nr)
+                )
             }
             Stop::SyscallExit { ret, .. } => write!(f, "syscall-exit-stop: returned {ret}"),
             Stop::Signal(sig) => write!(
@@ -227,7 +254,10 @@ impl fmt::Display for Stop {
             Stop::Group(sig) => write!(f, "group-stop: the tracee stopped on {}", signal_name(sig)),
             Stop::Event(event) => write!(f, "{event}"),
             Stop::Exited(code) => write!(f, "exited with status {code}"),
-            Stop::Killed { signal, core_dumped } => {
+            Stop::Killed {
+                signal,
+                core_dumped,
+            } => {
                 write!(f, "killed by {}", signal_name(signal))?;
                 if core_dumped {
                     write!(f, " (core dumped)")?;
@@ -244,11 +274,22 @@ impl fmt::Display for Event {
             Event::Fork { child } => write!(f, "PTRACE_EVENT_FORK: new child pid {child}"),
             Event::Vfork { child } => write!(f, "PTRACE_EVENT_VFORK: new child pid {child}"),
             Event::Clone { child } => write!(f, "PTRACE_EVENT_CLONE: new thread pid {child}"),
-            Event::Exec { .. } => write!(f, "PTRACE_EVENT_EXEC: execve succeeded, a new program runs"),
+            Event::Exec { .. } => {
+                write!(f, "PTRACE_EVENT_EXEC: execve succeeded, a new program runs")
+            }
             Event::VforkDone => write!(f, "PTRACE_EVENT_VFORK_DONE: the vfork child let go"),
-            Event::Exit { status } => write!(f, "PTRACE_EVENT_EXIT: about to exit (status {status:#x})"),
-            Event::Seccomp { data } => write!(f, "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}"),
-            Event::Stop(sig) => write!(f, "PTRACE_EVENT_STOP: stopped by the tracer ({})", signal_name(sig)),
+            Event::Exit { status } => {
+                write!(f, "PTRACE_EVENT_EXIT: about to exit (status {status:#x})")
+            }
+            Event::Seccomp { data } => write!(
+                f,
+                "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}"
+            ),
+            Event::Stop(sig) => write!(
+                f,
+                "PTRACE_EVENT_STOP: stopped by the tracer ({})",
+                signal_name(sig)
+            ),
         }
     }
 }
@@ -260,8 +301,15 @@ pub fn describe_raw(raw: i32) -> String {
         format!("WIFEXITED, WEXITSTATUS = {}", libc::WEXITSTATUS(raw))
     } else if libc::WIFSIGNALED(raw) {
         let sig = libc::WTERMSIG(raw);
-        let core = if libc::WCOREDUMP(raw) { ", WCOREDUMP" } else { "" };
-        format!("WIFSIGNALED, WTERMSIG = {sig} ({}){core}", raw_signal_name(sig))
+        let core = if libc::WCOREDUMP(raw) {
+            ", WCOREDUMP"
+        } else {
+            ""
+        };
+        format!(
+            "WIFSIGNALED, WTERMSIG = {sig} ({}){core}",
+            raw_signal_name(sig)
+        )
     } else if libc::WIFSTOPPED(raw) {
         let sig = libc::WSTOPSIG(raw);
         let event = (raw >> 16) & 0xff;
@@ -320,7 +368,10 @@ mod tests {
     fn exit_and_kill_statuses() {
         assert_eq!(describe_raw(3 << 8), "WIFEXITED, WEXITSTATUS = 3");
         assert_eq!(describe_raw(9), "WIFSIGNALED, WTERMSIG = 9 (SIGKILL)");
-        assert_eq!(describe_raw(11 | 0x80), "WIFSIGNALED, WTERMSIG = 11 (SIGSEGV), WCOREDUMP");
+        assert_eq!(
+            describe_raw(11 | 0x80),
+            "WIFSIGNALED, WTERMSIG = 11 (SIGSEGV), WCOREDUMP"
+        );
     }
 
     #[test]
@@ -329,14 +380,20 @@ mod tests {
         assert_eq!(decode(nobody, 7 << 8).unwrap(), Stop::Exited(7));
         assert_eq!(
             decode(nobody, 15).unwrap(),
-            Stop::Killed { signal: Signal::SIGTERM, core_dumped: false }
+            Stop::Killed {
+                signal: Signal::SIGTERM,
+                core_dumped: false
+            }
         );
     }
 
     #[test]
     fn exit_codes_follow_the_shell() {
         assert_eq!(Stop::Exited(3).exit_code(), Some(3));
-        let killed = Stop::Killed { signal: Signal::SIGKILL, core_dumped: false };
+        let killed = Stop::Killed {
+            signal: Signal::SIGKILL,
+            core_dumped: false,
+        };
         assert_eq!(killed.exit_code(), Some(137));
         assert_eq!(Stop::Signal(Signal::SIGUSR1).exit_code(), None);
     }

@@ -25,7 +25,10 @@ fn regex_escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain(std::iter::once(c))
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
         })
         .collect()
 }
@@ -53,7 +56,11 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     }
     let status = build.status().expect("running cargo build");
     assert!(status.success(), "cargo build -p {name} failed");
-    assert!(path.is_file(), "{} is missing after cargo build", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing after cargo build",
+        path.display()
+    );
     path
 }
 
@@ -81,5 +88,8 @@ pub fn assert_no_orphaned_targets() {
             orphans.push(format!("{pid} {}", String::from_utf8_lossy(&cmdline)));
         }
     }
-    assert!(orphans.is_empty(), "built-in targets left behind: {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "built-in targets left behind: {orphans:?}"
+    );
 }

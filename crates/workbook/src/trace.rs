@@ -46,7 +46,11 @@ pub fn exec_as_tracee(program: &Program) -> ! {
         die(1, &format!("raise(SIGSTOP): {errno}"));
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
-    let code = if errno == nix::errno::Errno::ENOENT { 127 } else { 126 };
+    let code = if errno == nix::errno::Errno::ENOENT {
+        127
+    } else {
+        126
+    };
     die(code, &format!("execvp {}: {}", program.label, errno.desc()))
 }
 
