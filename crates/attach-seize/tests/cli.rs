@@ -78,6 +78,7 @@ fn another_users_process_is_eperm_with_a_hint() {
     assert_eq!(stderr.lines().count(), 1, "not a one-line error: {stderr}");
     assert!(stderr.contains("PTRACE_ATTACH on pid 1: EPERM"), "{stderr}");
     assert!(stderr.contains("needs CAP_SYS_PTRACE"), "{stderr}");
+    assert!(stderr.contains("Yama"), "{stderr}");
 }
 
 /// Where a seccomp filter denies ptrace, as a container's may, the error

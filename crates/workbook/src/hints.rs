@@ -45,13 +45,17 @@ fn why_not_permitted(pid: Pid) -> String {
     let ours = status_field(Pid::this(), "Uid:");
     let theirs = status_field(pid, "Uid:");
     if ours != theirs && !has_cap_sys_ptrace() {
+        let owner = theirs
+            .as_deref()
+            .and_then(|uids| uids.split_whitespace().next());
+        let yama = match fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
+            Ok(scope) => format!("Yama's kernel.yama.ptrace_scope is {} here", scope.trim()),
+            Err(_) => "this kernel has no Yama ptrace_scope to loosen".into(),
+        };
         return format!(
             "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
-             needs CAP_SYS_PTRACE; run as root",
-            theirs
-                .as_deref()
-                .and_then(|uids| uids.split_whitespace().next())
-                .unwrap_or("?")
+             needs CAP_SYS_PTRACE ({yama}); run as root",
+            owner.unwrap_or("?")
         );
     }
     if let Some(yama) = yama_hint() {
