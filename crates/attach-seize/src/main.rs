@@ -74,18 +74,7 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
     ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))?;
     eprintln!("\n== PTRACE_ATTACH to pid {pid} ({}) ==", comm(pid));
     let stop = wait_until_stopped(pid)?;
-    eprintln!(
-        "attach-seize: waitpid: status {:#x}: {}: {}",
-        stop.raw,
-        describe_raw(stop.raw),
-        stop.stop
-    );
-    let regs = arch::read_regs(pid)?;
-    eprintln!(
-        "attach-seize: stopped at {} = {:#x}",
-        arch::INSTRUCTION_POINTER,
-        arch::instruction_pointer(&regs)
-    );
+    show_stop(pid, &stop)?;
     second_tracer_is_refused(pid)?;
     // Detaching with no signal throws the SIGSTOP away instead of delivering it.
     ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
@@ -110,24 +99,32 @@ fn seize(pid: Pid) -> Result<()> {
 
 fn interrupt_then_detach(pid: Pid) -> Result<()> {
     ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))?;
+    eprintln!("attach-seize: PTRACE_INTERRUPT");
     let stop = wait_until_stopped(pid)?;
-    eprintln!(
-        "attach-seize: PTRACE_INTERRUPT, waitpid: status {:#x}: {}: {}",
-        stop.raw,
-        describe_raw(stop.raw),
-        stop.stop
-    );
-    let regs = arch::read_regs(pid)?;
-    eprintln!(
-        "attach-seize: stopped at {} = {:#x}",
-        arch::INSTRUCTION_POINTER,
-        arch::instruction_pointer(&regs)
-    );
+    show_stop(pid, &stop)?;
     ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
     eprintln!("attach-seize: PTRACE_DETACH");
     Ok(())
 }
 // ANCHOR_END: seize
+
+/// The stop as waitpid reported it, and one register read as proof that
+/// the process is ours to inspect now.
+fn show_stop(pid: Pid, stop: &Waited) -> Result<()> {
+    let status = stop.raw;
+    eprintln!(
+        "attach-seize: waitpid: status {status:#x}: {}",
+        describe_raw(status)
+    );
+    eprintln!("attach-seize:   {}", stop.stop);
+    let regs = arch::read_regs(pid)?;
+    let ip = arch::instruction_pointer(&regs);
+    eprintln!(
+        "attach-seize: stopped at {} = {ip:#x}",
+        arch::INSTRUCTION_POINTER
+    );
+    Ok(())
+}
 
 /// Waits for the stop that ATTACH or INTERRUPT asked for. A signal that
 /// happens to arrive first is passed on, not lost.

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -69,23 +69,33 @@ fn ticker() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-static CAUGHT_SIGUSR1: AtomicBool = AtomicBool::new(false);
+static SIGUSR1_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-extern "C" fn note_sigusr1(_: libc::c_int) {
-    CAUGHT_SIGUSR1.store(true, Ordering::SeqCst);
+extern "C" fn count_sigusr1(_: libc::c_int) {
+    SIGUSR1_COUNT.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Counts SIGUSR1 deliveries in SIGUSR1_COUNT.
+fn count_sigusr1_deliveries() -> bool {
+    let action = SigAction::new(
+        SigHandler::Handler(count_sigusr1),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only updates an atomic, which is async-signal-safe.
+    match unsafe { sigaction(Signal::SIGUSR1, &action) } {
+        Ok(_) => true,
+        Err(errno) => {
+            eprintln!("target: sigaction(SIGUSR1): {errno}");
+            false
+        }
+    }
 }
 
 /// Raises SIGUSR1 at itself and reports whether its handler ran. Under a
 /// tracer that swallows signals, the handler never runs.
 fn signals() -> ExitCode {
-    let action = SigAction::new(
-        SigHandler::Handler(note_sigusr1),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    if let Err(errno) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
-        eprintln!("target: sigaction(SIGUSR1): {errno}");
+    if !count_sigusr1_deliveries() {
         return ExitCode::FAILURE;
     }
     println!("target: raising SIGUSR1");
@@ -93,7 +103,7 @@ fn signals() -> ExitCode {
         eprintln!("target: raise(SIGUSR1): {errno}");
         return ExitCode::FAILURE;
     }
-    if CAUGHT_SIGUSR1.load(Ordering::SeqCst) {
+    if SIGUSR1_COUNT.load(Ordering::SeqCst) == 1 {
         println!("target: my SIGUSR1 handler ran");
         ExitCode::SUCCESS
     } else {
@@ -102,24 +112,11 @@ fn signals() -> ExitCode {
     }
 }
 
-static SIGUSR1_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-extern "C" fn count_sigusr1(_: libc::c_int) {
-    SIGUSR1_COUNT.fetch_add(1, Ordering::SeqCst);
-}
-
 /// A multi-threaded process: four threads each raise SIGUSR1 at themselves.
 /// raise(3) sends a thread-directed signal, so none of the four merge.
 fn threads() -> ExitCode {
     const THREADS: usize = 4;
-    let action = SigAction::new(
-        SigHandler::Handler(count_sigusr1),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: the handler only updates an atomic, which is async-signal-safe.
-    if let Err(errno) = unsafe { sigaction(Signal::SIGUSR1, &action) } {
-        eprintln!("target: sigaction(SIGUSR1): {errno}");
+    if !count_sigusr1_deliveries() {
         return ExitCode::FAILURE;
     }
     let workers: Vec<_> = (0..THREADS)
