@@ -142,3 +142,31 @@ fn container_hint() -> String {
          (and, before Docker 19.03, --security-opt seccomp=unconfined)"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_trace_is_named() {
+        let err = ptrace_error("PTRACE_ATTACH", Pid::this(), Errno::EPERM);
+        assert!(err.to_string().ends_with("a process can't trace itself"), "{err}");
+    }
+
+    #[test]
+    fn missing_pid_is_esrch() {
+        let err = ptrace_error("PTRACE_ATTACH", Pid::from_raw(i32::MAX), Errno::ESRCH);
+        assert_eq!(
+            err.to_string(),
+            "PTRACE_ATTACH on pid 2147483647: ESRCH (No such process): \
+             there is no process or thread 2147483647"
+        );
+    }
+
+    #[test]
+    fn proc_lookups() {
+        assert_eq!(comm(Pid::from_raw(i32::MAX)), "?");
+        assert!(!is_kernel_thread(Pid::this()));
+        assert_eq!(tracer_of(Pid::from_raw(i32::MAX)), None);
+    }
+}

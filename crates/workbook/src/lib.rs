@@ -5,6 +5,7 @@
 
 pub mod arch;
 pub mod hints;
+pub mod memory;
 pub mod names;
 pub mod process;
 pub mod stop;

@@ -53,3 +53,59 @@ mod tests {
         assert_eq!(errno_name(Errno::ESRCH), "ESRCH (No such process)");
     }
 }
+
+/// Every syscall name of this architecture, for suggestions.
+pub fn syscall_names() -> impl Iterator<Item = &'static str> {
+    Sysno::iter().map(|sysno| sysno.name())
+}
+
+/// Up to three known syscall names close to a misspelt one.
+pub fn similar_syscalls(name: &str) -> Vec<&'static str> {
+    let mut close: Vec<(usize, &'static str)> = syscall_names()
+        .map(|known| (edit_distance(name, known), known))
+        .filter(|&(distance, known)| distance <= 2 || known.contains(name))
+        .collect();
+    close.sort();
+    close.into_iter().take(3).map(|(_, known)| known).collect()
+}
+
+/// An errno by its name, `EPERM` or `eperm`.
+pub fn errno_by_name(name: &str) -> Option<Errno> {
+    let wanted = name.to_ascii_uppercase();
+    (1..4096)
+        .map(Errno::from_raw)
+        .find(|errno| *errno != Errno::UnknownErrno && format!("{errno:?}") == wanted)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_syscalls_get_suggestions() {
+        assert_eq!(similar_syscalls("opne")[0], "open");
+        assert!(similar_syscalls("sockt").contains(&"socket"));
+        assert!(similar_syscalls("zzzzzzzzzz").is_empty());
+    }
+
+    #[test]
+    fn errnos_by_name() {
+        assert_eq!(errno_by_name("EPERM"), Some(Errno::EPERM));
+        assert_eq!(errno_by_name("eacces"), Some(Errno::EACCES));
+        assert_eq!(errno_by_name("ENOPE"), None);
+    }
+}
