@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod tries;
+
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 /// The path a demo executes to become one of its own built-in targets.
@@ -18,7 +20,7 @@ pub const SELF_EXE: &str = "/proc/self/exe";
 const PREFIX: &str = "builtin:";
 
 /// The targets, by name.
-pub const NAMES: &[&str] = &["ticker", "signals", "threads"];
+pub const NAMES: &[&str] = &["ticker", "signals", "threads", "tries", "writes"];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
 pub fn argv0(name: &str) -> String {
@@ -35,6 +37,8 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "ticker" => ticker(),
         "signals" => signals(),
         "threads" => threads(),
+        "writes" => writes(),
+        "tries" => tries::tries(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
@@ -134,5 +138,83 @@ fn threads() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// One write(2) of `bytes` to `fd`, straight to the kernel: no stdio buffer,
+/// so each message is exactly one syscall. Returns what write returned.
+fn write_raw(fd: libc::c_int, bytes: *const u8, len: usize) -> isize {
+    // SAFETY: write(2) only reads from `bytes`; a range the kernel can't read
+    // makes it fail with EFAULT (or write less), never touch our memory.
+    unsafe { libc::write(fd, bytes.cast(), len) }
+}
+
+/// Writes five messages, one write(2) each, from buffers in different kinds
+/// of memory: the stack, the heap, a string literal (in the read-only
+/// .rodata section), stderr, and a buffer that runs off the end of a page
+/// into one that is not mapped. A tracer that rewrites write buffers meets
+/// every case. Write results are ignored: under such a tracer they vary.
+fn writes() -> ExitCode {
+    const STACK: &[u8] = b"from a buffer on the stack\n";
+    let mut stack = Aligned([0u8; 64]);
+    stack.0[..STACK.len()].copy_from_slice(STACK);
+    // The buffer escapes as mutable, so it stays on the stack (the compiler
+    // can't swap it for the constant it was copied from).
+    let stack = std::hint::black_box(&mut stack);
+    write_raw(libc::STDOUT_FILENO, stack.0.as_ptr(), STACK.len());
+
+    let heap: Vec<u8> = b"from a buffer on the heap (a Vec)\n".to_vec();
+    write_raw(libc::STDOUT_FILENO, heap.as_ptr(), heap.len());
+
+    let literal: &'static [u8] = &LITERAL.0;
+    write_raw(libc::STDOUT_FILENO, literal.as_ptr(), literal.len());
+
+    let to_stderr: Vec<u8> = b"to stderr, from the heap\n".to_vec();
+    write_raw(libc::STDERR_FILENO, to_stderr.as_ptr(), to_stderr.len());
+
+    write_across_a_page_end();
+    ExitCode::SUCCESS
+}
+
+/// Word-aligned bytes, so that a tracer reading them a word at a time needs
+/// the same number of words on every machine and with every compiler.
+#[repr(C, align(8))]
+struct Aligned<T>(T);
+
+/// A string literal in an immutable static: the linker puts it in .rodata,
+/// which is mapped read-only.
+static LITERAL: Aligned<[u8; 34]> = Aligned(*b"from a string literal, in .rodata\n");
+
+/// Maps two pages, unmaps the second, and writes 32 bytes starting 16 bytes
+/// before the end of the first: half the buffer is not there.
+fn write_across_a_page_end() {
+    const TAIL: &[u8] = b"end of the page:";
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    // SAFETY: a fresh anonymous private mapping; no existing memory is touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            2 * page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        eprintln!("target: mmap: {}", std::io::Error::last_os_error());
+        return;
+    }
+    let base = base.cast::<u8>();
+    // SAFETY: the second page belongs to the mapping just made, and nothing
+    // refers to it; the first page stays mapped, and the 16 bytes written
+    // lie inside it.
+    unsafe {
+        libc::munmap(base.add(page).cast(), page);
+        let start = base.add(page - TAIL.len());
+        std::ptr::copy_nonoverlapping(TAIL.as_ptr(), start, TAIL.len());
+        write_raw(libc::STDOUT_FILENO, start, 2 * TAIL.len());
+        libc::munmap(base.cast(), page);
     }
 }

@@ -1,0 +1,244 @@
+//! syscall-blocker on its built-in target, on real programs, and against
+//! strace: the same syscalls, and the same failures when blocking.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use workbook::testing::redactions;
+
+fn blocker() -> Command {
+    Command::new(get_cargo_bin("syscall-blocker"))
+}
+
+#[test]
+fn default_run_blocks_socket_only() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker());
+}
+
+/// The built-in target's own calls, with the start-up and exit of the
+/// dynamic loader and the Rust runtime (which vary with glibc and Rust)
+/// redacted.
+#[test]
+fn trace_of_the_builtin_target() {
+    let mut settings = redactions();
+    settings.add_filter(
+        r"(?s)(blocking socket with EPERM\n).*?\n(uname\()",
+        "$1[start-up: the dynamic loader and the Rust runtime]\n$2",
+    );
+    settings.add_filter(
+        r#"(?s)(write\(1, "target: getcwd: ok\\n", 19\) = 19\n).*(exit_group\(0x0\) = \?)"#,
+        "$1[exit: the Rust runtime]\n$2",
+    );
+    let _redactions = settings.bind_to_scope();
+    assert_cmd_snapshot!(blocker().arg("--trace").current_dir("/"));
+}
+
+#[test]
+fn unknown_syscall_gets_suggestions() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker().args(["--block", "sockt"]));
+}
+
+#[test]
+fn unknown_errno_is_refused() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker().args(["--block", "socket", "--errno", "ENOPE"]));
+}
+
+#[test]
+fn missing_program_exits_127() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker().args(["--", "no-such-program-anywhere"]));
+}
+
+#[test]
+fn blocking_execve_means_the_program_never_starts() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker().args(["--block", "execve", "--", "/bin/true"]));
+}
+
+#[test]
+fn other_errno_by_name() {
+    let output = blocker()
+        .args(["--block", "socket", "--errno", "EACCES"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("socket: failed: Permission denied"));
+}
+
+#[test]
+fn a_forking_pipeline_runs_through() {
+    let output = blocker()
+        .args(["--trace", "--", "sh", "-c", "echo hi | cat; exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[pid "),
+        "children are not prefixed: {stderr}"
+    );
+}
+
+#[test]
+fn killed_tracee_ends_the_trace_with_128_plus_signal() {
+    let output = blocker()
+        .args(["--trace", "--", "sh", "-c", "kill -KILL $$"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(137));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("kill("),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn threads_are_followed_and_their_signals_delivered() {
+    let own = get_cargo_bin("syscall-blocker");
+    let output = blocker()
+        .args([
+            "--trace",
+            "--",
+            "bash",
+            "-c",
+            "exec -a builtin:threads \"$0\"",
+        ])
+        .arg(&own)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target: 4 threads raised SIGUSR1, the handler ran 4 times\n"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// Per-process syscall name sequences from strace-style lines. Lines
+/// without a `[pid N]` prefix are the first process's (the tracer prints no
+/// prefix while it traces one process only), and that process has the
+/// lowest pid. Sorted, so that pids may differ between the two runs.
+fn sequences(trace: &str) -> Vec<Vec<String>> {
+    let mut by_pid: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut unprefixed = Vec::new();
+    for line in trace.lines() {
+        let (pid, rest) = match line.strip_prefix("[pid ") {
+            Some(rest) => match rest.split_once("] ") {
+                Some((pid, rest)) => (pid.parse::<u32>().ok(), rest),
+                None => continue,
+            },
+            None => (None, line),
+        };
+        if rest.starts_with("<...") || rest.starts_with("---") || rest.starts_with("+++") {
+            continue;
+        }
+        let Some((name, _)) = rest.split_once('(') else {
+            continue;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        match pid {
+            Some(pid) => by_pid.entry(pid).or_default().push(name.to_string()),
+            None => unprefixed.push((by_pid.len(), name.to_string())),
+        }
+    }
+    // Unprefixed lines go to the first process, in their place among its own.
+    let first = by_pid.keys().next().copied().unwrap_or(0);
+    let mut first_calls = by_pid.remove(&first).unwrap_or_default();
+    let mut merged: Vec<String> = Vec::new();
+    let (before, after): (Vec<_>, Vec<_>) =
+        unprefixed.into_iter().partition(|(seen, _)| *seen == 0);
+    merged.extend(before.into_iter().map(|(_, name)| name));
+    merged.append(&mut first_calls);
+    merged.extend(after.into_iter().map(|(_, name)| name));
+    let mut sequences: Vec<Vec<String>> = by_pid.into_values().collect();
+    sequences.push(merged);
+    sequences.sort();
+    sequences
+}
+
+fn ours(command: &[&str]) -> Output {
+    blocker()
+        .arg("--trace")
+        .arg("--")
+        .args(command)
+        .output()
+        .unwrap()
+}
+
+fn strace(command: &[&str]) -> Output {
+    Command::new("strace")
+        .args(["-f", "-qq"])
+        .args(command)
+        .output()
+        .expect("strace is installed")
+}
+
+#[test]
+#[ignore = "needs strace"]
+fn same_syscalls_as_strace() {
+    for command in [
+        &["/bin/true"][..],
+        &["/bin/ls", "/"][..],
+        &["/bin/sh", "-c", "echo a | /bin/cat"][..],
+    ] {
+        let ours = ours(command);
+        let theirs = strace(command);
+        let our_trace = String::from_utf8_lossy(&ours.stderr);
+        let our_trace = our_trace.split_once('\n').map_or("", |(_, rest)| rest);
+        let their_trace = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(sequences(our_trace), sequences(&their_trace), "{command:?}");
+        assert_eq!(ours.stdout, theirs.stdout, "{command:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs strace"]
+fn blocking_agrees_with_strace_inject() {
+    for (call, command) in [
+        ("openat", &["/bin/cat", "/etc/hostname"][..]),
+        (
+            "socket",
+            &[
+                "/bin/sh",
+                "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/9; echo unreachable",
+            ][..],
+        ),
+        ("uname", &["/bin/uname", "-s"][..]),
+    ] {
+        let ours = blocker()
+            .args(["--block", call, "--"])
+            .args(command)
+            .output()
+            .unwrap();
+        let theirs = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject={call}:error=EPERM"))
+            .args(command)
+            .output()
+            .expect("strace is installed");
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{call} {command:?}"
+        );
+        assert_eq!(ours.stdout, theirs.stdout, "{call} {command:?}");
+        let our_errors = String::from_utf8_lossy(&ours.stderr);
+        let our_errors = our_errors.split_once('\n').map_or("", |(_, rest)| rest);
+        assert_eq!(
+            our_errors,
+            String::from_utf8_lossy(&theirs.stderr),
+            "{call} {command:?}"
+        );
+    }
+}
