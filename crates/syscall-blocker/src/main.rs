@@ -10,12 +10,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::Signal;
-use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 use workbook::names::{errno_by_name, similar_syscalls, syscall_name, syscall_number};
-use workbook::trace::spawn_traced;
-use workbook::{arch, wait_for, Event, Program, Stop};
+use workbook::trace::{spawn_traced, unless_gone, Resume, Tracees};
+use workbook::{arch, Program, Stop};
 
 mod show;
 
@@ -82,87 +80,70 @@ fn trace(program: &Program, blocked: &HashSet<u64>, errno: Errno, verbose: bool)
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE;
-    let guard = spawn_traced(program, options)?;
-    let main = guard.pid();
-    let mut tracees = Tracees::new(main);
-    ptrace::syscall(main, None).context("PTRACE_SYSCALL")?;
-    let mut exit_code = None;
-    while !tracees.is_empty() {
-        let status = wait_for(None, WaitPidFlag::__WALL)?;
+    let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
+    let first = tracees.first();
+    // Syscalls between entry and exit, per thread, and whether we blocked them.
+    let mut in_call: HashMap<Pid, (Call, bool)> = HashMap::new();
+    // Until its execve, the first tracee runs our own fork's code, not the program.
+    let mut started = false;
+    ptrace::syscall(first, None).context("PTRACE_SYSCALL")?;
+    while let Some(status) = tracees.wait()? {
         let pid = status.pid;
         let signal = match status.stop {
             Stop::SyscallEnter { nr, args } => {
-                if blocked.contains(&nr) {
+                let block = blocked.contains(&nr);
+                if block {
                     // Is this system call permitted? No: run syscall -1 instead.
                     let mut regs = arch::read_regs(pid)?;
                     arch::set_syscall_number(&mut regs, u64::MAX);
                     arch::write_regs(pid, regs)?;
                 }
-                tracees.entered(pid, nr, args, blocked.contains(&nr));
+                started |= pid == first && nr == libc::SYS_execve as u64 && !block;
+                in_call.insert(pid, (Call { nr, args }, block));
                 None
             }
-            Stop::SyscallExit { ret, .. } => {
-                let (call, was_blocked) = tracees.exited(pid);
-                let ret = if was_blocked {
+            Stop::SyscallExit { mut ret, .. } => {
+                let call = in_call.remove(&pid);
+                if let Some((_, true)) = call {
                     // errno = EPERM: the program sees the call fail.
                     let mut regs = arch::read_regs(pid)?;
-                    arch::set_return_value(&mut regs, -(errno as i64));
+                    ret = -(errno as i64);
+                    arch::set_return_value(&mut regs, ret);
                     arch::write_regs(pid, regs)?;
-                    -(errno as i64)
-                } else {
-                    ret
-                };
-                if verbose && tracees.started(pid) {
-                    if let Some(call) = call {
-                        show::syscall(pid, tracees.prefix(pid), &call, ret, was_blocked);
-                    }
+                }
+                if let (true, Some((call, blocked))) = (verbose && (started || pid != first), call)
+                {
+                    show::syscall(pid, prefix(&tracees, pid), &call, ret, blocked);
                 }
                 None
             }
-            Stop::Signal(Signal::SIGSTOP) if tracees.is_newborn(pid) => None,
             Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) => None,
-            Stop::Event(
-                Event::Fork { child } | Event::Vfork { child } | Event::Clone { child },
-            ) => {
-                tracees.born(child);
-                None
-            }
-            Stop::Event(Event::Exec { former_pid }) => {
-                tracees.execed(pid, former_pid);
-                None
-            }
-            Stop::Event(_) => None,
+            Stop::Group(_) | Stop::Event(_) => None,
             Stop::Exited(_) | Stop::Killed { .. } => {
-                if pid == main {
-                    exit_code = status.stop.exit_code();
-                    if !tracees.started(main) && blocked.contains(&(libc::SYS_execve as u64)) {
-                        eprintln!("syscall-blocker: the program could not start: execve itself is blocked");
-                    }
+                // exit_group, and a call cut short by SIGKILL, never return.
+                if let (true, Some((call, _))) =
+                    (verbose && (started || pid != first), in_call.remove(&pid))
+                {
+                    show::unfinished(prefix(&tracees, pid), &call);
                 }
-                // exit_group and a call cut short by SIGKILL never return.
-                if let Some(call) = tracees.gone(pid) {
-                    if verbose && tracees.started(pid) {
-                        show::unfinished(tracees.prefix(pid), &call);
-                    }
+                if pid == first && !started && blocked.contains(&(libc::SYS_execve as u64)) {
+                    eprintln!(
+                        "syscall-blocker: the program could not start: execve itself is blocked"
+                    );
                 }
                 continue;
             }
         };
-        restart(pid, signal)?;
+        // On to the next syscall entry or exit, passing a signal on.
+        unless_gone(ptrace::syscall(pid, signal), pid)?;
     }
-    guard.reaped();
-    exit_code.context("the traced program's exit status was never seen")
+    tracees.exit_code()
 }
 // ANCHOR_END: loop
 
-/// PTRACE_SYSCALL again. A tracee killed (SIGKILL) between its stop and now
-/// is gone already: its exit is reported by the next waitpid.
-fn restart(pid: Pid, signal: Option<Signal>) -> Result<()> {
-    match ptrace::syscall(pid, signal) {
-        Ok(()) | Err(Errno::ESRCH) => Ok(()),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_SYSCALL on pid {pid}")),
-    }
+/// strace's habit: a `[pid N]` prefix once more than one process is traced.
+fn prefix(tracees: &Tracees, pid: Pid) -> Option<Pid> {
+    (tracees.count() > 1 || pid != tracees.first()).then_some(pid)
 }
 
 fn parse_syscall(name: &str) -> Result<u64> {
@@ -187,83 +168,4 @@ fn parse_syscall(name: &str) -> Result<u64> {
 pub struct Call {
     pub nr: u64,
     pub args: [u64; 6],
-}
-
-/// What the loop knows about each traced thread.
-struct Tracees {
-    main: Pid,
-    in_call: HashMap<Pid, (Call, bool)>,
-    alive: HashSet<Pid>,
-    newborn: HashSet<Pid>,
-    /// The main process runs our own fork's code until its first execve.
-    main_started: bool,
-}
-
-impl Tracees {
-    fn new(main: Pid) -> Self {
-        Tracees {
-            main,
-            in_call: HashMap::new(),
-            alive: HashSet::from([main]),
-            newborn: HashSet::new(),
-            main_started: false,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.alive.is_empty()
-    }
-
-    fn entered(&mut self, pid: Pid, nr: u64, args: [u64; 6], blocked: bool) {
-        self.alive.insert(pid);
-        if pid == self.main && nr == libc::SYS_execve as u64 && !blocked {
-            self.main_started = true;
-        }
-        self.in_call.insert(pid, (Call { nr, args }, blocked));
-    }
-
-    fn exited(&mut self, pid: Pid) -> (Option<Call>, bool) {
-        match self.in_call.remove(&pid) {
-            Some((call, blocked)) => (Some(call), blocked),
-            None => (None, false),
-        }
-    }
-
-    fn started(&self, pid: Pid) -> bool {
-        pid != self.main || self.main_started
-    }
-
-    /// A new child's first stop is a SIGSTOP that is ours, not its.
-    fn born(&mut self, child: Pid) {
-        if self.alive.insert(child) {
-            self.newborn.insert(child);
-        }
-    }
-
-    fn is_newborn(&mut self, pid: Pid) -> bool {
-        // The child's stop may be reported before its parent's fork event.
-        let first_sight = self.alive.insert(pid);
-        self.newborn.remove(&pid) || first_sight
-    }
-
-    /// After execve in a thread that was not the leader, the kernel gives it
-    /// the leader's pid; the former thread id is gone.
-    fn execed(&mut self, pid: Pid, former: Pid) {
-        if former != pid {
-            self.gone(former);
-            if let Some(call) = self.in_call.remove(&former) {
-                self.in_call.insert(pid, call);
-            }
-        }
-    }
-
-    fn gone(&mut self, pid: Pid) -> Option<Call> {
-        self.alive.remove(&pid);
-        self.newborn.remove(&pid);
-        self.in_call.remove(&pid).map(|(call, _)| call)
-    }
-
-    fn prefix(&self, pid: Pid) -> Option<Pid> {
-        (self.alive.len() > 1 || pid != self.main).then_some(pid)
-    }
 }

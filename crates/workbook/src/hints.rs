@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn self_trace_is_named() {
         let err = ptrace_error("PTRACE_ATTACH", Pid::this(), Errno::EPERM);
-        assert!(err.to_string().ends_with("a process can't trace itself"), "{err}");
+        assert!(
+            err.to_string().ends_with("a process can't trace itself"),
+            "{err}"
+        );
     }
 
     #[test]

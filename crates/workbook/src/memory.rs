@@ -11,7 +11,10 @@ use nix::unistd::Pid;
 /// unmapped memory.
 pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Result<Vec<u8>> {
     let mut buffer = vec![0u8; len];
-    let remote = [RemoteIoVec { base: addr as usize, len }];
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len,
+    }];
     let read = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buffer)], &remote)
         .with_context(|| format!("process_vm_readv of {len} bytes at {addr:#x} in pid {pid}"))?;
     buffer.truncate(read);
@@ -78,7 +81,10 @@ mod tests {
     fn reads_our_own_memory() {
         let text = b"from far away\0";
         let addr = text.as_ptr() as u64;
-        assert_eq!(read_c_string(Pid::this(), addr, 64).unwrap(), b"from far away");
+        assert_eq!(
+            read_c_string(Pid::this(), addr, 64).unwrap(),
+            b"from far away"
+        );
         assert_eq!(read_bytes(Pid::this(), addr, 4).unwrap(), b"from");
     }
 }

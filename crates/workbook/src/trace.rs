@@ -1,14 +1,17 @@
 //! The tracer/tracee start-up from the tracer-tracee chapter, packaged for
 //! the demos that come after it.
 
+use std::collections::HashSet;
+
 use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::{raise, Signal};
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{execvp, fork, ForkResult};
+use nix::unistd::{execvp, fork, ForkResult, Pid};
 
 use crate::process::{ChildGuard, Program};
-use crate::stop::{wait_for, Stop};
+use crate::stop::{wait_for, Event, Stop, Waited};
 
 /// Forks `program` as a tracee stopped right before its execve.
 ///
@@ -61,4 +64,126 @@ fn die(code: i32, message: &str) -> ! {
     // SAFETY: _exit(2) skips the parent's atexit handlers and stdio buffers,
     // which the forked child must not run twice.
     unsafe { libc::_exit(code) }
+}
+
+/// How a tracer restarts its tracees: to the next syscall stop, or on until
+/// the next signal or event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    Syscall,
+    Cont,
+}
+
+/// The bookkeeping of a tracer that follows forks and threads: who is alive,
+/// which new tracees still owe us their first SIGSTOP, and the first
+/// tracee's exit status. The demo's loop stays a `match` on `Stop`; this
+/// only takes away the parts every such loop repeats.
+#[derive(Debug)]
+pub struct Tracees {
+    guard: Option<ChildGuard>,
+    first: Pid,
+    resume: Resume,
+    alive: HashSet<Pid>,
+    newborn: HashSet<Pid>,
+    exit_code: Option<u8>,
+}
+
+impl Tracees {
+    /// Takes over the tracee that `spawn_traced` started, still stopped.
+    pub fn new(guard: ChildGuard, resume: Resume) -> Tracees {
+        let first = guard.pid();
+        Tracees {
+            guard: Some(guard),
+            first,
+            resume,
+            alive: HashSet::from([first]),
+            newborn: HashSet::new(),
+            exit_code: None,
+        }
+    }
+
+    /// The process we started.
+    pub fn first(&self) -> Pid {
+        self.first
+    }
+
+    /// How many threads and processes are traced now.
+    pub fn count(&self) -> usize {
+        self.alive.len()
+    }
+
+    /// PTRACE_SYSCALL or PTRACE_CONT, passing `signal` on.
+    pub fn resume(&self, pid: Pid, signal: Option<Signal>) -> Result<()> {
+        match self.resume {
+            Resume::Syscall => unless_gone(ptrace::syscall(pid, signal), pid),
+            Resume::Cont => unless_gone(ptrace::cont(pid, signal), pid),
+        }
+    }
+
+    /// waitpid(-1, __WALL) for the next stop of any tracee, or `None` once
+    /// all are gone. A new tracee's first SIGSTOP is ptrace's, not the
+    /// program's: it is resumed here without being passed on.
+    pub fn wait(&mut self) -> Result<Option<Waited>> {
+        loop {
+            if self.alive.is_empty() {
+                return Ok(None);
+            }
+            let waited = match wait_for(None, WaitPidFlag::__WALL) {
+                Ok(waited) => waited,
+                // Nobody left to wait for, whatever our bookkeeping thought.
+                Err(error) if error.downcast_ref::<Errno>() == Some(&Errno::ECHILD) => {
+                    self.alive.clear();
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            let pid = waited.pid;
+            // A child's first stop may come before its parent's fork event.
+            let first_sight = self.alive.insert(pid);
+            match waited.stop {
+                Stop::Signal(Signal::SIGSTOP) if self.newborn.remove(&pid) || first_sight => {
+                    self.resume(pid, None)?;
+                    continue;
+                }
+                // A new tracee whose first stop, a SIGSTOP, is still to come.
+                Stop::Event(
+                    Event::Fork { child } | Event::Vfork { child } | Event::Clone { child },
+                ) if self.alive.insert(child) => {
+                    self.newborn.insert(child);
+                }
+                // After execve in a non-leader thread, the thread takes the
+                // leader's pid, and its old thread id is gone.
+                Stop::Event(Event::Exec { former_pid }) if former_pid != pid => {
+                    self.alive.remove(&former_pid);
+                }
+                Stop::Exited(_) | Stop::Killed { .. } => {
+                    self.alive.remove(&pid);
+                    self.newborn.remove(&pid);
+                    if pid == self.first {
+                        self.exit_code = waited.stop.exit_code();
+                        if let Some(guard) = self.guard.take() {
+                            guard.reaped();
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return Ok(Some(waited));
+        }
+    }
+
+    /// The first tracee's exit code (128+N for signal N), once it is gone.
+    pub fn exit_code(&self) -> Result<u8> {
+        self.exit_code
+            .context("the traced program's exit status was never seen")
+    }
+}
+
+/// The result of a restarting ptrace request. ESRCH means the tracee was
+/// killed (SIGKILL) since its stop: no error, its end comes from waitpid.
+pub fn unless_gone(result: nix::Result<()>, pid: Pid) -> Result<()> {
+    match result {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(errno) => Err(errno).with_context(|| format!("restarting pid {pid} with ptrace")),
+    }
 }
