@@ -76,24 +76,30 @@ pub enum Event {
 /// `flags` is passed through; use `__WALL` to see threads too. Returns
 /// `Ok(None)` only with WNOHANG when nothing has changed.
 pub fn waitpid(pid: impl Into<Option<Pid>>, flags: WaitPidFlag) -> Result<Option<Waited>> {
-    let target = pid.into().map_or(-1, Pid::as_raw);
+    match wait_raw(pid.into(), flags)? {
+        None => Ok(None),
+        Some((pid, raw)) => Ok(Some(Waited {
+            pid,
+            raw,
+            stop: decode(pid, raw)?,
+        })),
+    }
+}
+
+/// waitpid(2) itself: who changed state, and the raw status.
+pub fn wait_raw(pid: Option<Pid>, flags: WaitPidFlag) -> Result<Option<(Pid, i32)>> {
+    let target = pid.map_or(-1, Pid::as_raw);
     let mut raw = 0;
-    let found = loop {
+    loop {
         // SAFETY: `raw` is a valid, writable int for the duration of the call.
         let ret = unsafe { libc::waitpid(target, &mut raw, flags.bits()) };
         match Errno::result(ret) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e).with_context(|| format!("waitpid({target})")),
             Ok(0) => return Ok(None),
-            Ok(found) => break Pid::from_raw(found),
+            Ok(found) => return Ok(Some((Pid::from_raw(found), raw))),
         }
-    };
-    let stop = decode(found, raw)?;
-    Ok(Some(Waited {
-        pid: found,
-        raw,
-        stop,
-    }))
+    }
 }
 
 /// waitpid(2) without WNOHANG: there is always a result.
@@ -107,6 +113,13 @@ pub fn wait_for(pid: impl Into<Option<Pid>>, flags: WaitPidFlag) -> Result<Waite
 /// Turns a raw status into a `Stop`. Stops that the status alone can't tell
 /// apart (syscall entry or exit, signal or group stop) ask the kernel.
 pub fn decode(pid: Pid, raw: i32) -> Result<Stop> {
+    decode_tracked(pid, raw, None)
+}
+
+/// Like `decode`, for a tracer that records per thread whether it is inside
+/// a syscall (`in_syscall`). Where the kernel lacks PTRACE_GET_SYSCALL_INFO
+/// (before Linux 5.3), that record tells a syscall entry from its exit.
+pub fn decode_tracked(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<Stop> {
     if libc::WIFEXITED(raw) {
         return Ok(Stop::Exited(libc::WEXITSTATUS(raw)));
     }
@@ -122,7 +135,7 @@ pub fn decode(pid: Pid, raw: i32) -> Result<Stop> {
     let stopsig = libc::WSTOPSIG(raw);
     let event = (raw >> 16) & 0xff;
     if stopsig == libc::SIGTRAP | 0x80 {
-        return syscall_stop(pid);
+        return syscall_stop(pid, in_syscall);
     }
     if event != 0 {
         return event_stop(pid, event, signal(stopsig)?);
@@ -132,6 +145,25 @@ pub fn decode(pid: Pid, raw: i32) -> Result<Stop> {
         return Ok(Stop::Group(sig));
     }
     Ok(Stop::Signal(sig))
+}
+
+/// A syscall stop read from the registers, as tracers did before
+/// PTRACE_GET_SYSCALL_INFO: the tracer says whether the thread was inside a
+/// syscall, so this stop is its exit, or not, so this is an entry.
+pub fn syscall_stop_from_registers(pid: Pid, in_syscall: bool) -> Result<Stop> {
+    let regs = crate::arch::read_regs(pid)?;
+    Ok(if in_syscall {
+        let ret = crate::arch::return_value(&regs);
+        Stop::SyscallExit {
+            ret,
+            is_error: (-4095..0).contains(&ret),
+        }
+    } else {
+        Stop::SyscallEnter {
+            nr: crate::arch::syscall_number(&regs),
+            args: crate::arch::syscall_args(&regs),
+        }
+    })
 }
 
 /// Whether a SIGTRAP signal-delivery-stop is the legacy exec trap: after
@@ -174,10 +206,19 @@ fn is_group_stop(pid: Pid) -> bool {
     matches!(ptrace::getsiginfo(pid), Err(Errno::EINVAL))
 }
 
-fn syscall_stop(pid: Pid) -> Result<Stop> {
-    let info = ptrace::syscall_info(pid).with_context(|| {
-        format!("PTRACE_GET_SYSCALL_INFO on pid {pid} (needs Linux 5.3 or newer)")
-    })?;
+fn syscall_stop(pid: Pid, in_syscall: Option<bool>) -> Result<Stop> {
+    let info = match (ptrace::syscall_info(pid), in_syscall) {
+        (Ok(info), _) => info,
+        // Kernels before 5.3 answer an unknown request with EIO.
+        (Err(Errno::EIO | Errno::EINVAL), Some(in_syscall)) => {
+            return syscall_stop_from_registers(pid, in_syscall)
+        }
+        (Err(errno), _) => {
+            return Err(errno).with_context(|| {
+                format!("PTRACE_GET_SYSCALL_INFO on pid {pid} (needs Linux 5.3 or newer)")
+            })
+        }
+    };
     // SAFETY: `op` says which member of the union the kernel filled in.
     unsafe {
         match info.op {

@@ -11,7 +11,7 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 
 use crate::process::{ChildGuard, Program};
-use crate::stop::{wait_for, Event, Stop, Waited};
+use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
 /// Forks `program` as a tracee stopped right before its execve.
 ///
@@ -85,6 +85,8 @@ pub struct Tracees {
     resume: Resume,
     alive: HashSet<Pid>,
     newborn: HashSet<Pid>,
+    /// Threads between a syscall's entry stop and its exit stop.
+    in_syscall: HashSet<Pid>,
     exit_code: Option<u8>,
 }
 
@@ -98,6 +100,7 @@ impl Tracees {
             resume,
             alive: HashSet::from([first]),
             newborn: HashSet::new(),
+            in_syscall: HashSet::new(),
             exit_code: None,
         }
     }
@@ -128,8 +131,9 @@ impl Tracees {
             if self.alive.is_empty() {
                 return Ok(None);
             }
-            let waited = match wait_for(None, WaitPidFlag::__WALL) {
-                Ok(waited) => waited,
+            let (pid, raw) = match wait_raw(None, WaitPidFlag::__WALL) {
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
                 // Nobody left to wait for, whatever our bookkeeping thought.
                 Err(error) if error.downcast_ref::<Errno>() == Some(&Errno::ECHILD) => {
                     self.alive.clear();
@@ -137,10 +141,21 @@ impl Tracees {
                 }
                 Err(error) => return Err(error),
             };
-            let pid = waited.pid;
+            let in_syscall = self.in_syscall.contains(&pid);
+            let waited = Waited {
+                pid,
+                raw,
+                stop: decode_tracked(pid, raw, Some(in_syscall))?,
+            };
             // A child's first stop may come before its parent's fork event.
             let first_sight = self.alive.insert(pid);
             match waited.stop {
+                Stop::SyscallEnter { .. } => {
+                    self.in_syscall.insert(pid);
+                }
+                Stop::SyscallExit { .. } => {
+                    self.in_syscall.remove(&pid);
+                }
                 Stop::Signal(Signal::SIGSTOP) if self.newborn.remove(&pid) || first_sight => {
                     self.resume(pid, None)?;
                     continue;
@@ -155,10 +170,15 @@ impl Tracees {
                 // leader's pid, and its old thread id is gone.
                 Stop::Event(Event::Exec { former_pid }) if former_pid != pid => {
                     self.alive.remove(&former_pid);
+                    // It is still inside its execve, now under the leader's pid.
+                    if self.in_syscall.remove(&former_pid) {
+                        self.in_syscall.insert(pid);
+                    }
                 }
                 Stop::Exited(_) | Stop::Killed { .. } => {
                     self.alive.remove(&pid);
                     self.newborn.remove(&pid);
+                    self.in_syscall.remove(&pid);
                     if pid == self.first {
                         self.exit_code = waited.stop.exit_code();
                         if let Some(guard) = self.guard.take() {
