@@ -3,7 +3,6 @@
 //! its exit the return value becomes -EPERM, and the program sees a failure.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -13,7 +12,7 @@ use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 use workbook::names::{errno_by_name, similar_syscalls, syscall_name, syscall_number};
 use workbook::trace::{spawn_traced, unless_gone, Resume, Tracees};
-use workbook::{arch, Program, Stop};
+use workbook::{arch, CommandArgs, Program, Stop};
 
 mod show;
 
@@ -33,13 +32,8 @@ struct Args {
     /// Print every syscall, strace-style, on stderr.
     #[arg(long)]
     trace: bool,
-    /// The command to run, with its arguments.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD ARGS"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: CommandArgs,
 }
 
 fn main() -> ExitCode {
@@ -62,7 +56,7 @@ fn run() -> Result<ExitCode> {
             args.errno
         )
     })?;
-    let program = Program::from_command_line(&args.command, "tries")?;
+    let program = args.command.program("tries")?;
     let shown: Vec<String> = blocked.iter().map(|&nr| syscall_name(nr)).collect();
     eprintln!(
         "syscall-blocker: running {}, blocking {} with {errno:?}",

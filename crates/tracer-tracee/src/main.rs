@@ -2,7 +2,6 @@
 //! traced and stops itself; the parent waits for that stop, then lets the
 //! program run and narrates every stop it is told about.
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -13,7 +12,7 @@ use nix::sys::signal::{raise, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 use workbook::stop::describe_raw;
-use workbook::{wait_for, ChildGuard, Event, Program, Stop};
+use workbook::{wait_for, ChildGuard, CommandArgs, Event, Program, Stop};
 
 /// Runs a command as a tracee and narrates its ptrace stops on stderr.
 ///
@@ -22,13 +21,8 @@ use workbook::{wait_for, ChildGuard, Event, Program, Stop};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The command to trace, with its arguments.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD ARGS"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: CommandArgs,
 }
 
 fn main() -> ExitCode {
@@ -37,7 +31,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    let program = Program::from_command_line(&args.command, "signals")?;
+    let program = args.command.program("signals")?;
     eprintln!("tracer: running {}", program.label);
     // SAFETY: we are single-threaded here, and the child only makes
     // async-signal-safe calls before execvp or _exit.

@@ -14,5 +14,5 @@ pub mod trace;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use process::{main, ChildGuard, ExitWith, Program};
+pub use process::{main, ChildGuard, CommandArgs, ExitWith, Program};
 pub use stop::{wait_for, waitpid, Event, Stop, Waited};

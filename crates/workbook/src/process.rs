@@ -260,3 +260,27 @@ mod tests {
         assert!(find_executable(OsStr::new("sh")).is_ok());
     }
 }
+
+/// The `-- CMD ARGS...` part of a demo's command line, shared by every demo
+/// that runs a command.
+#[derive(Debug, clap::Args)]
+pub struct CommandArgs {
+    /// The command to run, with its arguments. Without one, a built-in target.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD ARGS"
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl CommandArgs {
+    /// The command to run, or the built-in target `builtin` when none was given.
+    pub fn program(&self, builtin: &str) -> Result<Program> {
+        Program::from_command_line(&self.command, builtin)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.command.is_empty()
+    }
+}

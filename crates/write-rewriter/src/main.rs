@@ -5,7 +5,6 @@
 //! PTRACE_POKEDATA, which writes through page protection as a debugger does.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::io::{IoSlice, IoSliceMut};
 use std::process::ExitCode;
 
@@ -18,7 +17,7 @@ use nix::unistd::Pid;
 use workbook::memory::quoted;
 use workbook::names::errno_name;
 use workbook::trace::{spawn_traced, unless_gone, Resume, Tracees};
-use workbook::{Program, Stop};
+use workbook::{CommandArgs, Stop};
 
 /// Runs a command and rewrites every buffer it passes to write(2) with 'A's,
 /// narrating each one on stderr.
@@ -33,13 +32,8 @@ struct Args {
     /// the ptrace calls that takes.
     #[arg(long)]
     peek: bool,
-    /// The command to trace, with its arguments.
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD ARGS"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: CommandArgs,
 }
 
 /// How much of a buffer the narration shows.
@@ -59,7 +53,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    let program = Program::from_command_line(&args.command, "writes")?;
+    let program = args.command.program("writes")?;
     say!("tracing {}", program.label);
     // ANCHOR: loop
     let options = Options::PTRACE_O_TRACESYSGOOD
