@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
-use workbook::testing::{assert_no_orphaned_targets, redactions};
+use workbook::testing::{assert_no_orphaned_targets, deny_syscall, redactions};
 
 fn attach_seize() -> Command {
     Command::new(get_cargo_bin("attach-seize"))
@@ -87,7 +87,7 @@ fn another_users_process_is_eperm_with_a_hint() {
 fn ptrace_denied_by_a_filter_gets_the_container_hint() {
     let mut command = attach_seize();
     // SAFETY: prctl is async-signal-safe; the filter lives in the child only.
-    unsafe { command.pre_exec(deny_ptrace_with_eperm) };
+    unsafe { command.pre_exec(deny_syscall(libc::SYS_ptrace, None, libc::EPERM)) };
     let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
@@ -105,48 +105,6 @@ fn ptrace_denied_by_a_filter_gets_the_container_hint() {
         "{stderr}"
     );
     assert_no_orphaned_targets();
-}
-
-/// A filter that makes ptrace(2) fail with EPERM on x86_64.
-fn deny_ptrace_with_eperm() -> std::io::Result<()> {
-    use libc::{sock_filter, sock_fprog, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
-    let stmt = |code: u32, k: u32| sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jump = |k: u32, jt: u8, jf: u8| sock_filter {
-        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
-        jt,
-        jf,
-        k,
-    };
-    let filter = [
-        stmt(BPF_LD | BPF_W | BPF_ABS, 4),
-        jump(0xc000_003e, 0, 3),
-        stmt(BPF_LD | BPF_W | BPF_ABS, 0),
-        jump(libc::SYS_ptrace as u32, 0, 1),
-        stmt(
-            BPF_RET | BPF_K,
-            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
-        ),
-        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
-    ];
-    let program = sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: `program` points at `filter`, which outlives both calls.
-    let installed = unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-            && libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) == 0
-    };
-    if installed {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// `sleep 60`, killed and reaped when the test ends.

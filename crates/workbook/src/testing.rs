@@ -12,7 +12,7 @@ pub fn redactions() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.add_filter(r"\bpid \d+", "pid [PID]");
-    settings.add_filter(r"0x[0-9a-f]{8,}", "[ADDR]");
+    settings.add_filter(r"0x[0-9a-f]{9,}", "[ADDR]");
     settings.add_filter(r"\btick \d+", "tick [N]");
     settings.add_filter(r"\b\d+\.\d+ ?(ns|µs|us|ms|s)\b", "[TIME]");
     if let Ok(comm) = fs::read_to_string("/proc/self/comm") {
@@ -92,4 +92,54 @@ pub fn assert_no_orphaned_targets() {
         orphans.is_empty(),
         "built-in targets left behind: {orphans:?}"
     );
+}
+
+/// A seccomp filter, for a test's child process only, that makes syscall
+/// `nr` fail with `errno` — when `first_arg` is given, only for calls whose
+/// first argument is that value. It stands in for what a container or a
+/// locked-down kernel would refuse: install it with `Command::pre_exec`.
+pub fn deny_syscall(
+    nr: i64,
+    first_arg: Option<u32>,
+    errno: i32,
+) -> impl Fn() -> std::io::Result<()> {
+    use crate::bpf::{bpf_jump, bpf_stmt};
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    const ARCH: u32 = 4;
+    const ARG0: u32 = 16;
+    let deny = libc::SECCOMP_RET_ERRNO | errno as u32;
+    let allow = libc::SECCOMP_RET_ALLOW;
+    let mut filter = vec![
+        bpf_stmt(BPF_LD | BPF_W | BPF_ABS, ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, crate::arch::AUDIT_ARCH, 1, 0),
+        bpf_stmt(BPF_RET | BPF_K, allow),
+        bpf_stmt(BPF_LD | BPF_W | BPF_ABS, 0),
+    ];
+    match first_arg {
+        None => filter.push(bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1)),
+        Some(arg) => {
+            filter.push(bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 3));
+            filter.push(bpf_stmt(BPF_LD | BPF_W | BPF_ABS, ARG0));
+            filter.push(bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, arg, 0, 1));
+        }
+    }
+    filter.push(bpf_stmt(BPF_RET | BPF_K, deny));
+    filter.push(bpf_stmt(BPF_RET | BPF_K, allow));
+    move || {
+        let program = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr().cast_mut(),
+        };
+        // SAFETY: `program` points at `filter`, alive for both calls; prctl
+        // is async-signal-safe, as pre_exec requires.
+        let installed = unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+                && libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) == 0
+        };
+        if installed {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
 }

@@ -1,0 +1,121 @@
+//! ipv6-filter: the listing, the explanation, the live capture, and its
+//! errors in environments that forbid what it needs.
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use workbook::testing::{deny_syscall, redactions};
+
+fn ipv6_filter() -> Command {
+    Command::new(get_cargo_bin("ipv6-filter"))
+}
+
+/// The lecture's slide, byte for byte (tcpdump's own format).
+const TCPDUMP_D_IP6: &str = "(000) ldh      [12]\n\
+(001) jeq      #0x86dd          jt 2\tjf 3\n\
+(002) ret      #262144\n\
+(003) ret      #0\n";
+
+#[test]
+fn dash_d_lists_the_program_as_tcpdump_does() {
+    let output = ipv6_filter().arg("-d").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), TCPDUMP_D_IP6);
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(ipv6_filter().arg("-d"));
+}
+
+#[test]
+fn disasm_reads_tcpdump_ddd() {
+    let mut command = ipv6_filter();
+    command.arg("--disasm");
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(command.pass_stdin("4\n40 0 0 12\n21 0 1 34525\n6 0 0 262144\n6 0 0 0\n"));
+}
+
+#[test]
+fn disasm_names_the_bad_line() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(ipv6_filter()
+        .arg("--disasm")
+        .pass_stdin("2\n40 0 0 12\n6 0 0\n"));
+}
+
+#[test]
+fn explain_runs_the_program_on_sample_frames() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(ipv6_filter().arg("--explain"));
+}
+
+#[test]
+fn live_run_captures_only_ipv6() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(ipv6_filter());
+}
+
+/// The live run needs no root: only user namespaces.
+#[test]
+fn live_run_as_an_unprivileged_user() {
+    let mut command = ipv6_filter();
+    if nix::unistd::geteuid().is_root() {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.ends_with("sent 3 IPv4 + 3 IPv6, captured 0 IPv4 + 3 IPv6\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn unknown_interface_is_named() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(ipv6_filter().args(["--iface", "nosuch0"]));
+}
+
+/// What each hostile environment refuses, simulated with a seccomp filter
+/// in the demo's own process.
+fn refused(nr: i64, first_arg: Option<u32>, errno: i32) -> (Option<i32>, String) {
+    let mut command = ipv6_filter();
+    // SAFETY: the closure only calls prctl, which is async-signal-safe.
+    unsafe { command.pre_exec(deny_syscall(nr, first_arg, errno)) };
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn user_namespaces_disabled() {
+    let (code, stderr) = refused(libc::SYS_unshare, None, libc::EPERM);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("user namespaces are disabled"), "{stderr}");
+}
+
+#[test]
+fn packet_sockets_not_permitted() {
+    let (code, stderr) = refused(libc::SYS_socket, Some(libc::AF_PACKET as u32), libc::EPERM);
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(error.contains("socket(AF_PACKET)"), "{stderr}");
+    assert!(error.contains("run as root"), "{stderr}");
+    assert!(error.contains("user.max_user_namespaces"), "{stderr}");
+}
+
+#[test]
+fn ipv6_disabled() {
+    let (code, stderr) = refused(
+        libc::SYS_socket,
+        Some(libc::AF_INET6 as u32),
+        libc::EAFNOSUPPORT,
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(error.contains("IPv6 is disabled"), "{stderr}");
+}
