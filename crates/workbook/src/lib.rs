@@ -17,3 +17,7 @@ pub mod testing;
 
 pub use process::{main, ChildGuard, CommandArgs, ExitWith, Program};
 pub use stop::{wait_for, waitpid, Event, Stop, Waited};
+
+/// libseccomp, for the demos that use it (feature `libseccomp`).
+#[cfg(feature = "libseccomp")]
+pub use libseccomp;
