@@ -69,3 +69,43 @@ pub fn return_value(regs: &Regs) -> i64 {
 pub fn set_return_value(regs: &mut Regs, value: i64) {
     regs.rax = value as u64;
 }
+
+/// `AUDIT_ARCH_I386`: what seccomp_data.arch says for a call made through
+/// the 32-bit ABI (`int 0x80`) on an x86_64 kernel.
+pub const AUDIT_ARCH_COMPAT: u32 = 0x4000_0003;
+
+/// The number of a syscall in the 32-bit (i386) ABI, which `int 0x80` uses
+/// even from a 64-bit process.
+pub fn compat_syscall_number(name: &str) -> Option<u64> {
+    name.parse::<syscalls::x86::Sysno>()
+        .ok()
+        .map(|sysno| sysno.id() as u64)
+}
+
+/// A syscall through the 32-bit ABI: `int 0x80`, number in eax, arguments
+/// in ebx, ecx, edx, esi, edi. Returns eax: a value, or -errno.
+pub fn compat_syscall(nr: u32, args: [u32; 5]) -> i32 {
+    let ret: i32;
+    // SAFETY: int 0x80 enters the kernel's compat syscall path; it reads
+    // only the registers named here and writes eax. rbx is reserved by the
+    // compiler, so ebx is swapped in and out around the call.
+    unsafe {
+        std::arch::asm!(
+            "xchg {arg0:r}, rbx",
+            "int 0x80",
+            "xchg {arg0:r}, rbx",
+            arg0 = inout(reg) u64::from(args[0]) => _,
+            inlateout("eax") nr => ret,
+            in("ecx") args[1],
+            in("edx") args[2],
+            in("esi") args[3],
+            in("edi") args[4],
+            // Older kernels zeroed r8-r11 on int 0x80 from 64-bit code.
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+        );
+    }
+    ret
+}

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod names;
 pub mod process;
 pub mod stop;
+pub mod targets;
 pub mod trace;
 
 #[cfg(feature = "testing")]

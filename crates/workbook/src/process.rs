@@ -36,7 +36,7 @@ impl std::error::Error for ExitWith {}
 /// was started as, otherwise `run`, and turns an error into one line on
 /// stderr and a non-zero exit code.
 pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
-    if let Some(code) = targets::run_if_requested() {
+    if let Some(code) = crate::targets::run_if_requested() {
         return code;
     }
     match run() {
@@ -98,15 +98,19 @@ impl Program {
     /// A built-in target: this very binary, re-executed under another name.
     pub fn builtin(name: &str, args: &[&str]) -> Program {
         let mut argv =
-            vec![c_string(OsStr::new(&targets::argv0(name))).expect("target names have no NUL")];
+            vec![c_string(OsStr::new(&crate::targets::argv0(name)))
+                .expect("target names have no NUL")];
         argv.extend(
             args.iter()
                 .map(|a| c_string(OsStr::new(a)).expect("target args have no NUL")),
         );
         Program {
-            file: c_string(OsStr::new(targets::SELF_EXE)).expect("a constant path"),
+            file: c_string(OsStr::new(crate::targets::SELF_EXE)).expect("a constant path"),
             argv,
-            label: format!("the built-in target '{name}'"),
+            label: match args {
+                [] => format!("the built-in target '{name}'"),
+                args => format!("the built-in target '{name} {}'", args.join(" ")),
+            },
         }
     }
 }
@@ -212,9 +216,9 @@ impl Drop for ChildGuard {
 /// birth. It dies with us (PR_SET_PDEATHSIG), so it can't be left behind.
 pub fn builtin_command(name: &str) -> std::process::Command {
     use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(targets::SELF_EXE);
+    let mut command = std::process::Command::new(crate::targets::SELF_EXE);
     command
-        .arg0(targets::argv0(name))
+        .arg0(crate::targets::argv0(name))
         .stdin(std::process::Stdio::null());
     // SAFETY: prctl is async-signal-safe and touches no memory of ours.
     unsafe {

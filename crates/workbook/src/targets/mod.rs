@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod seccomp;
+mod sigsys;
 mod tries;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -20,7 +22,17 @@ pub const SELF_EXE: &str = "/proc/self/exe";
 const PREFIX: &str = "builtin:";
 
 /// The targets, by name.
-pub const NAMES: &[&str] = &["ticker", "signals", "threads", "tries", "writes"];
+pub const NAMES: &[&str] = &[
+    "ticker",
+    "signals",
+    "threads",
+    "tries",
+    "writes",
+    "mount",
+    "sigsys",
+    "forbidden",
+    "bypass",
+];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
 pub fn argv0(name: &str) -> String {
@@ -39,6 +51,10 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "threads" => threads(),
         "writes" => writes(),
         "tries" => tries::tries(),
+        "mount" => sigsys::mount(),
+        "sigsys" => sigsys::sigsys(),
+        "forbidden" => seccomp::forbidden(),
+        "bypass" => seccomp::bypass(&std::env::args().nth(1).unwrap_or_default()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

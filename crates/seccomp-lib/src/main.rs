@@ -1,0 +1,236 @@
+//! seccomp-lib: the lecture's seccomp_lib, ported to the libseccomp crate.
+//! It builds a filter that lets every syscall through except a list of
+//! dangerous ones, which trap (SIGSYS); loads it into itself; and then
+//! becomes the command with execvp. The command and all its children keep
+//! the filter.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::unistd::execvp;
+use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+use workbook::names::errno_name;
+use workbook::process::program_name;
+use workbook::{CommandArgs, ExitWith, Program};
+
+/// Runs a command under a seccomp filter (built with libseccomp) that
+/// traps mount, ptrace, kexec_load and the rest of the lecture's list of
+/// dangerous syscalls: calling one kills the command with SIGSYS.
+///
+/// The demo loads the filter into itself and then execs the command, so
+/// its exit status is the command's.
+#[derive(Parser)]
+#[command(
+    version,
+    override_usage = "seccomp-lib [OPTIONS] [--] <prog> [args...]"
+)]
+struct Args {
+    /// Run the built-in target that calls mount(2) under the filter: it is
+    /// killed by SIGSYS, root or not.
+    #[arg(long, conflicts_with_all = ["catch", "print_filter", "command"])]
+    demo: bool,
+
+    /// Run the built-in target that catches SIGSYS with a handler, then
+    /// calls mount(2) under the filter: it prints what the kernel says
+    /// about the trapped call, and survives.
+    #[arg(long, conflicts_with_all = ["print_filter", "command"])]
+    catch: bool,
+
+    /// Print the filter as libseccomp's pseudo-code (seccomp_export_pfc)
+    /// and exit without loading it or running anything.
+    #[arg(long, conflicts_with = "command")]
+    print_filter: bool,
+
+    #[command(flatten)]
+    command: CommandArgs,
+}
+
+// ANCHOR: sys_numbers
+/// The lecture's `sys_numbers[]`: calls a sandboxed program has no business
+/// making (Docker's default profile refuses much the same list). By name:
+/// libseccomp finds each one's number on the running architecture.
+const SYS_NUMBERS: &[&str] = &[
+    "mount",
+    "umount2",
+    "ptrace",
+    "kexec_load",
+    "open_by_handle_at",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "iopl",
+    "ioperm",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "process_vm_readv",
+    "process_vm_writev",
+    "sysfs",
+    "_sysctl",
+    "adjtimex",
+    "clock_adjtime",
+    "lookup_dcookie",
+    "perf_event_open",
+    "fanotify_init",
+    "kcmp",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "uselib",
+    "acct",
+    "modify_ldt",
+    "pivot_root",
+    "io_setup",
+    "io_destroy",
+    "io_getevents",
+    "io_submit",
+    "io_cancel",
+    "remap_file_pages",
+    "mbind",
+    "get_mempolicy",
+    "set_mempolicy",
+    "migrate_pages",
+    "move_pages",
+    "vmsplice",
+];
+// ANCHOR_END: sys_numbers
+
+fn main() -> ExitCode {
+    workbook::main(run)
+}
+
+// ANCHOR: main
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    // Find the program first: a typo is reported (127) before any filter.
+    let program = if args.print_filter {
+        None
+    } else if args.demo {
+        Some(Program::builtin("mount", &[]))
+    } else if args.catch {
+        Some(Program::builtin("sigsys", &[]))
+    } else if args.command.is_empty() {
+        eprintln!("usage: {} <prog> [args...]", program_name());
+        return Ok(ExitCode::FAILURE);
+    } else {
+        Some(args.command.program("mount")?)
+    };
+
+    // seccomp_init(SCMP_ACT_ALLOW): what no rule matches is allowed.
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")?;
+    let mut trapped = 0;
+    for &name in SYS_NUMBERS {
+        match lookup(name) {
+            Lookup::Found(syscall) => {
+                // seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0)
+                ctx.add_rule(ScmpAction::Trap, syscall)
+                    .with_context(|| format!("seccomp_rule_add(SCMP_ACT_TRAP, {name})"))?;
+                trapped += 1;
+            }
+            Lookup::NotHere => eprintln!(
+                "{}: skipping {name}: this architecture has no such syscall",
+                program_name()
+            ),
+            Lookup::Unknown => eprintln!(
+                "{}: skipping {name}: libseccomp knows no syscall by that name",
+                program_name()
+            ),
+        }
+    }
+
+    let Some(program) = program else {
+        ctx.export_pfc(std::io::stdout())
+            .context("seccomp_export_pfc")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+
+    load(&mut ctx)?;
+    eprintln!(
+        "{}: filter loaded, {trapped} syscalls trap with SIGSYS; execvp {}",
+        program_name(),
+        program.label
+    );
+    let errno = execvp(&program.file, &program.argv).unwrap_err();
+    Err(ExitWith {
+        code: if errno == Errno::ENOENT { 127 } else { 126 },
+        message: format!("execvp {}: {}", program.label, errno_name(errno)),
+    }
+    .into())
+}
+// ANCHOR_END: main
+
+// ANCHOR: lookup
+/// What libseccomp makes of a syscall name on the running architecture.
+#[derive(Debug, PartialEq, Eq)]
+enum Lookup {
+    Found(ScmpSyscall),
+    /// A syscall other architectures have: libseccomp gives it a negative
+    /// pseudo-number here (e.g. `socketcall` on x86_64), which no rule can
+    /// match.
+    NotHere,
+    /// Not a syscall on any architecture libseccomp knows.
+    Unknown,
+}
+
+/// seccomp_syscall_resolve_name, for the native architecture.
+fn lookup(name: &str) -> Lookup {
+    match ScmpSyscall::from_name(name) {
+        Ok(syscall) if syscall.as_raw_syscall() >= 0 => Lookup::Found(syscall),
+        Ok(_) => Lookup::NotHere,
+        Err(_) => Lookup::Unknown,
+    }
+}
+// ANCHOR_END: lookup
+
+// ANCHOR: load
+/// seccomp_load: turns the rules into BPF and installs it with seccomp(2),
+/// or prctl(PR_SET_SECCOMP) where the kernel predates seccomp(2). It also
+/// sets no_new_privs, which lets a non-root process load a filter.
+fn load(ctx: &mut ScmpFilterContext) -> Result<()> {
+    // Ask for the kernel's own errno rather than libseccomp's ECANCELED.
+    // libseccomp before 2.5 lacks the attribute; its errors are then vaguer.
+    let _ = ctx.set_api_sysrawrc(true);
+    let Err(error) = ctx.load() else {
+        return Ok(());
+    };
+    match error.sysrawrc().map(|rc| Errno::from_raw(-rc)) {
+        Some(errno @ (Errno::ENOSYS | Errno::EINVAL)) => bail!(
+            "this kernel has no seccomp filter support (seccomp_load: {})",
+            errno_name(errno)
+        ),
+        _ => Err(error).context("seccomp_load"),
+    }
+}
+// ANCHOR_END: load
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_with_libseccomp() {
+        assert_eq!(
+            lookup("mount"),
+            Lookup::Found(ScmpSyscall::from(libc::SYS_mount as i32))
+        );
+        assert_eq!(lookup("no_such_syscall"), Lookup::Unknown);
+        assert_eq!(lookup(""), Lookup::Unknown);
+    }
+
+    #[test]
+    fn other_architectures_calls_are_not_here() {
+        // socketcall exists on i386, not on x86_64.
+        assert_eq!(lookup("socketcall"), Lookup::NotHere);
+    }
+
+    #[test]
+    fn the_lectures_list_resolves_on_x86_64() {
+        let missing: Vec<_> = SYS_NUMBERS
+            .iter()
+            .filter(|name| !matches!(lookup(name), Lookup::Found(_)))
+            .collect();
+        assert!(missing.is_empty(), "not found: {missing:?}");
+    }
+}
