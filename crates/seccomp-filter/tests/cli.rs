@@ -135,4 +135,12 @@ fn default_run_as_an_unprivileged_user() {
         "{stderr}"
     );
     assert!(stderr.contains("with mod: EINVAL"), "{stderr}");
+
+    let mut command = seccomp_filter();
+    if nix::unistd::geteuid().is_root() {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.args(["--", "sh", "-c", "echo hello"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
+    assert!(output.status.success());
 }
