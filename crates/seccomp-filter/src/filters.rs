@@ -8,10 +8,7 @@ use libc::{
 use workbook::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 use workbook::names::{syscall_name, syscall_number};
-
-/// Offsets into `struct seccomp_data`, the "packet" a seccomp filter reads.
-const NR: u32 = 0;
-const ARCH: u32 = 4;
+use workbook::seccomp::{load, ret, ARCH, NR};
 
 /// The four syscalls the lecture's filter forbids.
 pub const FORBIDDEN: [&str; 4] = [
@@ -53,14 +50,6 @@ fn numbers() -> Vec<u32> {
         .iter()
         .map(|name| syscall_number(name).expect("the lecture's syscalls exist on x86_64") as u32)
         .collect()
-}
-
-fn load(offset: u32) -> sock_filter {
-    bpf_stmt(BPF_LD | BPF_W | BPF_ABS, offset)
-}
-
-fn ret(value: u32) -> sock_filter {
-    bpf_stmt(BPF_RET | BPF_K, value)
 }
 
 /// `jeq #nr, bad` for each number, then `good: ret ALLOW` and `bad: ret`.

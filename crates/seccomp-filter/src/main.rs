@@ -14,6 +14,7 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, pipe, ForkResult};
 use workbook::bpf::sock_filter;
 use workbook::names::errno_name;
+use workbook::seccomp::{install, no_new_privs};
 use workbook::stop::describe_raw;
 use workbook::{wait_for, ChildGuard, CommandArgs, Program, Stop};
 
@@ -74,35 +75,6 @@ fn run() -> Result<ExitCode> {
 fn section(title: &str) {
     eprintln!("\n== {title} ==");
 }
-
-// ANCHOR: install
-/// seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog): from now on, every syscall
-/// of this thread, and of the processes it starts, goes through `filter`.
-fn install(filter: &[sock_filter]) -> Result<(), Errno> {
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: `prog` points at `filter`, which outlives the call; the
-    // kernel copies the program before returning.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &prog as *const libc::sock_fprog,
-        )
-    };
-    Errno::result(ret).map(drop)
-}
-
-/// Without NO_NEW_PRIVS, only a process with CAP_SYS_ADMIN may install a
-/// filter: a filter could otherwise trick a setuid program into misbehaving.
-fn no_new_privs() -> Result<(), Errno> {
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers.
-    Errno::result(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
-}
-// ANCHOR_END: install
 
 // ANCHOR: run_under
 /// Forks; the child installs the filter and becomes `program`; the parent

@@ -140,7 +140,10 @@ fn default_run_as_an_unprivileged_user() {
     if nix::unistd::geteuid().is_root() {
         command.uid(65534).gid(65534);
     }
-    let output = command.args(["--", "sh", "-c", "echo hello"]).output().unwrap();
+    let output = command
+        .args(["--", "sh", "-c", "echo hello"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
     assert!(output.status.success());
 }

@@ -9,6 +9,7 @@ pub mod hints;
 pub mod memory;
 pub mod names;
 pub mod process;
+pub mod seccomp;
 pub mod stop;
 pub mod targets;
 pub mod trace;

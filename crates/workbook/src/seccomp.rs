@@ -1,0 +1,123 @@
+//! Installing seccomp filters, and the filters the tracers share. Filters
+//! are per thread and can never be removed: call these in a child process.
+
+use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+use nix::errno::Errno;
+
+use crate::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
+use crate::bpf::{bpf_jump, bpf_stmt, sock_filter};
+
+/// Offsets into `struct seccomp_data`.
+pub const NR: u32 = 0;
+pub const ARCH: u32 = 4;
+
+// ANCHOR: install
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): nothing this process executes may gain
+/// privileges. Without it, only CAP_SYS_ADMIN may install a filter, since a
+/// filter could otherwise trick a setuid program into misbehaving.
+pub fn no_new_privs() -> Result<(), Errno> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes plain integers.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog): from now on every syscall
+/// of this thread, and of the processes it starts, goes through `filter`.
+pub fn install(filter: &[sock_filter]) -> Result<(), Errno> {
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `filter`, which outlives the call; the
+    // kernel copies the program before returning.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+// ANCHOR_END: install
+
+/// `ld [offset]` of seccomp_data.
+pub fn load(offset: u32) -> sock_filter {
+    bpf_stmt(BPF_LD | BPF_W | BPF_ABS, offset)
+}
+
+/// `ret #value`.
+pub fn ret(value: u32) -> sock_filter {
+    bpf_stmt(BPF_RET | BPF_K, value)
+}
+
+/// Kills the process unless the call comes through the x86_64 ABI without
+/// the x32 bit; leaves the syscall number in A.
+pub fn native_abi_only() -> Vec<sock_filter> {
+    vec![
+        load(ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
+        ret(libc::SECCOMP_RET_KILL_PROCESS),
+        load(NR),
+        bpf_jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT as u32, 0, 1),
+        ret(libc::SECCOMP_RET_KILL_PROCESS),
+    ]
+}
+
+/// Everything allowed: the cost of having a filter at all.
+pub fn allow_all() -> Vec<sock_filter> {
+    vec![ret(libc::SECCOMP_RET_ALLOW)]
+}
+
+// ANCHOR: trace_list
+/// SECCOMP_RET_TRACE for the listed syscalls, ALLOW for the rest: a tracer
+/// with PTRACE_O_TRACESECCOMP is stopped for those calls only.
+pub fn trace_only(numbers: &[u64]) -> Vec<sock_filter> {
+    let mut filter = native_abi_only();
+    let n = numbers.len();
+    for (i, &nr) in numbers.iter().enumerate() {
+        filter.push(bpf_jump(
+            BPF_JMP | BPF_JEQ | BPF_K,
+            nr as u32,
+            (n - i) as u8,
+            0,
+        ));
+    }
+    filter.push(ret(libc::SECCOMP_RET_ALLOW));
+    filter.push(ret(libc::SECCOMP_RET_TRACE));
+    filter
+}
+// ANCHOR_END: trace_list
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(program: &[sock_filter]) -> Vec<(u16, u8, u8, u32)> {
+        program.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+    }
+
+    #[test]
+    fn trace_only_checks_the_abi_then_each_number() {
+        assert_eq!(
+            raw(&trace_only(&[41, 42])),
+            [
+                (0x20, 0, 0, 4),
+                (0x15, 1, 0, 0xc000_003e),
+                (0x06, 0, 0, 0x8000_0000),
+                (0x20, 0, 0, 0),
+                (0x35, 0, 1, 0x4000_0000),
+                (0x06, 0, 0, 0x8000_0000),
+                (0x15, 2, 0, 41),
+                (0x15, 1, 0, 42),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7ff0_0000),
+            ]
+        );
+    }
+
+    #[test]
+    fn allow_all_is_one_instruction() {
+        assert_eq!(raw(&allow_all()), [(0x06, 0, 0, 0x7fff_0000)]);
+    }
+}
