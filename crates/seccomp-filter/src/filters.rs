@@ -8,7 +8,7 @@ use libc::{
 use workbook::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 use workbook::names::{syscall_name, syscall_number};
-use workbook::seccomp::{load, ret, ARCH, NR};
+use workbook::seccomp::{listed, load, ret, ARCH, NR};
 
 /// The four syscalls the lecture's filter forbids.
 pub const FORBIDDEN: [&str; 4] = [
@@ -45,31 +45,18 @@ impl Action {
     }
 }
 
-fn numbers() -> Vec<u32> {
+fn numbers() -> Vec<u64> {
     FORBIDDEN
         .iter()
-        .map(|name| syscall_number(name).expect("the lecture's syscalls exist on x86_64") as u32)
+        .map(|name| syscall_number(name).expect("the lecture's syscalls exist on x86_64"))
         .collect()
-}
-
-/// `jeq #nr, bad` for each number, then `good: ret ALLOW` and `bad: ret`.
-fn deny_list(numbers: &[u32], action: Action) -> Vec<sock_filter> {
-    let n = numbers.len();
-    let mut program: Vec<sock_filter> = numbers
-        .iter()
-        .enumerate()
-        .map(|(i, &nr)| bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, nr, (n - i) as u8, 0))
-        .collect();
-    program.push(ret(libc::SECCOMP_RET_ALLOW));
-    program.push(ret(action.ret()));
-    program
 }
 
 // ANCHOR: lecture
 /// The slide's filter: `ld [0]`, four `jeq`s, `ret ALLOW`, `ret #0`.
 pub fn lecture(action: Action) -> Vec<sock_filter> {
     let mut program = vec![load(NR)];
-    program.extend(deny_list(&numbers(), action));
+    program.extend(listed(&numbers(), action.ret()));
     program
 }
 // ANCHOR_END: lecture
@@ -91,7 +78,7 @@ pub fn hardened(action: Action) -> Vec<sock_filter> {
             0,
         ),
     ];
-    program.extend(deny_list(&numbers, action));
+    program.extend(listed(&numbers, action.ret()));
     program
 }
 // ANCHOR_END: hardened

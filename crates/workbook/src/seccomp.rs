@@ -69,22 +69,27 @@ pub fn allow_all() -> Vec<sock_filter> {
     vec![ret(libc::SECCOMP_RET_ALLOW)]
 }
 
+/// `jeq #nr, listed` for each number, then `ret ALLOW`, then
+/// `listed: ret verdict`. Jumps are 8 bits wide, so at most 255 numbers.
+pub fn listed(numbers: &[u64], verdict: u32) -> Vec<sock_filter> {
+    let n = numbers.len();
+    assert!(n <= 255, "a jeq can jump at most 255 instructions ahead");
+    let mut filter: Vec<sock_filter> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, &nr)| bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, (n - i) as u8, 0))
+        .collect();
+    filter.push(ret(libc::SECCOMP_RET_ALLOW));
+    filter.push(ret(verdict));
+    filter
+}
+
 // ANCHOR: trace_list
 /// SECCOMP_RET_TRACE for the listed syscalls, ALLOW for the rest: a tracer
 /// with PTRACE_O_TRACESECCOMP is stopped for those calls only.
 pub fn trace_only(numbers: &[u64]) -> Vec<sock_filter> {
     let mut filter = native_abi_only();
-    let n = numbers.len();
-    for (i, &nr) in numbers.iter().enumerate() {
-        filter.push(bpf_jump(
-            BPF_JMP | BPF_JEQ | BPF_K,
-            nr as u32,
-            (n - i) as u8,
-            0,
-        ));
-    }
-    filter.push(ret(libc::SECCOMP_RET_ALLOW));
-    filter.push(ret(libc::SECCOMP_RET_TRACE));
+    filter.extend(listed(numbers, libc::SECCOMP_RET_TRACE));
     filter
 }
 // ANCHOR_END: trace_list
