@@ -48,53 +48,7 @@ struct Args {
 }
 
 // ANCHOR: sys_numbers
-/// The lecture's `sys_numbers[]`: calls a sandboxed program has no business
-/// making (Docker's default profile refuses much the same list). By name:
-/// libseccomp finds each one's number on the running architecture.
-const SYS_NUMBERS: &[&str] = &[
-    "mount",
-    "umount2",
-    "ptrace",
-    "kexec_load",
-    "open_by_handle_at",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "iopl",
-    "ioperm",
-    "swapon",
-    "swapoff",
-    "syslog",
-    "process_vm_readv",
-    "process_vm_writev",
-    "sysfs",
-    "_sysctl",
-    "adjtimex",
-    "clock_adjtime",
-    "lookup_dcookie",
-    "perf_event_open",
-    "fanotify_init",
-    "kcmp",
-    "add_key",
-    "request_key",
-    "keyctl",
-    "uselib",
-    "acct",
-    "modify_ldt",
-    "pivot_root",
-    "io_setup",
-    "io_destroy",
-    "io_getevents",
-    "io_submit",
-    "io_cancel",
-    "remap_file_pages",
-    "mbind",
-    "get_mempolicy",
-    "set_mempolicy",
-    "migrate_pages",
-    "move_pages",
-    "vmsplice",
-];
+use workbook::seccomp::LECTURE_DANGEROUS as SYS_NUMBERS;
 // ANCHOR_END: sys_numbers
 
 fn main() -> ExitCode {

@@ -2,7 +2,7 @@
 //! entry a blocked call gets the number -1, so the kernel runs nothing; at
 //! its exit the return value becomes -EPERM, and the program sees a failure.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -11,8 +11,9 @@ use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 use workbook::names::{errno_by_name, similar_syscalls, syscall_name, syscall_number};
-use workbook::trace::{spawn_traced, unless_gone, Resume, Tracees};
-use workbook::{arch, CommandArgs, Program, Stop};
+use workbook::seccomp;
+use workbook::trace::{spawn_traced, spawn_traced_with, unless_gone, Resume, Tracees};
+use workbook::{arch, CommandArgs, Event, Program, Stop};
 
 mod show;
 
@@ -29,9 +30,14 @@ struct Args {
     /// The error a blocked call returns.
     #[arg(long, default_value = "EPERM", value_name = "NAME")]
     errno: String,
-    /// Print every syscall, strace-style, on stderr.
+    /// Print every syscall, strace-style, on stderr (with --seccomp: only
+    /// the calls the filter sends to the tracer).
     #[arg(long)]
     trace: bool,
+    /// Let a seccomp filter pick the calls to stop at (SECCOMP_RET_TRACE for
+    /// the blocked ones), instead of stopping at every syscall.
+    #[arg(long)]
+    seccomp: bool,
     #[command(flatten)]
     command: CommandArgs,
 }
@@ -49,7 +55,7 @@ fn run() -> Result<ExitCode> {
     let blocked = names
         .iter()
         .map(|name| parse_syscall(name))
-        .collect::<Result<HashSet<u64>>>()?;
+        .collect::<Result<BTreeSet<u64>>>()?;
     let errno = errno_by_name(&args.errno).with_context(|| {
         format!(
             "--errno {}: not an errno name such as EPERM or EACCES",
@@ -58,17 +64,28 @@ fn run() -> Result<ExitCode> {
     })?;
     let program = args.command.program("tries")?;
     let shown: Vec<String> = blocked.iter().map(|&nr| syscall_name(nr)).collect();
+    let shown = match shown.as_slice() {
+        [] => "nothing".to_string(),
+        names => format!("{} with {errno:?}", names.join(",")),
+    };
+    let way = if args.seccomp {
+        "; a seccomp filter picks the stops"
+    } else {
+        ""
+    };
     eprintln!(
-        "syscall-blocker: running {}, blocking {} with {errno:?}",
-        program.label,
-        shown.join(",")
+        "syscall-blocker: running {}, blocking {shown}{way}",
+        program.label
     );
-    let code = trace(&program, &blocked, errno, args.trace)?;
+    let code = match args.seccomp {
+        false => trace(&program, &blocked, errno, args.trace)?,
+        true => trace_with_seccomp(&program, &blocked, errno, args.trace)?,
+    };
     Ok(ExitCode::from(code))
 }
 
 // ANCHOR: loop
-fn trace(program: &Program, blocked: &HashSet<u64>, errno: Errno, verbose: bool) -> Result<u8> {
+fn trace(program: &Program, blocked: &BTreeSet<u64>, errno: Errno, verbose: bool) -> Result<u8> {
     let options = Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACEEXEC
         | Options::PTRACE_O_TRACEFORK
@@ -134,6 +151,67 @@ fn trace(program: &Program, blocked: &HashSet<u64>, errno: Errno, verbose: bool)
     tracees.exit_code()
 }
 // ANCHOR_END: loop
+
+// ANCHOR: seccomp
+/// The same blocking with a seccomp filter in front: the tracee stops only
+/// at the calls the filter returns SECCOMP_RET_TRACE for, and every other
+/// syscall runs at full speed. At that stop the call has not run yet:
+/// syscall number -1 skips it, and rax becomes its result.
+fn trace_with_seccomp(
+    program: &Program,
+    blocked: &BTreeSet<u64>,
+    errno: Errno,
+    verbose: bool,
+) -> Result<u8> {
+    let options = Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE;
+    let numbers: Vec<u64> = blocked.iter().copied().collect();
+    let filter = seccomp::trace_only(&numbers);
+    let install = || seccomp::no_new_privs().and_then(|()| seccomp::install(&filter));
+    let mut tracees = Tracees::new(spawn_traced_with(program, options, install)?, Resume::Cont);
+    let first = tracees.first();
+    let mut started = false;
+    ptrace::cont(first, None).context("PTRACE_CONT")?;
+    while let Some(status) = tracees.wait()? {
+        let pid = status.pid;
+        let signal = match status.stop {
+            Stop::Event(Event::Seccomp { .. }) => {
+                let mut regs = arch::read_regs(pid)?;
+                let call = Call {
+                    nr: arch::syscall_number(&regs),
+                    args: arch::syscall_args(&regs),
+                };
+                arch::set_syscall_number(&mut regs, u64::MAX);
+                arch::set_return_value(&mut regs, -(errno as i64));
+                arch::write_regs(pid, regs)?;
+                if verbose {
+                    show::syscall(pid, prefix(&tracees, pid), &call, -(errno as i64), true);
+                }
+                None
+            }
+            Stop::Event(Event::Exec { .. }) => {
+                started |= pid == first;
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                if pid == first && !started && blocked.contains(&(libc::SYS_execve as u64)) {
+                    eprintln!(
+                        "syscall-blocker: the program could not start: execve itself is blocked"
+                    );
+                }
+                continue;
+            }
+            _ => None,
+        };
+        unless_gone(ptrace::cont(pid, signal), pid)?;
+    }
+    tracees.exit_code()
+}
+// ANCHOR_END: seccomp
 
 /// strace's habit: a `[pid N]` prefix once more than one process is traced.
 fn prefix(tracees: &Tracees, pid: Pid) -> Option<Pid> {

@@ -270,3 +270,72 @@ fn blocking_agrees_with_strace_inject() {
         );
     }
 }
+
+/// --seccomp must block exactly what the PTRACE_SYSCALL loop blocks: the
+/// program sees the same failures, prints the same, exits the same.
+#[test]
+fn seccomp_mode_blocks_exactly_what_the_syscall_loop_blocks() {
+    let own = get_cargo_bin("syscall-blocker").display().to_string();
+    let cases: Vec<Vec<String>> = [
+        &["--block", "socket"][..],
+        &[
+            "--block",
+            "uname",
+            "--",
+            "sh",
+            "-c",
+            "uname; uname | cat; (uname); echo done",
+        ][..],
+        &["--block", "openat", "--", "cat", "/etc/hostname"][..],
+        &[
+            "--block",
+            "getcwd,uname",
+            "--errno",
+            "EACCES",
+            "--",
+            "sh",
+            "-c",
+            "pwd; uname -a; exit 7",
+        ][..],
+        &["--block", "execve", "--", "/bin/true"][..],
+        &[
+            "--block",
+            "tgkill",
+            "--",
+            "bash",
+            "-c",
+            "exec -a builtin:threads \"$0\"",
+            &own,
+        ][..],
+        &[
+            "--block",
+            "getppid",
+            "--",
+            "bash",
+            "-c",
+            "exec -a builtin:threads \"$0\"",
+            &own,
+        ][..],
+    ]
+    .iter()
+    .map(|case| case.iter().map(|arg| arg.to_string()).collect())
+    .collect();
+    for case in cases {
+        let plain = blocker().args(&case).output().unwrap();
+        let filtered = blocker().arg("--seccomp").args(&case).output().unwrap();
+        let narration = |output: &Output| {
+            String::from_utf8_lossy(&output.stderr)
+                .replace("; a seccomp filter picks the stops", "")
+        };
+        assert_eq!(plain.status.code(), filtered.status.code(), "{case:?}");
+        assert_eq!(plain.stdout, filtered.stdout, "{case:?}");
+        assert_eq!(narration(&plain), narration(&filtered), "{case:?}");
+    }
+}
+
+/// With --seccomp, --trace shows only the calls the filter sent over.
+#[test]
+fn seccomp_trace_shows_only_the_filtered_calls() {
+    let _redactions = redactions().bind_to_scope();
+    assert_cmd_snapshot!(blocker().args(["--seccomp", "--trace"]));
+}

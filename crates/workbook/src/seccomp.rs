@@ -126,3 +126,103 @@ mod tests {
         assert_eq!(raw(&allow_all()), [(0x06, 0, 0, 0x7fff_0000)]);
     }
 }
+
+// ANCHOR: lecture_dangerous
+/// The lecture's `sys_numbers[]`: calls a sandboxed program has no business
+/// making (Docker's default profile refuses much the same list). By name:
+/// libseccomp finds each one's number on the running architecture.
+pub const LECTURE_DANGEROUS: &[&str] = &[
+    "mount",
+    "umount2",
+    "ptrace",
+    "kexec_load",
+    "open_by_handle_at",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "iopl",
+    "ioperm",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "process_vm_readv",
+    "process_vm_writev",
+    "sysfs",
+    "_sysctl",
+    "adjtimex",
+    "clock_adjtime",
+    "lookup_dcookie",
+    "perf_event_open",
+    "fanotify_init",
+    "kcmp",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "uselib",
+    "acct",
+    "modify_ldt",
+    "pivot_root",
+    "io_setup",
+    "io_destroy",
+    "io_getevents",
+    "io_submit",
+    "io_cancel",
+    "remap_file_pages",
+    "mbind",
+    "get_mempolicy",
+    "set_mempolicy",
+    "migrate_pages",
+    "move_pages",
+    "vmsplice",
+];
+// ANCHOR_END: lecture_dangerous
+
+// ANCHOR: chain
+/// `ld [0]`, then one pair per rule, `jeq #nr, 0, 1` and `ret verdict`
+/// (a call that doesn't match jumps over its verdict), then `ret default`.
+/// Every jump is short, so the chain may be as long as the kernel allows
+/// (BPF_MAXINSNS, 4096 instructions); a call that matches no rule runs
+/// through all of them.
+pub fn chain(rules: &[(u64, u32)], default: u32) -> Vec<sock_filter> {
+    let mut filter = vec![load(NR)];
+    for &(nr, verdict) in rules {
+        filter.push(bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, nr as u32, 0, 1));
+        filter.push(ret(verdict));
+    }
+    filter.push(ret(default));
+    filter
+}
+// ANCHOR_END: chain
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn chain_jumps_over_each_verdict() {
+        let filter = chain(
+            &[
+                (1000, libc::SECCOMP_RET_KILL_PROCESS),
+                (110, libc::SECCOMP_RET_ALLOW),
+            ],
+            libc::SECCOMP_RET_ALLOW,
+        );
+        let raw: Vec<_> = filter.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
+        assert_eq!(
+            raw,
+            [
+                (0x20, 0, 0, 0),
+                (0x15, 0, 1, 1000),
+                (0x06, 0, 0, 0x8000_0000),
+                (0x15, 0, 1, 110),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7fff_0000),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_lectures_list_has_42_calls() {
+        assert_eq!(LECTURE_DANGEROUS.len(), 42);
+    }
+}

@@ -20,9 +20,20 @@ use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 /// tracee dies with the tracer. The tracee is left stopped: the caller
 /// restarts it with the ptrace request of its choice.
 pub fn spawn_traced(program: &Program, options: Options) -> Result<ChildGuard> {
+    spawn_traced_with(program, options, || Ok(()))
+}
+
+/// `spawn_traced`, with `before_exec` run in the child after the SIGSTOP
+/// handshake, so after the tracer has set its options: the place to
+/// install a seccomp filter whose SECCOMP_RET_TRACE the tracer must see.
+pub fn spawn_traced_with(
+    program: &Program,
+    options: Options,
+    before_exec: impl FnOnce() -> Result<(), Errno>,
+) -> Result<ChildGuard> {
     // SAFETY: the child only makes async-signal-safe calls before execvp or _exit.
     match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => exec_as_tracee(program),
+        ForkResult::Child => exec_as_tracee_with(program, before_exec),
         ForkResult::Parent { child } => {
             let guard = ChildGuard::new(child);
             let first = wait_for(child, WaitPidFlag::__WALL)?;
@@ -42,11 +53,18 @@ pub fn spawn_traced(program: &Program, options: Options) -> Result<ChildGuard> {
 
 /// The child's half. It never returns: it becomes `program` or exits.
 pub fn exec_as_tracee(program: &Program) -> ! {
+    exec_as_tracee_with(program, || Ok(()))
+}
+
+fn exec_as_tracee_with(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
     if let Err(errno) = ptrace::traceme() {
         die(1, &format!("PTRACE_TRACEME: {errno}"));
     }
     if let Err(errno) = raise(Signal::SIGSTOP) {
         die(1, &format!("raise(SIGSTOP): {errno}"));
+    }
+    if let Err(errno) = before_exec() {
+        die(1, &format!("before execvp: {}", errno.desc()));
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     let code = if errno == nix::errno::Errno::ENOENT {

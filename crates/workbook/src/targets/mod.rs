@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod overhead;
 mod seccomp;
 mod sigsys;
 mod tries;
@@ -32,6 +33,8 @@ pub const NAMES: &[&str] = &[
     "sigsys",
     "forbidden",
     "bypass",
+    "spin",
+    "buffer",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -55,6 +58,8 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "sigsys" => sigsys::sigsys(),
         "forbidden" => seccomp::forbidden(),
         "bypass" => seccomp::bypass(&std::env::args().nth(1).unwrap_or_default()),
+        "spin" => overhead::spin(std::env::args().nth(1).as_deref()),
+        "buffer" => overhead::buffer(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

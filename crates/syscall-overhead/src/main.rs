@@ -1,0 +1,784 @@
+//! syscall-overhead: what watching a program's syscalls costs the program.
+//! The lecture says «Использование фильтров дает меньший оверхед чем
+//! ptrace(PTRACE_SYSCALL)»; this demo measures it. A built-in target makes
+//! N getppid calls and times its own loop; each row of the table runs it
+//! under another watcher: none, seccomp filters of several shapes, ptrace
+//! two ways, and strace. Then it reads 1 MiB of a tracee's memory three
+//! ways, as the lecture's memory slides do.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::Signal;
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::sys::wait::WaitPidFlag;
+use nix::unistd::{dup2_stdout, execvp, fork, pipe2, ForkResult, Pid};
+use workbook::bpf::sock_filter;
+use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+use workbook::process::{find_executable, program_name};
+use workbook::seccomp::{self, listed, load, LECTURE_DANGEROUS, NR};
+use workbook::stop::Event;
+use workbook::targets::overhead::{pattern, BUFFER_LEN};
+use workbook::trace::{spawn_traced_with, unless_gone};
+use workbook::{wait_for, ChildGuard, Program, Stop};
+
+/// Measures what watching syscalls costs: a loop of getppid calls,
+/// untraced, under seccomp filters, under ptrace and under strace; then
+/// reading 1 MiB of a tracee's memory three ways. Build with --release.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// getppid calls per run in the rows that don't stop the target; the
+    /// rows that stop it at every call (PTRACE_SYSCALL, strace -f) make a
+    /// twentieth as many, so that every row takes a similar time.
+    #[arg(
+        short = 'n',
+        long,
+        default_value_t = 200_000,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000_000)
+    )]
+    iterations: u64,
+
+    /// Runs per row: the table shows their median, minimum and maximum.
+    #[arg(
+        short,
+        long,
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    runs: u32,
+
+    /// Print the results as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+
+    /// Also draw the ns-per-syscall chart (log scale) into this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+/// How many times fewer calls the rows that stop at every call make.
+const STOPPING_SHARE: u64 = 20;
+
+/// A syscall the target never makes: the ptrace and strace rows that watch
+/// only some calls watch this one, and so never stop.
+const NEVER_CALLED: &str = "reboot";
+const NEVER_CALLED_NR: i64 = libc::SYS_reboot;
+
+fn main() -> ExitCode {
+    workbook::main(run)
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "{}: built in debug mode: numbers are for the shape only; \
+             use cargo run --release -p syscall-overhead",
+            program_name()
+        );
+    }
+    let rows = syscall_rows(args.iterations, args.runs)?;
+    let memory = memory_reads(args.runs)?;
+    if let Some(path) = &args.svg {
+        draw_chart(path, &rows).with_context(|| format!("drawing {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", json(&args, &rows, &memory));
+    } else {
+        print_tables(&args, &rows, &memory);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ANCHOR: rows
+/// The table: one row per watcher, each a function that runs the `spin`
+/// target once under it and returns the nanoseconds its loop took.
+fn syscall_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
+    let stopping = (n / STOPPING_SHARE).max(1);
+    let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
+    let libseccomp_tree = libseccomp_filter(&decoys(), ScmpAction::KillProcess, 2)?;
+    let mut rows = vec![
+        Row::measure("baseline: untraced", n, runs, unfiltered)?,
+        Row::measure("seccomp: allow everything, 1 instruction", n, runs, |n| {
+            filtered(n, &seccomp::allow_all())
+        })?,
+        Row::measure("seccomp: the lecture's 4 checks", n, runs, |n| {
+            filtered(n, &lecture_filter())
+        })?,
+        Row::measure(
+            "seccomp: libseccomp, the lecture's 42 traps",
+            n,
+            runs,
+            |n| libseccomp_loaded(n, &libseccomp_lecture),
+        )?,
+        Row::measure("seccomp: 300 checks in a row", n, runs, |n| {
+            filtered(n, &long_chain())
+        })?,
+        Row::measure("seccomp: libseccomp, the 300 as a tree", n, runs, |n| {
+            libseccomp_loaded(n, &libseccomp_tree)
+        })?,
+        Row::measure("seccomp: reads an argument, then allows", n, runs, |n| {
+            filtered(n, &reading_an_argument(seccomp::allow_all()))
+        })?,
+        Row::measure(
+            "seccomp: reads an argument, then 300 checks",
+            n,
+            runs,
+            |n| filtered(n, &reading_an_argument(long_chain())),
+        )?,
+        Row::measure(
+            "ptrace: PTRACE_SYSCALL, 2 stops a call",
+            stopping,
+            runs,
+            ptrace_syscall,
+        )?,
+        Row::measure("ptrace: SECCOMP_RET_TRACE, no stops", n, runs, ret_trace)?,
+    ];
+    let strace = find_executable(OsStr::new("strace")).ok();
+    let bash = find_executable(OsStr::new("bash")).ok();
+    for (label, calls, filtered) in [
+        ("reference: strace -f", stopping, false),
+        ("reference: strace --seccomp-bpf -f", n, true),
+    ] {
+        rows.push(match (&strace, &bash) {
+            (Some(strace), Some(bash)) => Row::measure(label, calls, runs, |n| {
+                under_strace(strace, bash, filtered, n)
+            })?,
+            (None, _) => Row::skipped(label, "strace is not installed"),
+            (_, None) => Row::skipped(label, "bash is not installed"),
+        });
+    }
+    Ok(rows)
+}
+// ANCHOR_END: rows
+
+/// The target: `spin N`, this binary under the name `builtin:spin`.
+fn spin(n: u64) -> Program {
+    Program::builtin("spin", &[&n.to_string()])
+}
+
+// ANCHOR: filters
+/// The lecture's filter: `ld [0]`, a `jeq` for each of open_by_handle_at,
+/// delete_module, get_mempolicy and move_pages, `ret ALLOW`, `ret KILL`.
+fn lecture_filter() -> Vec<sock_filter> {
+    let forbidden = [
+        libc::SYS_open_by_handle_at,
+        libc::SYS_delete_module,
+        libc::SYS_get_mempolicy,
+        libc::SYS_move_pages,
+    ];
+    let numbers: Vec<u64> = forbidden.iter().map(|&nr| nr as u64).collect();
+    let mut filter = vec![load(NR)];
+    filter.extend(listed(&numbers, libc::SECCOMP_RET_KILL_PROCESS));
+    filter
+}
+
+/// 299 numbers that are no syscall at all (x86_64 has fewer than 500):
+/// rules that never match anything the target does, only cost time.
+fn decoys() -> Vec<u64> {
+    (1000..1299).collect()
+}
+
+/// 300 checks one after the other: a `jeq` and a `ret KILL` for each
+/// decoy, then getppid's own `jeq`, whose verdict is ALLOW, and `ret ALLOW`
+/// for everything else. getppid is compared with all 300 numbers before
+/// it gets through: 601 instructions run for each call.
+fn long_chain() -> Vec<sock_filter> {
+    let mut rules: Vec<(u64, u32)> = decoys()
+        .into_iter()
+        .map(|nr| (nr, libc::SECCOMP_RET_KILL_PROCESS))
+        .collect();
+    rules.push((libc::SYS_getppid as u64, libc::SECCOMP_RET_ALLOW));
+    seccomp::chain(&rules, libc::SECCOMP_RET_ALLOW)
+}
+
+/// `ld [16]` (the low half of the first argument) in front of `filter`,
+/// which loads what it needs itself. Since Linux 5.11 the kernel runs a new
+/// filter once per syscall number at install time, and where the verdict
+/// can only be ALLOW (the filter reads nothing but `nr` and `arch`) it
+/// remembers that in a bitmap and never runs the filter for that call
+/// again. A filter that reads an argument can't be answered in advance:
+/// it runs, instruction by instruction, at every call.
+fn reading_an_argument(filter: Vec<sock_filter>) -> Vec<sock_filter> {
+    let mut program = vec![load(ARG0)];
+    program.extend(filter);
+    program
+}
+
+/// Offset of `args[0]` in `struct seccomp_data`.
+const ARG0: u32 = 16;
+
+/// The lecture's 42 dangerous calls, as seccomp-lib resolves them.
+fn lecture_numbers() -> Result<Vec<u64>> {
+    LECTURE_DANGEROUS
+        .iter()
+        .map(|name| {
+            let syscall = ScmpSyscall::from_name(name)
+                .with_context(|| format!("seccomp_syscall_resolve_name({name})"))?;
+            u64::try_from(syscall.as_raw_syscall())
+                .with_context(|| format!("{name} is no syscall on this architecture"))
+        })
+        .collect()
+}
+
+/// A libseccomp filter: ALLOW by default, `action` for each number.
+/// `optimize` is SCMP_FLTATR_CTL_OPTIMIZE: 1 checks the rules one after
+/// the other (the default), 2 as a binary tree of syscall numbers.
+fn libseccomp_filter(
+    numbers: &[u64],
+    action: ScmpAction,
+    optimize: u32,
+) -> Result<ScmpFilterContext> {
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")?;
+    ctx.set_ctl_optimize(optimize)
+        .with_context(|| format!("seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, {optimize})"))?;
+    for &nr in numbers {
+        let syscall = ScmpSyscall::from(i32::try_from(nr).context("a syscall number")?);
+        ctx.add_rule(action, syscall)
+            .with_context(|| format!("seccomp_rule_add({action:?}, {nr})"))?;
+    }
+    Ok(ctx)
+}
+// ANCHOR_END: filters
+
+// ANCHOR: seccomp_rows
+/// The target with no watcher.
+fn unfiltered(n: u64) -> Result<u64> {
+    run_in_child(n, || Ok(()))
+}
+
+/// The target under a filter installed by hand: no_new_privs, then
+/// seccomp(SECCOMP_SET_MODE_FILTER), in the child before execvp.
+fn filtered(n: u64, filter: &[sock_filter]) -> Result<u64> {
+    run_in_child(n, || {
+        seccomp::no_new_privs()?;
+        seccomp::install(filter)
+    })
+}
+
+/// The target under a libseccomp filter: seccomp_load in the child (it
+/// sets no_new_privs itself).
+fn libseccomp_loaded(n: u64, ctx: &ScmpFilterContext) -> Result<u64> {
+    run_in_child(n, || {
+        ctx.load().map_err(|error| {
+            error
+                .sysrawrc()
+                .map_or(Errno::EINVAL, |rc| Errno::from_raw(-rc))
+        })
+    })
+}
+// ANCHOR_END: seccomp_rows
+
+/// fork; in the child, stdout into a pipe, then `prepare`, then execvp
+/// the target; in the parent, its stdout and its exit.
+fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u64> {
+    let program = spin(n);
+    let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
+    // SAFETY: this process has one thread; the child calls dup2, prctl,
+    // seccomp (libseccomp builds its program first) and execvp, or _exit.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            if let Err(errno) = stdout_to(&write_end).and_then(|()| prepare()) {
+                child_fails(&format!("setting up the target: {}", errno.desc()));
+            }
+            let errno = execvp(&program.file, &program.argv).unwrap_err();
+            child_fails(&format!("execvp {}: {}", program.label, errno.desc()))
+        }
+        ForkResult::Parent { child } => {
+            let guard = ChildGuard::new(child);
+            drop(write_end);
+            let waited = wait_for(child, WaitPidFlag::empty())?;
+            guard.reaped();
+            loop_time(waited.stop, output)
+        }
+    }
+}
+
+/// dup2(pipe, 1): the target's stdout goes to us.
+fn stdout_to(write_end: &OwnedFd) -> Result<(), Errno> {
+    dup2_stdout(write_end)
+}
+
+/// A forked child's way out before execvp succeeds.
+fn child_fails(message: &str) -> ! {
+    let line = format!("{}: {message}\n", program_name());
+    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    // SAFETY: _exit(2) skips the atexit handlers and stdio buffers, which
+    // belong to the parent.
+    unsafe { libc::_exit(127) }
+}
+
+/// What the target printed, once it has exited with status 0: the loop's
+/// time in nanoseconds.
+fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
+    let mut text = String::new();
+    File::from(output)
+        .read_to_string(&mut text)
+        .context("reading the target's output")?;
+    if end != Stop::Exited(0) {
+        bail!("the spin target failed: {end}");
+    }
+    text.trim()
+        .parse()
+        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
+}
+
+// ANCHOR: ptrace_syscall
+/// The blocker's way: stop at every syscall's entry and at its exit, look
+/// at the stop, restart with PTRACE_SYSCALL, passing signals on.
+fn ptrace_syscall(n: u64) -> Result<u64> {
+    let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
+    let options = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC;
+    let guard = spawn_traced_with(&spin(n), options, || stdout_to(&write_end))?;
+    drop(write_end);
+    let pid = guard.pid();
+    ptrace::syscall(pid, None).context("PTRACE_SYSCALL")?;
+    loop {
+        let waited = wait_for(pid, WaitPidFlag::__WALL)?;
+        let signal = match waited.stop {
+            Stop::Signal(signal) => Some(signal),
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                guard.reaped();
+                return loop_time(waited.stop, output);
+            }
+            _ => None,
+        };
+        unless_gone(ptrace::syscall(pid, signal), pid)?;
+    }
+}
+// ANCHOR_END: ptrace_syscall
+
+// ANCHOR: ret_trace
+/// The filter decides: SECCOMP_RET_TRACE for reboot, ALLOW for the rest,
+/// and PTRACE_CONT. The tracee stops only where the filter says, and the
+/// target never calls reboot: a tracer is there, and never woken.
+fn ret_trace(n: u64) -> Result<u64> {
+    let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
+    let options = Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_TRACEEXEC;
+    let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64]);
+    let guard = spawn_traced_with(&spin(n), options, || {
+        stdout_to(&write_end)?;
+        seccomp::no_new_privs()?;
+        seccomp::install(&filter)
+    })?;
+    drop(write_end);
+    let pid = guard.pid();
+    let mut stops = 0;
+    ptrace::cont(pid, None).context("PTRACE_CONT")?;
+    loop {
+        let waited = wait_for(pid, WaitPidFlag::__WALL)?;
+        let signal = match waited.stop {
+            Stop::Event(Event::Seccomp { .. }) => {
+                stops += 1;
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                guard.reaped();
+                if stops > 0 {
+                    bail!("the target called {NEVER_CALLED} {stops} times");
+                }
+                return loop_time(waited.stop, output);
+            }
+            _ => None,
+        };
+        unless_gone(ptrace::cont(pid, signal), pid)?;
+    }
+}
+// ANCHOR_END: ret_trace
+
+// ANCHOR: strace
+/// strace, on the same target. strace can't set argv[0], so bash does:
+/// `exec -a builtin:spin` replaces bash with this binary under the
+/// target's name. The target times its own loop: bash costs nothing here.
+fn under_strace(strace: &Path, bash: &Path, seccomp_bpf: bool, n: u64) -> Result<u64> {
+    let exe = std::env::current_exe().context("finding this binary")?;
+    let mut command = Command::new(strace);
+    if seccomp_bpf {
+        command.args(["--seccomp-bpf", "-e", &format!("trace={NEVER_CALLED}")]);
+    }
+    command
+        .args(["-f", "-o", "/dev/null"])
+        .arg(bash)
+        .args(["-c", r#"exec -a builtin:spin "$0" "$1""#])
+        .arg(exe)
+        .arg(n.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    let output = command.output().context("running strace")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("strace failed ({}): {text}", output.status);
+    }
+    text.trim()
+        .parse()
+        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
+}
+// ANCHOR_END: strace
+
+/// One row of the table: ns per syscall over the runs, or why it was skipped.
+struct Row {
+    label: &'static str,
+    calls: u64,
+    result: Result<Spread, &'static str>,
+}
+
+/// The median, minimum and maximum of the runs.
+#[derive(Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        let median = if values.len() % 2 == 1 {
+            values[middle]
+        } else {
+            (values[middle - 1] + values[middle]) / 2.0
+        };
+        Spread {
+            median,
+            min: values[0],
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+impl Row {
+    /// Runs `once` `runs` times with `calls` syscalls.
+    fn measure(
+        label: &'static str,
+        calls: u64,
+        runs: u32,
+        once: impl Fn(u64) -> Result<u64>,
+    ) -> Result<Row> {
+        let per_call = (0..runs)
+            .map(|_| Ok(once(calls)? as f64 / calls as f64))
+            .collect::<Result<Vec<f64>>>()
+            .with_context(|| format!("measuring \"{label}\""))?;
+        Ok(Row {
+            label,
+            calls,
+            result: Ok(Spread::of(per_call)),
+        })
+    }
+
+    fn skipped(label: &'static str, why: &'static str) -> Row {
+        Row {
+            label,
+            calls: 0,
+            result: Err(why),
+        }
+    }
+}
+
+// ANCHOR: memory
+/// One way of reading the tracee's buffer.
+struct MemoryRow {
+    label: &'static str,
+    mb_per_s: Spread,
+}
+
+/// Reads the `buffer` target's 1 MiB while it is stopped, `runs` times
+/// each way, checks every byte, then kills it.
+fn memory_reads(runs: u32) -> Result<Vec<MemoryRow>> {
+    let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
+    let program = Program::builtin("buffer", &[]);
+    let guard = spawn_traced_with(&program, Options::PTRACE_O_TRACEEXEC, || {
+        stdout_to(&write_end)
+    })?;
+    drop(write_end);
+    let pid = guard.pid();
+    wait_for_sigstop(pid)?;
+    let mut line = String::new();
+    BufReader::new(File::from(output))
+        .read_line(&mut line)
+        .context("reading the buffer's address")?;
+    let address = u64::from_str_radix(line.trim().trim_start_matches("0x"), 16)
+        .with_context(|| format!("the buffer target printed {line:?}, not an address"))?;
+
+    type Reader = fn(Pid, u64) -> Result<Vec<u8>>;
+    let ways: [(&str, Reader); 3] = [
+        ("PTRACE_PEEKDATA, 8 bytes a call", peekdata),
+        ("process_vm_readv, one call", vm_readv),
+        ("pread of /proc/PID/mem", proc_mem),
+    ];
+    let mut rows = Vec::new();
+    for (label, read) in ways {
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let start = Instant::now();
+            let bytes = read(pid, address).with_context(|| format!("reading with {label}"))?;
+            let seconds = start.elapsed().as_secs_f64();
+            if !bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)) {
+                bail!("{label} read other bytes than the target wrote");
+            }
+            rates.push(BUFFER_LEN as f64 / seconds / 1e6);
+        }
+        rows.push(MemoryRow {
+            label,
+            mb_per_s: Spread::of(rates),
+        });
+    }
+    // SIGKILL and reap: the target has served.
+    drop(guard);
+    Ok(rows)
+}
+
+/// PTRACE_CONT until the target's own SIGSTOP; it stays in that stop.
+fn wait_for_sigstop(pid: Pid) -> Result<()> {
+    ptrace::cont(pid, None).context("PTRACE_CONT")?;
+    loop {
+        let signal = match wait_for(pid, WaitPidFlag::__WALL)?.stop {
+            Stop::Signal(Signal::SIGSTOP) => return Ok(()),
+            Stop::Signal(signal) => Some(signal),
+            stop @ (Stop::Exited(_) | Stop::Killed { .. }) => {
+                bail!("the buffer target ended before its SIGSTOP: {stop}")
+            }
+            _ => None,
+        };
+        unless_gone(ptrace::cont(pid, signal), pid)?;
+    }
+}
+
+/// PTRACE_PEEKDATA: one syscall per 8-byte word.
+fn peekdata(pid: Pid, address: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(BUFFER_LEN);
+    for offset in (0..BUFFER_LEN as u64).step_by(8) {
+        let word = ptrace::read(pid, (address + offset) as ptrace::AddressType)
+            .with_context(|| format!("PTRACE_PEEKDATA at {:#x}", address + offset))?;
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    Ok(bytes)
+}
+
+/// process_vm_readv: the whole buffer in one call (more if it comes short).
+fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
+    let mut bytes = vec![0u8; BUFFER_LEN];
+    let mut done = 0;
+    while done < BUFFER_LEN {
+        let remote = RemoteIoVec {
+            base: (address as usize) + done,
+            len: BUFFER_LEN - done,
+        };
+        let local = std::io::IoSliceMut::new(&mut bytes[done..]);
+        match process_vm_readv(pid, &mut [local], &[remote]).context("process_vm_readv")? {
+            0 => bail!("process_vm_readv read nothing at {:#x}", remote.base),
+            read => done += read,
+        }
+    }
+    Ok(bytes)
+}
+
+/// /proc/PID/mem: the tracee's address space as a file; pread at the address.
+fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {
+    let path = format!("/proc/{pid}/mem");
+    let file = File::open(&path).with_context(|| format!("open {path}"))?;
+    let mut bytes = vec![0u8; BUFFER_LEN];
+    file.read_exact_at(&mut bytes, address)
+        .with_context(|| format!("pread {path} at {address:#x}"))?;
+    Ok(bytes)
+}
+// ANCHOR_END: memory
+
+fn print_tables(args: &Args, rows: &[Row], memory: &[MemoryRow]) {
+    println!(
+        "syscall cost: getppid in a loop, {} runs a row; ns per syscall",
+        args.runs
+    );
+    println!(
+        "{:<44} {:>9} {:>12} {:>12} {:>12} {:>9}",
+        "setting", "calls", "median", "min", "max", "ratio"
+    );
+    let baseline = rows.first().and_then(|row| row.result.ok());
+    for row in rows {
+        match row.result {
+            Ok(spread) => println!(
+                "{:<44} {:>9} {:>9.1} ns {:>9.1} ns {:>9.1} ns {:>8.1}x",
+                row.label,
+                row.calls,
+                spread.median,
+                spread.min,
+                spread.max,
+                baseline.map_or(f64::NAN, |base| spread.median / base.median)
+            ),
+            Err(why) => println!("{:<44} skipped: {why}", row.label),
+        }
+    }
+    println!();
+    println!(
+        "memory reads: 1 MiB from a stopped tracee, {} runs each; MB/s (10^6 bytes/s)",
+        args.runs
+    );
+    let peek = memory.first().map(|row| row.mb_per_s.median);
+    for row in memory {
+        println!(
+            "{:<44} {:>9.1} MB/s {:>8.1}x",
+            row.label,
+            row.mb_per_s.median,
+            peek.map_or(f64::NAN, |peek| row.mb_per_s.median / peek)
+        );
+    }
+    println!("the bytes matched the target's pattern, all three ways");
+}
+
+/// The results as JSON, written by hand: a few numbers and strings.
+fn json(args: &Args, rows: &[Row], memory: &[MemoryRow]) -> String {
+    let baseline = rows.first().and_then(|row| row.result.ok());
+    let syscalls: Vec<String> = rows
+        .iter()
+        .map(|row| match row.result {
+            Ok(s) => format!(
+                "{{\"setting\": {}, \"calls\": {}, \"median_ns\": {:.3}, \"min_ns\": {:.3}, \
+                 \"max_ns\": {:.3}, \"ratio\": {:.3}}}",
+                json_string(row.label),
+                row.calls,
+                s.median,
+                s.min,
+                s.max,
+                baseline.map_or(0.0, |base| s.median / base.median)
+            ),
+            Err(why) => format!(
+                "{{\"setting\": {}, \"skipped\": {}}}",
+                json_string(row.label),
+                json_string(why)
+            ),
+        })
+        .collect();
+    let peek = memory.first().map_or(1.0, |row| row.mb_per_s.median);
+    let reads: Vec<String> = memory
+        .iter()
+        .map(|row| {
+            format!(
+                "{{\"method\": {}, \"mb_per_s\": {:.3}, \"ratio\": {:.3}}}",
+                json_string(row.label),
+                row.mb_per_s.median,
+                row.mb_per_s.median / peek
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"runs\": {},\n  \"release\": {},\n  \"syscalls\": [\n    {}\n  ],\n  \
+         \"memory\": {{\n    \"bytes\": {},\n    \"bytes_match\": true,\n    \"reads\": [\n      {}\n    ]\n  }}\n}}",
+        args.runs,
+        !cfg!(debug_assertions),
+        syscalls.join(",\n    "),
+        BUFFER_LEN,
+        reads.join(",\n      ")
+    )
+}
+
+/// A JSON string literal: quotes, backslashes and control characters escaped.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+// ANCHOR: chart
+/// A horizontal bar per measured row, ns per syscall on a log scale, with
+/// a line from the fastest run to the slowest.
+fn draw_chart(path: &Path, rows: &[Row]) -> Result<()> {
+    use plotters::prelude::*;
+    let measured: Vec<(&str, Spread)> = rows
+        .iter()
+        .filter_map(|row| row.result.ok().map(|spread| (row.label, spread)))
+        .collect();
+    let count = measured.len();
+    if count == 0 {
+        bail!("nothing was measured");
+    }
+    let low = measured.iter().map(|(_, s)| s.min).fold(f64::MAX, f64::min) / 2.0;
+    let high = measured.iter().map(|(_, s)| s.max).fold(0.0, f64::max) * 3.0;
+    // The first row at the top: segment `count - 1 - i` holds row i.
+    let place = |i: usize| count - 1 - i;
+    let root = SVGBackend::new(path, (960, 80 + 36 * count as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("ns per syscall (log scale)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(330)
+        .build_cartesian_2d((low..high).log_scale(), (0..count).into_segmented())
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(count)
+        .y_label_formatter(&|value| match value {
+            SegmentValue::CenterOf(segment) if *segment < count => {
+                measured[place(*segment)].0.to_string()
+            }
+            _ => String::new(),
+        })
+        .x_label_formatter(&|ns| format!("{ns:.0}"))
+        .x_desc("ns per syscall: bar at the median, line from min to max")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(plot_error)?;
+    chart
+        .draw_series(measured.iter().enumerate().map(|(i, (_, spread))| {
+            let mut bar = Rectangle::new(
+                [
+                    (low, SegmentValue::Exact(place(i))),
+                    (spread.median, SegmentValue::Exact(place(i) + 1)),
+                ],
+                BLUE.mix(0.5).filled(),
+            );
+            bar.set_margin(6, 6, 0, 0);
+            bar
+        }))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(measured.iter().enumerate().map(|(i, (_, spread))| {
+            PathElement::new(
+                [
+                    (spread.min, SegmentValue::CenterOf(place(i))),
+                    (spread.max, SegmentValue::CenterOf(place(i))),
+                ],
+                BLACK.stroke_width(2),
+            )
+        }))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(measured.iter().enumerate().map(|(i, (_, spread))| {
+            Text::new(
+                format!("{:.0} ns", spread.median),
+                (spread.max * 1.15, SegmentValue::CenterOf(place(i))),
+                ("sans-serif", 13),
+            )
+        }))
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(())
+}
+// ANCHOR_END: chart
+
+fn plot_error(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("plotters: {error}")
+}
