@@ -36,6 +36,7 @@ impl std::error::Error for ExitWith {}
 /// was started as, otherwise `run`, and turns an error into one line on
 /// stderr and a non-zero exit code.
 pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
+    restore_sigpipe();
     if let Some(code) = crate::targets::run_if_requested() {
         return code;
     }
@@ -50,6 +51,16 @@ pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// The Rust runtime ignores SIGPIPE, and an ignored signal stays ignored
+/// across execve: every program a demo runs would then see EPIPE instead of
+/// dying quietly when its reader goes away (`yes | head` would complain).
+/// The default action also ends the demo itself quietly in such a pipe.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default has no
+    // preconditions; no handler is involved.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 /// This binary's name, for error messages.
