@@ -107,7 +107,10 @@ fn unexpected_first_status_is_reported() {
 /// programs they run die quietly when their reader goes away, as in a shell.
 #[test]
 fn sigpipe_is_default_in_the_tracee() {
-    let output = tracer().args(["sh", "-c", "yes | head -n 1"]).output().unwrap();
+    let output = tracer()
+        .args(["sh", "-c", "yes | head -n 1"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "y\n");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
