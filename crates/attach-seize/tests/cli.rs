@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
-use workbook::testing::{assert_no_orphaned_targets, deny_syscall, redactions};
+use workbook::testing::{assert_no_orphaned_targets, deny_syscall, redactions, unprivileged};
 
 fn attach_seize() -> Command {
     Command::new(get_cargo_bin("attach-seize"))
@@ -69,9 +69,7 @@ fn kernel_thread_is_refused() {
 fn another_users_process_is_eperm_with_a_hint() {
     let mut command = attach_seize();
     command.args(["--pid", "1"]);
-    if nix::unistd::geteuid().is_root() {
-        command.uid(65534).gid(65534);
-    }
+    unprivileged(&mut command);
     let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");

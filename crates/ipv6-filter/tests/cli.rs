@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
-use workbook::testing::{deny_syscall, redactions};
+use workbook::testing::{deny_syscall, redactions, unprivileged};
 
 fn ipv6_filter() -> Command {
     Command::new(get_cargo_bin("ipv6-filter"))
@@ -57,9 +57,7 @@ fn live_run_captures_only_ipv6() {
 #[test]
 fn live_run_as_an_unprivileged_user() {
     let mut command = ipv6_filter();
-    if nix::unistd::geteuid().is_root() {
-        command.uid(65534).gid(65534);
-    }
+    unprivileged(&mut command);
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
-use workbook::testing::{deny_syscall, redactions};
+use workbook::testing::{deny_syscall, redactions, unprivileged};
 
 fn seccomp_filter() -> Command {
     Command::new(get_cargo_bin("seccomp-filter"))
@@ -120,9 +120,7 @@ fn kernel_without_seccomp_is_named() {
 #[test]
 fn default_run_as_an_unprivileged_user() {
     let mut command = seccomp_filter();
-    if nix::unistd::geteuid().is_root() {
-        command.uid(65534).gid(65534);
-    }
+    unprivileged(&mut command);
     let output = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -137,9 +135,7 @@ fn default_run_as_an_unprivileged_user() {
     assert!(stderr.contains("with mod: EINVAL"), "{stderr}");
 
     let mut command = seccomp_filter();
-    if nix::unistd::geteuid().is_root() {
-        command.uid(65534).gid(65534);
-    }
+    unprivileged(&mut command);
     let output = command
         .args(["--", "sh", "-c", "echo hello"])
         .output()

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
 use nix::sys::signal::Signal;
-use workbook::testing::{deny_syscall, redactions};
+use workbook::testing::{deny_syscall, redactions, unprivileged};
 
 /// The demo, with core dumps off: a process killed by SIGSYS would
 /// otherwise leave a core file wherever the kernel's core_pattern says.
@@ -195,26 +195,13 @@ fn a_kernel_without_seccomp_gets_one_line() {
 /// as nobody, allowed calls run and mount(2) is still trapped.
 #[test]
 fn runs_as_a_non_root_user() {
-    if !is_root() {
-        eprintln!("already not root: the other tests cover a non-root user");
-        return;
-    }
-    let nobody = 65534;
-    let output = seccomp_lib()
-        .args(["echo", "hello"])
-        .uid(nobody)
-        .gid(nobody)
+    let output = unprivileged(seccomp_lib().args(["echo", "hello"]))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
     assert_eq!(output.status.code(), Some(0));
 
-    let output = seccomp_lib()
-        .arg("--demo")
-        .uid(nobody)
-        .gid(nobody)
-        .output()
-        .unwrap();
+    let output = unprivileged(seccomp_lib().arg("--demo")).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "target: calling mount(2)\n"

@@ -143,3 +143,17 @@ pub fn deny_syscall(
         }
     }
 }
+
+/// The uid and gid of `nobody`, which tests switch to when they run as root.
+pub const NOBODY: u32 = 65534;
+
+/// Makes `command` run without privileges: as `nobody` when the test runs
+/// as root, as the test's own user otherwise. Either way the demo runs
+/// unprivileged, so the test means the same on every machine.
+pub fn unprivileged(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    if nix::unistd::geteuid().is_root() {
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    command
+}
