@@ -47,9 +47,8 @@ struct Args {
     command: CommandArgs,
 }
 
-// ANCHOR: sys_numbers
+/// The lecture's sys_numbers[], by name (shared with syscall-overhead).
 use workbook::seccomp::LECTURE_DANGEROUS as SYS_NUMBERS;
-// ANCHOR_END: sys_numbers
 
 fn main() -> ExitCode {
     workbook::main(run)

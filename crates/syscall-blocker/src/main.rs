@@ -137,17 +137,13 @@ fn trace(program: &Program, blocked: &BTreeSet<u64>, errno: Errno, verbose: bool
                 {
                     show::unfinished(prefix(&tracees, pid), &call);
                 }
-                if pid == first && !started && blocked.contains(&(libc::SYS_execve as u64)) {
-                    eprintln!(
-                        "syscall-blocker: the program could not start: execve itself is blocked"
-                    );
-                }
                 continue;
             }
         };
         // On to the next syscall entry or exit, passing a signal on.
         unless_gone(ptrace::syscall(pid, signal), pid)?;
     }
+    say_if_never_started(&tracees, blocked);
     tracees.exit_code()
 }
 // ANCHOR_END: loop
@@ -173,7 +169,6 @@ fn trace_with_seccomp(
     let install = || seccomp::no_new_privs().and_then(|()| seccomp::install(&filter));
     let mut tracees = Tracees::new(spawn_traced_with(program, options, install)?, Resume::Cont);
     let first = tracees.first();
-    let mut started = false;
     ptrace::cont(first, None).context("PTRACE_CONT")?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
@@ -192,26 +187,25 @@ fn trace_with_seccomp(
                 }
                 None
             }
-            Stop::Event(Event::Exec { .. }) => {
-                started |= pid == first;
-                None
-            }
             Stop::Signal(signal) => Some(signal),
             Stop::Exited(_) | Stop::Killed { .. } => {
-                if pid == first && !started && blocked.contains(&(libc::SYS_execve as u64)) {
-                    eprintln!(
-                        "syscall-blocker: the program could not start: execve itself is blocked"
-                    );
-                }
                 continue;
             }
             _ => None,
         };
         unless_gone(ptrace::cont(pid, signal), pid)?;
     }
+    say_if_never_started(&tracees, blocked);
     tracees.exit_code()
 }
 // ANCHOR_END: seccomp
+
+/// A blocked execve fails inside our own child, before the program runs.
+fn say_if_never_started(tracees: &Tracees, blocked: &BTreeSet<u64>) {
+    if !tracees.first_execed() && blocked.contains(&(libc::SYS_execve as u64)) {
+        eprintln!("syscall-blocker: the program could not start: execve itself is blocked");
+    }
+}
 
 /// strace's habit: a `[pid N]` prefix once more than one process is traced.
 fn prefix(tracees: &Tracees, pid: Pid) -> Option<Pid> {

@@ -339,3 +339,38 @@ fn seccomp_trace_shows_only_the_filtered_calls() {
     let _redactions = redactions().bind_to_scope();
     assert_cmd_snapshot!(blocker().args(["--seccomp", "--trace"]));
 }
+
+/// A thread that calls execve: the kernel gives it the leader's pid and
+/// the old thread id disappears. Both modes must follow the new program
+/// and end when it does, not wait for the vanished thread.
+#[test]
+#[ignore = "needs python3"]
+fn execve_from_a_thread() {
+    let script = "import threading, os, time\n\
+                  threading.Thread(target=lambda: os.execv('/bin/sh', \
+                  ['sh', '-c', 'uname; echo exec from a thread'])).start()\n\
+                  time.sleep(30)";
+    for mode in [None, Some("--seccomp")] {
+        let started = std::time::Instant::now();
+        let output = blocker()
+            .args(mode)
+            .args(["--block", "uname", "--", "python3", "-c", script])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "exec from a thread\n",
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("uname: cannot get system name: Operation not permitted"),
+            "{stderr}"
+        );
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{mode:?} waited for the old thread"
+        );
+    }
+}

@@ -26,7 +26,7 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, execvp, fork, pipe2, ForkResult, Pid};
 use workbook::bpf::sock_filter;
 use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
-use workbook::process::{find_executable, program_name};
+use workbook::process::{exit_child, find_executable, program_name};
 use workbook::seccomp::{self, listed, load, LECTURE_DANGEROUS, NR};
 use workbook::stop::Event;
 use workbook::targets::overhead::{pattern, BUFFER_LEN};
@@ -294,10 +294,10 @@ fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u
     match unsafe { fork() }.context("fork")? {
         ForkResult::Child => {
             if let Err(errno) = stdout_to(&write_end).and_then(|()| prepare()) {
-                child_fails(&format!("setting up the target: {}", errno.desc()));
+                exit_child(127, &format!("setting up the target: {}", errno.desc()));
             }
             let errno = execvp(&program.file, &program.argv).unwrap_err();
-            child_fails(&format!("execvp {}: {}", program.label, errno.desc()))
+            exit_child(127, &format!("execvp {}: {}", program.label, errno.desc()))
         }
         ForkResult::Parent { child } => {
             let guard = ChildGuard::new(child);
@@ -312,15 +312,6 @@ fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u
 /// dup2(pipe, 1): the target's stdout goes to us.
 fn stdout_to(write_end: &OwnedFd) -> Result<(), Errno> {
     dup2_stdout(write_end)
-}
-
-/// A forked child's way out before execvp succeeds.
-fn child_fails(message: &str) -> ! {
-    let line = format!("{}: {message}\n", program_name());
-    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
-    // SAFETY: _exit(2) skips the atexit handlers and stdio buffers, which
-    // belong to the parent.
-    unsafe { libc::_exit(127) }
 }
 
 /// What the target printed, once it has exited with status 0: the loop's

@@ -71,6 +71,17 @@ pub fn program_name() -> String {
         .unwrap_or_else(|| "workbook".into())
 }
 
+/// A forked child's way out before its execvp succeeds: one line on
+/// stderr, then _exit(2).
+pub fn exit_child(code: i32, message: &str) -> ! {
+    // The demos fork while single-threaded, so formatting in the child is safe.
+    let line = format!("{}: {message}\n", program_name());
+    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    // SAFETY: _exit(2) skips the parent's atexit handlers and stdio buffers,
+    // which the forked child must not run twice.
+    unsafe { libc::_exit(code) }
+}
+
 /// A program to run: what execvp(2) gets, and how to talk about it.
 #[derive(Debug, Clone)]
 pub struct Program {

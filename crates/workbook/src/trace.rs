@@ -10,7 +10,7 @@ use nix::sys::signal::{raise, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 
-use crate::process::{ChildGuard, Program};
+use crate::process::{exit_child, ChildGuard, Program};
 use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
 /// Forks `program` as a tracee stopped right before its execve.
@@ -58,13 +58,13 @@ pub fn exec_as_tracee(program: &Program) -> ! {
 
 fn exec_as_tracee_with(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
     if let Err(errno) = ptrace::traceme() {
-        die(1, &format!("PTRACE_TRACEME: {errno}"));
+        exit_child(1, &format!("PTRACE_TRACEME: {errno}"));
     }
     if let Err(errno) = raise(Signal::SIGSTOP) {
-        die(1, &format!("raise(SIGSTOP): {errno}"));
+        exit_child(1, &format!("raise(SIGSTOP): {errno}"));
     }
     if let Err(errno) = before_exec() {
-        die(1, &format!("before execvp: {}", errno.desc()));
+        exit_child(1, &format!("before execvp: {}", errno.desc()));
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     let code = if errno == nix::errno::Errno::ENOENT {
@@ -72,16 +72,7 @@ fn exec_as_tracee_with(program: &Program, before_exec: impl FnOnce() -> Result<(
     } else {
         126
     };
-    die(code, &format!("execvp {}: {}", program.label, errno.desc()))
-}
-
-fn die(code: i32, message: &str) -> ! {
-    // The demos fork while single-threaded, so formatting in the child is safe.
-    let line = format!("{}: {message}\n", crate::process::program_name());
-    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
-    // SAFETY: _exit(2) skips the parent's atexit handlers and stdio buffers,
-    // which the forked child must not run twice.
-    unsafe { libc::_exit(code) }
+    exit_child(code, &format!("execvp {}: {}", program.label, errno.desc()))
 }
 
 /// How a tracer restarts its tracees: to the next syscall stop, or on until
@@ -105,6 +96,7 @@ pub struct Tracees {
     newborn: HashSet<Pid>,
     /// Threads between a syscall's entry stop and its exit stop.
     in_syscall: HashSet<Pid>,
+    first_execed: bool,
     exit_code: Option<u8>,
 }
 
@@ -119,6 +111,7 @@ impl Tracees {
             alive: HashSet::from([first]),
             newborn: HashSet::new(),
             in_syscall: HashSet::new(),
+            first_execed: false,
             exit_code: None,
         }
     }
@@ -186,11 +179,16 @@ impl Tracees {
                 }
                 // After execve in a non-leader thread, the thread takes the
                 // leader's pid, and its old thread id is gone.
-                Stop::Event(Event::Exec { former_pid }) if former_pid != pid => {
-                    self.alive.remove(&former_pid);
-                    // It is still inside its execve, now under the leader's pid.
-                    if self.in_syscall.remove(&former_pid) {
-                        self.in_syscall.insert(pid);
+                Stop::Event(Event::Exec { former_pid }) => {
+                    self.first_execed |= pid == self.first;
+                    // After execve in a non-leader thread, the thread takes
+                    // the leader's pid, and its old thread id is gone; it is
+                    // still inside its execve, now under the leader's pid.
+                    if former_pid != pid {
+                        self.alive.remove(&former_pid);
+                        if self.in_syscall.remove(&former_pid) {
+                            self.in_syscall.insert(pid);
+                        }
                     }
                 }
                 Stop::Exited(_) | Stop::Killed { .. } => {
@@ -208,6 +206,12 @@ impl Tracees {
             }
             return Ok(Some(waited));
         }
+    }
+
+    /// Whether the first tracee got as far as running its program (a
+    /// successful execve, seen with PTRACE_O_TRACEEXEC).
+    pub fn first_execed(&self) -> bool {
+        self.first_execed
     }
 
     /// The first tracee's exit code (128+N for signal N), once it is gone.
