@@ -6,17 +6,20 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::{assert_no_orphaned_targets, deny_syscall, redactions, unprivileged};
 
+/// The demo, killed if it runs past the time limit.
 fn attach_seize() -> Command {
-    Command::new(get_cargo_bin("attach-seize"))
+    let mut command = Command::new(get_cargo_bin("attach-seize"));
+    workbook::testing::limited(&mut command);
+    command
 }
 
 #[test]
 fn default_run_attaches_seizes_and_shows_the_three_facts() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(attach_seize());
+    workbook::assert_limited_snapshot!(attach_seize());
     assert_no_orphaned_targets();
 }
 
@@ -25,7 +28,7 @@ fn default_run_attaches_seizes_and_shows_the_three_facts() {
 fn pid_of_a_running_process_is_left_running() {
     let sleeper = Sleeper::start();
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
+    workbook::assert_limited_snapshot!(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
     let state = sleeper.state();
     assert!(
         matches!(state, 'S' | 'R'),
@@ -36,13 +39,13 @@ fn pid_of_a_running_process_is_left_running() {
 #[test]
 fn missing_pid_is_esrch() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(attach_seize().args(["--pid", "2147483647"]));
+    workbook::assert_limited_snapshot!(attach_seize().args(["--pid", "2147483647"]));
 }
 
 #[test]
 fn pid_must_be_positive() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(attach_seize().args(["--pid", "0"]));
+    workbook::assert_limited_snapshot!(attach_seize().args(["--pid", "0"]));
 }
 
 #[test]

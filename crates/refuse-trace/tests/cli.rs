@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::{bin_dir, redactions, workspace_bin};
 
 const REFUSAL: &str = "DO NOT PTRACE ME!!!\n";
@@ -11,14 +11,14 @@ const REFUSAL: &str = "DO NOT PTRACE ME!!!\n";
 #[test]
 fn untraced_it_says_hello() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(Command::new(get_cargo_bin("refuse-trace")));
+    workbook::assert_limited_snapshot!(Command::new(get_cargo_bin("refuse-trace")));
 }
 
 #[test]
 fn under_tracer_tracee_it_refuses() {
     let _redactions = redactions().bind_to_scope();
     let tracer = workspace_bin("tracer-tracee");
-    assert_cmd_snapshot!(Command::new(tracer)
+    workbook::assert_limited_snapshot!(Command::new(tracer)
         .current_dir(bin_dir())
         .args(["--", "./refuse-trace"]));
 }
@@ -26,7 +26,7 @@ fn under_tracer_tracee_it_refuses() {
 #[test]
 fn unknown_arguments_are_refused() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(Command::new(get_cargo_bin("refuse-trace")).arg("--bogus"));
+    workbook::assert_limited_snapshot!(Command::new(get_cargo_bin("refuse-trace")).arg("--bogus"));
 }
 
 #[test]

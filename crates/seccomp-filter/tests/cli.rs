@@ -4,11 +4,14 @@
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
+/// The demo, killed if it runs past the time limit.
 fn seccomp_filter() -> Command {
-    Command::new(get_cargo_bin("seccomp-filter"))
+    let mut command = Command::new(get_cargo_bin("seccomp-filter"));
+    workbook::testing::limited(&mut command);
+    command
 }
 
 /// The x32 call's answer depends on the kernel: ENOSYS where it has no
@@ -26,19 +29,19 @@ fn settings() -> insta::Settings {
 #[test]
 fn default_run_shows_the_kill_mod_no_new_privs_and_the_hole() {
     let _settings = settings().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_filter());
+    workbook::assert_limited_snapshot!(seccomp_filter());
 }
 
 #[test]
 fn hardened_closes_the_hole() {
     let _settings = settings().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_filter().arg("--hardened"));
+    workbook::assert_limited_snapshot!(seccomp_filter().arg("--hardened"));
 }
 
 #[test]
 fn action_errno_lets_the_target_see_eperm() {
     let _settings = settings().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_filter().args(["--action", "errno"]));
+    workbook::assert_limited_snapshot!(seccomp_filter().args(["--action", "errno"]));
 }
 
 #[test]
@@ -56,7 +59,12 @@ fn action_trap_delivers_sigsys() {
 #[test]
 fn a_command_that_makes_no_forbidden_call_runs() {
     let _settings = settings().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_filter().args(["--", "sh", "-c", "echo hello; exit 3"]));
+    workbook::assert_limited_snapshot!(seccomp_filter().args([
+        "--",
+        "sh",
+        "-c",
+        "echo hello; exit 3"
+    ]));
 }
 
 /// The hole is in the filter, not in the built-in target: any program that
@@ -86,7 +94,7 @@ fn the_hole_holds_for_any_command() {
 #[test]
 fn missing_program_exits_127() {
     let _settings = settings().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_filter().args(["--", "no-such-program-anywhere"]));
+    workbook::assert_limited_snapshot!(seccomp_filter().args(["--", "no-such-program-anywhere"]));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Output};
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use nix::sys::signal::Signal;
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
@@ -27,6 +27,7 @@ fn seccomp_lib() -> Command {
             Ok(())
         });
     }
+    workbook::testing::limited(&mut command);
     command
 }
 
@@ -54,7 +55,7 @@ fn is_root() -> bool {
 #[test]
 fn echo_runs_as_usual() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_lib().args(["echo", "hello"]));
+    workbook::assert_limited_snapshot!(seccomp_lib().args(["echo", "hello"]));
 }
 
 #[test]
@@ -70,7 +71,7 @@ fn a_leading_double_dash_is_accepted() {
 #[test]
 fn no_command_is_a_usage_error() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_lib());
+    workbook::assert_limited_snapshot!(seccomp_lib());
 }
 
 /// mount(2) is trapped before the kernel looks at permissions: the target
@@ -86,7 +87,7 @@ fn builtin_mount_is_killed_by_sigsys() {
 #[test]
 fn a_sigsys_handler_sees_the_trapped_call() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_lib().arg("--catch"));
+    workbook::assert_limited_snapshot!(seccomp_lib().arg("--catch"));
 }
 
 #[test]
@@ -119,7 +120,7 @@ fn children_inherit_the_filter() {
 #[test]
 fn missing_program_exits_127() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(seccomp_lib().arg("no-such-program-anywhere"));
+    workbook::assert_limited_snapshot!(seccomp_lib().arg("no-such-program-anywhere"));
 }
 
 #[test]
@@ -188,7 +189,7 @@ fn a_kernel_without_seccomp_gets_one_line() {
             libc::EINVAL,
         ));
     }
-    assert_cmd_snapshot!(command);
+    workbook::assert_limited_snapshot!(command);
 }
 
 /// Loading a filter needs no privileges (libseccomp sets no_new_privs):

@@ -4,17 +4,20 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::redactions;
 
+/// The demo, killed if it runs past the time limit.
 fn blocker() -> Command {
-    Command::new(get_cargo_bin("syscall-blocker"))
+    let mut command = Command::new(get_cargo_bin("syscall-blocker"));
+    workbook::testing::limited(&mut command);
+    command
 }
 
 #[test]
 fn default_run_blocks_socket_only() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker());
+    workbook::assert_limited_snapshot!(blocker());
 }
 
 /// The built-in target's own calls, with the start-up and exit of the
@@ -32,31 +35,31 @@ fn trace_of_the_builtin_target() {
         "$1[exit: the Rust runtime]\n$2",
     );
     let _redactions = settings.bind_to_scope();
-    assert_cmd_snapshot!(blocker().arg("--trace").current_dir("/"));
+    workbook::assert_limited_snapshot!(blocker().arg("--trace").current_dir("/"));
 }
 
 #[test]
 fn unknown_syscall_gets_suggestions() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker().args(["--block", "sockt"]));
+    workbook::assert_limited_snapshot!(blocker().args(["--block", "sockt"]));
 }
 
 #[test]
 fn unknown_errno_is_refused() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker().args(["--block", "socket", "--errno", "ENOPE"]));
+    workbook::assert_limited_snapshot!(blocker().args(["--block", "socket", "--errno", "ENOPE"]));
 }
 
 #[test]
 fn missing_program_exits_127() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker().args(["--", "no-such-program-anywhere"]));
+    workbook::assert_limited_snapshot!(blocker().args(["--", "no-such-program-anywhere"]));
 }
 
 #[test]
 fn blocking_execve_means_the_program_never_starts() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker().args(["--block", "execve", "--", "/bin/true"]));
+    workbook::assert_limited_snapshot!(blocker().args(["--block", "execve", "--", "/bin/true"]));
 }
 
 #[test]
@@ -337,7 +340,7 @@ fn seccomp_mode_blocks_exactly_what_the_syscall_loop_blocks() {
 #[test]
 fn seccomp_trace_shows_only_the_filtered_calls() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(blocker().args(["--seccomp", "--trace"]));
+    workbook::assert_limited_snapshot!(blocker().args(["--seccomp", "--trace"]));
 }
 
 /// A thread that calls execve: the kernel gives it the leader's pid and

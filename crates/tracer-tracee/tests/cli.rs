@@ -3,47 +3,60 @@
 
 use std::process::Command;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::redactions;
 
+/// The demo, killed if it runs past the time limit.
 fn tracer() -> Command {
-    Command::new(get_cargo_bin("tracer-tracee"))
+    let mut command = Command::new(get_cargo_bin("tracer-tracee"));
+    workbook::testing::limited(&mut command);
+    command
 }
 
 #[test]
 fn builtin_target_gets_its_signal() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer());
+    workbook::assert_limited_snapshot!(tracer());
 }
 
 #[test]
 fn exit_status_is_the_tracees() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer().args(["--", "sh", "-c", "echo from the tracee; exit 3"]));
+    workbook::assert_limited_snapshot!(tracer().args([
+        "--",
+        "sh",
+        "-c",
+        "echo from the tracee; exit 3"
+    ]));
 }
 
 #[test]
 fn killed_tracee_gives_128_plus_signal() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer().args(["--", "sh", "-c", "kill -TERM $$"]));
+    workbook::assert_limited_snapshot!(tracer().args(["--", "sh", "-c", "kill -TERM $$"]));
 }
 
 #[test]
 fn stop_signal_is_passed_on_and_the_group_stop_resumed() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer().args(["--", "sh", "-c", "kill -STOP $$; echo resumed"]));
+    workbook::assert_limited_snapshot!(tracer().args([
+        "--",
+        "sh",
+        "-c",
+        "kill -STOP $$; echo resumed"
+    ]));
 }
 
 #[test]
 fn missing_program_exits_127() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer().args(["--", "no-such-program-anywhere"]));
+    workbook::assert_limited_snapshot!(tracer().args(["--", "no-such-program-anywhere"]));
 }
 
 #[test]
 fn non_executable_file_exits_126() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(tracer().args(["--", "/dev/null"]));
+    workbook::assert_limited_snapshot!(tracer().args(["--", "/dev/null"]));
 }
 
 /// A real pipeline: its output and status come through unchanged.

@@ -157,3 +157,70 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
     }
     command
 }
+
+/// How long any one run of a demo may take in a test. A tracer that hangs
+/// fails its test after this long, not after CI's 90 minutes.
+pub const TIME_LIMIT_SECS: u32 = 60;
+
+/// Arms a time limit for `command`: alarm(2) in the child, just before it
+/// executes. An alarm survives execve, so the demo itself gets SIGALRM after
+/// `TIME_LIMIT_SECS` and dies of it; PTRACE_O_EXITKILL then takes its tracees
+/// along. Forked children don't inherit the alarm, so only the demo is timed.
+/// For `assert_cmd_snapshot!(limited(&mut command))`; a hang then shows as a
+/// snapshot whose exit is SIGALRM. Use `run` for a clear panic message.
+pub fn limited(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: alarm(2) is async-signal-safe and touches no memory.
+    unsafe {
+        command.pre_exec(|| {
+            libc::alarm(TIME_LIMIT_SECS);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Runs `command` to completion under the time limit and returns its
+/// output; panics with a message naming the command if it ran past it.
+pub fn run(command: &mut Command) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
+    let shown = format!("{command:?}");
+    let output = limited(command)
+        .output()
+        .unwrap_or_else(|error| panic!("could not start {shown}: {error}"));
+    if output.status.signal() == Some(libc::SIGALRM) {
+        panic!(
+            "{shown} ran past the {TIME_LIMIT_SECS} s time limit (a hang?); stderr so far:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
+
+/// `insta_cmd::assert_cmd_snapshot!` under the time limit: the demo is
+/// killed after `TIME_LIMIT_SECS`, and the test says so. Takes a `Command`
+/// or a `&mut Command`.
+#[macro_export]
+macro_rules! assert_limited_snapshot {
+    ($command:expr $(,)?) => {{
+        let note = $crate::testing::TimeLimitNote(::std::time::Instant::now());
+        ::insta_cmd::assert_cmd_snapshot!($crate::testing::limited(
+            <_ as ::std::borrow::BorrowMut<::std::process::Command>>::borrow_mut(&mut $command)
+        ));
+        ::std::mem::forget(note);
+    }};
+}
+
+/// Says, when a snapshot assertion fails, whether the time limit was why.
+#[doc(hidden)]
+pub struct TimeLimitNote(pub std::time::Instant);
+
+impl Drop for TimeLimitNote {
+    fn drop(&mut self) {
+        if self.0.elapsed().as_secs() >= u64::from(TIME_LIMIT_SECS) {
+            eprintln!(
+                "the demo ran past the {TIME_LIMIT_SECS} s time limit and was killed (a hang?)"
+            );
+        }
+    }
+}

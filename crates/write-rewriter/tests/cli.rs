@@ -3,36 +3,44 @@
 
 use std::process::Command;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::get_cargo_bin;
 use workbook::testing::{assert_no_orphaned_targets, redactions};
 
+/// The demo, killed if it runs past the time limit.
 fn rewriter() -> Command {
-    Command::new(get_cargo_bin("write-rewriter"))
+    let mut command = Command::new(get_cargo_bin("write-rewriter"));
+    workbook::testing::limited(&mut command);
+    command
 }
 
 #[test]
 fn default_run() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(rewriter());
+    workbook::assert_limited_snapshot!(rewriter());
     assert_no_orphaned_targets();
 }
 
 #[test]
 fn peek_run() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(rewriter().arg("--peek"));
+    workbook::assert_limited_snapshot!(rewriter().arg("--peek"));
 }
 
 #[test]
 fn shell_writes_to_stdout_and_stderr() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(rewriter().args(["--", "sh", "-c", "echo hello; echo oops >&2"]));
+    workbook::assert_limited_snapshot!(rewriter().args([
+        "--",
+        "sh",
+        "-c",
+        "echo hello; echo oops >&2"
+    ]));
 }
 
 #[test]
 fn missing_program_exits_127() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(rewriter().args(["--", "no-such-program-anywhere"]));
+    workbook::assert_limited_snapshot!(rewriter().args(["--", "no-such-program-anywhere"]));
 }
 
 #[test]
