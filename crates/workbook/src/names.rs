@@ -59,14 +59,83 @@ pub fn syscall_names() -> impl Iterator<Item = &'static str> {
     Sysno::iter().map(|sysno| sysno.name())
 }
 
-/// Up to three known syscall names close to a misspelt one.
+/// Up to three known syscall names close to a misspelt one, closest first.
+/// A short name gets fewer: one edit for a name of two or three characters,
+/// none for a single character or an empty name, and a known name that
+/// merely contains it counts only from three characters on (`sock` finds
+/// `socket`, while `b` would find half the table).
 pub fn similar_syscalls(name: &str) -> Vec<&'static str> {
-    let mut close: Vec<(usize, &'static str)> = syscall_names()
-        .map(|known| (edit_distance(name, known), known))
-        .filter(|&(distance, known)| distance <= 2 || known.contains(name))
+    let length = name.chars().count();
+    let max_distance = (length / 2).min(2);
+    let mut close: Vec<(usize, usize, &'static str)> = syscall_names()
+        .filter_map(|known| {
+            let distance = edit_distance(name, known);
+            // A name that contains it ranks with the one-edit ones, the
+            // shorter first.
+            if length >= 3 && known.contains(name) {
+                Some((distance.min(1), distance, known))
+            } else {
+                (distance <= max_distance && distance < length)
+                    .then_some((distance, distance, known))
+            }
+        })
         .collect();
     close.sort();
-    close.into_iter().take(3).map(|(_, known)| known).collect()
+    close
+        .into_iter()
+        .take(3)
+        .map(|(_, _, known)| known)
+        .collect()
+}
+
+/// The syscall that a command-line `flag` names with `value`: a name such
+/// as `socket`, or a number this architecture has. Anything else is refused
+/// with one line that names the flag and the value, as strace refuses
+/// `-e trace=sockt` ("invalid system call"): an unknown name gets the
+/// nearest known ones, a number is checked against this architecture's
+/// table (whole, never truncated to 32 bits), and an empty name is named.
+pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
+    let shown = quote(value);
+    if value.is_empty() {
+        anyhow::bail!("{flag} {shown}: empty syscall name");
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return value
+            .parse::<usize>()
+            .ok()
+            .and_then(Sysno::new)
+            .map(|sysno| sysno.id() as u64)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{flag} {shown}: invalid system call: no syscall {value} on {}",
+                    crate::arch::NAME
+                )
+            });
+    }
+    if let Some(number) = syscall_number(value) {
+        return Ok(number);
+    }
+    match similar_syscalls(value).as_slice() {
+        [] => anyhow::bail!("{flag} {shown}: no such syscall on {}", crate::arch::NAME),
+        close => anyhow::bail!(
+            "{flag} {shown}: no such syscall on {}; did you mean {}?",
+            crate::arch::NAME,
+            close.join(", ")
+        ),
+    }
+}
+
+/// A value as a shell user would type it: `socket`, `''`, `'a b'`.
+fn quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 /// An errno by its name, `EPERM` or `eperm`.
@@ -100,6 +169,67 @@ mod lookup_tests {
         assert_eq!(similar_syscalls("opne")[0], "open");
         assert!(similar_syscalls("sockt").contains(&"socket"));
         assert!(similar_syscalls("zzzzzzzzzz").is_empty());
+        assert!(
+            similar_syscalls("sock").contains(&"socket"),
+            "{:?}",
+            similar_syscalls("sock")
+        );
+    }
+
+    #[test]
+    fn short_names_get_few_or_no_suggestions() {
+        assert!(similar_syscalls("").is_empty());
+        assert!(similar_syscalls("b").is_empty());
+        assert!(similar_syscalls("x").is_empty());
+        // Two characters: one edit at most, so no four-letter names.
+        assert!(similar_syscalls("rd").iter().all(|known| known.len() <= 3));
+        assert!(similar_syscalls("bp").contains(&"bpf"));
+    }
+
+    #[test]
+    fn syscalls_by_name_or_number() {
+        assert_eq!(parse_syscall("--block", "socket").unwrap(), 41);
+        assert_eq!(parse_syscall("--block", "41").unwrap(), 41);
+        assert_eq!(parse_syscall("--block", "0").unwrap(), 0);
+    }
+
+    fn refusal(value: &str) -> String {
+        format!("{:#}", parse_syscall("--block", value).unwrap_err())
+    }
+
+    #[test]
+    fn misspelt_names_are_refused_with_suggestions() {
+        assert_eq!(
+            refusal("sockt"),
+            "--block sockt: no such syscall on x86_64; did you mean socket?"
+        );
+        assert_eq!(
+            refusal("zzzzzzzzzz"),
+            "--block zzzzzzzzzz: no such syscall on x86_64"
+        );
+        assert_eq!(refusal("-1"), "--block -1: no such syscall on x86_64");
+    }
+
+    #[test]
+    fn numbers_must_be_syscalls_of_this_architecture() {
+        assert_eq!(
+            refusal("99999"),
+            "--block 99999: invalid system call: no syscall 99999 on x86_64"
+        );
+        // 2^32 + 41: socket's number if it were cut to 32 bits; it is not.
+        assert_eq!(
+            refusal("4294967337"),
+            "--block 4294967337: invalid system call: no syscall 4294967337 on x86_64"
+        );
+        // A gap in x86_64's table, between the old calls and the shared ones.
+        assert!(refusal("400").contains("no syscall 400"));
+        assert!(refusal("99999999999999999999999").contains("invalid system call"));
+    }
+
+    #[test]
+    fn the_empty_name_is_named() {
+        assert_eq!(refusal(""), "--block '': empty syscall name");
+        assert_eq!(refusal("a b"), "--block 'a b': no such syscall on x86_64");
     }
 
     #[test]
