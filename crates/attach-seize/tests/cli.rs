@@ -142,3 +142,87 @@ impl Drop for Sleeper {
         let _ = self.0.wait();
     }
 }
+
+/// A zombie (our child `true`, exited and not yet reaped) can't be traced:
+/// EPERM, and the error says why instead of blaming an LSM or a container.
+#[test]
+fn zombie_is_named() {
+    let mut child = Command::new("true").spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap_or_default()
+        .contains("State:\tZ")
+    {
+        assert!(Instant::now() < deadline, "true did not become a zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _redactions = redactions().bind_to_scope();
+    workbook::assert_limited_snapshot!(attach_seize().args(["--pid", &child.id().to_string()]));
+    child.wait().unwrap();
+}
+
+/// A process of our own user that called prctl(PR_SET_DUMPABLE, 0), as a
+/// set-user-ID program is non-dumpable: only CAP_SYS_PTRACE may trace it,
+/// and the error says so. Both run unprivileged (as nobody under root).
+#[test]
+fn non_dumpable_process_needs_cap_sys_ptrace() {
+    let target = Undumpable::start();
+    let mut command = attach_seize();
+    command.args(["--pid", &target.pid().to_string()]);
+    unprivileged(&mut command);
+    let _redactions = redactions().bind_to_scope();
+    workbook::assert_limited_snapshot!(command);
+    assert_eq!(target.state(), 'S', "the target was disturbed");
+}
+
+/// The built-in target `undumpable`, run unprivileged, killed and reaped
+/// when the test ends.
+struct Undumpable(Child);
+
+impl Undumpable {
+    fn start() -> Undumpable {
+        use std::os::unix::fs::MetadataExt;
+        let mut command = Command::new(get_cargo_bin("attach-seize"));
+        command
+            .arg0(workbook::targets::argv0("undumpable"))
+            .stdin(std::process::Stdio::null());
+        unprivileged(&mut command);
+        let target = Undumpable(command.spawn().unwrap());
+        // Ready once it is non-dumpable: its /proc/PID/status then belongs to root.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while fs::metadata(format!("/proc/{}/status", target.pid()))
+            .map_or(true, |meta| meta.uid() != 0)
+            || fs::read_to_string(format!("/proc/{}/comm", target.pid())).unwrap_or_default()
+                != "undumpable\n"
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the undumpable target did not start"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        target
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn state(&self) -> char {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        stat.rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .chars()
+            .next()
+            .unwrap()
+    }
+}
+
+impl Drop for Undumpable {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

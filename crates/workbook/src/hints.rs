@@ -36,32 +36,106 @@ fn why_not_permitted(pid: Pid) -> String {
     if is_kernel_thread(pid) {
         return format!("pid {pid} is a kernel thread, and kernel threads can't be traced");
     }
+    if is_zombie(pid) {
+        return format!(
+            "pid {pid} is a zombie (it has exited and waits for its parent to reap it); \
+             a zombie can't be traced"
+        );
+    }
     if let Some(tracer) = tracer_of(pid) {
         return format!(
             "pid {pid} is already traced by pid {tracer} ({}), and a process has one tracer at a time",
             comm(tracer)
         );
     }
-    let ours = status_field(Pid::this(), "Uid:");
-    let theirs = status_field(pid, "Uid:");
-    if ours != theirs && !has_cap_sys_ptrace() {
-        let owner = theirs
-            .as_deref()
-            .and_then(|uids| uids.split_whitespace().next());
-        let yama = match fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
-            Ok(scope) => format!("Yama's kernel.yama.ptrace_scope is {} here", scope.trim()),
-            Err(_) => "this kernel has no Yama ptrace_scope to loosen".into(),
-        };
-        return format!(
-            "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
-             needs CAP_SYS_PTRACE ({yama}); run as root",
-            owner.unwrap_or("?")
-        );
+    if !has_cap_sys_ptrace() {
+        if let Some(reason) = credentials_differ(pid).or_else(|| not_dumpable(pid)) {
+            return reason;
+        }
     }
     if let Some(yama) = yama_hint() {
         return yama;
     }
     container_hint()
+}
+
+/// The kernel's first rule (ptrace_may_access): without CAP_SYS_PTRACE, our
+/// real uid must be the target's real, effective and saved uid, and our
+/// real gid its three gids.
+fn credentials_differ(pid: Pid) -> Option<String> {
+    let uids = ids(pid, "Uid:")?;
+    let gids = ids(pid, "Gid:")?;
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    if uids[0] != uid {
+        let yama = match fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
+            Ok(scope) => format!("Yama's kernel.yama.ptrace_scope is {} here", scope.trim()),
+            Err(_) => "this kernel has no Yama ptrace_scope to loosen".into(),
+        };
+        return Some(format!(
+            "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
+             needs CAP_SYS_PTRACE ({yama}); run as root",
+            uids[0]
+        ));
+    }
+    if uids[..3].iter().any(|&id| id != uid) || gids[..3].iter().any(|&id| id != gid) {
+        let shown = |ids: &[u32]| {
+            ids[..3]
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        return Some(format!(
+            "pid {pid} is ours but runs with other ids, as a set-user-ID or set-group-ID \
+             program does (real/effective/saved uids {}, gids {}; ours {uid}, {gid}), and \
+             tracing it needs CAP_SYS_PTRACE; run as root",
+            shown(&uids),
+            shown(&gids)
+        ));
+    }
+    None
+}
+
+/// The kernel's second rule: a process that is not dumpable (it called
+/// prctl(PR_SET_DUMPABLE, 0), or changed its ids, or runs a set-user-ID
+/// program) may be traced only with CAP_SYS_PTRACE, even by its owner. The
+/// kernel shows it: such a process's files in /proc/PID (not the directory
+/// itself) belong to root instead of to its effective uid.
+fn not_dumpable(pid: Pid) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = ids(pid, "Uid:")?[1];
+    let owner = fs::metadata(format!("/proc/{pid}/status")).ok()?.uid();
+    (owner != euid).then(|| {
+        format!(
+            "pid {pid} is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), changed its ids, \
+             or runs a set-user-ID program; its /proc files belong to {}), and even its owner \
+             needs CAP_SYS_PTRACE to trace it; run as root",
+            if owner == 0 {
+                "root".into()
+            } else {
+                format!("uid {owner}")
+            }
+        )
+    })
+}
+
+/// The four ids of a `Uid:` or `Gid:` line: real, effective, saved, filesystem.
+fn ids(pid: Pid, field: &str) -> Option<[u32; 4]> {
+    let line = status_field(pid, field)?;
+    let ids: Vec<u32> = line
+        .split_whitespace()
+        .map(|id| id.parse().ok())
+        .collect::<Option<_>>()?;
+    ids.try_into().ok()
+}
+
+/// `State: Z (zombie)` in /proc/PID/status: it has exited, and its parent
+/// has not yet waited for it.
+fn is_zombie(pid: Pid) -> bool {
+    status_field(pid, "State:").is_some_and(|state| state.starts_with('Z'))
 }
 
 /// The tracer's pid from `TracerPid:` in /proc/PID/status, if there is one.
@@ -164,6 +238,40 @@ mod tests {
             "PTRACE_ATTACH on pid 2147483647: ESRCH (No such process): \
              there is no process or thread 2147483647"
         );
+    }
+
+    /// A child that has exited and is not yet reaped: EPERM, and the hint
+    /// says it is a zombie (not an LSM or a container).
+    #[test]
+    fn zombie_is_named() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(std::time::Instant::now() < deadline, "true did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let err = ptrace_error("PTRACE_ATTACH", pid, Errno::EPERM);
+        child.wait().unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "PTRACE_ATTACH on pid {pid}: EPERM (Operation not permitted): pid {pid} is a \
+                 zombie (it has exited and waits for its parent to reap it); a zombie can't \
+                 be traced"
+            )
+        );
+        assert!(!is_zombie(Pid::this()));
+    }
+
+    /// Our own process: same ids, dumpable, so neither rule is the reason.
+    #[test]
+    fn own_credentials_and_dumpability_are_no_reason() {
+        assert_eq!(credentials_differ(Pid::this()), None);
+        assert_eq!(not_dumpable(Pid::this()), None);
+        assert_eq!(ids(Pid::from_raw(i32::MAX), "Uid:"), None);
+        let uids = ids(Pid::this(), "Uid:").unwrap();
+        assert_eq!(uids[0], nix::unistd::getuid().as_raw());
     }
 
     #[test]

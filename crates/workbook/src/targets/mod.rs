@@ -14,6 +14,7 @@ pub mod overhead;
 mod seccomp;
 mod sigsys;
 mod tries;
+mod undumpable;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
@@ -35,6 +36,7 @@ pub const NAMES: &[&str] = &[
     "bypass",
     "spin",
     "buffer",
+    "undumpable",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -60,6 +62,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "bypass" => seccomp::bypass(&std::env::args().nth(1).unwrap_or_default()),
         "spin" => overhead::spin(std::env::args().nth(1).as_deref()),
         "buffer" => overhead::buffer(),
+        "undumpable" => undumpable::undumpable(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
