@@ -76,8 +76,9 @@ fn credentials_differ(pid: Pid) -> Option<String> {
         };
         return Some(format!(
             "pid {pid} belongs to uid {}, not to us, and tracing another user's process \
-             needs CAP_SYS_PTRACE ({yama}); run as root",
-            uids[0]
+             needs CAP_SYS_PTRACE ({yama}); {}",
+            uids[0],
+            how_to_get_cap_sys_ptrace()
         ));
     }
     if uids[..3].iter().any(|&id| id != uid) || gids[..3].iter().any(|&id| id != gid) {
@@ -91,9 +92,10 @@ fn credentials_differ(pid: Pid) -> Option<String> {
         return Some(format!(
             "pid {pid} is ours but runs with other ids, as a set-user-ID or set-group-ID \
              program does (real/effective/saved uids {}, gids {}; ours {uid}, {gid}), and \
-             tracing it needs CAP_SYS_PTRACE; run as root",
+             tracing it needs CAP_SYS_PTRACE; {}",
             shown(&uids),
-            shown(&gids)
+            shown(&gids),
+            how_to_get_cap_sys_ptrace()
         ));
     }
     None
@@ -112,14 +114,24 @@ fn not_dumpable(pid: Pid) -> Option<String> {
         format!(
             "pid {pid} is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), changed its ids, \
              or runs a set-user-ID program; its /proc files belong to {}), and even its owner \
-             needs CAP_SYS_PTRACE to trace it; run as root",
+             needs CAP_SYS_PTRACE to trace it; {}",
             if owner == 0 {
                 "root".into()
             } else {
                 format!("uid {owner}")
-            }
+            },
+            how_to_get_cap_sys_ptrace()
         )
     })
+}
+
+/// The way to CAP_SYS_PTRACE: root has it, unless a container took it away.
+fn how_to_get_cap_sys_ptrace() -> &'static str {
+    if nix::unistd::geteuid().is_root() {
+        "we run as root but without it, as in a container (Docker needs --cap-add=SYS_PTRACE)"
+    } else {
+        "run as root"
+    }
 }
 
 /// The four ids of a `Uid:` or `Gid:` line: real, effective, saved, filesystem.

@@ -189,7 +189,8 @@ fn search_path(name: &OsStr, search: &OsStr) -> Result<PathBuf> {
         let candidate = dir.join(name);
         match executable(&candidate) {
             Ok(()) => return Ok(candidate),
-            // execve(2) refuses a directory with EACCES; only a path names one.
+            // execve(2) refuses a directory with EACCES; bash says "Is a
+            // directory" only of a path that names one.
             Err(Errno::EACCES | Errno::EISDIR) => {
                 denied.get_or_insert(candidate);
             }
