@@ -85,9 +85,18 @@ struct Args {
     /// With --iface: stop after this many seconds.
     #[arg(long, default_value_t = 5, requires = "iface", value_parser = clap::value_parser!(u64).range(1..=3600))]
     seconds: u64,
-    /// With --iface: stop after this many frames.
-    #[arg(long, requires = "iface", value_parser = clap::value_parser!(u64).range(1..))]
+    /// With --iface: stop after this many frames (at least 1).
+    #[arg(long, requires = "iface", value_parser = at_least_one)]
     count: Option<u64>,
+}
+
+/// `--count`: a number of frames, 1 or more.
+fn at_least_one(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("--count must be at least 1".into()),
+        Ok(count) => Ok(count),
+        Err(_) => Err("--count takes a number of frames, at least 1".into()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -99,16 +108,12 @@ fn run() -> Result<ExitCode> {
     if args.dump {
         print!("{}", listing(&ipv6_filter()));
     } else if args.disasm {
-        print!("{}", listing(&parse_ddd(&read_stdin()?)?));
+        print!("{}", listing(&read_program(None)?));
     } else if args.explain {
         let program = match &args.program {
             None => ipv6_filter().to_vec(),
-            Some(path) if path.as_os_str() == "-" => parse_ddd(&read_stdin()?)?,
-            Some(path) => parse_ddd(
-                &std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            )
-            .with_context(|| format!("{}", path.display()))?,
+            Some(path) if path.as_os_str() == "-" => read_program(None)?,
+            Some(path) => read_program(Some(path))?,
         };
         explain::explain(&program)?;
     } else if let Some(name) = &args.iface {
@@ -119,12 +124,28 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_stdin() -> Result<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("reading the program from stdin")?;
-    Ok(text)
+/// A program in `tcpdump -ddd` form, from `path` or stdin. Errors name the
+/// input; an empty program is one, for --disasm as for --explain.
+fn read_program(path: Option<&std::path::Path>) -> Result<Vec<sock_filter>> {
+    let (name, text) = match path {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the program from stdin")?;
+            ("stdin".to_string(), text)
+        }
+    };
+    let program = parse_ddd(&text).with_context(|| name.clone())?;
+    anyhow::ensure!(
+        !program.is_empty(),
+        "{name}: no program: the count is 0, and a classic BPF program has 1 to 4096 instructions"
+    );
+    Ok(program)
 }
 
 /// How many datagrams of each kind the live run sends.

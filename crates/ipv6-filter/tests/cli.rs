@@ -7,8 +7,30 @@ use std::process::Command;
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
+/// The demo, killed if it runs past the time limit.
 fn ipv6_filter() -> Command {
-    Command::new(get_cargo_bin("ipv6-filter"))
+    let mut command = Command::new(get_cargo_bin("ipv6-filter"));
+    workbook::testing::limited(&mut command);
+    command
+}
+
+/// Runs `command` with `text` on its stdin, closed before its output is read.
+fn with_stdin(command: &mut Command, text: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// The lecture's slide, byte for byte (tcpdump's own format).
@@ -22,7 +44,7 @@ fn dash_d_lists_the_program_as_tcpdump_does() {
     let output = ipv6_filter().arg("-d").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), TCPDUMP_D_IP6);
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(ipv6_filter().arg("-d"));
+    workbook::assert_limited_snapshot!(ipv6_filter().arg("-d"));
 }
 
 #[test]
@@ -30,27 +52,59 @@ fn disasm_reads_tcpdump_ddd() {
     let mut command = ipv6_filter();
     command.arg("--disasm");
     let _redactions = redactions().bind_to_scope();
+    // The factory's time limit holds: pass_stdin keeps its pre_exec.
     assert_cmd_snapshot!(command.pass_stdin("4\n40 0 0 12\n21 0 1 34525\n6 0 0 262144\n6 0 0 0\n"));
 }
 
 #[test]
 fn disasm_names_the_bad_line() {
     let _redactions = redactions().bind_to_scope();
+    // The factory's time limit holds: pass_stdin keeps its pre_exec.
     assert_cmd_snapshot!(ipv6_filter()
         .arg("--disasm")
         .pass_stdin("2\n40 0 0 12\n6 0 0\n"));
 }
 
+/// An empty program is refused the same way by --disasm and --explain:
+/// one line naming the input and the reason.
+#[test]
+fn an_empty_program_is_refused_by_disasm_and_explain_alike() {
+    let expected = "ipv6-filter: stdin: no program: the count is 0, \
+                    and a classic BPF program has 1 to 4096 instructions\n";
+    for args in [&["--disasm"][..], &["--explain", "--program", "-"]] {
+        let output = with_stdin(ipv6_filter().args(args), "0\n");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            expected,
+            "{args:?}"
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{args:?}");
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
+fn count_zero_is_refused_readably() {
+    let output = workbook::testing::run(ipv6_filter().args(["--iface", "lo", "--count", "0"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().next(),
+        Some("error: invalid value '0' for '--count <COUNT>': --count must be at least 1"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(2));
+}
+
 #[test]
 fn explain_runs_the_program_on_sample_frames() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(ipv6_filter().arg("--explain"));
+    workbook::assert_limited_snapshot!(ipv6_filter().arg("--explain"));
 }
 
 #[test]
 fn live_run_captures_only_ipv6() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(ipv6_filter());
+    workbook::assert_limited_snapshot!(ipv6_filter());
 }
 
 /// The live run needs no root: only user namespaces.
@@ -58,7 +112,7 @@ fn live_run_captures_only_ipv6() {
 fn live_run_as_an_unprivileged_user() {
     let mut command = ipv6_filter();
     unprivileged(&mut command);
-    let output = command.output().unwrap();
+    let output = workbook::testing::run(&mut command);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -74,7 +128,7 @@ fn live_run_as_an_unprivileged_user() {
 #[test]
 fn unknown_interface_is_named() {
     let _redactions = redactions().bind_to_scope();
-    assert_cmd_snapshot!(ipv6_filter().args(["--iface", "nosuch0"]));
+    workbook::assert_limited_snapshot!(ipv6_filter().args(["--iface", "nosuch0"]));
 }
 
 /// What each hostile environment refuses, simulated with a seccomp filter
@@ -83,7 +137,7 @@ fn refused(nr: i64, first_arg: Option<u32>, errno: i32) -> (Option<i32>, String)
     let mut command = ipv6_filter();
     // SAFETY: the closure only calls prctl, which is async-signal-safe.
     unsafe { command.pre_exec(deny_syscall(nr, first_arg, errno)) };
-    let output = command.output().unwrap();
+    let output = workbook::testing::run(&mut command);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output.status.code(), stderr)
 }

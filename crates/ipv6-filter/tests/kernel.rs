@@ -12,10 +12,8 @@ const SAMPLES: usize = 4;
 
 #[test]
 fn kernel_agrees_with_the_interpreter_on_every_sample() {
-    let output = Command::new(get_cargo_bin("ipv6-filter"))
-        .arg("--explain")
-        .output()
-        .expect("run ipv6-filter --explain");
+    let output =
+        workbook::testing::run(Command::new(get_cargo_bin("ipv6-filter")).arg("--explain"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

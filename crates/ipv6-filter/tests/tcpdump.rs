@@ -104,7 +104,9 @@ fn ipv6_filter_with_stdin(args: &[&str], ddd: &str) -> String {
 }
 
 fn ipv6_filter_output(args: &[&str], ddd: &str) -> std::process::Output {
-    let mut child = Command::new(get_cargo_bin("ipv6-filter"))
+    let mut command = Command::new(get_cargo_bin("ipv6-filter"));
+    workbook::testing::limited(&mut command);
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -126,10 +128,7 @@ fn ipv6_filter_output(args: &[&str], ddd: &str) -> std::process::Output {
 #[ignore = "needs tcpdump"]
 fn disasm_matches_tcpdump_on_many_filters() {
     // The lecture's program first: the slide claims it is `tcpdump -d ip6`.
-    let ours = Command::new(get_cargo_bin("ipv6-filter"))
-        .arg("-d")
-        .output()
-        .expect("ipv6-filter runs");
+    let ours = workbook::testing::run(Command::new(get_cargo_bin("ipv6-filter")).arg("-d"));
     assert!(ours.status.success(), "ipv6-filter -d failed");
     let theirs = tcpdump("-d", "ip6").expect("tcpdump compiles ip6");
     assert!(

@@ -64,7 +64,13 @@ pub fn lecture(action: Action) -> Vec<sock_filter> {
 // ANCHOR: hardened
 /// The same, after two checks the slide leaves out: the call must come
 /// through the x86_64 ABI (not `int 0x80`), and not carry the x32 bit.
+/// A kill kills the whole process: a thread killed alone may leave the
+/// rest of the program waiting for it, or holding its half-done work.
 pub fn hardened(action: Action) -> Vec<sock_filter> {
+    let action = match action {
+        Action::KillThread => Action::KillProcess,
+        other => other,
+    };
     let numbers = numbers();
     let mut program = vec![
         load(ARCH),
@@ -273,7 +279,7 @@ mod tests {
     #[test]
     fn hardened_filter_checks_arch_and_x32_first() {
         assert_eq!(
-            raw(&hardened(Action::KillThread)),
+            raw(&hardened(Action::KillProcess)),
             [
                 (0x20, 0, 0, 4),
                 (0x15, 1, 0, 0xc000_003e),
@@ -285,8 +291,20 @@ mod tests {
                 (0x15, 2, 0, 239),
                 (0x15, 1, 0, 279),
                 (0x06, 0, 0, 0x7fff_0000),
-                (0x06, 0, 0, 0),
+                (0x06, 0, 0, 0x8000_0000),
             ]
+        );
+    }
+
+    #[test]
+    fn hardened_kills_the_process_not_the_thread() {
+        assert_eq!(
+            hardened(Action::KillThread).last().map(|insn| insn.k),
+            Some(libc::SECCOMP_RET_KILL_PROCESS)
+        );
+        assert_eq!(
+            hardened(Action::Errno).last().map(|insn| insn.k),
+            Some(Action::Errno.ret())
         );
     }
 

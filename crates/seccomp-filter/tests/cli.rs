@@ -91,6 +91,128 @@ fn the_hole_holds_for_any_command() {
     assert_eq!(closed.status.code(), Some(128 + 31));
 }
 
+/// `ret #0` is SECCOMP_RET_KILL_THREAD: the thread that makes the call
+/// dies, and the rest of the process goes on. `--hardened` kills the
+/// process. Here the built-in target runs as an arbitrary command.
+#[test]
+fn ret_0_kills_the_thread_and_hardened_the_process() {
+    let own = get_cargo_bin("seccomp-filter");
+    let run = |hardened: bool| {
+        let mut command = seccomp_filter();
+        if hardened {
+            command.arg("--hardened");
+        }
+        command
+            .args([
+                "--",
+                "bash",
+                "-c",
+                "exec -a builtin:forbidden-thread \"$0\"",
+            ])
+            .arg(&own);
+        workbook::testing::run(&mut command)
+    };
+    let lecture = run(false);
+    let stdout = String::from_utf8_lossy(&lecture.stdout);
+    assert_eq!(
+        stdout,
+        "target: thread: calling get_mempolicy\n\
+         target: main thread: the thread is gone; it never came back from the call\n\
+         target: main thread: I am still here, and exit 0\n"
+    );
+    assert_eq!(lecture.status.code(), Some(0));
+
+    let hardened = run(true);
+    let stdout = String::from_utf8_lossy(&hardened.stdout);
+    assert_eq!(stdout, "target: thread: calling get_mempolicy\n");
+    let stderr = String::from_utf8_lossy(&hardened.stderr);
+    assert!(stderr.contains("WTERMSIG = 31 (SIGSYS)"), "{stderr}");
+    assert_eq!(hardened.status.code(), Some(128 + 31), "{stderr}");
+}
+
+/// Ctrl-C is the program's. `kill -INT 0` signals the whole process
+/// group, the demo included, as a terminal's Ctrl-C does; the demo (in a
+/// group of its own here, so the test is spared) holds the signal and exits
+/// with the program's status: 42 from its trap, 130 when SIGINT kills it.
+#[test]
+fn ctrl_c_is_the_programs_and_so_is_the_exit_status() {
+    let run = |script: &str| {
+        let mut command = seccomp_filter();
+        command.process_group(0).args(["--", "sh", "-c", script]);
+        // A test run from a background job would inherit SIGINT ignored,
+        // and a shell can't trap a signal ignored at its start.
+        // SAFETY: signal(2) is async-signal-safe and installs no handler.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        workbook::testing::run(&mut command)
+    };
+    let trapped = run("trap 'echo trapped; exit 42' INT; kill -INT 0; sleep 10");
+    let stderr = String::from_utf8_lossy(&trapped.stderr);
+    assert_eq!(String::from_utf8_lossy(&trapped.stdout), "trapped\n");
+    assert!(stderr.contains("WEXITSTATUS = 42"), "{stderr}");
+    assert_eq!(trapped.status.code(), Some(42), "{stderr}");
+
+    let killed = run("kill -INT 0; sleep 10");
+    let stderr = String::from_utf8_lossy(&killed.stderr);
+    assert!(stderr.contains("WTERMSIG = 2 (SIGINT)"), "{stderr}");
+    assert_eq!(killed.status.code(), Some(128 + 2), "{stderr}");
+}
+
+/// A real-time signal: dash and bash number RTMIN as glibc does, 34, so
+/// RTMIN+5 is 39, and a shell's `$?` would be 128 + 39.
+#[test]
+fn a_real_time_signal_exits_128_plus_its_number() {
+    let output =
+        workbook::testing::run(seccomp_filter().args(["--", "sh", "-c", "kill -s RTMIN+5 $$"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("status 0x27: WIFSIGNALED, WTERMSIG = 39 (SIGRTMIN+5, a real-time signal)"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(167), "{stderr}");
+}
+
+/// A program found and executable that execve still refuses: a script
+/// whose #! names a file that is not executable (EACCES, 126) or not there
+/// (ENOENT, 127), as a shell reports them. The failure is execvp's, in the
+/// child, after the filter is in place.
+#[test]
+fn execvp_failures_get_the_shells_codes() {
+    let dir = std::env::temp_dir().join(format!("seccomp-filter-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |name: &str, interpreter: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join(name);
+        std::fs::write(&script, format!("#!{interpreter}\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = workbook::testing::run(seccomp_filter().arg("--").arg(&script));
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr, script.display().to_string())
+    };
+    let denied = run("not-executable-interpreter", "/dev/null");
+    let missing = run("missing-interpreter", "/no/such/interpreter");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let (code, stderr, script) = denied;
+    assert_eq!(
+        stderr.lines().last(),
+        Some(format!("seccomp-filter: execvp {script}: Permission denied").as_str()),
+        "{stderr}"
+    );
+    assert_eq!(code, Some(126), "{stderr}");
+    let (code, stderr, script) = missing;
+    assert_eq!(
+        stderr.lines().last(),
+        Some(format!("seccomp-filter: execvp {script}: No such file or directory").as_str()),
+        "{stderr}"
+    );
+    assert_eq!(code, Some(127), "{stderr}");
+}
+
 #[test]
 fn missing_program_exits_127() {
     let _settings = settings().bind_to_scope();

@@ -12,14 +12,16 @@ use workbook::testing::{deny_syscall, redactions, unprivileged};
 
 /// The demo, with core dumps off: a process killed by SIGSYS would
 /// otherwise leave a core file wherever the kernel's core_pattern says.
+/// The limit is 1, not 0: a core_pattern that pipes to a program ignores 0,
+/// and the kernel takes 1 to mean "no dump" there too.
 fn seccomp_lib() -> Command {
     let mut command = Command::new(get_cargo_bin("seccomp-lib"));
     // SAFETY: setrlimit is async-signal-safe and reads only `none`.
     unsafe {
         command.pre_exec(|| {
             let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
+                rlim_cur: 1,
+                rlim_max: 1,
             };
             if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -72,6 +74,45 @@ fn a_leading_double_dash_is_accepted() {
 fn no_command_is_a_usage_error() {
     let _redactions = redactions().bind_to_scope();
     workbook::assert_limited_snapshot!(seccomp_lib());
+}
+
+/// --help and the usage error give the same ways to call it.
+#[test]
+fn help_shows_the_same_usage() {
+    let output = workbook::testing::run(seccomp_lib().arg("--help"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains(
+            "Usage: seccomp-lib [--] <PROG> [ARGS]...\n       \
+             seccomp-lib --demo | --catch | --print-filter\n"
+        ),
+        "{help}"
+    );
+    assert!(!help.contains("built-in target\n"), "{help}");
+    assert_eq!(output.status.code(), Some(0));
+    let output = workbook::testing::run(&mut seccomp_lib());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "usage: seccomp-lib [--] <PROG> [ARGS]... or seccomp-lib --demo | --catch | --print-filter\n"
+    );
+}
+
+/// An option the demo doesn't know, before the program, is a usage error,
+/// not a program to run; after the program it is the program's.
+#[test]
+fn unknown_options_before_the_program_are_refused() {
+    let output = workbook::testing::run(seccomp_lib().args(["--bogus", "echo", "hi"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: unexpected argument '--bogus' found"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    assert_eq!(output.status.code(), Some(2));
+
+    let output = workbook::testing::run(seccomp_lib().args(["echo", "-n", "--bogus"]));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "--bogus");
+    assert_eq!(output.status.code(), Some(0));
 }
 
 /// mount(2) is trapped before the kernel looks at permissions: the target

@@ -128,7 +128,7 @@ mod tests {
 }
 
 // ANCHOR: lecture_dangerous
-/// The lecture's `sys_numbers[]`: calls a sandboxed program has no business
+/// Our `sys_numbers[]` (the slide elides it): calls a sandboxed program has no business
 /// making (Docker's default profile refuses much the same list). By name:
 /// libseccomp finds each one's number on the running architecture.
 pub const LECTURE_DANGEROUS: &[&str] = &[

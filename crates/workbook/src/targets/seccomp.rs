@@ -1,6 +1,7 @@
 //! Targets for the seccomp-filter demo: one that makes an allowed call and
-//! then a forbidden one (and has a child try too), and one that makes the
-//! forbidden call through the 32-bit or the x32 ABI.
+//! then a forbidden one (and has a child try too), one in which a thread
+//! makes the forbidden call while the main thread watches, and one that
+//! makes the forbidden call through the 32-bit or the x32 ABI.
 
 use std::process::ExitCode;
 
@@ -117,3 +118,63 @@ pub fn bypass(abi: &str) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// How long the main thread of `forbidden-thread` waits for its thread.
+const THREAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+// ANCHOR: forbidden_thread
+/// A thread makes the forbidden call; the main thread watches it go.
+///
+/// The main thread does not join(): a thread killed by seccomp never
+/// returns, so whatever join waits for (Python's lock, Rust's result)
+/// never comes. It waits, for a bounded time, until the thread's entry in
+/// /proc/self/task is gone, and then says whether the thread got back from
+/// the call. Exits 0 when the thread is gone, 1 if it is still there.
+pub fn forbidden_thread() -> ExitCode {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+
+    let returned = Arc::new(AtomicBool::new(false));
+    let (tid_sender, tid_receiver) = mpsc::channel();
+    let thread = {
+        let returned = Arc::clone(&returned);
+        std::thread::Builder::new()
+            .name("forbidden".into())
+            .spawn(move || {
+                // SAFETY: gettid has no arguments and cannot fail.
+                let _ = tid_sender.send(unsafe { libc::gettid() });
+                println!("target: thread: calling get_mempolicy");
+                let result = describe(get_mempolicy());
+                returned.store(true, Ordering::SeqCst);
+                println!("target: thread: get_mempolicy {result}, and the thread is still here");
+            })
+    };
+    if let Err(error) = thread {
+        println!("target: starting a thread: {error}");
+        return ExitCode::FAILURE;
+    }
+    let Ok(tid) = tid_receiver.recv_timeout(THREAD_WAIT) else {
+        println!("target: main thread: the thread never started");
+        return ExitCode::FAILURE;
+    };
+    let task = format!("/proc/self/task/{tid}");
+    let start = std::time::Instant::now();
+    while std::path::Path::new(&task).exists() {
+        if start.elapsed() > THREAD_WAIT {
+            println!(
+                "target: main thread: the thread is still there after {} s",
+                THREAD_WAIT.as_secs()
+            );
+            return ExitCode::FAILURE;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if returned.load(Ordering::SeqCst) {
+        println!("target: main thread: the thread finished");
+    } else {
+        println!("target: main thread: the thread is gone; it never came back from the call");
+        println!("target: main thread: I am still here, and exit 0");
+    }
+    ExitCode::SUCCESS
+}
+// ANCHOR_END: forbidden_thread

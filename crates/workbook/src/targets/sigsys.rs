@@ -1,6 +1,7 @@
 //! The `mount` and `sigsys` targets: each calls mount(2) directly, for a
 //! seccomp filter to trap. `mount` is killed by the SIGSYS that follows;
-//! `sigsys` catches it and reports what the kernel put in the siginfo.
+//! `sigsys` catches it, reports what the kernel put in the siginfo, and
+//! chooses what the call returns.
 
 use std::process::ExitCode;
 
@@ -102,7 +103,11 @@ impl Line {
     }
 }
 
-extern "C" fn on_sigsys(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+/// The result the handler gives the trapped call: -ENOSYS, as for a call
+/// the kernel does not have.
+const TRAPPED_RESULT: i64 = -(libc::ENOSYS as i64);
+
+extern "C" fn on_sigsys(_: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler;
     // SigsysInfo is a prefix of it (checked above), read only.
     let info = unsafe { &*info.cast::<SigsysInfo>() };
@@ -122,12 +127,22 @@ extern "C" fn on_sigsys(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
         .number(u64::from(info.arch), 16)
         .text(b", si_call_addr ")
         .number(info.call_addr as u64, 16)
-        .text(b"\n");
+        .text(b"; setting its result to -ENOSYS\n");
     line.write();
+    // The kernel skipped the call and left rax as it was at entry: the
+    // syscall number. Whatever rax holds when the handler returns is what
+    // the call returns, so the handler decides the result.
+    // SAFETY: the third argument of an SA_SIGINFO handler is the
+    // ucontext_t the kernel saved on the stack, restored by sigreturn.
+    unsafe {
+        let context = &mut *context.cast::<libc::ucontext_t>();
+        context.uc_mcontext.gregs[libc::REG_RAX as usize] = TRAPPED_RESULT;
+    }
 }
 
 /// Installs a SIGSYS handler, then calls mount(2). The handler reports the
-/// trapped call; when it returns, the program carries on after the syscall.
+/// trapped call and sets its result; when it returns, the program carries
+/// on after the syscall, which "fails" with the handler's ENOSYS.
 pub fn sigsys() -> ExitCode {
     // SAFETY: sigaction is plain data; zeroed is an empty mask and no flags.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
@@ -144,6 +159,14 @@ pub fn sigsys() -> ExitCode {
     }
     println!("target: SIGSYS handler installed; calling mount(2)");
     let ret = call_mount();
-    println!("target: survived: mount(2) returned {ret}");
+    let error = std::io::Error::last_os_error();
+    if ret == -1 && error.raw_os_error() == Some(libc::ENOSYS) {
+        println!(
+            "target: survived: mount(2) returned -1, errno ENOSYS: \
+             my handler's answer; the kernel never ran the call"
+        );
+    } else {
+        println!("target: survived: mount(2) returned {ret} ({error})");
+    }
     ExitCode::SUCCESS
 }
