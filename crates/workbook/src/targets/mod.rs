@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod hostile_writes;
 pub mod overhead;
 mod seccomp;
 mod sigsys;
@@ -35,6 +36,7 @@ pub const NAMES: &[&str] = &[
     "bypass",
     "spin",
     "buffer",
+    "hostile",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -60,6 +62,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "bypass" => seccomp::bypass(&std::env::args().nth(1).unwrap_or_default()),
         "spin" => overhead::spin(std::env::args().nth(1).as_deref()),
         "buffer" => overhead::buffer(),
+        "hostile" => hostile_writes::hostile(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
