@@ -3,6 +3,9 @@
 //! shows it, and overwrites it with 'A's with process_vm_writev, so the
 //! program prints AAAA. Where the page is read-only, it falls back to
 //! PTRACE_POKEDATA, which writes through page protection as a debugger does.
+//! It only rewrites what the kernel would copy whole: a range the kernel
+//! refuses, or one that runs into unmapped memory, is reported and left as
+//! it was, and so is anything the demo's own child writes before its execve.
 
 use std::collections::HashSet;
 use std::io::{IoSlice, IoSliceMut};
@@ -38,8 +41,12 @@ struct Args {
 
 /// How much of a buffer the narration shows.
 const SHOWN: usize = 64;
-/// How much of one write the tracer reads at most.
-const READ_AT_MOST: usize = 1 << 20;
+/// How much of one write the tracer rewrites at most; a longer one is
+/// rewritten this far and reported as partly rewritten.
+const REWRITE_AT_MOST: usize = 16 << 20;
+/// The top of user space (TASK_SIZE_MAX) on x86_64 with 4-level paging. With
+/// 5-level paging it is higher, and a buffer above this is left alone: safe.
+const USER_TOP: usize = 0x7fff_ffff_f000;
 /// Narration goes to stderr, one line per event, under the demo's name.
 macro_rules! say {
     ($($arg:tt)*) => { eprintln!("write-rewriter: {}", format_args!($($arg)*)) };
@@ -63,13 +70,13 @@ fn run() -> Result<ExitCode> {
         | Options::PTRACE_O_TRACECLONE;
     let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Syscall);
     ptrace::syscall(tracees.first(), None).context("PTRACE_SYSCALL")?;
-    // Processes in a write whose buffer was only partly readable.
+    // Processes in a write left (partly) unchanged: their result is shown.
     let mut partial = HashSet::new();
     while let Some(waited) = tracees.wait()? {
         let pid = waited.pid;
         let pass_on = match waited.stop {
             Stop::SyscallEnter { nr, args: call } if nr == libc::SYS_write as u64 => {
-                if !rewrite_write(pid, call, args.peek) {
+                if !rewrite_write(pid, call, args.peek, tracees.first_execed()) {
                     partial.insert(pid);
                 }
                 None
@@ -98,13 +105,30 @@ fn run() -> Result<ExitCode> {
 }
 
 // ANCHOR: rewrite
-/// One write(2) entry: read the buffer, show it, overwrite it with 'A's.
-/// Returns false when only part of the buffer could be read.
-fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool) -> bool {
+/// One write(2) entry: check the range, read the buffer, show it, overwrite
+/// it with 'A's. `started` is false while the only tracee is still the
+/// demo's own child, before its execve. Returns false when the buffer was
+/// left as it was, or rewritten only in part: the loop then shows what the
+/// kernel's write made of it.
+fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
     let (fd, base, len) = (args[0] as i32, args[1] as usize, args[2] as usize);
     say!("[pid {pid}] SYS_write({fd}, len {len}): base={base:#x}");
-    let wanted = len.min(READ_AT_MOST);
-    let data = if peek {
+    if !started {
+        say!(
+            "[pid {pid}]   left unchanged: the program has not started (this \
+             is the demo's own child, before a successful execve)"
+        );
+        return true;
+    }
+    let count = match what_the_kernel_copies(pid, base, len) {
+        Ok(count) => count,
+        Err(why) => {
+            say!("[pid {pid}]   left unchanged: {why}");
+            return false;
+        }
+    };
+    let wanted = count.min(REWRITE_AT_MOST);
+    let mut data = if peek {
         let (data, calls) = peek_buffer(pid, base, wanted);
         say!(
             "[pid {pid}]   PTRACE_PEEKDATA: {calls} ptrace calls for {} bytes \
@@ -121,40 +145,145 @@ fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool) -> bool {
             }
         }
     };
-    let whole = data.len() == wanted;
-    if whole {
-        say!("[pid {pid}]   read all {} bytes", data.len());
-    } else {
+    if data.len() < wanted {
+        // The maps said readable, but the read stopped short (another
+        // thread unmapped it, or a special mapping): change nothing.
         say!(
-            "[pid {pid}]   read {} of {wanted} bytes (the rest is unmapped)",
+            "[pid {pid}]   read only {} of {wanted} bytes: left unchanged",
             data.len()
         );
+        return false;
+    }
+    if wanted < count {
+        say!("[pid {pid}]   read the first {wanted} of {count} bytes");
+    } else {
+        say!("[pid {pid}]   read all {} bytes", data.len());
     }
     say!(
         "[pid {pid}]   Tracee invoked SYS_write with data: {}",
         quoted(&data, SHOWN)
     );
     if data.is_empty() {
-        return whole;
+        return true;
     }
-    let mut aaaa = vec![b'A'; data.len()];
-    if data.ends_with(b"\n") {
-        *aaaa.last_mut().expect("not empty") = b'\n';
+    // The 'A's go over the bytes just read: no second buffer.
+    let keep_newline = wanted == count && data.ends_with(b"\n");
+    data.fill(b'A');
+    if keep_newline {
+        *data.last_mut().expect("not empty") = b'\n';
     }
-    match write_buffer(pid, base, &aaaa) {
-        Ok(written) => say!("[pid {pid}]   process_vm_writev: wrote {written} bytes"),
-        Err(Errno::EFAULT) => match poke_buffer(pid, base, &aaaa) {
+    let written = match write_buffer(pid, base, &data) {
+        Ok(written) => written,
+        Err(Errno::EFAULT) => 0,
+        Err(errno) => {
+            say!("[pid {pid}]   process_vm_writev: {}", errno_name(errno));
+            return false;
+        }
+    };
+    if written == data.len() {
+        say!("[pid {pid}]   process_vm_writev: wrote {written} bytes");
+    } else {
+        // It stopped at a read-only page: PTRACE_POKEDATA writes the rest
+        // through the page protection.
+        let how_far = match written {
+            0 => "EFAULT".to_string(),
+            _ => format!("wrote {written} bytes, then EFAULT"),
+        };
+        match poke_buffer(pid, base + written, &data[written..]) {
             Ok(words) => say!(
-                "[pid {pid}]   process_vm_writev: EFAULT (read-only page); \
+                "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
                  wrote with PTRACE_POKEDATA instead ({words} words)"
             ),
-            Err(errno) => say!("[pid {pid}]   PTRACE_POKEDATA: {}", errno_name(errno)),
-        },
-        Err(errno) => say!("[pid {pid}]   process_vm_writev: {}", errno_name(errno)),
+            Err(errno) => {
+                say!(
+                    "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
+                     PTRACE_POKEDATA: {}",
+                    errno_name(errno)
+                );
+                return false;
+            }
+        }
     }
-    whole
+    if wanted < count {
+        say!(
+            "[pid {pid}]   partly rewritten: the first {wanted} of {count} bytes \
+             (the demo rewrites {} MiB at most)",
+            REWRITE_AT_MOST >> 20
+        );
+        return false;
+    }
+    true
 }
 // ANCHOR_END: rewrite
+
+// ANCHOR: range
+/// How many bytes the kernel's write would copy from `base`, or why it
+/// would not copy them all. The kernel checks the whole range with
+/// access_ok first (EFAULT if it wraps around or ends past the top of user
+/// space), then clamps `len` to MAX_RW_COUNT, then copies page by page: an
+/// unmapped (or unreadable) page stops the copy, with EFAULT or a short
+/// write depending on the file. Only a range that is readable to its end
+/// is rewritten; anything else is the program's bug, and the program should
+/// see what it would see without a tracer.
+fn what_the_kernel_copies(pid: Pid, base: usize, len: usize) -> Result<usize, String> {
+    let Some(end) = base.checked_add(len) else {
+        return Err("buf + count wraps around: access_ok refuses it (EFAULT)".into());
+    };
+    if end > USER_TOP {
+        return Err(format!(
+            "buf + count = {end:#x} is past the top of user space \
+             ({USER_TOP:#x}): access_ok refuses it (EFAULT)"
+        ));
+    }
+    let count = len.min(max_rw_count());
+    let readable = readable_from(pid, base, count).map_err(|error| format!("{error:#}"))?;
+    if readable < count {
+        return Err(format!(
+            "only the first {readable} of its {count} bytes are mapped \
+             readable; the kernel stops copying there (EFAULT, or a short write)"
+        ));
+    }
+    Ok(count)
+}
+
+/// How many bytes from `base` on, up to `len`, lie in readable mappings
+/// with no gap between them, by /proc/PID/maps (sorted by address).
+fn readable_from(pid: Pid, base: usize, len: usize) -> Result<usize> {
+    let path = format!("/proc/{pid}/maps");
+    let maps = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let mut reached = base;
+    for line in maps.lines() {
+        let Some((start, end, perms)) = mapping(line) else {
+            continue;
+        };
+        if end <= reached {
+            continue;
+        }
+        if start > reached || !perms.starts_with('r') || reached - base >= len {
+            break;
+        }
+        reached = end;
+    }
+    Ok((reached - base).min(len))
+}
+
+/// `start-end perms ...`, a line of /proc/PID/maps.
+fn mapping(line: &str) -> Option<(usize, usize, &str)> {
+    let mut fields = line.split_ascii_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    Some((start, end, fields.next()?))
+}
+
+/// The most one read or write moves: INT_MAX rounded down to a page
+/// (0x7ffff000 with 4 KiB pages); the kernel clamps `count` to it.
+fn max_rw_count() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    i32::MAX as usize & !(page - 1)
+}
+// ANCHOR_END: range
 
 // ANCHOR: readv
 /// The tracee's bytes at `base`, with ONE process_vm_readv. Where the range

@@ -82,3 +82,96 @@ fn signals_are_passed_on() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "AAAAAAA\n");
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// Runs the built-in target `hostile` (with `args`) under write-rewriter:
+/// bash re-executes the demo binary as `builtin:hostile`.
+fn rewriter_on_hostile(args: &[&str]) -> Command {
+    let mut command = rewriter();
+    command
+        .args(["--", "bash", "-c", "exec -a builtin:hostile \"$0\" \"$@\""])
+        .arg(get_cargo_bin("write-rewriter"))
+        .args(args);
+    command
+}
+
+/// write(1, buf64, 2^40), and lengths of -1, 2^62 and 2^33: the kernel
+/// refuses such a range or stops at the first unmapped page, so the tracer
+/// leaves the buffer alone instead of writing 'A's over the stack. The
+/// target survives, its buffer unchanged, and its normal write still works.
+#[test]
+fn huge_lengths_are_left_unchanged() {
+    let output = workbook::testing::run(&mut rewriter_on_hostile(&[]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    for len in [1u64 << 40, u64::MAX, 1 << 62, 1 << 33] {
+        let line = format!("SYS_write(1, len {len})");
+        let at = stderr
+            .find(&line)
+            .unwrap_or_else(|| panic!("no {line} in stderr:\n{stderr}"));
+        let narration = stderr[at..].lines().nth(1).unwrap_or_default();
+        assert!(
+            narration.contains("left unchanged"),
+            "{line} is not reported as left unchanged:\n{stderr}"
+        );
+    }
+    // Only the normal write was written to.
+    assert_eq!(
+        stderr.matches("process_vm_writev").count(),
+        1,
+        "stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("PTRACE_POKEDATA"), "stderr:\n{stderr}");
+    // The normal write, rewritten, is the last thing on stdout (before it
+    // may come what the kernel copied past the buffer for the huge ones).
+    let normal = "still here, and this write is normal\n";
+    let rewritten = "A".repeat(normal.len() - 1) + "\n";
+    assert!(
+        output.stdout.ends_with(rewritten.as_bytes()),
+        "stdout ends with {:?}",
+        String::from_utf8_lossy(&output.stdout[output.stdout.len().saturating_sub(80)..])
+    );
+}
+
+/// One valid 3 MiB write is rewritten whole: every byte but the final
+/// newline is an 'A', and not one byte past its end is touched.
+#[test]
+fn a_long_write_is_rewritten_whole() {
+    const LONG: usize = 3 << 20;
+    let output = workbook::testing::run(&mut rewriter_on_hostile(&["long"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(output.stdout.len(), LONG, "stderr:\n{stderr}");
+    let a_count = output.stdout.iter().filter(|&&byte| byte == b'A').count();
+    assert_eq!(a_count, LONG - 1, "stderr:\n{stderr}");
+    assert_eq!(output.stdout.last(), Some(&b'\n'));
+}
+
+/// A script whose `#!` names a missing interpreter: execve fails with
+/// ENOENT in the demo's own child, before the program ever starts, and the
+/// child's error message is not the program's output: it is left alone.
+#[test]
+fn a_failed_exec_is_reported_unchanged() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let script = dir.join(format!("missing-interpreter-{}", std::process::id()));
+    std::fs::write(&script, "#!/no/such/interpreter\necho hello\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Without a tracer: execve itself fails with ENOENT.
+    let untraced = Command::new(&script).output().unwrap_err();
+    assert_eq!(untraced.raw_os_error(), Some(libc::ENOENT));
+    let output = workbook::testing::run(rewriter().arg("--").arg(&script));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let enoent = nix::errno::Errno::ENOENT.desc();
+    assert!(
+        stderr.contains(&format!("{}: {enoent}", script.display())),
+        "stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("AAAA"), "stderr:\n{stderr}");
+    assert!(output.stdout.is_empty());
+    // The exit status a shell gives for it: 127, as for a command that is
+    // not found.
+    let shell = workbook::testing::run(Command::new("sh").args(["-c", "\"$0\""]).arg(&script));
+    assert_eq!(shell.status.code(), Some(127));
+    assert_eq!(output.status.code(), Some(127), "stderr:\n{stderr}");
+    std::fs::remove_file(&script).unwrap();
+}

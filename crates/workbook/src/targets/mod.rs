@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod hostile_writes;
 pub mod overhead;
 mod seccomp;
 mod sigsys;
@@ -38,6 +39,7 @@ pub const NAMES: &[&str] = &[
     "spin",
     "buffer",
     "undumpable",
+    "hostile",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -65,6 +67,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "spin" => overhead::spin(std::env::args().nth(1).as_deref()),
         "buffer" => overhead::buffer(),
         "undumpable" => undumpable::undumpable(),
+        "hostile" => hostile_writes::hostile(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
