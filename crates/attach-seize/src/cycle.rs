@@ -66,8 +66,8 @@ fn form_cycle() -> Result<()> {
                 let status = wait_for(b, WaitPidFlag::__WALL)?;
                 match status.stop {
                     Stop::Exited(_) | Stop::Killed { .. } => break,
-                    Stop::Signal(sig) => ptrace::cont(b, sig).context("PTRACE_CONT")?,
-                    _ => ptrace::cont(b, None).context("PTRACE_CONT")?,
+                    Stop::Signal(sig) => workbook::ptrace_cont(b, Some(sig))?,
+                    _ => workbook::ptrace_cont(b, None)?,
                 }
             }
             guard.reaped();

@@ -14,7 +14,7 @@ use nix::unistd::{fork, getpid, ForkResult, Pid};
 use workbook::arch;
 use workbook::hints::{comm, ptrace_error};
 use workbook::stop::{describe_raw, is_legacy_exec_trap, waitpid};
-use workbook::{wait_for, Event, Stop, Waited};
+use workbook::{ptrace_cont, wait_for, Event, Sig, Stop, Waited};
 
 mod victim;
 use victim::Victim;
@@ -132,16 +132,14 @@ fn wait_until_stopped(pid: Pid) -> Result<Waited> {
     loop {
         let status = wait_for(pid, WaitPidFlag::__WALL)?;
         match status.stop {
-            Stop::Signal(Signal::SIGSTOP) | Stop::Group(_) | Stop::Event(Event::Stop(_)) => {
+            Stop::Signal(Sig::SIGSTOP) | Stop::Group(_) | Stop::Event(Event::Stop(_)) => {
                 return Ok(status)
             }
             // It exec'd before our SIGSTOP arrived: its exec trap is ours to drop.
-            Stop::Signal(Signal::SIGTRAP) if is_legacy_exec_trap(pid) => {
-                ptrace::cont(pid, None).map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?
-            }
-            Stop::Signal(other) => {
-                ptrace::cont(pid, other).map_err(|errno| ptrace_error("PTRACE_CONT", pid, errno))?
-            }
+            Stop::Signal(Sig::SIGTRAP) if is_legacy_exec_trap(pid) => ptrace_cont(pid, None)?,
+            Stop::Signal(other) => ptrace_cont(pid, Some(other))?,
+            // Killed before we could look: its end is the next report.
+            Stop::Vanished => {}
             Stop::Exited(_) | Stop::Killed { .. } => {
                 bail!("pid {pid} went away while we attached: {}", status.stop)
             }

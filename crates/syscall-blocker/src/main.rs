@@ -5,15 +5,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
-use nix::sys::ptrace::{self, Options};
+use nix::sys::ptrace::Options;
 use nix::unistd::Pid;
-use workbook::names::{errno_by_name, similar_syscalls, syscall_name, syscall_number};
+use workbook::arch::{self, Abi};
+use workbook::names::{errno_by_name, parse_syscall, syscall_name};
 use workbook::seccomp;
-use workbook::trace::{spawn_traced, spawn_traced_with, unless_gone, Resume, Tracees};
-use workbook::{arch, CommandArgs, Event, Program, Stop};
+use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees};
+use workbook::{ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop};
 
 mod show;
 
@@ -24,7 +25,9 @@ mod show;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Syscalls to block, by name or number: --block socket,connect
+    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
+    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
+    /// own number there, as strace does.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     block: Vec<String>,
     /// The error a blocked call returns.
@@ -52,10 +55,7 @@ fn run() -> Result<ExitCode> {
     if args.command.is_empty() && names.is_empty() {
         names.push("socket".into());
     }
-    let blocked = names
-        .iter()
-        .map(|name| parse_syscall(name))
-        .collect::<Result<BTreeSet<u64>>>()?;
+    let blocked = Blocked::new(&names)?;
     let errno = errno_by_name(&args.errno).with_context(|| {
         format!(
             "--errno {}: not an errno name such as EPERM or EACCES",
@@ -63,8 +63,7 @@ fn run() -> Result<ExitCode> {
         )
     })?;
     let program = args.command.program("tries")?;
-    let shown: Vec<String> = blocked.iter().map(|&nr| syscall_name(nr)).collect();
-    let shown = match shown.as_slice() {
+    let shown = match blocked.names.as_slice() {
         [] => "nothing".to_string(),
         names => format!("{} with {errno:?}", names.join(",")),
     };
@@ -85,63 +84,94 @@ fn run() -> Result<ExitCode> {
 }
 
 // ANCHOR: loop
-fn trace(program: &Program, blocked: &BTreeSet<u64>, errno: Errno, verbose: bool) -> Result<u8> {
+fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> Result<u8> {
     let options = Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACEEXEC
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE;
     let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
-    let first = tracees.first();
+    let mut printer = show::Printer::new(verbose);
     // Syscalls between entry and exit, per thread, and whether we blocked them.
     let mut in_call: HashMap<Pid, (Call, bool)> = HashMap::new();
-    // Until its execve, the first tracee runs our own fork's code, not the program.
-    let mut started = false;
-    ptrace::syscall(first, None).context("PTRACE_SYSCALL")?;
+    ptrace_syscall(tracees.first(), None)?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
+        // Until its execve, the first tracee runs our own fork's code, not the program.
+        let shown = tracees.first_execed() || pid != tracees.first();
         let signal = match status.stop {
-            Stop::SyscallEnter { nr, args } => {
-                let block = blocked.contains(&nr);
+            Stop::SyscallEnter { nr, args, abi } => {
+                let call = Call { nr, args, abi };
+                let block = blocked.contains(abi, nr);
                 if block {
                     // Is this system call permitted? No: run syscall -1 instead.
-                    let mut regs = arch::read_regs(pid)?;
-                    arch::set_syscall_number(&mut regs, u64::MAX);
-                    arch::write_regs(pid, regs)?;
+                    let skip = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+                        arch::set_syscall_number(&mut regs, u64::MAX);
+                        arch::write_regs(pid, regs)
+                    }))?;
+                    if skip.is_none() {
+                        continue; // killed meanwhile: its death is the next report
+                    }
                 }
-                started |= pid == first && nr == libc::SYS_execve as u64 && !block;
-                in_call.insert(pid, (Call { nr, args }, block));
+                if shown || nr == libc::SYS_execve as u64 {
+                    printer.enter(pid, prefix(&tracees, pid), &call);
+                }
+                in_call.insert(pid, (call, block));
                 None
             }
             Stop::SyscallExit { mut ret, .. } => {
-                let call = in_call.remove(&pid);
-                if let Some((_, true)) = call {
+                let Some((call, was_blocked)) = in_call.remove(&pid) else {
+                    ptrace_syscall(pid, None)?;
+                    continue;
+                };
+                if was_blocked {
                     // errno = EPERM: the program sees the call fail.
-                    let mut regs = arch::read_regs(pid)?;
                     ret = -(errno as i64);
-                    arch::set_return_value(&mut regs, ret);
-                    arch::write_regs(pid, regs)?;
+                    let set = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+                        arch::set_return_value(&mut regs, ret);
+                        arch::write_regs(pid, regs)
+                    }))?;
+                    if set.is_none() {
+                        continue;
+                    }
                 }
-                if let (true, Some((call, blocked))) = (verbose && (started || pid != first), call)
-                {
-                    show::syscall(pid, prefix(&tracees, pid), &call, ret, blocked);
+                if shown || call.nr == libc::SYS_execve as u64 {
+                    printer.exit(pid, prefix(&tracees, pid), &call, ret, was_blocked);
                 }
                 None
             }
             Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) | Stop::Event(_) => None,
+            // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
+            Stop::Event(Event::Exec { former_pid }) if former_pid != pid => {
+                // A thread's execve: it now has the leader's pid, and its
+                // call in progress moves with it.
+                let superseded = in_call.remove(&pid).is_some();
+                printer.exec_from_thread(pid, former_pid, superseded && shown);
+                if let Some(execve) = in_call.remove(&former_pid) {
+                    in_call.insert(pid, execve);
+                }
+                None
+            }
+            Stop::Event(_) | Stop::Vanished => None,
             Stop::Exited(_) | Stop::Killed { .. } => {
                 // exit_group, and a call cut short by SIGKILL, never return.
-                if let (true, Some((call, _))) =
-                    (verbose && (started || pid != first), in_call.remove(&pid))
-                {
-                    show::unfinished(prefix(&tracees, pid), &call);
+                if let Some((call, _)) = in_call.remove(&pid) {
+                    if shown {
+                        printer.never_returned(pid, prefix(&tracees, pid), &call);
+                    }
+                }
+                if shown {
+                    printer.ended(prefix(&tracees, pid), &ending(&status.stop));
                 }
                 continue;
             }
         };
         // On to the next syscall entry or exit, passing a signal on.
-        unless_gone(ptrace::syscall(pid, signal), pid)?;
+        ptrace_syscall(pid, signal)?;
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()
@@ -155,7 +185,7 @@ fn trace(program: &Program, blocked: &BTreeSet<u64>, errno: Errno, verbose: bool
 /// syscall number -1 skips it, and rax becomes its result.
 fn trace_with_seccomp(
     program: &Program,
-    blocked: &BTreeSet<u64>,
+    blocked: &Blocked,
     errno: Errno,
     verbose: bool,
 ) -> Result<u8> {
@@ -164,36 +194,42 @@ fn trace_with_seccomp(
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE;
-    let numbers: Vec<u64> = blocked.iter().copied().collect();
-    let filter = seccomp::trace_only(&numbers);
+    let filter = seccomp::trace_only(
+        &blocked.numbers(Abi::X86_64),
+        &blocked.numbers(Abi::X32),
+        &blocked.numbers(Abi::I386),
+    );
     let install = || seccomp::no_new_privs().and_then(|()| seccomp::install(&filter));
     let mut tracees = Tracees::new(spawn_traced_with(program, options, install)?, Resume::Cont);
-    let first = tracees.first();
-    ptrace::cont(first, None).context("PTRACE_CONT")?;
+    let mut printer = show::Printer::new(verbose);
+    ptrace_cont(tracees.first(), None)?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
         let signal = match status.stop {
-            Stop::Event(Event::Seccomp { .. }) => {
-                let mut regs = arch::read_regs(pid)?;
-                let call = Call {
-                    nr: arch::syscall_number(&regs),
-                    args: arch::syscall_args(&regs),
-                };
-                arch::set_syscall_number(&mut regs, u64::MAX);
-                arch::set_return_value(&mut regs, -(errno as i64));
-                arch::write_regs(pid, regs)?;
-                if verbose {
-                    show::syscall(pid, prefix(&tracees, pid), &call, -(errno as i64), true);
+            Stop::Event(Event::Seccomp { nr, args, abi, .. }) => {
+                let ret = -(errno as i64);
+                let skipped = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+                    arch::set_syscall_number(&mut regs, u64::MAX);
+                    arch::set_return_value(&mut regs, ret);
+                    arch::write_regs(pid, regs)
+                }))?;
+                if skipped.is_none() {
+                    continue;
                 }
+                let call = Call { nr, args, abi };
+                printer.enter(pid, prefix(&tracees, pid), &call);
+                printer.exit(pid, prefix(&tracees, pid), &call, ret, true);
                 None
             }
             Stop::Signal(signal) => Some(signal),
-            Stop::Exited(_) | Stop::Killed { .. } => {
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
                 continue;
             }
+            Stop::Exited(_) | Stop::Killed { .. } => continue,
             _ => None,
         };
-        unless_gone(ptrace::cont(pid, signal), pid)?;
+        ptrace_cont(pid, signal)?;
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()
@@ -201,9 +237,22 @@ fn trace_with_seccomp(
 // ANCHOR_END: seccomp
 
 /// A blocked execve fails inside our own child, before the program runs.
-fn say_if_never_started(tracees: &Tracees, blocked: &BTreeSet<u64>) {
-    if !tracees.first_execed() && blocked.contains(&(libc::SYS_execve as u64)) {
+fn say_if_never_started(tracees: &Tracees, blocked: &Blocked) {
+    if !tracees.first_execed() && blocked.contains(Abi::X86_64, libc::SYS_execve as u64) {
         eprintln!("syscall-blocker: the program could not start: execve itself is blocked");
+    }
+}
+
+/// strace's `+++ exited with 0 +++` and `+++ killed by SIGKILL +++`.
+fn ending(stop: &Stop) -> String {
+    match *stop {
+        Stop::Killed {
+            signal,
+            core_dumped: true,
+        } => format!("killed by {signal} (core dumped)"),
+        Stop::Killed { signal, .. } => format!("killed by {signal}"),
+        Stop::Exited(code) => format!("exited with {code}"),
+        _ => stop.to_string(),
     }
 }
 
@@ -212,26 +261,48 @@ fn prefix(tracees: &Tracees, pid: Pid) -> Option<Pid> {
     (tracees.count() > 1 || pid != tracees.first()).then_some(pid)
 }
 
-fn parse_syscall(name: &str) -> Result<u64> {
-    if let Ok(number) = name.parse::<u64>() {
-        return Ok(number);
+/// The calls to block, by name, and their numbers in each ABI.
+struct Blocked {
+    names: Vec<String>,
+    numbers: BTreeSet<(Abi, u64)>,
+}
+
+impl Blocked {
+    fn new(names: &[String]) -> Result<Blocked> {
+        let mut blocked = Blocked {
+            names: Vec::new(),
+            numbers: BTreeSet::new(),
+        };
+        for name in names {
+            let name = syscall_name(parse_syscall("--block", name)?);
+            for abi in [Abi::X86_64, Abi::I386, Abi::X32] {
+                if let Some(nr) = abi.number(&name) {
+                    blocked.numbers.insert((abi, nr));
+                }
+            }
+            if !blocked.names.contains(&name) {
+                blocked.names.push(name);
+            }
+        }
+        Ok(blocked)
     }
-    if let Some(number) = syscall_number(name) {
-        return Ok(number);
+
+    fn contains(&self, abi: Abi, nr: u64) -> bool {
+        self.numbers.contains(&(abi, nr))
     }
-    let close = similar_syscalls(name);
-    if close.is_empty() {
-        bail!("--block {name}: no such syscall on {}", arch::NAME);
+
+    fn numbers(&self, abi: Abi) -> Vec<u64> {
+        self.numbers
+            .iter()
+            .filter(|(of, _)| *of == abi)
+            .map(|&(_, nr)| nr)
+            .collect()
     }
-    bail!(
-        "--block {name}: no such syscall on {}; did you mean {}?",
-        arch::NAME,
-        close.join(", ")
-    );
 }
 
 /// A syscall seen at its entry, kept until its exit.
 pub struct Call {
     pub nr: u64,
     pub args: [u64; 6],
+    pub abi: Abi,
 }

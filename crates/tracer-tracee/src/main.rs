@@ -11,8 +11,10 @@ use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::{raise, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
+use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::stop::describe_raw;
-use workbook::{wait_for, ChildGuard, CommandArgs, Event, Program, Stop};
+use workbook::trace::exec_failure_code;
+use workbook::{ptrace_cont, wait_for, ChildGuard, CommandArgs, Event, Program, Sig, Stop};
 
 /// Runs a command as a tracee and narrates its ptrace stops on stderr.
 ///
@@ -33,6 +35,8 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("signals")?;
     eprintln!("tracer: running {}", program.label);
+    // Ctrl-C is the program's to handle: the tracer stays to report the end.
+    hold_fatal_signals()?;
     // SAFETY: we are single-threaded here, and the child only makes
     // async-signal-safe calls before execvp or _exit.
     match unsafe { fork() }.context("fork")? {
@@ -43,6 +47,9 @@ fn run() -> Result<ExitCode> {
 
 // ANCHOR: tracee
 fn tracee(program: &Program) -> ! {
+    if let Err(errno) = release_fatal_signals_in_child() {
+        die("child: sigprocmask failed", errno, 1);
+    }
     if let Err(errno) = ptrace::traceme() {
         die("child: ptrace(traceme) failed", errno, 1);
     }
@@ -50,7 +57,8 @@ fn tracee(program: &Program) -> ! {
         die("child: raise(SIGSTOP) failed", errno, 1);
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
-    die("tracee start failed", errno, 127)
+    let what = format!("tracee start failed: execvp {}", program.label);
+    die(&what, errno, exec_failure_code(errno))
 }
 // ANCHOR_END: tracee
 
@@ -63,7 +71,7 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
         status.raw,
         describe_raw(status.raw)
     );
-    if status.stop != Stop::Signal(Signal::SIGSTOP) {
+    if status.stop != Stop::Signal(Sig::SIGSTOP) {
         // Dropping the guard kills the child and reaps it.
         bail!(
             "unexpected wait status: {:#x} ({})",
@@ -78,12 +86,16 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
     )
     .context("PTRACE_SETOPTIONS")?;
     // The SIGSTOP was only a handshake: restarting with no signal discards it.
-    ptrace::cont(pid, None).context("PTRACE_CONT")?;
+    ptrace_cont(pid, None)?;
     // ANCHOR_END: first_stop
 
     // ANCHOR: loop
+    let mut group_stopped = false;
     loop {
-        let status = wait_for(pid, WaitPidFlag::__WALL)?;
+        let status = match group_stopped {
+            false => wait_for(pid, WaitPidFlag::__WALL)?,
+            true => wait_for_sigcont(pid)?,
+        };
         eprintln!("tracer: status {:#x}: {}", status.raw, status.stop);
         let pass_on = match status.stop {
             Stop::Event(Event::Exec { .. }) => {
@@ -95,10 +107,20 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
                 Some(signal)
             }
             Stop::Group(signal) => {
-                // PTRACE_LISTEN, which would leave it stopped yet watched, needs PTRACE_SEIZE.
-                eprintln!("tracer:   a {signal} group-stop; resuming it, as TRACEME tracers must");
+                // Restarting it now would undo the stop. A TRACEME tracee
+                // can't be put in PTRACE_LISTEN (that needs PTRACE_SEIZE),
+                // so it is left alone until SIGCONT.
+                eprintln!("tracer:   a {signal} group-stop: the program stays stopped until SIGCONT");
+                group_stopped = true;
+                continue;
+            }
+            Stop::Continued => {
+                eprintln!("tracer:   SIGCONT: resuming it, so that SIGCONT can be delivered");
+                group_stopped = false;
                 None
             }
+            // SIGKILL came before we could look at the stop: its end is next.
+            Stop::Vanished => continue,
             Stop::Exited(_) | Stop::Killed { .. } => {
                 tracee.reaped();
                 let code = status.stop.exit_code().expect("exited or killed");
@@ -107,16 +129,28 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
             }
             other => bail!("a stop we did not ask for: {other}"),
         };
-        ptrace::cont(pid, pass_on).context("PTRACE_CONT")?;
+        ptrace_cont(pid, pass_on)?;
     }
     // ANCHOR_END: loop
+}
+
+/// A TRACEME tracee left in its group-stop: SIGCONT marks the process as
+/// continued, but the tracee, frozen in its ptrace-stop, is the one that
+/// would wake us (it never runs), so we look every 20 ms with WNOHANG and
+/// WCONTINUED. A tracer attached with PTRACE_SEIZE is told instead: see
+/// PTRACE_LISTEN in the syscall-blocker.
+fn wait_for_sigcont(pid: Pid) -> Result<workbook::Waited> {
+    loop {
+        let flags = WaitPidFlag::__WALL | WaitPidFlag::WCONTINUED | WaitPidFlag::WNOHANG;
+        if let Some(status) = workbook::waitpid(pid, flags)? {
+            return Ok(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The lecture's `die`: say what failed and leave without running any of
 /// the parent's exit handlers.
 fn die(what: &str, errno: Errno, code: i32) -> ! {
-    eprintln!("{what}: {}", workbook::names::errno_name(errno));
-    // SAFETY: _exit(2) skips atexit handlers and buffered output that belong
-    // to the parent, which a forked child must not run twice.
-    unsafe { libc::_exit(code) }
+    workbook::process::exit_child(code, &format!("{what}: {}", errno.desc()))
 }

@@ -61,6 +61,16 @@ pub fn syscall_args(regs: &Regs) -> [u64; 6] {
     [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]
 }
 
+/// The six arguments of a call made through `abi`: i386 passes them in
+/// ebx, ecx, edx, esi, edi, ebp (the kernel keeps them in the 64-bit slots).
+pub fn syscall_args_of(abi: Abi, regs: &Regs) -> [u64; 6] {
+    match abi {
+        Abi::I386 => [regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp]
+            .map(|value| value & 0xffff_ffff),
+        Abi::X86_64 | Abi::X32 => syscall_args(regs),
+    }
+}
+
 /// The return value at syscall exit: a value, or -errno.
 pub fn return_value(regs: &Regs) -> i64 {
     regs.rax as i64
@@ -108,4 +118,109 @@ pub fn compat_syscall(nr: u32, args: [u32; 5]) -> i32 {
         );
     }
     ret
+}
+
+/// The syscall ABIs an x86_64 kernel accepts from a 64-bit process. A call
+/// is made through one of them, and its number means something different
+/// in each: 41 is `socket` for `syscall`, `dup` for `int 0x80`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Abi {
+    /// The `syscall` instruction, x86_64 numbers.
+    X86_64,
+    /// `int 0x80` (or a 32-bit process): i386 numbers, AUDIT_ARCH_I386.
+    I386,
+    /// `syscall` with bit 30 set in the number: the x32 ABI.
+    X32,
+}
+
+impl Abi {
+    /// The ABI of a call, from the `arch` that PTRACE_GET_SYSCALL_INFO or
+    /// seccomp_data reports and the number as the program passed it.
+    pub fn of(audit_arch: u32, nr: u64) -> Abi {
+        match audit_arch {
+            AUDIT_ARCH_COMPAT => Abi::I386,
+            _ if nr & X32_SYSCALL_BIT != 0 && nr != u64::MAX => Abi::X32,
+            _ => Abi::X86_64,
+        }
+    }
+
+    /// Where the kernel lacks PTRACE_GET_SYSCALL_INFO, the code segment
+    /// tells a 32-bit process apart (cs 0x23). An `int 0x80` from 64-bit
+    /// code can't be told apart this way; such kernels (before 5.3) show
+    /// it as an x86_64 call.
+    pub fn from_registers(regs: &Regs) -> Abi {
+        const USER32_CS: u64 = 0x23;
+        Abi::of(
+            if regs.cs == USER32_CS {
+                AUDIT_ARCH_COMPAT
+            } else {
+                AUDIT_ARCH
+            },
+            regs.orig_rax,
+        )
+    }
+
+    /// strace's words when a process starts making calls through this ABI:
+    /// `[ Process PID=N runs in 32 bit mode. ]`.
+    pub fn mode(self) -> &'static str {
+        match self {
+            Abi::X86_64 => "64 bit",
+            Abi::I386 => "32 bit",
+            Abi::X32 => "x32",
+        }
+    }
+
+    /// The number of the syscall `name` in this ABI. x32 shares x86_64's
+    /// numbers with bit 30 set (the x32-only variants from 512 on are not
+    /// in the tables this workbook uses).
+    pub fn number(self, name: &str) -> Option<u64> {
+        match self {
+            Abi::X86_64 => crate::names::syscall_number(name),
+            Abi::I386 => compat_syscall_number(name),
+            Abi::X32 => crate::names::syscall_number(name).map(|nr| nr | X32_SYSCALL_BIT),
+        }
+    }
+
+    /// The name of call `nr` in this ABI, or strace's `syscall_0x1d6` for a
+    /// number the tables don't know.
+    pub fn name(self, nr: u64) -> String {
+        let known = match self {
+            Abi::X86_64 => crate::names::known_syscall(nr),
+            Abi::I386 => usize::try_from(nr)
+                .ok()
+                .and_then(syscalls::x86::Sysno::new)
+                .map(|sysno| sysno.name()),
+            Abi::X32 => crate::names::known_syscall(nr & !X32_SYSCALL_BIT),
+        };
+        known.map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod abi_tests {
+    use super::*;
+
+    #[test]
+    fn one_number_three_calls() {
+        assert_eq!(Abi::X86_64.name(41), "socket");
+        assert_eq!(Abi::I386.name(41), "dup");
+        assert_eq!(Abi::X32.name(41 | X32_SYSCALL_BIT), "socket");
+        assert_eq!(Abi::X86_64.name(999), "syscall_0x3e7");
+    }
+
+    #[test]
+    fn one_name_three_numbers() {
+        assert_eq!(Abi::X86_64.number("socket"), Some(41));
+        assert_eq!(Abi::I386.number("socket"), Some(359));
+        assert_eq!(Abi::X32.number("socket"), Some(41 | X32_SYSCALL_BIT));
+        assert_eq!(Abi::I386.number("getppid"), Some(64));
+    }
+
+    #[test]
+    fn abi_from_the_reported_arch() {
+        assert_eq!(Abi::of(AUDIT_ARCH, 1), Abi::X86_64);
+        assert_eq!(Abi::of(AUDIT_ARCH_COMPAT, 1), Abi::I386);
+        assert_eq!(Abi::of(AUDIT_ARCH, 1 | X32_SYSCALL_BIT), Abi::X32);
+        assert_eq!(Abi::of(AUDIT_ARCH, u64::MAX), Abi::X86_64);
+    }
 }

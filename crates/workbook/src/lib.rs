@@ -10,6 +10,7 @@ pub mod memory;
 pub mod names;
 pub mod process;
 pub mod seccomp;
+pub mod signal;
 pub mod stop;
 pub mod targets;
 pub mod trace;
@@ -18,6 +19,7 @@ pub mod trace;
 pub mod testing;
 
 pub use process::{main, ChildGuard, CommandArgs, ExitWith, Program};
+pub use signal::{ptrace_cont, ptrace_listen, ptrace_syscall, Sig};
 pub use stop::{wait_for, waitpid, Event, Stop, Waited};
 
 /// libseccomp, for the demos that use it (feature `libseccomp`).

@@ -2,15 +2,20 @@
 //! hand-written), errno values and signals.
 
 use nix::errno::Errno;
-use nix::sys::signal::Signal;
 use syscalls::Sysno;
 
-/// `write` for 1, `syscall_999` for a number this architecture doesn't have.
+/// `write` for 1, strace's `syscall_0x3e7` for a number this architecture
+/// doesn't have (or that is newer than the tables).
 pub fn syscall_name(nr: u64) -> String {
+    known_syscall(nr).map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
+}
+
+/// The x86_64 name of syscall `nr`, if the tables have one.
+pub fn known_syscall(nr: u64) -> Option<&'static str> {
     usize::try_from(nr)
         .ok()
         .and_then(Sysno::new)
-        .map_or_else(|| format!("syscall_{nr}"), |sysno| sysno.name().to_string())
+        .map(|sysno| sysno.name())
 }
 
 /// The number of a syscall on this architecture, if it has one by that name.
@@ -23,9 +28,9 @@ pub fn errno_name(errno: Errno) -> String {
     format!("{errno:?} ({})", errno.desc())
 }
 
-/// `SIGSTOP`.
-pub fn signal_name(sig: Signal) -> &'static str {
-    sig.as_str()
+/// `SIGSTOP`, `SIGRT_2`: any signal, named as strace names it.
+pub fn signal_name(sig: impl Into<crate::signal::Sig>) -> String {
+    sig.into().name()
 }
 
 #[cfg(test)]
@@ -37,8 +42,8 @@ mod tests {
         assert_eq!(syscall_name(0), "read");
         assert_eq!(syscall_name(1), "write");
         assert_eq!(syscall_name(59), "execve");
-        assert_eq!(syscall_name(100_000), "syscall_100000");
-        assert_eq!(syscall_name(u64::MAX), "syscall_18446744073709551615");
+        assert_eq!(syscall_name(100_000), "syscall_0x186a0");
+        assert_eq!(syscall_name(u64::MAX), "syscall_0xffffffffffffffff");
     }
 
     #[test]

@@ -14,7 +14,6 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
-use crate::stop::waitpid;
 
 /// An error that ends the demo with a particular exit code (127 for a
 /// missing program, as a shell does).
@@ -101,13 +100,15 @@ impl Program {
         let Some(name) = command.first() else {
             return Ok(Program::builtin(builtin, &[]));
         };
-        find_executable(name)?;
+        // execvp would search PATH again, and a tracer would see each
+        // failed execve on the way; strace, too, execs the path it found.
+        let path = find_executable(name)?;
         let argv = command
             .iter()
             .map(|arg| c_string(arg))
             .collect::<Result<Vec<_>>>()?;
         Ok(Program {
-            file: argv[0].clone(),
+            file: c_string(path.as_os_str())?,
             label: command
                 .iter()
                 .map(|arg| shell_quote(&arg.to_string_lossy()))
@@ -273,13 +274,34 @@ impl ChildGuard {
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.pid.take() {
-            // SIGKILL ends a tracee in any stop; then reap it so no zombie stays.
+            // SIGKILL ends a tracee in any stop; then reap it so no zombie
+            // stays. Waiting for -1, not for the pid: a zombie thread-group
+            // leader is reported only after its other threads, which are
+            // our tracees too and must be reaped first.
             let _ = kill(pid, Signal::SIGKILL);
-            while let Ok(Some(waited)) = waitpid(pid, WaitPidFlag::__WALL) {
-                if waited.stop.is_gone() {
-                    break;
+            loop {
+                match crate::stop::wait_raw(None, WaitPidFlag::__WALL) {
+                    Ok(Some((found, raw))) if found == pid && !libc::WIFSTOPPED(raw) => break,
+                    Ok(_) => continue,
+                    Err(_) => break,
                 }
             }
+        }
+    }
+}
+
+/// Kills every child still stopped or running and reaps them all:
+/// waitpid(-1, __WALL) until ECHILD. A tracer's last word, so that no
+/// tracee, thread or zombie outlives it.
+pub fn kill_and_reap_all_children() {
+    loop {
+        match crate::stop::wait_raw(None, WaitPidFlag::__WALL) {
+            // A stop of a tracee we did not know of: it dies too.
+            Ok(Some((pid, raw))) if libc::WIFSTOPPED(raw) => {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            Ok(_) => continue,
+            Err(_) => break,
         }
     }
 }

@@ -4,7 +4,7 @@
 use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
 use nix::errno::Errno;
 
-use crate::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
+use crate::arch::{AUDIT_ARCH, AUDIT_ARCH_COMPAT, X32_SYSCALL_BIT};
 use crate::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
 /// Offsets into `struct seccomp_data`.
@@ -86,10 +86,30 @@ pub fn listed(numbers: &[u64], verdict: u32) -> Vec<sock_filter> {
 
 // ANCHOR: trace_list
 /// SECCOMP_RET_TRACE for the listed syscalls, ALLOW for the rest: a tracer
-/// with PTRACE_O_TRACESECCOMP is stopped for those calls only.
-pub fn trace_only(numbers: &[u64]) -> Vec<sock_filter> {
-    let mut filter = native_abi_only();
-    filter.extend(listed(numbers, libc::SECCOMP_RET_TRACE));
+/// with PTRACE_O_TRACESECCOMP is stopped for those calls only. Each ABI
+/// has its own list, since each numbers the calls its own way: the filter
+/// reads `arch` first, then the number, and x32 numbers carry bit 30.
+pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
+    let native = listed(x86_64, libc::SECCOMP_RET_TRACE);
+    let x32 = listed(x32, libc::SECCOMP_RET_TRACE);
+    let compat = listed(i386, libc::SECCOMP_RET_TRACE);
+    let to_compat = 2 + native.len() + x32.len();
+    let to_x32 = native.len();
+    assert!(to_compat <= 255, "too many syscalls for one jump");
+    let mut filter = vec![
+        load(ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 0, to_compat as u8),
+        load(NR),
+        bpf_jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT as u32, to_x32 as u8, 0),
+    ];
+    filter.extend(native);
+    filter.extend(x32);
+    filter.extend([
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_COMPAT, 1, 0),
+        ret(libc::SECCOMP_RET_ALLOW),
+        load(NR),
+    ]);
+    filter.extend(compat);
     filter
 }
 // ANCHOR_END: trace_list
@@ -103,18 +123,26 @@ mod tests {
     }
 
     #[test]
-    fn trace_only_checks_the_abi_then_each_number() {
+    fn trace_only_has_a_list_per_abi() {
+        let x32: u32 = 0x4000_0000;
         assert_eq!(
-            raw(&trace_only(&[41, 42])),
+            raw(&trace_only(&[41, 42], &[u64::from(41 | x32)], &[359])),
             [
                 (0x20, 0, 0, 4),
-                (0x15, 1, 0, 0xc000_003e),
-                (0x06, 0, 0, 0x8000_0000),
+                (0x15, 0, 9, 0xc000_003e),
                 (0x20, 0, 0, 0),
-                (0x35, 0, 1, 0x4000_0000),
-                (0x06, 0, 0, 0x8000_0000),
+                (0x35, 4, 0, x32),
                 (0x15, 2, 0, 41),
                 (0x15, 1, 0, 42),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7ff0_0000),
+                (0x15, 1, 0, 41 | x32),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7ff0_0000),
+                (0x15, 1, 0, 0x4000_0003),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x20, 0, 0, 0),
+                (0x15, 1, 0, 359),
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x06, 0, 0, 0x7ff0_0000),
             ]

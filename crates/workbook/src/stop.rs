@@ -6,11 +6,11 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::signal::Signal;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
-use crate::names::{signal_name, syscall_name};
+use crate::arch::Abi;
+use crate::signal::Sig;
 
 /// One `waitpid` result: who, the raw status word, and what it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,22 +24,34 @@ pub struct Waited {
 /// Every state a traced process can be reported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// syscall-enter-stop (PTRACE_O_TRACESYSGOOD): the call is about to run.
-    SyscallEnter { nr: u64, args: [u64; 6] },
+    /// syscall-enter-stop (PTRACE_O_TRACESYSGOOD): the call is about to
+    /// run. `nr` means what `abi` says it means: 41 is socket for x86_64,
+    /// dup for i386.
+    SyscallEnter { nr: u64, args: [u64; 6], abi: Abi },
     /// syscall-exit-stop: the call has returned `ret` (-errno on failure).
     SyscallExit { ret: i64, is_error: bool },
-    /// signal-delivery-stop: `Signal` is on its way to the tracee. The tracer
-    /// must pass it on when restarting, or the tracee never sees it.
-    Signal(Signal),
-    /// group-stop: the tracee stopped because of a stop signal. Restarting it
-    /// with a signal would be wrong; there is nothing to deliver.
-    Group(Signal),
+    /// signal-delivery-stop: the signal (any of 1 to 64) is on its way to
+    /// the tracee. The tracer must pass it on when restarting, or the
+    /// tracee never sees it.
+    Signal(Sig),
+    /// group-stop: the process stopped because of a stop signal (`kill
+    /// -STOP`, Ctrl-Z). There is nothing to deliver; a tracer that attached
+    /// with PTRACE_SEIZE leaves it stopped with PTRACE_LISTEN.
+    Group(Sig),
     /// A PTRACE_EVENT_* stop requested with PTRACE_SETOPTIONS.
     Event(Event),
     /// The process exited (WIFEXITED).
     Exited(i32),
     /// The process was killed by a signal (WIFSIGNALED).
-    Killed { signal: Signal, core_dumped: bool },
+    Killed { signal: Sig, core_dumped: bool },
+    /// waitpid reported a stop, but the tracee was killed (SIGKILL, or
+    /// another thread's exit_group) before the tracer could look at it: the
+    /// kernel answered ESRCH. Not an error: its death is the next report.
+    Vanished,
+    /// WIFCONTINUED (waitpid with WCONTINUED): SIGCONT woke a stopped
+    /// process. A tracer that attached with PTRACE_TRACEME and left a
+    /// group-stop alone hears of SIGCONT this way.
+    Continued,
 }
 
 /// PTRACE_EVENT_* stops, with what PTRACE_GETEVENTMSG says about each.
@@ -63,12 +75,17 @@ pub enum Event {
     Exit {
         status: i32,
     },
-    /// A seccomp filter returned SECCOMP_RET_TRACE with this data.
+    /// A seccomp filter returned SECCOMP_RET_TRACE with this data, for the
+    /// call `nr` made through `abi`, which has not run yet.
     Seccomp {
         data: u16,
+        nr: u64,
+        args: [u64; 6],
+        abi: Abi,
     },
-    /// PTRACE_INTERRUPT, or a new child's first stop, after PTRACE_SEIZE.
-    Stop(Signal),
+    /// PTRACE_INTERRUPT, a new child's first stop, or the end of a
+    /// group-stop (SIGCONT) after PTRACE_SEIZE: nothing to deliver.
+    Stop(Sig),
 }
 
 /// waitpid(2) for a tracee, keeping the raw status the lecture prints.
@@ -129,6 +146,24 @@ pub fn decode_tracked(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<St
             core_dumped: libc::WCOREDUMP(raw),
         });
     }
+    if libc::WIFCONTINUED(raw) {
+        return Ok(Stop::Continued);
+    }
+    match decode_stop(pid, raw, in_syscall) {
+        Err(error) if is_gone(&error) => Ok(Stop::Vanished),
+        other => other,
+    }
+}
+
+/// Whether `error` is ptrace's ESRCH: the tracee is no longer in a stop we
+/// may look at, because it was killed since waitpid reported the stop.
+pub fn is_gone(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<Errno>() == Some(&Errno::ESRCH))
+}
+
+fn decode_stop(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<Stop> {
     if !libc::WIFSTOPPED(raw) {
         bail!("pid {pid}: wait status {raw:#x} is neither an exit, a kill nor a stop");
     }
@@ -141,7 +176,7 @@ pub fn decode_tracked(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<St
         return event_stop(pid, event, signal(stopsig)?);
     }
     let sig = signal(stopsig)?;
-    if is_stop_signal(sig) && is_group_stop(pid) {
+    if sig.is_stop_signal() && is_group_stop(pid)? {
         return Ok(Stop::Group(sig));
     }
     Ok(Stop::Signal(sig))
@@ -152,6 +187,7 @@ pub fn decode_tracked(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<St
 /// syscall, so this stop is its exit, or not, so this is an entry.
 pub fn syscall_stop_from_registers(pid: Pid, in_syscall: bool) -> Result<Stop> {
     let regs = crate::arch::read_regs(pid)?;
+    let abi = Abi::from_registers(&regs);
     Ok(if in_syscall {
         let ret = crate::arch::return_value(&regs);
         Stop::SyscallExit {
@@ -161,7 +197,8 @@ pub fn syscall_stop_from_registers(pid: Pid, in_syscall: bool) -> Result<Stop> {
     } else {
         Stop::SyscallEnter {
             nr: crate::arch::syscall_number(&regs),
-            args: crate::arch::syscall_args(&regs),
+            args: crate::arch::syscall_args_of(abi, &regs),
+            abi,
         }
     })
 }
@@ -189,35 +226,37 @@ fn thread_group(pid: Pid) -> i32 {
         .unwrap_or(pid.as_raw())
 }
 
-fn signal(number: i32) -> Result<Signal> {
-    Signal::try_from(number).with_context(|| format!("unknown signal number {number}"))
-}
-
-fn is_stop_signal(sig: Signal) -> bool {
-    matches!(
-        sig,
-        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
-    )
+fn signal(number: i32) -> Result<Sig> {
+    Sig::new(number).with_context(|| format!("signal number {number} is not a signal (1 to 64)"))
 }
 
 /// PTRACE_GETSIGINFO fails with EINVAL in a group-stop: there is no signal
 /// being delivered, only a process that has stopped.
-fn is_group_stop(pid: Pid) -> bool {
-    matches!(ptrace::getsiginfo(pid), Err(Errno::EINVAL))
+fn is_group_stop(pid: Pid) -> Result<bool> {
+    match ptrace::getsiginfo(pid) {
+        Ok(_) => Ok(false),
+        Err(Errno::EINVAL) => Ok(true),
+        Err(errno) => Err(errno).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}")),
+    }
+}
+
+/// PTRACE_GET_SYSCALL_INFO, or `None` where the kernel lacks it (before
+/// Linux 5.3 it answers an unknown request with EIO).
+fn syscall_info(pid: Pid) -> Result<Option<libc::ptrace_syscall_info>> {
+    match ptrace::syscall_info(pid) {
+        Ok(info) => Ok(Some(info)),
+        Err(Errno::EIO | Errno::EINVAL) => Ok(None),
+        Err(errno) => Err(errno).with_context(|| format!("PTRACE_GET_SYSCALL_INFO on pid {pid}")),
+    }
 }
 
 fn syscall_stop(pid: Pid, in_syscall: Option<bool>) -> Result<Stop> {
-    let info = match (ptrace::syscall_info(pid), in_syscall) {
-        (Ok(info), _) => info,
-        // Kernels before 5.3 answer an unknown request with EIO.
-        (Err(Errno::EIO | Errno::EINVAL), Some(in_syscall)) => {
-            return syscall_stop_from_registers(pid, in_syscall)
-        }
-        (Err(errno), _) => {
-            return Err(errno).with_context(|| {
-                format!("PTRACE_GET_SYSCALL_INFO on pid {pid} (needs Linux 5.3 or newer)")
-            })
-        }
+    let info = match (syscall_info(pid)?, in_syscall) {
+        (Some(info), _) => info,
+        (None, Some(in_syscall)) => return syscall_stop_from_registers(pid, in_syscall),
+        (None, None) => bail!(
+            "PTRACE_GET_SYSCALL_INFO on pid {pid}: this kernel lacks it (Linux 5.3 or newer has it)"
+        ),
     };
     // SAFETY: `op` says which member of the union the kernel filled in.
     unsafe {
@@ -225,6 +264,7 @@ fn syscall_stop(pid: Pid, in_syscall: Option<bool>) -> Result<Stop> {
             libc::PTRACE_SYSCALL_INFO_ENTRY => Ok(Stop::SyscallEnter {
                 nr: info.u.entry.nr,
                 args: info.u.entry.args,
+                abi: Abi::of(info.arch, info.u.entry.nr),
             }),
             libc::PTRACE_SYSCALL_INFO_EXIT => Ok(Stop::SyscallExit {
                 ret: info.u.exit.sval,
@@ -235,7 +275,32 @@ fn syscall_stop(pid: Pid, in_syscall: Option<bool>) -> Result<Stop> {
     }
 }
 
-fn event_stop(pid: Pid, event: i32, sig: Signal) -> Result<Stop> {
+/// The call a SECCOMP_RET_TRACE stopped: PTRACE_GET_SYSCALL_INFO says which
+/// ABI it came through; without it, the registers.
+fn seccomp_event(pid: Pid, data: u16) -> Result<Event> {
+    if let Some(info) = syscall_info(pid)? {
+        if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP {
+            // SAFETY: op SECCOMP means the kernel filled in `seccomp`.
+            let call = unsafe { info.u.seccomp };
+            return Ok(Event::Seccomp {
+                data,
+                nr: call.nr,
+                args: call.args,
+                abi: Abi::of(info.arch, call.nr),
+            });
+        }
+    }
+    let regs = crate::arch::read_regs(pid)?;
+    let abi = Abi::from_registers(&regs);
+    Ok(Event::Seccomp {
+        data,
+        nr: crate::arch::syscall_number(&regs),
+        args: crate::arch::syscall_args_of(abi, &regs),
+        abi,
+    })
+}
+
+fn event_stop(pid: Pid, event: i32, sig: Sig) -> Result<Stop> {
     let message =
         || ptrace::getevent(pid).with_context(|| format!("PTRACE_GETEVENTMSG on pid {pid}"));
     let child = || message().map(|m| Pid::from_raw(m as i32));
@@ -250,10 +315,8 @@ fn event_stop(pid: Pid, event: i32, sig: Signal) -> Result<Stop> {
         libc::PTRACE_EVENT_EXIT => Event::Exit {
             status: message()? as i32,
         },
-        libc::PTRACE_EVENT_SECCOMP => Event::Seccomp {
-            data: message()? as u16,
-        },
-        libc::PTRACE_EVENT_STOP if is_stop_signal(sig) => return Ok(Stop::Group(sig)),
+        libc::PTRACE_EVENT_SECCOMP => seccomp_event(pid, message()? as u16)?,
+        libc::PTRACE_EVENT_STOP if sig.is_stop_signal() => return Ok(Stop::Group(sig)),
         libc::PTRACE_EVENT_STOP => Event::Stop(sig),
         other => bail!("pid {pid}: unknown ptrace event {other}"),
     };
@@ -265,7 +328,7 @@ impl Stop {
     pub fn exit_code(&self) -> Option<u8> {
         match *self {
             Stop::Exited(code) => Some(code as u8),
-            Stop::Killed { signal, .. } => Some(128 + signal as u8),
+            Stop::Killed { signal, .. } => Some((128 + signal.number()) as u8),
             _ => None,
         }
     }
@@ -279,32 +342,33 @@ impl Stop {
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Stop::SyscallEnter { nr, .. } => {
-                write!(
-                    f,
-                    "syscall-enter-stop: {} is about to run",
-                    syscall_name(nr)
-                )
+            Stop::SyscallEnter { nr, abi, .. } => {
+                write!(f, "syscall-enter-stop: {} is about to run", abi.name(nr))?;
+                if abi != Abi::X86_64 {
+                    write!(f, " ({} ABI)", abi.mode())?;
+                }
+                Ok(())
             }
             Stop::SyscallExit { ret, .. } => write!(f, "syscall-exit-stop: returned {ret}"),
             Stop::Signal(sig) => write!(
                 f,
-                "signal-delivery-stop: {} is on its way to the tracee",
-                signal_name(sig)
+                "signal-delivery-stop: {sig} is on its way to the tracee"
             ),
-            Stop::Group(sig) => write!(f, "group-stop: the tracee stopped on {}", signal_name(sig)),
+            Stop::Group(sig) => write!(f, "group-stop: the tracee stopped on {sig}"),
             Stop::Event(event) => write!(f, "{event}"),
             Stop::Exited(code) => write!(f, "exited with status {code}"),
             Stop::Killed {
                 signal,
                 core_dumped,
             } => {
-                write!(f, "killed by {}", signal_name(signal))?;
+                write!(f, "killed by {signal}")?;
                 if core_dumped {
                     write!(f, " (core dumped)")?;
                 }
                 Ok(())
             }
+            Stop::Vanished => write!(f, "gone: killed before the tracer could look at the stop"),
+            Stop::Continued => write!(f, "continued: SIGCONT woke the stopped process"),
         }
     }
 }
@@ -322,15 +386,12 @@ impl fmt::Display for Event {
             Event::Exit { status } => {
                 write!(f, "PTRACE_EVENT_EXIT: about to exit (status {status:#x})")
             }
-            Event::Seccomp { data } => write!(
+            Event::Seccomp { data, nr, abi, .. } => write!(
                 f,
-                "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}"
+                "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}, for {}",
+                abi.name(nr)
             ),
-            Event::Stop(sig) => write!(
-                f,
-                "PTRACE_EVENT_STOP: stopped by the tracer ({})",
-                signal_name(sig)
-            ),
+            Event::Stop(sig) => write!(f, "PTRACE_EVENT_STOP: a ptrace-stop, nothing to deliver ({sig})"),
         }
     }
 }
@@ -370,8 +431,8 @@ pub fn describe_raw(raw: i32) -> String {
     }
 }
 
-fn raw_signal_name(number: i32) -> &'static str {
-    Signal::try_from(number).map_or("unknown signal", Signal::as_str)
+fn raw_signal_name(number: i32) -> String {
+    Sig::new(number).map_or_else(|| "not a signal".to_string(), Sig::name)
 }
 
 fn event_name(event: i32) -> &'static str {
@@ -422,7 +483,7 @@ mod tests {
         assert_eq!(
             decode(nobody, 15).unwrap(),
             Stop::Killed {
-                signal: Signal::SIGTERM,
+                signal: Sig::new(libc::SIGTERM).unwrap(),
                 core_dumped: false
             }
         );
@@ -432,10 +493,15 @@ mod tests {
     fn exit_codes_follow_the_shell() {
         assert_eq!(Stop::Exited(3).exit_code(), Some(3));
         let killed = Stop::Killed {
-            signal: Signal::SIGKILL,
+            signal: Sig::SIGKILL,
             core_dumped: false,
         };
         assert_eq!(killed.exit_code(), Some(137));
-        assert_eq!(Stop::Signal(Signal::SIGUSR1).exit_code(), None);
+        let realtime = Stop::Killed {
+            signal: Sig::new(39).unwrap(),
+            core_dumped: false,
+        };
+        assert_eq!(realtime.exit_code(), Some(167));
+        assert_eq!(Stop::Signal(Sig::SIGUSR1).exit_code(), None);
     }
 }

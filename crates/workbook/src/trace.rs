@@ -6,19 +6,26 @@ use std::collections::HashSet;
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::{raise, Signal};
+use nix::sys::signal::{kill, raise, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 
-use crate::process::{exit_child, ChildGuard, Program};
+use crate::process::{
+    exit_child, hold_fatal_signals, release_fatal_signals_in_child, ChildGuard, Program,
+};
+use crate::signal::{ptrace_cont, ptrace_syscall, Sig};
 use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
-/// Forks `program` as a tracee stopped right before its execve.
+/// Forks `program` as a tracee, attached with PTRACE_SEIZE and stopped
+/// right before its execve.
 ///
-/// The child calls PTRACE_TRACEME, raises SIGSTOP and calls execvp; the parent
-/// waits for that SIGSTOP and sets `options` plus PTRACE_O_EXITKILL, so the
-/// tracee dies with the tracer. The tracee is left stopped: the caller
-/// restarts it with the ptrace request of its choice.
+/// The child stops itself with SIGSTOP, as in the lecture; the parent waits
+/// for that stop, attaches with PTRACE_SEIZE (so that later group-stops can
+/// be left stopped with PTRACE_LISTEN, as strace does), sets `options` plus
+/// PTRACE_O_EXITKILL so the tracee dies with the tracer, and wakes it with
+/// SIGCONT. The tracee is left in the SIGCONT's signal-delivery-stop: the
+/// caller restarts it with the ptrace request of its choice and no signal.
+/// From here on Ctrl-C is the program's (`hold_fatal_signals`).
 pub fn spawn_traced(program: &Program, options: Options) -> Result<ChildGuard> {
     spawn_traced_with(program, options, || Ok(()))
 }
@@ -31,48 +38,65 @@ pub fn spawn_traced_with(
     options: Options,
     before_exec: impl FnOnce() -> Result<(), Errno>,
 ) -> Result<ChildGuard> {
+    hold_fatal_signals()?;
     // SAFETY: the child only makes async-signal-safe calls before execvp or _exit.
     match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => exec_as_tracee_with(program, before_exec),
+        ForkResult::Child => exec_stopped(program, before_exec),
         ForkResult::Parent { child } => {
             let guard = ChildGuard::new(child);
-            let first = wait_for(child, WaitPidFlag::__WALL)?;
-            if first.stop != Stop::Signal(Signal::SIGSTOP) {
+            // Not traced yet: WUNTRACED (WSTOPPED) is what reports the stop.
+            let (_, raw) = wait_raw(Some(child), WaitPidFlag::WSTOPPED)?
+                .context("waitpid returned 0 without WNOHANG")?;
+            if !libc::WIFSTOPPED(raw) || libc::WSTOPSIG(raw) != libc::SIGSTOP {
                 bail!(
-                    "pid {child}: unexpected wait status {:#x} ({}) instead of the SIGSTOP stop",
-                    first.raw,
-                    first.stop
+                    "pid {child}: unexpected wait status {raw:#x} ({}) instead of the SIGSTOP stop",
+                    crate::stop::describe_raw(raw)
                 );
             }
-            ptrace::setoptions(child, options | Options::PTRACE_O_EXITKILL)
-                .with_context(|| format!("PTRACE_SETOPTIONS on pid {child}"))?;
-            Ok(guard)
+            ptrace::seize(child, options | Options::PTRACE_O_EXITKILL)
+                .with_context(|| format!("PTRACE_SEIZE of pid {child}"))?;
+            kill(child, Signal::SIGCONT).with_context(|| format!("kill({child}, SIGCONT)"))?;
+            // The seize turns the stop into a ptrace group-stop; SIGCONT
+            // ends it and then arrives as a signal-delivery-stop.
+            loop {
+                let waited = wait_for(child, WaitPidFlag::__WALL)?;
+                match waited.stop {
+                    Stop::Signal(Sig::SIGCONT) => return Ok(guard),
+                    Stop::Group(_) | Stop::Event(Event::Stop(_)) => ptrace_cont(child, None)?,
+                    other => bail!(
+                        "pid {child}: unexpected stop {other} ({:#x}) while attaching",
+                        waited.raw
+                    ),
+                }
+            }
         }
     }
 }
 
-/// The child's half. It never returns: it becomes `program` or exits.
-pub fn exec_as_tracee(program: &Program) -> ! {
-    exec_as_tracee_with(program, || Ok(()))
-}
-
-fn exec_as_tracee_with(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
-    if let Err(errno) = ptrace::traceme() {
-        exit_child(1, &format!("PTRACE_TRACEME: {errno}"));
+/// The child's half: stop until the tracer has attached, then become
+/// `program`. It never returns: it execs or exits with the shell's code for
+/// a program that can't run (127 not found, 126 otherwise).
+fn exec_stopped(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
+    if let Err(errno) = release_fatal_signals_in_child() {
+        exit_child(1, &format!("sigprocmask: {}", errno.desc()));
     }
     if let Err(errno) = raise(Signal::SIGSTOP) {
-        exit_child(1, &format!("raise(SIGSTOP): {errno}"));
+        exit_child(1, &format!("raise(SIGSTOP): {}", errno.desc()));
     }
     if let Err(errno) = before_exec() {
         exit_child(1, &format!("before execvp: {}", errno.desc()));
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
-    let code = if errno == nix::errno::Errno::ENOENT {
+    exit_child(exec_failure_code(errno), &format!("execvp {}: {}", program.label, errno.desc()))
+}
+
+/// A shell's exit code for a program that could not be executed.
+pub fn exec_failure_code(errno: Errno) -> i32 {
+    if errno == Errno::ENOENT {
         127
     } else {
         126
-    };
-    exit_child(code, &format!("execvp {}: {}", program.label, errno.desc()))
+    }
 }
 
 /// How a tracer restarts its tracees: to the next syscall stop, or on until
@@ -127,16 +151,18 @@ impl Tracees {
     }
 
     /// PTRACE_SYSCALL or PTRACE_CONT, passing `signal` on.
-    pub fn resume(&self, pid: Pid, signal: Option<Signal>) -> Result<()> {
+    pub fn resume(&self, pid: Pid, signal: Option<Sig>) -> Result<()> {
         match self.resume {
-            Resume::Syscall => unless_gone(ptrace::syscall(pid, signal), pid),
-            Resume::Cont => unless_gone(ptrace::cont(pid, signal), pid),
+            Resume::Syscall => ptrace_syscall(pid, signal),
+            Resume::Cont => ptrace_cont(pid, signal),
         }
     }
 
     /// waitpid(-1, __WALL) for the next stop of any tracee, or `None` once
-    /// all are gone. A new tracee's first SIGSTOP is ptrace's, not the
-    /// program's: it is resumed here without being passed on.
+    /// all are gone. A new tracee's first stop (PTRACE_EVENT_STOP after
+    /// PTRACE_SEIZE) is ptrace's, not the program's: it is resumed here. So
+    /// is a stop whose tracee was killed before we could look at it: its
+    /// death is reported next.
     pub fn wait(&mut self) -> Result<Option<Waited>> {
         loop {
             if self.alive.is_empty() {
@@ -161,24 +187,23 @@ impl Tracees {
             // A child's first stop may come before its parent's fork event.
             let first_sight = self.alive.insert(pid);
             match waited.stop {
+                Stop::Vanished => continue,
                 Stop::SyscallEnter { .. } => {
                     self.in_syscall.insert(pid);
                 }
                 Stop::SyscallExit { .. } => {
                     self.in_syscall.remove(&pid);
                 }
-                Stop::Signal(Signal::SIGSTOP) if self.newborn.remove(&pid) || first_sight => {
+                Stop::Event(Event::Stop(_)) if self.newborn.remove(&pid) || first_sight => {
                     self.resume(pid, None)?;
                     continue;
                 }
-                // A new tracee whose first stop, a SIGSTOP, is still to come.
+                // A new tracee whose first stop is still to come.
                 Stop::Event(
                     Event::Fork { child } | Event::Vfork { child } | Event::Clone { child },
                 ) if self.alive.insert(child) => {
                     self.newborn.insert(child);
                 }
-                // After execve in a non-leader thread, the thread takes the
-                // leader's pid, and its old thread id is gone.
                 Stop::Event(Event::Exec { former_pid }) => {
                     self.first_execed |= pid == self.first;
                     // After execve in a non-leader thread, the thread takes
@@ -186,6 +211,7 @@ impl Tracees {
                     // still inside its execve, now under the leader's pid.
                     if former_pid != pid {
                         self.alive.remove(&former_pid);
+                        self.in_syscall.remove(&pid);
                         if self.in_syscall.remove(&former_pid) {
                             self.in_syscall.insert(pid);
                         }
@@ -221,11 +247,38 @@ impl Tracees {
     }
 }
 
+impl Drop for Tracees {
+    /// Whatever ended the loop, an error included, nothing is left behind:
+    /// every tracee is killed and reaped, and so is any child we never
+    /// heard of (a fork caught between its birth and its first stop).
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            // Reaped below, with all the others.
+            guard.reaped();
+        }
+        for &pid in &self.alive {
+            let _ = kill(pid, Signal::SIGKILL);
+        }
+        crate::process::kill_and_reap_all_children();
+    }
+}
+
 /// The result of a restarting ptrace request. ESRCH means the tracee was
 /// killed (SIGKILL) since its stop: no error, its end comes from waitpid.
 pub fn unless_gone(result: nix::Result<()>, pid: Pid) -> Result<()> {
     match result {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
         Err(errno) => Err(errno).with_context(|| format!("restarting pid {pid} with ptrace")),
+    }
+}
+
+/// Runs a tracer's handling of one stop; ESRCH from any ptrace request in it
+/// means the tracee was killed meanwhile, which is no error: `None` then,
+/// and the loop goes on to the next report (the tracee's death).
+pub fn unless_vanished<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if crate::stop::is_gone(&error) => Ok(None),
+        Err(error) => Err(error),
     }
 }

@@ -15,12 +15,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
+use workbook::arch::Abi;
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 use workbook::memory::quoted;
 use workbook::names::errno_name;
-use workbook::trace::{spawn_traced, unless_gone, Resume, Tracees};
-use workbook::{CommandArgs, Stop};
+use workbook::trace::{spawn_traced, Resume, Tracees};
+use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
 
 /// Runs a command and rewrites every buffer it passes to write(2) with 'A's,
 /// narrating each one on stderr.
@@ -69,13 +70,17 @@ fn run() -> Result<ExitCode> {
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE;
     let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Syscall);
-    ptrace::syscall(tracees.first(), None).context("PTRACE_SYSCALL")?;
+    ptrace_syscall(tracees.first(), None)?;
     // Processes in a write left (partly) unchanged: their result is shown.
     let mut partial = HashSet::new();
     while let Some(waited) = tracees.wait()? {
         let pid = waited.pid;
         let pass_on = match waited.stop {
-            Stop::SyscallEnter { nr, args: call } if nr == libc::SYS_write as u64 => {
+            Stop::SyscallEnter {
+                nr,
+                args: call,
+                abi: Abi::X86_64,
+            } if nr == libc::SYS_write as u64 => {
                 if !rewrite_write(pid, call, args.peek, tracees.first_execed()) {
                     partial.insert(pid);
                 }
@@ -91,14 +96,19 @@ fn run() -> Result<ExitCode> {
                 None
             }
             Stop::Signal(signal) => Some(signal),
+            // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
             Stop::Exited(_) | Stop::Killed { .. } => {
                 partial.remove(&pid);
                 continue;
             }
-            // Other syscalls, group-stops, fork and exec events: just go on.
+            // Other syscalls, fork and exec events: just go on.
             _ => None,
         };
-        unless_gone(ptrace::syscall(pid, pass_on), pid)?;
+        ptrace_syscall(pid, pass_on)?;
     }
     // ANCHOR_END: loop
     Ok(ExitCode::from(tracees.exit_code()?))

@@ -1,0 +1,153 @@
+//! Signals by number, all 64 of them: nix's `Signal` enum knows only the 31
+//! classic ones, and a tracer must pass on the real-time ones (32 to 64) as
+//! faithfully as SIGINT. Also the restarting ptrace requests, which take the
+//! signal to deliver as a plain number.
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+/// A signal number from 1 to 64 (`_NSIG - 1` on Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sig(i32);
+
+/// The kernel's first real-time signal. glibc keeps 32 and 33 for itself
+/// (threads, set*id), so a C program's SIGRTMIN is 34.
+const KERNEL_SIGRTMIN: i32 = 32;
+const LAST: i32 = 64;
+
+impl Sig {
+    pub const SIGTRAP: Sig = Sig(libc::SIGTRAP);
+    pub const SIGSTOP: Sig = Sig(libc::SIGSTOP);
+    pub const SIGCONT: Sig = Sig(libc::SIGCONT);
+    pub const SIGKILL: Sig = Sig(libc::SIGKILL);
+    pub const SIGSYS: Sig = Sig(libc::SIGSYS);
+    pub const SIGUSR1: Sig = Sig(libc::SIGUSR1);
+
+    /// The signal with this number, if there is one.
+    pub fn new(number: i32) -> Option<Sig> {
+        (1..=LAST).contains(&number).then_some(Sig(number))
+    }
+
+    pub fn number(self) -> i32 {
+        self.0
+    }
+
+    /// Whether this is one of the real-time signals (32 to 64).
+    pub fn is_realtime(self) -> bool {
+        self.0 >= KERNEL_SIGRTMIN
+    }
+
+    /// SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU: the signals that stop a
+    /// process group (unless they are handled).
+    pub fn is_stop_signal(self) -> bool {
+        matches!(
+            self.0,
+            libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+        )
+    }
+
+    /// The name strace gives it: `SIGINT`, `SIGRTMIN` for 32, `SIGRT_2` for 34.
+    pub fn name(self) -> String {
+        match Signal::try_from(self.0) {
+            Ok(signal) => signal.as_str().to_string(),
+            Err(_) if self.0 == KERNEL_SIGRTMIN => "SIGRTMIN".to_string(),
+            Err(_) if self.is_realtime() => format!("SIGRT_{}", self.0 - KERNEL_SIGRTMIN),
+            Err(_) => format!("signal {}", self.0),
+        }
+    }
+}
+
+impl From<Signal> for Sig {
+    fn from(signal: Signal) -> Sig {
+        Sig(signal as i32)
+    }
+}
+
+impl fmt::Display for Sig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A restarting ptrace request with a signal to deliver, as the C call
+/// takes it: `ptrace(request, pid, 0, sig)`. nix's wrappers take only the
+/// classic signals, so these make the call themselves.
+fn restart(request: libc::c_uint, pid: Pid, signal: Option<Sig>) -> nix::Result<()> {
+    let data = signal.map_or(0, Sig::number) as usize;
+    // SAFETY: PTRACE_SYSCALL, PTRACE_CONT, PTRACE_LISTEN and
+    // PTRACE_SINGLESTEP read no memory: addr is unused, data is a number.
+    let ret = unsafe {
+        libc::ptrace(
+            request,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            data as *mut libc::c_void,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// A tracee that was SIGKILLed after its stop is no error: ptrace answers
+/// ESRCH, and waitpid reports its death next.
+fn unless_gone(result: nix::Result<()>, request: &str, pid: Pid) -> Result<()> {
+    match result {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(errno) => Err(errno).with_context(|| format!("{request} on pid {pid}")),
+    }
+}
+
+/// ptrace(PTRACE_SYSCALL, pid, 0, sig): run to the next syscall entry or
+/// exit, delivering `signal` (any of the 64) if there is one.
+pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
+    unless_gone(
+        restart(libc::PTRACE_SYSCALL, pid, signal),
+        "PTRACE_SYSCALL",
+        pid,
+    )
+}
+
+/// ptrace(PTRACE_CONT, pid, 0, sig): run on until the next signal or event.
+pub fn ptrace_cont(pid: Pid, signal: Option<Sig>) -> Result<()> {
+    unless_gone(restart(libc::PTRACE_CONT, pid, signal), "PTRACE_CONT", pid)
+}
+
+/// ptrace(PTRACE_LISTEN, pid, 0, 0), at a group-stop of a tracee attached
+/// with PTRACE_SEIZE: it stays stopped, as `kill -STOP` meant, and the
+/// tracer hears of it again when SIGCONT (or SIGKILL) arrives.
+pub fn ptrace_listen(pid: Pid) -> Result<()> {
+    unless_gone(restart(libc::PTRACE_LISTEN, pid, None), "PTRACE_LISTEN", pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_strace() {
+        assert_eq!(Sig::new(2).unwrap().name(), "SIGINT");
+        assert_eq!(Sig::new(31).unwrap().name(), "SIGSYS");
+        assert_eq!(Sig::new(32).unwrap().name(), "SIGRTMIN");
+        assert_eq!(Sig::new(33).unwrap().name(), "SIGRT_1");
+        assert_eq!(Sig::new(34).unwrap().name(), "SIGRT_2");
+        assert_eq!(Sig::new(64).unwrap().name(), "SIGRT_32");
+    }
+
+    #[test]
+    fn only_1_to_64_are_signals() {
+        assert_eq!(Sig::new(0), None);
+        assert_eq!(Sig::new(65), None);
+        assert!(Sig::new(64).unwrap().is_realtime());
+        assert!(!Sig::new(31).unwrap().is_realtime());
+    }
+
+    #[test]
+    fn stop_signals() {
+        assert!(Sig::SIGSTOP.is_stop_signal());
+        assert!(Sig::new(libc::SIGTSTP).unwrap().is_stop_signal());
+        assert!(!Sig::SIGCONT.is_stop_signal());
+    }
+}
