@@ -48,7 +48,8 @@ use report::{draw_chart, json, print_tables, Row, Spread};
 struct Args {
     /// getppid calls per run in the rows that don't stop the target; the
     /// rows that stop it at every call (PTRACE_SYSCALL, strace -f) make a
-    /// twentieth as many, so that every row takes a similar time.
+    /// twentieth as many, so that every row takes a similar time (the row
+    /// across two CPUs, whose stops cost more, a hundredth).
     #[arg(
         short = 'n',
         long,
@@ -77,6 +78,9 @@ struct Args {
 
 /// How many times fewer calls the rows that stop at every call make.
 const STOPPING_SHARE: u64 = 20;
+
+/// And the row whose stops also wake another CPU.
+const APART_SHARE: u64 = 100;
 
 /// A syscall the target never makes: the ptrace and strace rows that watch
 /// only some calls watch this one, and so never stop.
@@ -189,6 +193,7 @@ fn only(cpu: usize) -> Result<CpuSet> {
 /// target once under it and returns the nanoseconds its loop took.
 fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
     let stopping = (n / STOPPING_SHARE).max(1);
+    let apart = (n / APART_SHARE).max(1);
     let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
     let libseccomp_tree = libseccomp_filter(&decoys(), ScmpAction::KillProcess, 2)?;
     let mut rows = vec![
@@ -228,9 +233,9 @@ fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
         )?,
         match cpus.other {
             Some(other) => {
-                let apart = only(other)?;
-                Row::measure(ACROSS_TWO_CPUS, stopping, runs, |n| {
-                    ptrace_syscall(n, Some(&apart))
+                let other = only(other)?;
+                Row::measure(ACROSS_TWO_CPUS, apart, runs, |n| {
+                    ptrace_syscall(n, Some(&other))
                 })?
             }
             None => Row::skipped(ACROSS_TWO_CPUS, "this process may use one CPU only"),
