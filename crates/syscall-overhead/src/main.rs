@@ -4,11 +4,12 @@
 //! N getppid calls and times its own loop; each row of the table runs it
 //! under another watcher: none, seccomp filters of several shapes, ptrace
 //! two ways, and strace. Then it reads 1 MiB of a tracee's memory three
-//! ways, as the lecture's memory slides do.
+//! ways, as the lecture's memory slides do. Tracer and tracee share one CPU,
+//! except in the one row that shows what it costs to keep them apart.
 
 use std::ffi::OsStr;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::Signal;
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
@@ -38,13 +40,16 @@ use report::{draw_chart, json, print_tables, Row, Spread};
 
 /// Measures what watching syscalls costs: a loop of getppid calls,
 /// untraced, under seccomp filters, under ptrace and under strace; then
-/// reading 1 MiB of a tracee's memory three ways. Build with --release.
+/// reading 1 MiB of a tracee's memory three ways. Tracer and tracee are
+/// pinned to one CPU, except in the row that puts them on two. Build with
+/// --release.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     /// getppid calls per run in the rows that don't stop the target; the
     /// rows that stop it at every call (PTRACE_SYSCALL, strace -f) make a
-    /// twentieth as many, so that every row takes a similar time.
+    /// twentieth as many, so that every row takes a similar time (the row
+    /// across two CPUs, whose stops cost more, a hundredth).
     #[arg(
         short = 'n',
         long,
@@ -74,6 +79,9 @@ struct Args {
 /// How many times fewer calls the rows that stop at every call make.
 const STOPPING_SHARE: u64 = 20;
 
+/// And the row whose stops also wake another CPU.
+const APART_SHARE: u64 = 100;
+
 /// A syscall the target never makes: the ptrace and strace rows that watch
 /// only some calls watch this one, and so never stop.
 const NEVER_CALLED: &str = "reboot";
@@ -85,6 +93,8 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
+    // Before nine seconds of measuring: a path that can't be written fails now.
+    let svg = args.svg.as_deref().map(SvgFile::open).transpose()?;
     if cfg!(debug_assertions) {
         eprintln!(
             "{}: built in debug mode: numbers are for the shape only; \
@@ -92,24 +102,98 @@ fn run() -> Result<ExitCode> {
             program_name()
         );
     }
-    let rows = syscall_rows(args.iterations, args.runs)?;
+    let cpus = pin_to_one_cpu()?;
+    let rows = syscall_rows(args.iterations, args.runs, &cpus)?;
     let memory = memory_reads(args.runs)?;
-    if let Some(path) = &args.svg {
-        draw_chart(path, &rows).with_context(|| format!("drawing {}", path.display()))?;
-    }
+    // The tables first: a chart that can't be written loses no measurement.
     if args.json {
-        println!("{}", json(&args, &rows, &memory));
+        println!("{}", json(&args, &cpus, &rows, &memory));
     } else {
-        print_tables(&args, &rows, &memory);
+        print_tables(&args, &cpus, &rows, &memory);
+    }
+    if let Some(svg) = svg {
+        svg.write(&rows)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `--svg` file, opened for writing before anything is measured. An
+/// existing file is emptied only when the chart is ready to go in.
+struct SvgFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl SvgFile {
+    fn open(path: &Path) -> Result<SvgFile> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .with_context(|| format!("opening {} for writing", path.display()))?;
+        Ok(SvgFile {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    fn write(mut self, rows: &[Row]) -> Result<()> {
+        let path = self.path.display();
+        let svg = draw_chart(rows).with_context(|| format!("drawing {path}"))?;
+        let regular = self
+            .file
+            .metadata()
+            .with_context(|| format!("fstat {path}"))?
+            .is_file();
+        if regular {
+            self.file
+                .set_len(0)
+                .with_context(|| format!("truncating {path}"))?;
+        }
+        self.file
+            .write_all(svg.as_bytes())
+            .with_context(|| format!("writing {path}"))
+    }
+}
+
+// ANCHOR: pinning
+/// The CPU every process of the demo runs on, and another one it may use.
+pub(crate) struct Cpus {
+    pub(crate) one: usize,
+    pub(crate) other: Option<usize>,
+}
+
+/// Pins this process to the first CPU it may run on, before it forks
+/// anything: every target, strace and bash inherit the mask, so tracer and
+/// tracee take turns on one CPU. A ptrace stop is then a context switch and
+/// no more; with the two on different CPUs it is also a wake-up of the other
+/// CPU, and what that costs depends on what the other CPU was doing.
+fn pin_to_one_cpu() -> Result<Cpus> {
+    let allowed = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity")?;
+    let mut usable = (0..CpuSet::count()).filter(|&cpu| allowed.is_set(cpu).unwrap_or(false));
+    let one = usable.next().context("sched_getaffinity: no CPU allowed")?;
+    let other = usable.next();
+    sched_setaffinity(Pid::from_raw(0), &only(one)?)
+        .with_context(|| format!("sched_setaffinity(CPU {one})"))?;
+    Ok(Cpus { one, other })
+}
+
+/// The CPU set that holds `cpu` alone.
+fn only(cpu: usize) -> Result<CpuSet> {
+    let mut set = CpuSet::new();
+    set.set(cpu)
+        .with_context(|| format!("CPU {cpu} in a cpu_set_t"))?;
+    Ok(set)
+}
+// ANCHOR_END: pinning
+
 // ANCHOR: rows
 /// The table: one row per watcher, each a function that runs the `spin`
 /// target once under it and returns the nanoseconds its loop took.
-fn syscall_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
+fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
     let stopping = (n / STOPPING_SHARE).max(1);
+    let apart = (n / APART_SHARE).max(1);
     let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
     let libseccomp_tree = libseccomp_filter(&decoys(), ScmpAction::KillProcess, 2)?;
     let mut rows = vec![
@@ -145,8 +229,17 @@ fn syscall_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
             "ptrace: PTRACE_SYSCALL, 2 stops a call",
             stopping,
             runs,
-            ptrace_syscall,
+            |n| ptrace_syscall(n, None),
         )?,
+        match cpus.other {
+            Some(other) => {
+                let other = only(other)?;
+                Row::measure(ACROSS_TWO_CPUS, apart, runs, |n| {
+                    ptrace_syscall(n, Some(&other))
+                })?
+            }
+            None => Row::skipped(ACROSS_TWO_CPUS, "this process may use one CPU only"),
+        },
         Row::measure("ptrace: SECCOMP_RET_TRACE, no stops", n, runs, ret_trace)?,
     ];
     let strace = find_executable(OsStr::new("strace")).ok();
@@ -166,6 +259,9 @@ fn syscall_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
     Ok(rows)
 }
 // ANCHOR_END: rows
+
+/// The one row whose tracee runs on another CPU than its tracer.
+pub(crate) const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
 
 /// The target: `spin N`, this binary under the name `builtin:spin`.
 fn spin(n: u64) -> Program {
@@ -331,11 +427,18 @@ fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
 
 // ANCHOR: ptrace_syscall
 /// The blocker's way: stop at every syscall's entry and at its exit, look
-/// at the stop, restart with PTRACE_SYSCALL, passing signals on.
-fn ptrace_syscall(n: u64) -> Result<u64> {
+/// at the stop, restart with PTRACE_SYSCALL, passing signals on. With
+/// `apart`, the tracee moves to that CPU before execvp, away from its tracer.
+fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let options = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC;
-    let guard = spawn_traced_with(&spin(n), options, || stdout_to(&write_end))?;
+    let guard = spawn_traced_with(&spin(n), options, || {
+        stdout_to(&write_end)?;
+        match apart {
+            Some(cpu) => sched_setaffinity(Pid::from_raw(0), cpu),
+            None => Ok(()),
+        }
+    })?;
     drop(write_end);
     let pid = guard.pid();
     ptrace::syscall(pid, None).context("PTRACE_SYSCALL")?;

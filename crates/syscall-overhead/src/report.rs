@@ -1,12 +1,10 @@
 //! The results: the tables, the JSON and the chart.
 
-use std::path::Path;
-
 use anyhow::{anyhow, bail, Context, Result};
 
 use workbook::targets::overhead::BUFFER_LEN;
 
-use crate::{Args, MemoryRow};
+use crate::{Args, Cpus, MemoryRow, ACROSS_TWO_CPUS};
 
 /// One row of the table: ns per syscall over the runs, or why it was skipped.
 pub(crate) struct Row {
@@ -68,11 +66,18 @@ impl Row {
     }
 }
 
-pub(crate) fn print_tables(args: &Args, rows: &[Row], memory: &[MemoryRow]) {
+pub(crate) fn print_tables(args: &Args, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
     println!(
         "syscall cost: getppid in a loop, {} runs a row; ns per syscall",
         args.runs
     );
+    match cpus.other {
+        Some(other) => println!(
+            "tracer and tracee pinned to CPU {}, but \"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other}",
+            cpus.one
+        ),
+        None => println!("tracer and tracee pinned to CPU {}", cpus.one),
+    }
     println!(
         "{:<44} {:>9} {:>12} {:>12} {:>12} {:>9}",
         "setting", "calls", "median", "min", "max", "ratio"
@@ -110,7 +115,7 @@ pub(crate) fn print_tables(args: &Args, rows: &[Row], memory: &[MemoryRow]) {
 }
 
 /// The results as JSON, written by hand: a few numbers and strings.
-pub(crate) fn json(args: &Args, rows: &[Row], memory: &[MemoryRow]) -> String {
+pub(crate) fn json(args: &Args, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) -> String {
     let baseline = rows.first().and_then(|row| row.result.ok());
     let syscalls: Vec<String> = rows
         .iter()
@@ -145,10 +150,12 @@ pub(crate) fn json(args: &Args, rows: &[Row], memory: &[MemoryRow]) -> String {
         })
         .collect();
     format!(
-        "{{\n  \"runs\": {},\n  \"release\": {},\n  \"syscalls\": [\n    {}\n  ],\n  \
+        "{{\n  \"runs\": {},\n  \"release\": {},\n  \"cpu\": {},\n  \"other_cpu\": {},\n  \"syscalls\": [\n    {}\n  ],\n  \
          \"memory\": {{\n    \"bytes\": {},\n    \"bytes_match\": true,\n    \"reads\": [\n      {}\n    ]\n  }}\n}}",
         args.runs,
         !cfg!(debug_assertions),
+        cpus.one,
+        cpus.other.map_or("null".to_string(), |cpu| cpu.to_string()),
         syscalls.join(",\n    "),
         BUFFER_LEN,
         reads.join(",\n      ")
@@ -173,8 +180,8 @@ pub(crate) fn json_string(text: &str) -> String {
 
 // ANCHOR: chart
 /// A horizontal bar per measured row, ns per syscall on a log scale, with
-/// a line from the fastest run to the slowest.
-pub(crate) fn draw_chart(path: &Path, rows: &[Row]) -> Result<()> {
+/// a line from the fastest run to the slowest, as the text of an SVG file.
+pub(crate) fn draw_chart(rows: &[Row]) -> Result<String> {
     use plotters::prelude::*;
     let measured: Vec<(&str, Spread)> = rows
         .iter()
@@ -188,7 +195,8 @@ pub(crate) fn draw_chart(path: &Path, rows: &[Row]) -> Result<()> {
     let high = measured.iter().map(|(_, s)| s.max).fold(0.0, f64::max) * 3.0;
     // The first row at the top: segment `count - 1 - i` holds row i.
     let place = |i: usize| count - 1 - i;
-    let root = SVGBackend::new(path, (960, 80 + 36 * count as u32)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (960, 80 + 36 * count as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let mut chart = ChartBuilder::on(&root)
         .caption("ns per syscall (log scale)", ("sans-serif", 20))
@@ -246,7 +254,9 @@ pub(crate) fn draw_chart(path: &Path, rows: &[Row]) -> Result<()> {
         }))
         .map_err(plot_error)?;
     root.present().map_err(plot_error)?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    Ok(svg)
 }
 // ANCHOR_END: chart
 

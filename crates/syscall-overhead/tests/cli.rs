@@ -4,8 +4,9 @@
 
 use std::process::{Command, Output};
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
-use workbook::testing::assert_no_orphaned_targets;
+use insta_cmd::get_cargo_bin;
+use workbook::assert_limited_snapshot;
+use workbook::testing::{assert_no_orphaned_targets, run};
 
 const LABELS: &[&str] = &[
     "baseline: untraced",
@@ -17,17 +18,23 @@ const LABELS: &[&str] = &[
     "seccomp: reads an argument, then allows",
     "seccomp: reads an argument, then 300 checks",
     "ptrace: PTRACE_SYSCALL, 2 stops a call",
+    ACROSS_TWO_CPUS,
     "ptrace: SECCOMP_RET_TRACE, no stops",
 ];
 
+/// The row whose tracee runs on another CPU; skipped where there is one.
+const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
+
 const STRACE_LABELS: &[&str] = &["reference: strace -f", "reference: strace --seccomp-bpf -f"];
 
+fn quick_command(extra: &[&str]) -> Command {
+    let mut command = Command::new(get_cargo_bin("syscall-overhead"));
+    command.args(["-n", "40", "-r", "1"]).args(extra);
+    command
+}
+
 fn quick(extra: &[&str]) -> Output {
-    let output = Command::new(get_cargo_bin("syscall-overhead"))
-        .args(["-n", "40", "-r", "1"])
-        .args(extra)
-        .output()
-        .expect("running syscall-overhead");
+    let output = run(&mut quick_command(extra));
     assert!(
         output.status.success(),
         "syscall-overhead failed: {}",
@@ -41,9 +48,21 @@ fn has_strace() -> bool {
         && workbook::process::find_executable("bash".as_ref()).is_ok()
 }
 
+/// How many CPUs this test may run on: with one, the row across two CPUs
+/// is skipped.
+fn usable_cpus() -> usize {
+    let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    (0..nix::sched::CpuSet::count())
+        .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+        .count()
+}
+
 /// The numbers right before each " ns" or " MB/s" on a line.
 fn figures(line: &str, unit: &str) -> Vec<f64> {
-    line.split(unit)
+    let pieces: Vec<&str> = line.split(unit).collect();
+    // The last piece is what follows the last unit, if there is one at all.
+    pieces[..pieces.len() - 1]
+        .iter()
         .filter_map(|before| before.split_whitespace().last())
         .filter_map(|word| word.parse().ok())
         .collect()
@@ -60,9 +79,19 @@ fn every_row_has_positive_figures() {
             .unwrap_or_else(|| panic!("no row {label:?} in:\n{stdout}"))
             .to_string()
     };
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("tracer and tracee pinned to CPU "),
+        "the pinning is said in:\n{stdout}"
+    );
     let strace = has_strace();
+    let apart = usable_cpus() > 1;
     for label in LABELS
         .iter()
+        .filter(|&&label| apart || label != ACROSS_TWO_CPUS)
         .chain(if strace { STRACE_LABELS } else { &[] })
     {
         let line = line_of(label);
@@ -77,6 +106,9 @@ fn every_row_has_positive_figures() {
         for label in STRACE_LABELS {
             assert!(line_of(label).contains("skipped"));
         }
+    }
+    if !apart {
+        assert!(line_of(ACROSS_TWO_CPUS).contains("skipped: this process may use one CPU only"));
     }
     let rates: Vec<f64> = stdout
         .lines()
@@ -101,6 +133,8 @@ fn json_has_the_rows_and_the_reads() {
     );
     for key in [
         "\"runs\": 1",
+        "\"cpu\": ",
+        "\"other_cpu\": ",
         "\"syscalls\": [",
         "\"median_ns\": ",
         "\"bytes_match\": true",
@@ -124,17 +158,44 @@ fn svg_chart_is_written() {
     assert!(svg.contains("baseline: untraced"));
 }
 
+/// A path that can't be written fails at once, before any measuring, in
+/// one line that names it.
+#[test]
+fn svg_path_is_checked_before_measuring() {
+    assert_limited_snapshot!(
+        Command::new(get_cargo_bin("syscall-overhead")).args(["--svg", "/nonexistent/x.svg"])
+    );
+}
+
+/// A chart that can't be written after measuring loses no table: /dev/full
+/// opens, and every write to it fails.
+#[test]
+fn svg_write_failure_keeps_the_tables() {
+    let output = run(&mut quick_command(&["--svg", "/dev/full"]));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stdout.contains("baseline: untraced"), "{stdout}");
+    assert!(
+        stdout.contains("the bytes matched the target's pattern, all three ways"),
+        "{stdout}"
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "syscall-overhead: writing /dev/full: No space left on device (os error 28)"
+    );
+    assert_no_orphaned_targets();
+}
+
 #[test]
 fn zero_runs_is_a_usage_error() {
-    let output = Command::new(get_cargo_bin("syscall-overhead"))
-        .args(["--runs", "0"])
-        .output()
-        .unwrap();
+    let output = run(Command::new(get_cargo_bin("syscall-overhead")).args(["--runs", "0"]));
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--runs"));
 }
 
 #[test]
 fn help() {
-    assert_cmd_snapshot!(Command::new(get_cargo_bin("syscall-overhead")).arg("--help"));
+    assert_limited_snapshot!(Command::new(get_cargo_bin("syscall-overhead")).arg("--help"));
 }
