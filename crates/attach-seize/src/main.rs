@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::Signal;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{fork, getpid, ForkResult, Pid};
 use workbook::arch;

@@ -156,7 +156,7 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
                 }
                 None
             }
-            Stop::Event(_) | Stop::Vanished => None,
+            Stop::Event(_) | Stop::Vanished | Stop::Continued => None,
             Stop::Exited(_) | Stop::Killed { .. } => {
                 // exit_group, and a call cut short by SIGKILL, never return.
                 if let Some((call, _)) = in_call.remove(&pid) {

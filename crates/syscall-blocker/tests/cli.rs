@@ -94,14 +94,9 @@ fn killed_tracee_ends_the_trace_with_128_plus_signal() {
         .unwrap();
     assert_eq!(output.status.code(), Some(137));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .starts_with("kill("),
-        "{stderr}"
-    );
+    let last: Vec<&str> = stderr.lines().rev().take(2).collect();
+    assert_eq!(last[0], "+++ killed by SIGKILL +++", "{stderr}");
+    assert!(last[1].starts_with("kill("), "{stderr}");
 }
 
 #[test]

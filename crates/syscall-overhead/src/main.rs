@@ -22,7 +22,6 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::Signal;
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, execvp, fork, pipe2, ForkResult, Pid};
@@ -32,8 +31,8 @@ use workbook::process::{exit_child, find_executable, program_name};
 use workbook::seccomp::{self, listed, load, LECTURE_DANGEROUS, NR};
 use workbook::stop::Event;
 use workbook::targets::overhead::{pattern, BUFFER_LEN};
-use workbook::trace::{spawn_traced_with, unless_gone};
-use workbook::{wait_for, ChildGuard, Program, Stop};
+use workbook::trace::spawn_traced_with;
+use workbook::{ptrace_cont, wait_for, ChildGuard, Program, Sig, Stop};
 
 mod report;
 use report::{draw_chart, json, print_tables, Row, Spread};
@@ -452,7 +451,7 @@ fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
             }
             _ => None,
         };
-        unless_gone(ptrace::syscall(pid, signal), pid)?;
+        workbook::ptrace_syscall(pid, signal)?;
     }
 }
 // ANCHOR_END: ptrace_syscall
@@ -464,7 +463,7 @@ fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
 fn ret_trace(n: u64) -> Result<u64> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let options = Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_TRACEEXEC;
-    let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64]);
+    let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64], &[], &[]);
     let guard = spawn_traced_with(&spin(n), options, || {
         stdout_to(&write_end)?;
         seccomp::no_new_privs()?;
@@ -491,7 +490,7 @@ fn ret_trace(n: u64) -> Result<u64> {
             }
             _ => None,
         };
-        unless_gone(ptrace::cont(pid, signal), pid)?;
+        ptrace_cont(pid, signal)?;
     }
 }
 // ANCHOR_END: ret_trace
@@ -583,14 +582,14 @@ fn wait_for_sigstop(pid: Pid) -> Result<()> {
     ptrace::cont(pid, None).context("PTRACE_CONT")?;
     loop {
         let signal = match wait_for(pid, WaitPidFlag::__WALL)?.stop {
-            Stop::Signal(Signal::SIGSTOP) => return Ok(()),
+            Stop::Signal(Sig::SIGSTOP) => return Ok(()),
             Stop::Signal(signal) => Some(signal),
             stop @ (Stop::Exited(_) | Stop::Killed { .. }) => {
                 bail!("the buffer target ended before its SIGSTOP: {stop}")
             }
             _ => None,
         };
-        unless_gone(ptrace::cont(pid, signal), pid)?;
+        ptrace_cont(pid, signal)?;
     }
 }
 

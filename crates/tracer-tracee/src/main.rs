@@ -110,7 +110,9 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
                 // Restarting it now would undo the stop. A TRACEME tracee
                 // can't be put in PTRACE_LISTEN (that needs PTRACE_SEIZE),
                 // so it is left alone until SIGCONT.
-                eprintln!("tracer:   a {signal} group-stop: the program stays stopped until SIGCONT");
+                eprintln!(
+                    "tracer:   a {signal} group-stop: the program stays stopped until SIGCONT"
+                );
                 group_stopped = true;
                 continue;
             }
@@ -152,5 +154,8 @@ fn wait_for_sigcont(pid: Pid) -> Result<workbook::Waited> {
 /// The lecture's `die`: say what failed and leave without running any of
 /// the parent's exit handlers.
 fn die(what: &str, errno: Errno, code: i32) -> ! {
-    workbook::process::exit_child(code, &format!("{what}: {}", errno.desc()))
+    workbook::process::exit_child(
+        code,
+        &format!("{what}: {}", workbook::names::errno_name(errno)),
+    )
 }

@@ -100,7 +100,12 @@ pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter>
         load(ARCH),
         bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 0, to_compat as u8),
         load(NR),
-        bpf_jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT as u32, to_x32 as u8, 0),
+        bpf_jump(
+            BPF_JMP | BPF_JGE | BPF_K,
+            X32_SYSCALL_BIT as u32,
+            to_x32 as u8,
+            0,
+        ),
     ];
     filter.extend(native);
     filter.extend(x32);

@@ -119,7 +119,11 @@ pub fn ptrace_cont(pid: Pid, signal: Option<Sig>) -> Result<()> {
 /// with PTRACE_SEIZE: it stays stopped, as `kill -STOP` meant, and the
 /// tracer hears of it again when SIGCONT (or SIGKILL) arrives.
 pub fn ptrace_listen(pid: Pid) -> Result<()> {
-    unless_gone(restart(libc::PTRACE_LISTEN, pid, None), "PTRACE_LISTEN", pid)
+    unless_gone(
+        restart(libc::PTRACE_LISTEN, pid, None),
+        "PTRACE_LISTEN",
+        pid,
+    )
 }
 
 #[cfg(test)]

@@ -350,10 +350,9 @@ impl fmt::Display for Stop {
                 Ok(())
             }
             Stop::SyscallExit { ret, .. } => write!(f, "syscall-exit-stop: returned {ret}"),
-            Stop::Signal(sig) => write!(
-                f,
-                "signal-delivery-stop: {sig} is on its way to the tracee"
-            ),
+            Stop::Signal(sig) => {
+                write!(f, "signal-delivery-stop: {sig} is on its way to the tracee")
+            }
             Stop::Group(sig) => write!(f, "group-stop: the tracee stopped on {sig}"),
             Stop::Event(event) => write!(f, "{event}"),
             Stop::Exited(code) => write!(f, "exited with status {code}"),
@@ -391,7 +390,7 @@ impl fmt::Display for Event {
                 "PTRACE_EVENT_SECCOMP: the filter returned RET_TRACE, data {data}, for {}",
                 abi.name(nr)
             ),
-            Event::Stop(sig) => write!(f, "PTRACE_EVENT_STOP: a ptrace-stop, nothing to deliver ({sig})"),
+            Event::Stop(sig) => write!(f, "PTRACE_EVENT_STOP: stopped by the tracer ({sig})"),
         }
     }
 }

@@ -158,44 +158,7 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
     command
 }
 
-/// How long any one run of a demo may take in a test. A tracer that hangs
-/// fails its test after this long, not after CI's 90 minutes.
-pub const TIME_LIMIT_SECS: u32 = 60;
-
-/// Arms a time limit for `command`: alarm(2) in the child, just before it
-/// executes. An alarm survives execve, so the demo itself gets SIGALRM after
-/// `TIME_LIMIT_SECS` and dies of it; PTRACE_O_EXITKILL then takes its tracees
-/// along. Forked children don't inherit the alarm, so only the demo is timed.
-/// For `assert_cmd_snapshot!(limited(&mut command))`; a hang then shows as a
-/// snapshot whose exit is SIGALRM. Use `run` for a clear panic message.
-pub fn limited(command: &mut Command) -> &mut Command {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: alarm(2) is async-signal-safe and touches no memory.
-    unsafe {
-        command.pre_exec(|| {
-            libc::alarm(TIME_LIMIT_SECS);
-            Ok(())
-        });
-    }
-    command
-}
-
-/// Runs `command` to completion under the time limit and returns its
-/// output; panics with a message naming the command if it ran past it.
-pub fn run(command: &mut Command) -> std::process::Output {
-    use std::os::unix::process::ExitStatusExt;
-    let shown = format!("{command:?}");
-    let output = limited(command)
-        .output()
-        .unwrap_or_else(|error| panic!("could not start {shown}: {error}"));
-    if output.status.signal() == Some(libc::SIGALRM) {
-        panic!(
-            "{shown} ran past the {TIME_LIMIT_SECS} s time limit (a hang?); stderr so far:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    output
-}
+pub use crate::process::{limited, run, TIME_LIMIT_SECS};
 
 /// `insta_cmd::assert_cmd_snapshot!` under the time limit: the demo is
 /// killed after `TIME_LIMIT_SECS`, and the test says so. Takes a `Command`
@@ -222,5 +185,239 @@ impl Drop for TimeLimitNote {
                 "the demo ran past the {TIME_LIMIT_SECS} s time limit and was killed (a hang?)"
             );
         }
+    }
+}
+
+/// Checks every tracer demo must pass, whatever else it does: strace's
+/// behaviour is the spec. Each takes the demo's command (time-limited, as
+/// the tests' factories make it) and runs a program under it.
+pub mod tracer_checks {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{kill, killpg, Signal};
+    use nix::unistd::Pid;
+
+    use super::run;
+
+    /// What the program's `text` on stdout looks like under `demo`:
+    /// write-rewriter turns every byte of a write but a final newline into 'A'.
+    fn as_shown(demo: &Command, text: &str) -> String {
+        if !demo
+            .get_program()
+            .to_string_lossy()
+            .ends_with("write-rewriter")
+        {
+            return text.to_string();
+        }
+        text.split_inclusive('\n')
+            .map(|line| {
+                let body = line.trim_end_matches('\n');
+                "A".repeat(body.len()) + &line[body.len()..]
+            })
+            .collect()
+    }
+
+    fn under(mut demo: Command, program: &[&str]) -> Command {
+        demo.arg("--").args(program);
+        demo
+    }
+
+    fn builtin(demo: Command, target: &str, own_binary: &std::path::Path) -> Command {
+        let exec = format!("exec -a builtin:{target} \"$0\"");
+        let mut command = under(demo, &["bash", "-c", &exec]);
+        command.arg(own_binary);
+        command
+    }
+
+    /// A real-time signal (bash's RTMIN is 34, strace's SIGRT_2) reaches
+    /// the program's handler, and the program's own status is the demo's.
+    pub fn realtime_signal_reaches_its_handler(demo: Command) {
+        let script = "trap 'echo caught' RTMIN; kill -s RTMIN $$; echo after; exit 3";
+        let wanted = as_shown(&demo, "caught\nafter\n");
+        let output = run(&mut under(demo, &["bash", "-c", script]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+    }
+
+    /// Killed by signal 39 (RTMIN+5): 128+39, as a shell reports it.
+    pub fn realtime_signal_kills_with_128_plus_n(demo: Command) {
+        let output = run(&mut under(demo, &["bash", "-c", "kill -s RTMIN+5 $$"]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(167), "{stderr}");
+    }
+
+    /// setgid() in a threaded program: glibc signals every thread with
+    /// SIGRT_1, and the program exits while they sleep.
+    pub fn setxid_in_threads(demo: Command, own_binary: &std::path::Path) {
+        let wanted = as_shown(
+            &demo,
+            "target: setgid(getgid()) in a process of 5 threads: done\n",
+        );
+        let output = run(&mut builtin(demo, "setxid", own_binary));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+    }
+
+    /// 500 children SIGKILLed in the middle of their syscalls, three times:
+    /// a tracee that vanishes after its stop is no error.
+    pub fn children_killed_mid_syscall(demo: impl Fn() -> Command, own_binary: &std::path::Path) {
+        for round in 0..3 {
+            let wanted = as_shown(&demo(), "target: forked and killed 500 children\n");
+            let output = run(&mut builtin(demo(), "kill-children", own_binary));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                wanted,
+                "round {round}: {stderr}"
+            );
+        }
+    }
+
+    /// The threaded target, many times, while two other processes keep both
+    /// CPUs busy: the teardown must never wait for a thread it lost.
+    pub fn threads_under_load(demo: impl Fn() -> Command, own_binary: &std::path::Path) {
+        let mut load: Vec<Child> = (0..2)
+            .map(|_| {
+                Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .expect("sh")
+            })
+            .collect();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for round in 0..20 {
+                let output = run(&mut builtin(demo(), "threads", own_binary));
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
+            }
+        }));
+        for spinner in &mut load {
+            let _ = spinner.kill();
+            let _ = spinner.wait();
+        }
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// The demo in a process group of its own, as a shell runs a job, with
+    /// its stdout read line by line.
+    struct Job {
+        child: Child,
+        stdout: BufReader<std::process::ChildStdout>,
+        demo: Command,
+    }
+
+    impl Job {
+        fn start(mut demo: Command, script: &str) -> Job {
+            let shown = Command::new(demo.get_program());
+            demo.args(["--", "sh", "-c", script])
+                .process_group(0)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = demo.spawn().expect("starting the demo");
+            let stdout = BufReader::new(child.stdout.take().expect("piped"));
+            Job {
+                child,
+                stdout,
+                demo: shown,
+            }
+        }
+
+        fn expect_line(&mut self, wanted: &str) {
+            let mut line = String::new();
+            self.stdout.read_line(&mut line).expect("reading stdout");
+            assert_eq!(line, as_shown(&self.demo, &format!("{wanted}\n")));
+        }
+
+        fn pid(&self) -> Pid {
+            Pid::from_raw(self.child.id() as i32)
+        }
+
+        /// The program: the demo's child, found in /proc.
+        fn program(&self) -> Pid {
+            let parent = self.child.id().to_string();
+            for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+                let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                    continue;
+                };
+                let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+                if after_comm.split_whitespace().nth(1) == Some(parent.as_str()) {
+                    let pid = entry.file_name().to_string_lossy().parse().expect("a pid");
+                    return Pid::from_raw(pid);
+                }
+            }
+            panic!("the demo (pid {parent}) has no child");
+        }
+
+        fn shown(&self, text: &str) -> String {
+            as_shown(&self.demo, text)
+        }
+
+        /// Waits for the demo to end; its exit code, stdout's rest, stderr.
+        fn finish(mut self) -> (Option<i32>, String, String) {
+            let mut rest = String::new();
+            let _ = self.stdout.read_to_string(&mut rest);
+            let mut stderr = String::new();
+            if let Some(mut err) = self.child.stderr.take() {
+                let _ = err.read_to_string(&mut stderr);
+            }
+            let status = self.child.wait().expect("waiting for the demo");
+            (status.code(), rest, stderr)
+        }
+    }
+
+    fn process_state(pid: Pid) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?.1.trim_start().chars().next()
+    }
+
+    /// Ctrl-C reaches the whole foreground job; the program traps it and
+    /// exits 42, and so must the demo: the signal was the program's.
+    pub fn fatal_signals_belong_to_the_program(demo: impl Fn() -> Command) {
+        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            let name = &signal.as_str()[3..];
+            let script = format!(
+                "trap 'echo caught; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
+            );
+            let mut job = Job::start(demo(), &script);
+            job.expect_line("ready");
+            killpg(job.pid(), signal).expect("killpg");
+            let wanted = job.shown("caught\n");
+            let (code, rest, stderr) = job.finish();
+            assert_eq!(rest, wanted, "{signal}: {stderr}");
+            assert_eq!(code, Some(42), "{signal}: {stderr}");
+        }
+    }
+
+    /// `kill -STOP` stops the program as it would without a tracer, and it
+    /// goes on only at SIGCONT.
+    pub fn sigstop_stops_until_sigcont(demo: Command) {
+        let mut job = Job::start(demo, "echo before; kill -STOP $$; echo after; exit 5");
+        job.expect_line("before");
+        let program = job.program();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(process_state(program), Some('T' | 't')) {
+            assert!(Instant::now() < deadline, "the program never stopped");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Stopped, and it stays stopped.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            matches!(process_state(program), Some('T' | 't')),
+            "the program was resumed without SIGCONT: {:?}",
+            process_state(program)
+        );
+        kill(program, Signal::SIGCONT).expect("kill -CONT");
+        let wanted = job.shown("after\n");
+        let (code, rest, stderr) = job.finish();
+        assert_eq!(rest, wanted, "{stderr}");
+        assert_eq!(code, Some(5), "{stderr}");
     }
 }

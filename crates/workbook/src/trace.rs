@@ -87,7 +87,10 @@ fn exec_stopped(program: &Program, before_exec: impl FnOnce() -> Result<(), Errn
         exit_child(1, &format!("before execvp: {}", errno.desc()));
     }
     let errno = execvp(&program.file, &program.argv).unwrap_err();
-    exit_child(exec_failure_code(errno), &format!("execvp {}: {}", program.label, errno.desc()))
+    exit_child(
+        exec_failure_code(errno),
+        &format!("execvp {}: {}", program.label, errno.desc()),
+    )
 }
 
 /// A shell's exit code for a program that could not be executed.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod hostile_writes;
 pub mod overhead;
+mod robustness;
 mod seccomp;
 mod sigsys;
 mod tries;
@@ -40,6 +41,9 @@ pub const NAMES: &[&str] = &[
     "buffer",
     "undumpable",
     "hostile",
+    "setxid",
+    "kill-children",
+    "abis",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -68,6 +72,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "buffer" => overhead::buffer(),
         "undumpable" => undumpable::undumpable(),
         "hostile" => hostile_writes::hostile(std::env::args().nth(1).as_deref()),
+        "setxid" => robustness::setxid(),
+        "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
+        "abis" => robustness::abis(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

@@ -1,0 +1,110 @@
+//! Targets that try a tracer's robustness: real-time signals sent to every
+//! thread, children killed in the middle of their syscalls, and calls made
+//! through all three of the kernel's x86_64 ABIs.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::arch::{compat_syscall, compat_syscall_number, X32_SYSCALL_BIT};
+
+/// Four threads asleep, then setgid(getgid()) in the main thread. glibc
+/// makes every thread change its ids too, by sending each one signal 33
+/// (SIGRT_1); then the program exits while the threads still sleep.
+pub fn setxid() -> ExitCode {
+    for _ in 0..4 {
+        std::thread::spawn(|| std::thread::sleep(Duration::from_secs(30)));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    // SAFETY: getgid has no preconditions; setgid to our own gid changes nothing.
+    let ret = unsafe { libc::setgid(libc::getgid()) };
+    if ret != 0 {
+        eprintln!("target: setgid: {}", std::io::Error::last_os_error());
+        return ExitCode::FAILURE;
+    }
+    println!("target: setgid(getgid()) in a process of 5 threads: done");
+    ExitCode::SUCCESS
+}
+
+/// Forks a child that makes syscalls without end and SIGKILLs it, `rounds`
+/// times: a tracer sees many a child vanish between its stop and its next
+/// look at it (strace's test suite has kill_child for the same).
+pub fn kill_children(rounds: Option<&str>) -> ExitCode {
+    let rounds: u32 = rounds.and_then(|r| r.parse().ok()).unwrap_or(500);
+    for _ in 0..rounds {
+        // SAFETY: the child only makes raw syscalls, then is killed.
+        let child = unsafe { libc::fork() };
+        match child {
+            -1 => {
+                eprintln!("target: fork: {}", std::io::Error::last_os_error());
+                return ExitCode::FAILURE;
+            }
+            0 => loop {
+                // SAFETY: getppid has no preconditions.
+                unsafe { libc::getppid() };
+            },
+            child => {
+                // SAFETY: kill and waitpid on our own child.
+                unsafe {
+                    libc::kill(child, libc::SIGKILL);
+                    libc::waitpid(child, std::ptr::null_mut(), 0);
+                }
+            }
+        }
+    }
+    println!("target: forked and killed {rounds} children");
+    ExitCode::SUCCESS
+}
+
+/// getppid, dup and socket through each ABI, one line each with what the
+/// kernel answered: a tracer that blocks `socket` should stop the 64-bit,
+/// the 32-bit (number 359) and the x32 socket, and nothing else.
+pub fn abis() -> ExitCode {
+    let show = |what: &str, ret: i64| {
+        let answer = if ret < 0 {
+            std::io::Error::from_raw_os_error(-ret as i32).to_string()
+        } else {
+            "ok".to_string()
+        };
+        println!("target: {what}: {answer}");
+    };
+    let native = |nr: libc::c_long, a: libc::c_long, b: libc::c_long| -> i64 {
+        // SAFETY: getppid, dup and socket take plain integers.
+        let ret = unsafe { libc::syscall(nr, a, b, 0) };
+        if ret < 0 {
+            -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        } else {
+            ret
+        }
+    };
+    let i386 = |name: &str, args: [u32; 5]| -> i64 {
+        let nr = compat_syscall_number(name).expect("i386 has the call") as u32;
+        i64::from(compat_syscall(nr, args))
+    };
+    show("getppid, x86_64", native(libc::SYS_getppid, 0, 0));
+    show(
+        "socket, x86_64",
+        native(libc::SYS_socket, libc::AF_UNIX as _, libc::SOCK_STREAM as _),
+    );
+    show("dup, x86_64", native(libc::SYS_dup, 1, 0));
+    show("getppid, int 0x80", i386("getppid", [0; 5]));
+    show(
+        "socket, int 0x80",
+        i386(
+            "socket",
+            [libc::AF_UNIX as u32, libc::SOCK_STREAM as u32, 0, 0, 0],
+        ),
+    );
+    show("dup, int 0x80", i386("dup", [1, 0, 0, 0, 0]));
+    let x32 = |nr: libc::c_long| nr | X32_SYSCALL_BIT as libc::c_long;
+    // Where the kernel has no x32 ABI, these fail with ENOSYS unless a
+    // tracer makes them fail otherwise: the answer is shown as it is.
+    show(
+        "socket, x32",
+        native(
+            x32(libc::SYS_socket),
+            libc::AF_UNIX as _,
+            libc::SOCK_STREAM as _,
+        ),
+    );
+    ExitCode::SUCCESS
+}
