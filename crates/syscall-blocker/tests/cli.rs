@@ -372,3 +372,123 @@ fn execve_from_a_thread() {
         );
     }
 }
+
+/// The built-in target `abis`: getppid, socket and dup through `syscall`,
+/// `int 0x80` and the x32 bit.
+fn under_abis(mut command: Command) -> Command {
+    command
+        .args(["--", "bash", "-c", "exec -a builtin:abis \"$0\""])
+        .arg(get_cargo_bin("syscall-blocker"));
+    command
+}
+
+/// A name is blocked in every ABI by that ABI's own number, in both modes,
+/// exactly as `strace -e inject=NAME:error=EPERM` does it.
+#[test]
+#[ignore = "needs strace"]
+fn blocking_in_every_abi_agrees_with_strace_inject() {
+    for call in ["socket", "getppid", "dup"] {
+        let mut strace = Command::new("strace");
+        strace
+            .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("inject={call}:error=EPERM"));
+        let theirs = workbook::testing::run(&mut under_abis(strace));
+        for mode in [&[][..], &["--seccomp"][..]] {
+            let mut ours = blocker();
+            ours.args(mode).args(["--block", call]);
+            let ours = workbook::testing::run(&mut under_abis(ours));
+            let stderr = String::from_utf8_lossy(&ours.stderr);
+            assert_eq!(
+                String::from_utf8_lossy(&ours.stdout),
+                String::from_utf8_lossy(&theirs.stdout),
+                "--block {call} {mode:?}: {stderr}"
+            );
+            assert_eq!(ours.status.code(), theirs.status.code(), "{call} {mode:?}");
+        }
+    }
+}
+
+/// `--trace` names a 32-bit call by the i386 table and says when a process
+/// changes ABI, as strace does.
+#[test]
+fn trace_names_calls_by_their_abi() {
+    let mut command = blocker();
+    command.args(["--trace", "--block", "socket"]);
+    let output = workbook::testing::run(&mut under_abis(command));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let switch = stderr.find("[ Process PID=").expect("an ABI switch");
+    let from = stderr[..switch]
+        .rfind("getppid() = ")
+        .expect("the target's 64-bit getppid");
+    let calls: Vec<String> = stderr[from..]
+        .lines()
+        .take(10)
+        .map(|line| {
+            if let Some(mode) = line.split(" runs in ").nth(1) {
+                return format!("[ runs in {mode}");
+            }
+            // Results that vary from run to run: pids and new fds.
+            let (call, result) = line.split_once(" = ").unwrap_or((line, ""));
+            let result = if result.starts_with("-1 ") {
+                result
+            } else {
+                "N"
+            };
+            format!("{call} = {result}")
+        })
+        .collect();
+    let blocked = "socket(0x1, 0x1, 0x0) = -1 EPERM (Operation not permitted) (blocked)";
+    assert_eq!(
+        calls,
+        [
+            "getppid() = N",
+            blocked,
+            "dup(0x1) = N",
+            "[ runs in 32 bit mode. ]",
+            "getppid() = N",
+            blocked,
+            "dup(0x1) = N",
+            "[ runs in x32 mode. ]",
+            blocked,
+            "[ runs in 64 bit mode. ]",
+        ],
+        "{stderr}"
+    );
+}
+
+/// `--trace` of an execve from a thread reads as strace's: the execve line
+/// left open with `<pid changed to N ...>`, then its result under the
+/// leader's pid, and nothing of the leader's own call pinned on it.
+#[test]
+#[ignore = "needs python3"]
+fn trace_of_an_execve_from_a_thread() {
+    let script = "import threading, os, time\n\
+                  threading.Thread(target=lambda: os.execv('/bin/sh', \
+                  ['sh', '-c', 'exit 42'])).start()\n\
+                  time.sleep(30)";
+    let output = workbook::testing::run(blocker().args([
+        "--trace",
+        "--block",
+        "uname",
+        "--",
+        "python3",
+        "-c",
+        script,
+    ]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(42), "{stderr}");
+    let changed = stderr
+        .lines()
+        .find(|line| line.contains("execve(\"/bin/sh\""))
+        .expect("the thread's execve line");
+    assert!(changed.ends_with("...>"), "{changed}");
+    assert!(changed.contains(" <pid changed to "), "{changed}");
+    assert!(
+        stderr.contains("<... execve resumed>) = 0\n"),
+        "the execve's result is not shown as strace shows it: {stderr}"
+    );
+    assert!(
+        !stderr.contains("exit(0x2a) = 0"),
+        "a stale call was paired with the execve's exit: {stderr}"
+    );
+}

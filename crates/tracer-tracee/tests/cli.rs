@@ -36,15 +36,13 @@ fn killed_tracee_gives_128_plus_signal() {
     workbook::assert_limited_snapshot!(tracer().args(["--", "sh", "-c", "kill -TERM $$"]));
 }
 
+/// `kill -STOP`: the signal is passed on, and the group-stop it causes is
+/// left alone until the test sends SIGCONT.
 #[test]
-fn stop_signal_is_passed_on_and_the_group_stop_resumed() {
+fn stop_signal_stops_the_program_until_sigcont() {
     let _redactions = redactions().bind_to_scope();
-    workbook::assert_limited_snapshot!(tracer().args([
-        "--",
-        "sh",
-        "-c",
-        "kill -STOP $$; echo resumed"
-    ]));
+    let transcript = workbook::testing::tracer_checks::sigstop_stops_until_sigcont(tracer());
+    insta::assert_snapshot!(transcript);
 }
 
 #[test]

@@ -397,8 +397,10 @@ pub mod tracer_checks {
     }
 
     /// `kill -STOP` stops the program as it would without a tracer, and it
-    /// goes on only at SIGCONT.
-    pub fn sigstop_stops_until_sigcont(demo: Command) {
+    /// goes on only at SIGCONT. Returns the run as insta-cmd shows one
+    /// (exit code, stdout, stderr), for a snapshot.
+    pub fn sigstop_stops_until_sigcont(demo: Command) -> String {
+        let demo_program = demo.get_program().to_owned();
         let mut job = Job::start(demo, "echo before; kill -STOP $$; echo after; exit 5");
         job.expect_line("before");
         let program = job.program();
@@ -419,5 +421,7 @@ pub mod tracer_checks {
         let (code, rest, stderr) = job.finish();
         assert_eq!(rest, wanted, "{stderr}");
         assert_eq!(code, Some(5), "{stderr}");
+        let before = as_shown(&Command::new(demo_program), "before\n");
+        format!("success: false\nexit_code: 5\n----- stdout -----\n{before}{rest}\n----- stderr -----\n{stderr}")
     }
 }

@@ -59,14 +59,6 @@ pub fn kill_children(rounds: Option<&str>) -> ExitCode {
 /// kernel answered: a tracer that blocks `socket` should stop the 64-bit,
 /// the 32-bit (number 359) and the x32 socket, and nothing else.
 pub fn abis() -> ExitCode {
-    let show = |what: &str, ret: i64| {
-        let answer = if ret < 0 {
-            std::io::Error::from_raw_os_error(-ret as i32).to_string()
-        } else {
-            "ok".to_string()
-        };
-        println!("target: {what}: {answer}");
-    };
     let native = |nr: libc::c_long, a: libc::c_long, b: libc::c_long| -> i64 {
         // SAFETY: getppid, dup and socket take plain integers.
         let ret = unsafe { libc::syscall(nr, a, b, 0) };
@@ -80,31 +72,37 @@ pub fn abis() -> ExitCode {
         let nr = compat_syscall_number(name).expect("i386 has the call") as u32;
         i64::from(compat_syscall(nr, args))
     };
-    show("getppid, x86_64", native(libc::SYS_getppid, 0, 0));
-    show(
-        "socket, x86_64",
-        native(libc::SYS_socket, libc::AF_UNIX as _, libc::SOCK_STREAM as _),
-    );
-    show("dup, x86_64", native(libc::SYS_dup, 1, 0));
-    show("getppid, int 0x80", i386("getppid", [0; 5]));
-    show(
-        "socket, int 0x80",
-        i386(
-            "socket",
-            [libc::AF_UNIX as u32, libc::SOCK_STREAM as u32, 0, 0, 0],
-        ),
-    );
-    show("dup, int 0x80", i386("dup", [1, 0, 0, 0, 0]));
     let x32 = |nr: libc::c_long| nr | X32_SYSCALL_BIT as libc::c_long;
-    // Where the kernel has no x32 ABI, these fail with ENOSYS unless a
-    // tracer makes them fail otherwise: the answer is shown as it is.
-    show(
-        "socket, x32",
-        native(
-            x32(libc::SYS_socket),
-            libc::AF_UNIX as _,
-            libc::SOCK_STREAM as _,
+    let (unix, stream) = (libc::AF_UNIX, libc::SOCK_STREAM);
+    // All calls first, then the report: a tracer's log shows the calls
+    // together, not between the writes.
+    let results = [
+        ("getppid, x86_64", native(libc::SYS_getppid, 0, 0)),
+        (
+            "socket, x86_64",
+            native(libc::SYS_socket, unix as _, stream as _),
         ),
-    );
+        ("dup, x86_64", native(libc::SYS_dup, 1, 0)),
+        ("getppid, int 0x80", i386("getppid", [0; 5])),
+        (
+            "socket, int 0x80",
+            i386("socket", [unix as u32, stream as u32, 0, 0, 0]),
+        ),
+        ("dup, int 0x80", i386("dup", [1, 0, 0, 0, 0])),
+        // Where the kernel has no x32 ABI this fails with ENOSYS, unless a
+        // tracer makes it fail otherwise.
+        (
+            "socket, x32",
+            native(x32(libc::SYS_socket), unix as _, stream as _),
+        ),
+    ];
+    for (what, ret) in results {
+        let answer = if ret < 0 {
+            std::io::Error::from_raw_os_error(-ret as i32).to_string()
+        } else {
+            "ok".to_string()
+        };
+        println!("target: {what}: {answer}");
+    }
     ExitCode::SUCCESS
 }
