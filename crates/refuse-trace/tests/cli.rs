@@ -32,7 +32,7 @@ fn unknown_arguments_are_refused() {
 #[test]
 #[ignore = "needs strace"]
 fn under_strace_it_refuses() {
-    let output = Command::new("strace")
+    let output = workbook::testing::limited(&mut Command::new("strace"))
         .args(["-o", "/dev/null"])
         .arg(get_cargo_bin("refuse-trace"))
         .output()
@@ -49,7 +49,7 @@ fn under_strace_it_refuses() {
 #[test]
 #[ignore = "needs gdb"]
 fn under_gdb_it_refuses() {
-    let output = Command::new("gdb")
+    let output = workbook::testing::limited(&mut Command::new("gdb"))
         .args(["-q", "-batch", "-nx", "-ex", "run", "--args"])
         .arg(get_cargo_bin("refuse-trace"))
         .output()

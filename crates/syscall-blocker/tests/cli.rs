@@ -185,7 +185,7 @@ fn strace_sequences(command: &[&str]) -> (Output, Vec<Vec<String>>) {
     let dir = std::env::temp_dir().join(format!("syscall-blocker-parity-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let output = Command::new("strace")
+    let output = workbook::testing::limited(&mut Command::new("strace"))
         .args(["-f", "-ff", "-qq", "-o"])
         .arg(dir.join("trace"))
         .args(command)
@@ -247,7 +247,7 @@ fn blocking_agrees_with_strace_inject() {
             .args(command)
             .output()
             .unwrap();
-        let theirs = Command::new("strace")
+        let theirs = workbook::testing::limited(&mut Command::new("strace"))
             .args(["-f", "-qq", "-o", "/dev/null", "-e"])
             .arg(format!("inject={call}:error=EPERM"))
             .args(command)

@@ -97,7 +97,7 @@ fn multi_threaded_target() {
 #[test]
 #[ignore = "needs strace"]
 fn unexpected_first_status_is_reported() {
-    let output = Command::new("strace")
+    let output = workbook::testing::limited(&mut Command::new("strace"))
         .args(["-f", "-qq", "-o", "/dev/null"])
         .arg(get_cargo_bin("tracer-tracee"))
         .output()
