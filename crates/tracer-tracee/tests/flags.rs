@@ -35,27 +35,11 @@ fn misspelt_flag_gets_a_suggestion() {
 /// the tracing tests' business.)
 #[test]
 fn the_commands_own_flags_are_passed_on() {
-    for args in [
-        &["--", "sh", "-c", "echo ok"][..],
-        &["sh", "-c", "echo ok"],
-        &["--", "sh", "-c", "echo ok --version"],
+    for (args, stdout) in [
+        (&["--", "sh", "-c", "echo ok"][..], "ok\n"),
+        (&["sh", "-c", "echo ok"], "ok\n"),
+        (&["--", "sh", "-c", "echo ok --version"], "ok --version\n"),
     ] {
-        let output = workbook::testing::run(tracer().args(args));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
-        let expected = if args.last() == Some(&"echo ok --version") {
-            "ok --version\n"
-        } else {
-            "ok\n"
-        };
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            expected,
-            "{args:?}: {stderr}"
-        );
-        assert!(
-            stderr.contains("running sh -c 'echo ok"),
-            "{args:?}: {stderr}"
-        );
+        workbook::testing::command_runs_as_given(tracer(), args, stdout);
     }
 }

@@ -425,3 +425,79 @@ pub mod tracer_checks {
         format!("success: false\nexit_code: 5\n----- stdout -----\n{before}{rest}\n----- stderr -----\n{stderr}")
     }
 }
+
+/// A demo's command line runs the command as given: its exit status 0,
+/// its stdout `stdout`, and the narration names it (`running sh -c ...`).
+pub fn command_runs_as_given(mut demo: Command, args: &[&str], stdout: &str) {
+    let output = run(demo.args(args));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        stdout,
+        "{args:?}: {stderr}"
+    );
+    assert!(
+        stderr.contains("running sh -c 'echo ok"),
+        "{args:?}: {stderr}"
+    );
+}
+
+/// The tests of `tracer_checks`, one `#[test]` each, for the demo binary
+/// `$bin`: `workbook::tracer_check_tests!("syscall-blocker");` in a test
+/// file, which then also has `fn demo() -> Command`.
+#[macro_export]
+macro_rules! tracer_check_tests {
+    ($bin:literal) => {
+        /// The demo, killed if it runs past the time limit.
+        fn demo() -> ::std::process::Command {
+            let mut command = ::std::process::Command::new(::insta_cmd::get_cargo_bin($bin));
+            $crate::testing::limited(&mut command);
+            command
+        }
+
+        #[test]
+        fn realtime_signal_reaches_its_handler() {
+            $crate::testing::tracer_checks::realtime_signal_reaches_its_handler(demo());
+        }
+
+        #[test]
+        fn realtime_signal_kills_with_128_plus_n() {
+            $crate::testing::tracer_checks::realtime_signal_kills_with_128_plus_n(demo());
+        }
+
+        #[test]
+        fn setxid_in_threads() {
+            $crate::testing::tracer_checks::setxid_in_threads(
+                demo(),
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn children_killed_mid_syscall() {
+            $crate::testing::tracer_checks::children_killed_mid_syscall(
+                demo,
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn threads_under_load() {
+            $crate::testing::tracer_checks::threads_under_load(
+                demo,
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn fatal_signals_belong_to_the_program() {
+            $crate::testing::tracer_checks::fatal_signals_belong_to_the_program(demo);
+        }
+
+        #[test]
+        fn sigstop_stops_until_sigcont() {
+            $crate::testing::tracer_checks::sigstop_stops_until_sigcont(demo());
+        }
+    };
+}

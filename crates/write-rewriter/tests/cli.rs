@@ -151,11 +151,10 @@ fn a_long_write_is_rewritten_whole() {
 /// child's error message is not the program's output: it is left alone.
 #[test]
 fn a_failed_exec_is_reported_unchanged() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let script = dir.join(format!("missing-interpreter-{}", std::process::id()));
-    std::fs::write(&script, "#!/no/such/interpreter\necho hello\n").unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A committed file: one written by the test could be open in another
+    // test's forked child at exec time, and execve would say ETXTBSY.
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/missing-interpreter");
     // Without a tracer: execve itself fails with ENOENT.
     let untraced = Command::new(&script).output().unwrap_err();
     assert_eq!(untraced.raw_os_error(), Some(libc::ENOENT));
@@ -173,5 +172,4 @@ fn a_failed_exec_is_reported_unchanged() {
     let shell = workbook::testing::run(Command::new("sh").args(["-c", "\"$0\""]).arg(&script));
     assert_eq!(shell.status.code(), Some(127));
     assert_eq!(output.status.code(), Some(127), "stderr:\n{stderr}");
-    std::fs::remove_file(&script).unwrap();
 }
