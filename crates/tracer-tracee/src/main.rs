@@ -92,10 +92,21 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
     // ANCHOR: loop
     let mut group_stopped = false;
     loop {
+        // waitpid(-1), not waitpid(pid): a child the program made with
+        // clone(CLONE_PARENT) is ours, not the program's, and must be reaped.
         let status = match group_stopped {
-            false => wait_for(pid, WaitPidFlag::__WALL)?,
-            true => wait_for_sigcont(pid)?,
+            false => wait_for(None, WaitPidFlag::__WALL)?,
+            true => wait_for_sigcont()?,
         };
+        if status.pid != pid {
+            if status.stop.is_gone() {
+                eprintln!(
+                    "tracer: reaped pid {}, a child the program handed to us (CLONE_PARENT)",
+                    status.pid
+                );
+            }
+            continue;
+        }
         eprintln!("tracer: status {:#x}: {}", status.raw, status.stop);
         let pass_on = match status.stop {
             Stop::Event(Event::Exec { .. }) => {
@@ -141,10 +152,10 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
 /// would wake us (it never runs), so we look every 20 ms with WNOHANG and
 /// WCONTINUED. A tracer attached with PTRACE_SEIZE is told instead: see
 /// PTRACE_LISTEN in the syscall-blocker.
-fn wait_for_sigcont(pid: Pid) -> Result<workbook::Waited> {
+fn wait_for_sigcont() -> Result<workbook::Waited> {
     loop {
         let flags = WaitPidFlag::__WALL | WaitPidFlag::WCONTINUED | WaitPidFlag::WNOHANG;
-        if let Some(status) = workbook::waitpid(pid, flags)? {
+        if let Some(status) = workbook::waitpid(None, flags)? {
             return Ok(status);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -279,6 +279,19 @@ pub mod tracer_checks {
         }
     }
 
+    /// clone(CLONE_PARENT) makes a child of the tracer's: the tracer must reap
+    /// it (waitpid(-1)), or the program, waiting for it to go, never ends.
+    pub fn clone_parent_child_is_reaped(demo: Command, own_binary: &std::path::Path) {
+        let wanted = as_shown(
+            &demo,
+            "target: my CLONE_PARENT sibling was reaped by my parent\n",
+        );
+        let output = run(&mut builtin(demo, "clone-parent", own_binary));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+    }
+
     /// The threaded target, many times, while two other processes keep both
     /// CPUs busy: the teardown must never wait for a thread it lost.
     pub fn threads_under_load(demo: impl Fn() -> Command, own_binary: &std::path::Path) {
@@ -478,6 +491,14 @@ macro_rules! tracer_check_tests {
         fn children_killed_mid_syscall() {
             $crate::testing::tracer_checks::children_killed_mid_syscall(
                 demo,
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn clone_parent_child_is_reaped() {
+            $crate::testing::tracer_checks::clone_parent_child_is_reaped(
+                demo(),
                 &::insta_cmd::get_cargo_bin($bin),
             );
         }

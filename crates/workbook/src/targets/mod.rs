@@ -44,6 +44,7 @@ pub const NAMES: &[&str] = &[
     "setxid",
     "kill-children",
     "abis",
+    "clone-parent",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -75,6 +76,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "setxid" => robustness::setxid(),
         "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
         "abis" => robustness::abis(),
+        "clone-parent" => robustness::clone_parent(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

@@ -106,3 +106,41 @@ pub fn abis() -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// clone(CLONE_PARENT): the child is our parent's child, a sibling, and
+/// only our parent (the tracer) can reap it. Waits up to 10 s for that to
+/// happen, as strace's clone_parent test does without a limit.
+pub fn clone_parent() -> ExitCode {
+    // SAFETY: clone without CLONE_VM and without a new stack behaves as
+    // fork; the child only calls _exit.
+    let child = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT | libc::SIGCHLD,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
+    match child {
+        -1 => {
+            eprintln!("target: clone: {}", std::io::Error::last_os_error());
+            return ExitCode::FAILURE;
+        }
+        // SAFETY: _exit in the child skips the parent's atexit handlers.
+        0 => unsafe { libc::_exit(42) },
+        _ => {}
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // SAFETY: kill with signal 0 only asks whether the process exists.
+    while unsafe { libc::kill(child as libc::pid_t, 0) } == 0 {
+        if std::time::Instant::now() > deadline {
+            println!("target: my CLONE_PARENT sibling was never reaped");
+            return ExitCode::FAILURE;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    println!("target: my CLONE_PARENT sibling was reaped by my parent");
+    ExitCode::SUCCESS
+}
