@@ -5,20 +5,107 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// What differs between runs and machines, and what stands for it:
+/// pids, addresses, tick counts, measured times.
+const REDACTIONS: [(&str, &str); 4] = [
+    (r"\bpid \d+", "pid [PID]"),
+    (r"0x[0-9a-f]{9,}", "[ADDR]"),
+    (r"\btick \d+", "tick [N]"),
+    (r"\b\d+\.\d+ ?(ns|µs|us|ms|s)\b", "[TIME]"),
+];
+
 /// insta settings that redact what differs between runs and machines:
 /// pids, addresses, tick counts, measured times, and the test binary's own
 /// name (it carries a build hash).
 pub fn redactions() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
-    settings.add_filter(r"\bpid \d+", "pid [PID]");
-    settings.add_filter(r"0x[0-9a-f]{9,}", "[ADDR]");
-    settings.add_filter(r"\btick \d+", "tick [N]");
-    settings.add_filter(r"\b\d+\.\d+ ?(ns|µs|us|ms|s)\b", "[TIME]");
+    for (pattern, replacement) in REDACTIONS {
+        settings.add_filter(pattern, replacement);
+    }
     if let Ok(comm) = fs::read_to_string("/proc/self/comm") {
         settings.add_filter(&regex_escape(comm.trim_end()), "[TEST]");
     }
     settings
+}
+
+/// `text` with the same redactions as `redactions()` applies to snapshots.
+pub fn redact(text: &str) -> String {
+    REDACTIONS
+        .iter()
+        .fold(text.to_string(), |text, (pattern, replacement)| {
+            regex::Regex::new(pattern)
+                .expect("a valid redaction pattern")
+                .replace_all(&text, *replacement)
+                .into_owned()
+        })
+}
+
+/// A demo's committed insta-cmd snapshot, read back: what the real demo
+/// printed and how it exited, redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Transcript {
+    /// `crates/DEMO/tests/snapshots/NAME.snap` of this workspace.
+    pub fn of_demo(demo: &str, name: &str) -> Transcript {
+        let path = workspace_root()
+            .join("crates")
+            .join(demo)
+            .join("tests/snapshots")
+            .join(format!("{name}.snap"));
+        let text = fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+        // After the YAML header: success, exit_code, then the two streams.
+        let body = text
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .map(|(_, body)| body)
+            .unwrap_or_else(|| panic!("{}: no YAML header", path.display()));
+        let exit_code = body
+            .lines()
+            .find_map(|line| line.strip_prefix("exit_code: "))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("{}: no exit_code line", path.display()));
+        let (_, streams) = body
+            .split_once("----- stdout -----\n")
+            .unwrap_or_else(|| panic!("{}: no stdout section", path.display()));
+        let (stdout, stderr) = streams
+            .split_once("\n----- stderr -----\n")
+            .unwrap_or_else(|| panic!("{}: no stderr section", path.display()));
+        Transcript {
+            exit_code,
+            stdout: stdout.to_string(),
+            stderr: stderr.trim_end_matches('\n').to_string(),
+        }
+    }
+
+    /// What `command` prints and how it exits, redacted as the snapshots
+    /// are, with `rename` applied to both streams (e.g. a lab binary's
+    /// name turned into its demo's).
+    pub fn of_run(command: &mut Command, rename: (&str, &str)) -> Transcript {
+        let output = run(command);
+        let text =
+            |bytes: &[u8]| redact(&String::from_utf8_lossy(bytes).replace(rename.0, rename.1));
+        Transcript {
+            exit_code: output.status.code().unwrap_or(-1),
+            stdout: text(&output.stdout),
+            stderr: text(&output.stderr).trim_end_matches('\n').to_string(),
+        }
+    }
+}
+
+/// The workspace's top directory, from this crate's manifest.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/workbook lies two levels down")
+        .to_path_buf()
 }
 
 fn regex_escape(text: &str) -> String {
