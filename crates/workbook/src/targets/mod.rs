@@ -14,6 +14,7 @@ mod hostile_writes;
 pub mod overhead;
 mod robustness;
 mod seccomp;
+mod signal_lab;
 mod sigsys;
 mod tries;
 mod undumpable;
@@ -44,6 +45,9 @@ pub const NAMES: &[&str] = &[
     "setxid",
     "kill-children",
     "abis",
+    "signal-lab",
+    "segv",
+    "queue",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -75,6 +79,12 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "setxid" => robustness::setxid(),
         "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
         "abis" => robustness::abis(),
+        "signal-lab" => signal_lab::signal_lab(),
+        "segv" => signal_lab::segv(),
+        "queue" => signal_lab::queue(
+            std::env::args().nth(1).as_deref(),
+            std::env::args().nth(2).as_deref(),
+        ),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
