@@ -61,6 +61,7 @@ fn run() -> Result<ExitCode> {
             // kill -STOP: the process has stopped; it stays so until SIGCONT.
             Stop::Group(signal) => {
                 eprintln!("{prefix}--- stopped by {signal} ---");
+                eprintln!("{prefix}    PTRACE_LISTEN: it stays stopped until SIGCONT");
                 ptrace_listen(pid)?;
                 continue;
             }
