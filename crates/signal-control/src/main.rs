@@ -126,7 +126,7 @@ fn change_it(
 ) -> Result<Option<Sig>> {
     let usr2 = Sig::new(libc::SIGUSR2).expect("a signal");
     match signal.number() {
-        libc::SIGUSR1 if info.code() == libc::SI_QUEUE => {
+        libc::SIGUSR1 if info.code() == libc::SI_QUEUE && info.value() == 1 => {
             let sent = info.value();
             info.set_value(NEW_VALUE);
             ptrace::setsiginfo(pid, &info.to_raw())
@@ -145,7 +145,8 @@ fn change_it(
             );
             Ok(Some(signal))
         }
-        libc::SIGTERM => Ok(None),
+        // Only the SIGTERM it raised itself: a kill -TERM from outside still ends it.
+        libc::SIGTERM if info.code() == libc::SI_TKILL && info.pid() == pid.as_raw() => Ok(None),
         _ => Ok(Some(signal)),
     }
 }

@@ -81,6 +81,7 @@ fn a_users_command_gets_its_signals_unchanged() {
         "{stderr}"
     );
     assert!(stderr.ends_with("+++ killed by SIGTERM +++\n"), "{stderr}");
+    workbook::testing::assert_no_orphaned_targets();
 }
 
 /// A real-time signal queued with a value: its si_value is shown, and it
