@@ -454,6 +454,40 @@ mod tests {
         );
     }
 
+    /// The offsets agree with libc's accessors, which follow the kernel's
+    /// layout too.
+    #[test]
+    fn fields_sit_where_libc_reads_them() {
+        let queued = info(
+            libc::SIGUSR1,
+            libc::SI_QUEUE,
+            &[source(77, 1000), (24, 0x2a)],
+        );
+        let raw = queued.to_raw();
+        // SAFETY: the union members read are those a queued signal and a
+        // child's end fill in; all are plain integers.
+        unsafe {
+            assert_eq!(raw.si_pid(), 77);
+            assert_eq!(raw.si_uid(), 1000);
+            assert_eq!(raw.si_value().sival_ptr as u64, 0x2a);
+        }
+        let child = info(
+            libc::SIGCHLD,
+            libc::CLD_EXITED,
+            &[source(78, 0), (24, 3), (32, 5), (40, 6)],
+        );
+        let raw = child.to_raw();
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(raw.si_status(), child.status());
+            assert_eq!(raw.si_utime(), 5);
+            assert_eq!(raw.si_stime(), 6);
+        }
+        let fault = info(libc::SIGSEGV, 1, &[(16, 0x10)]);
+        // SAFETY: as above.
+        assert_eq!(unsafe { fault.to_raw().si_addr() } as u64, fault.addr());
+    }
+
     #[test]
     fn value_can_be_rewritten() {
         let mut queued = info(libc::SIGUSR1, libc::SI_QUEUE, &[source(1, 0), (24, 1)]);
