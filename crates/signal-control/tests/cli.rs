@@ -32,7 +32,10 @@ fn settings() -> insta::Settings {
     let mut settings = redactions();
     settings.add_filter(r"si_pid=\d+", "si_pid=[PID]");
     settings.add_filter(r"si_uid=\d+", "si_uid=[UID]");
-    settings.add_filter(r"si_(u|s)time=\d+", "si_${1}time=[TICKS]");
+    settings.add_filter(
+        r"si_(u|s)time=\d+( /\* [0-9.]+ s \*/)?",
+        "si_${1}time=[TICKS]",
+    );
     settings
 }
 

@@ -159,8 +159,8 @@ impl SigInfo {
                     _ => signal_name(self.status()),
                 };
                 field("si_status", status);
-                field("si_utime", (self.u64_at(UNION + 16) as i64).to_string());
-                field("si_stime", (self.u64_at(UNION + 24) as i64).to_string());
+                field("si_utime", clock_ticks(self.u64_at(UNION + 16)));
+                field("si_stime", clock_ticks(self.u64_at(UNION + 24)));
             }
             libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => field("si_addr", pointer(self.addr())),
             libc::SIGBUS => {
@@ -221,6 +221,24 @@ fn pointer(value: u64) -> String {
     match value {
         0 => "NULL".to_string(),
         value => format!("{value:#x}"),
+    }
+}
+
+/// CPU time in clock ticks (sysconf(_SC_CLK_TCK), 100 a second), with
+/// strace's comment in seconds when it is not 0: `2 /* 0.02 s */`.
+fn clock_ticks(ticks: u64) -> String {
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    match u64::try_from(per_second) {
+        Ok(per_second) if per_second > 0 && ticks > 0 => {
+            let digits = per_second.ilog10().min(9) as usize;
+            format!(
+                "{ticks} /* {}.{:0digits$} s */",
+                ticks / per_second,
+                ticks % per_second
+            )
+        }
+        _ => ticks.to_string(),
     }
 }
 
@@ -475,6 +493,10 @@ mod tests {
             libc::SIGCHLD,
             libc::CLD_EXITED,
             &[source(78, 0), (24, 3), (32, 5), (40, 6)],
+        );
+        assert_eq!(
+            child.describe(),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=78, si_uid=0, si_status=3, si_utime=5 /* 0.05 s */, si_stime=6 /* 0.06 s */}"
         );
         let raw = child.to_raw();
         // SAFETY: as above.
