@@ -91,7 +91,7 @@ fn a_users_command_gets_its_signals_unchanged() {
 /// reaches the handler as sent.
 #[test]
 fn queued_realtime_signal_shows_its_value() {
-    let output = workbook::testing::run(&mut demo_running("queue", &["36", "7"]));
+    let output = workbook::testing::run(&mut demo_running("sigqueue", &["36", "7"]));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(

@@ -25,8 +25,8 @@ const PROGRAMS: &[&[&str]] = &[
         "sleep 0 & wait; sh -c 'kill -KILL $$' & wait; exit 4",
     ],
     &["bash", "-c", "exec -a builtin:segv \"$0\"", "SELF"],
-    &["bash", "-c", "exec -a builtin:queue \"$0\" 10 1", "SELF"],
-    &["bash", "-c", "exec -a builtin:queue \"$0\" 36 7", "SELF"],
+    &["bash", "-c", "exec -a builtin:sigqueue \"$0\" 10 1", "SELF"],
+    &["bash", "-c", "exec -a builtin:sigqueue \"$0\" 36 7", "SELF"],
     &["bash", "-c", "exec -a builtin:threads \"$0\"", "SELF"],
     &[
         "sh",

@@ -47,7 +47,7 @@ pub const NAMES: &[&str] = &[
     "abis",
     "signal-lab",
     "segv",
-    "queue",
+    "sigqueue",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -81,7 +81,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "abis" => robustness::abis(),
         "signal-lab" => signal_lab::signal_lab(),
         "segv" => signal_lab::segv(),
-        "queue" => signal_lab::queue(
+        "sigqueue" => signal_lab::sigqueue(
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),

@@ -191,9 +191,9 @@ pub fn segv() -> ExitCode {
     fault_at_0x10()
 }
 
-/// `builtin:queue SIGNO VALUE`: sigqueue(getpid(), SIGNO, VALUE) with an
+/// `builtin:sigqueue SIGNO VALUE`: sigqueue(getpid(), SIGNO, VALUE) with an
 /// SA_SIGINFO handler, which prints the si_value it got.
-pub fn queue(signal: Option<&str>, value: Option<&str>) -> ExitCode {
+pub fn sigqueue(signal: Option<&str>, value: Option<&str>) -> ExitCode {
     let signal: libc::c_int = signal.and_then(|s| s.parse().ok()).unwrap_or(libc::SIGUSR1);
     let value: usize = value.and_then(|v| v.parse().ok()).unwrap_or(1);
     let handler = note_value as extern "C" fn(_, _, _) as usize;
