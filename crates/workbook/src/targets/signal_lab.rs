@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-/// si_value of the last SIGUSR1, and of the last queued signal in `queue`.
+/// si_value of the last signal `note_value` handled.
 static VALUE: AtomicI64 = AtomicI64::new(-1);
 static USR2_COUNT: AtomicUsize = AtomicUsize::new(0);
 
