@@ -10,6 +10,7 @@ pub mod memory;
 pub mod names;
 pub mod process;
 pub mod seccomp;
+pub mod siginfo;
 pub mod signal;
 pub mod stop;
 pub mod targets;

@@ -14,6 +14,7 @@ mod hostile_writes;
 pub mod overhead;
 mod robustness;
 mod seccomp;
+mod signal_lab;
 mod sigsys;
 mod tries;
 mod undumpable;
@@ -45,6 +46,9 @@ pub const NAMES: &[&str] = &[
     "kill-children",
     "abis",
     "clone-parent",
+    "signal-lab",
+    "segv",
+    "sigqueue",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -77,6 +81,12 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
         "abis" => robustness::abis(),
         "clone-parent" => robustness::clone_parent(),
+        "signal-lab" => signal_lab::signal_lab(),
+        "segv" => signal_lab::segv(),
+        "sigqueue" => signal_lab::sigqueue(
+            std::env::args().nth(1).as_deref(),
+            std::env::args().nth(2).as_deref(),
+        ),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

@@ -1,0 +1,208 @@
+//! Targets for the signal-control demo: a program whose signals a tracer
+//! can read, rewrite, unblock and suppress, and programs that die of a
+//! fault at a known address or queue a signal with a value.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+/// si_value of the last signal `note_value` handled.
+static VALUE: AtomicI64 = AtomicI64::new(-1);
+static USR2_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn note_value(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
+    let value = unsafe { (*info).si_value().sival_ptr } as i64;
+    VALUE.store(value, Ordering::SeqCst);
+}
+
+extern "C" fn count_usr2(_: libc::c_int) {
+    USR2_COUNT.fetch_add(1, Ordering::SeqCst);
+}
+
+/// SIGWINCH's handler: the signal is only the tracer's cue.
+extern "C" fn do_nothing(_: libc::c_int) {}
+
+/// Installs `handler` for `signal`; with `siginfo`, as an SA_SIGINFO
+/// three-argument handler.
+fn handle(signal: libc::c_int, handler: usize, siginfo: bool) -> bool {
+    // SAFETY: a zeroed sigaction is valid (empty mask, no flags); the
+    // handlers only touch atomics, which is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        if siginfo {
+            action.sa_flags = libc::SA_SIGINFO;
+        }
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+            eprintln!(
+                "target: sigaction({signal}): {}",
+                std::io::Error::last_os_error()
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// sigqueue(getpid(), signal, value): a queued signal carries si_value.
+fn queue_self(signal: libc::c_int, value: usize) -> bool {
+    let value = libc::sigval {
+        sival_ptr: value as *mut libc::c_void,
+    };
+    // SAFETY: sigqueue takes plain values.
+    if unsafe { libc::sigqueue(libc::getpid(), signal, value) } != 0 {
+        eprintln!("target: sigqueue: {}", std::io::Error::last_os_error());
+        return false;
+    }
+    true
+}
+
+fn raise(signal: libc::c_int) {
+    // SAFETY: raise takes a plain number.
+    unsafe { libc::raise(signal) };
+}
+
+/// Blocks or unblocks one signal (SIG_BLOCK, SIG_UNBLOCK).
+fn block(how: libc::c_int, signal: libc::c_int) {
+    // SAFETY: the set is a local, filled in before sigprocmask reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::sigprocmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+fn is_pending(signal: libc::c_int) -> bool {
+    // SAFETY: sigpending fills a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set);
+        libc::sigismember(&set, signal) == 1
+    }
+}
+
+fn is_blocked(signal: libc::c_int) -> bool {
+    // SAFETY: sigprocmask with no new set only writes the current mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, std::ptr::null(), &mut set);
+        libc::sigismember(&set, signal) == 1
+    }
+}
+
+/// Four acts, each of which a tracer can change: a queued SIGUSR1 with
+/// si_value 1, a SIGUSR2 left blocked and pending until a SIGWINCH, a
+/// SIGTERM that would end the program, and a child that dies
+/// of a SIGSEGV at address 0x10. It prints what it saw; without a tracer
+/// it ends at the SIGTERM, killed (143).
+pub fn signal_lab() -> ExitCode {
+    let handler = note_value as extern "C" fn(_, _, _) as usize;
+    if !handle(libc::SIGUSR1, handler, true)
+        || !handle(
+            libc::SIGUSR2,
+            count_usr2 as extern "C" fn(_) as usize,
+            false,
+        )
+        || !handle(
+            libc::SIGWINCH,
+            do_nothing as extern "C" fn(_) as usize,
+            false,
+        )
+    {
+        return ExitCode::FAILURE;
+    }
+
+    println!("target: sigqueue(getpid(), SIGUSR1, si_value 1)");
+    if !queue_self(libc::SIGUSR1, 1) {
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "target: my SIGUSR1 handler got si_value {}",
+        VALUE.load(Ordering::SeqCst)
+    );
+
+    block(libc::SIG_BLOCK, libc::SIGUSR2);
+    raise(libc::SIGUSR2);
+    let pending = if is_pending(libc::SIGUSR2) {
+        "pending"
+    } else {
+        "not pending"
+    };
+    println!("target: SIGUSR2 blocked and raised: it is {pending}");
+    println!("target: raise(SIGWINCH)");
+    raise(libc::SIGWINCH);
+    match USR2_COUNT.load(Ordering::SeqCst) {
+        0 => println!("target: my SIGUSR2 handler has not run: SIGUSR2 is still blocked"),
+        _ if is_blocked(libc::SIGUSR2) => {
+            println!("target: my SIGUSR2 handler ran, yet SIGUSR2 is blocked again")
+        }
+        _ => println!("target: my SIGUSR2 handler ran: someone unblocked SIGUSR2"),
+    }
+
+    println!("target: raise(SIGTERM), whose default action ends me");
+    raise(libc::SIGTERM);
+    println!("target: still here after SIGTERM");
+
+    println!("target: a child of mine writes to address 0x10");
+    // SAFETY: the child only calls prctl and faults; fork in a
+    // single-threaded program.
+    match unsafe { libc::fork() } {
+        -1 => {
+            eprintln!("target: fork: {}", std::io::Error::last_os_error());
+            ExitCode::FAILURE
+        }
+        0 => fault_at_0x10(),
+        child => {
+            let mut status = 0;
+            // SAFETY: waitpid writes the status of our own child.
+            unsafe { libc::waitpid(child, &mut status, 0) };
+            if libc::WIFSIGNALED(status) {
+                let name = crate::signal::Sig::new(libc::WTERMSIG(status))
+                    .map_or_else(|| "?".to_string(), |sig| sig.name());
+                println!("target: my child was killed by {name}");
+            } else {
+                println!("target: my child ended with status {status:#x}");
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// A write to address 0x10: SIGSEGV, SEGV_MAPERR, si_addr=0x10. The
+/// process makes itself non-dumpable first, so that no core is dumped
+/// whatever the machine's core_pattern: it dies the same way everywhere.
+/// The Rust runtime's SIGSEGV handler (it looks for stack overflows, then
+/// faults again) goes too: one fault, one SIGSEGV, as in a C program.
+fn fault_at_0x10() -> ! {
+    // SAFETY: PR_SET_DUMPABLE and signal(SIG_DFL) take plain integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+    }
+    // SAFETY: nothing is mapped at 0x10 (mmap_min_addr keeps the first
+    // pages free): the write faults, as intended, and writes nothing.
+    unsafe { std::ptr::write_volatile(0x10 as *mut u32, 1) };
+    unreachable!("the write to 0x10 faults");
+}
+
+/// Dies of SIGSEGV at address 0x10.
+pub fn segv() -> ExitCode {
+    fault_at_0x10()
+}
+
+/// `builtin:sigqueue SIGNO VALUE`: sigqueue(getpid(), SIGNO, VALUE) with an
+/// SA_SIGINFO handler, which prints the si_value it got.
+pub fn sigqueue(signal: Option<&str>, value: Option<&str>) -> ExitCode {
+    let signal: libc::c_int = signal.and_then(|s| s.parse().ok()).unwrap_or(libc::SIGUSR1);
+    let value: usize = value.and_then(|v| v.parse().ok()).unwrap_or(1);
+    let handler = note_value as extern "C" fn(_, _, _) as usize;
+    if !handle(signal, handler, true) || !queue_self(signal, value) {
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "target: my handler of signal {signal} got si_value {}",
+        VALUE.load(Ordering::SeqCst)
+    );
+    ExitCode::SUCCESS
+}
