@@ -94,7 +94,7 @@ def build(root: Path, chosen: list[Lab], target_dir: Path | None = None) -> Buil
     result = Build()
     if not chosen:
         return result
-    command = ["cargo", "test", "--no-run", "--keep-going", "--quiet", "--message-format=json-diagnostic-short"]
+    command = ["cargo", "build", "--tests", "--keep-going", "--quiet", "--message-format=json-diagnostic-short"]
     for lab in chosen:
         command += ["-p", lab.package]
     command += ["--features", ",".join(f"{lab.package}/grade" for lab in chosen)]
@@ -116,7 +116,9 @@ def build(root: Path, chosen: list[Lab], target_dir: Path | None = None) -> Buil
             target = message.get("target", {})
             if "test" in target.get("kind", []) and target.get("name") == "grade" and message.get("executable"):
                 result.tests[lab.name] = Path(message["executable"])
-            if "bin" in target.get("kind", []) and message.get("executable"):
+            # The program itself, not its unit-test harness (also a "bin").
+            is_harness = message.get("profile", {}).get("test", False)
+            if "bin" in target.get("kind", []) and message.get("executable") and not is_harness:
                 result.programs[lab.name] = Path(message["executable"])
         elif message.get("reason") == "compiler-message":
             diagnostic = message.get("message", {})
@@ -267,6 +269,8 @@ def failure_details(output: str, test: str) -> list[str]:
         elif line.startswith(" right:"):
             line = "  expected: " + line[len(" right:"):].strip()
         shown.append(line)
+    while shown and not shown[-1].strip():
+        shown.pop()
     return shown[:40]
 
 

@@ -17,12 +17,7 @@ fn lab() -> Command {
 fn same_as_demo(args: &[&str], snapshot: &str) {
     let ours = Transcript::of_run(lab().args(args), ("lab-tracer-tracee", "tracer-tracee"));
     let demo = Transcript::of_demo("tracer-tracee", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-tracer-tracee {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("lab-tracer-tracee {}", args.join(" ")));
 }
 
 #[test]
