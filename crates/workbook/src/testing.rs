@@ -462,6 +462,18 @@ pub mod tracer_checks {
     impl Job {
         fn start(mut demo: Command, script: &str) -> Job {
             let shown = Command::new(demo.get_program());
+            // A job started in the background (`cmd &`) ignores SIGINT and
+            // SIGQUIT, and a shell can't trap a signal ignored at its start:
+            // give the demo, and so the program, the default actions.
+            // SAFETY: signal(2) with SIG_DFL is async-signal-safe.
+            unsafe {
+                demo.pre_exec(|| {
+                    for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                        libc::signal(signal, libc::SIG_DFL);
+                    }
+                    Ok(())
+                });
+            }
             demo.args(["--", "sh", "-c", script])
                 .process_group(0)
                 .stdout(Stdio::piped())
