@@ -100,6 +100,18 @@ impl Transcript {
 }
 
 impl Transcript {
+    /// The same run with more redactions, the ones a demo's own snapshot
+    /// test adds: `(pattern, replacement)` pairs, as for insta's filters.
+    pub fn redacted(mut self, extra: &[(&str, &str)]) -> Transcript {
+        for (pattern, replacement) in extra {
+            let pattern = regex::Regex::new(pattern).expect("a valid redaction pattern");
+            for text in [&mut self.stdout, &mut self.stderr] {
+                *text = pattern.replace_all(text, *replacement).into_owned();
+            }
+        }
+        self
+    }
+
     /// Panics, unless `self` is `demo`, with the first difference only:
     /// which stream, which line, expected and actual (a student reads it).
     pub fn assert_same_as(&self, demo: &Transcript, what: &str) {
