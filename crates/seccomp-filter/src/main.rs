@@ -10,7 +10,6 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::signal::Signal;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, pipe, pipe2, ForkResult};
 use workbook::bpf::sock_filter;
@@ -117,14 +116,13 @@ fn run_under(filter: &[sock_filter], program: &Program) -> Result<u8> {
             drop(report_write);
             let guard = ChildGuard::new(child);
             let failure = read_report(report_read)?;
-            // The raw status: a real-time signal has no name in nix's Signal.
             let (_, raw) = wait_raw(Some(child), WaitPidFlag::empty())?
                 .context("waitpid returned 0 without WNOHANG")?;
             guard.reaped();
             if let Some((step, errno)) = failure {
                 return Err(setup_error(step, errno, program));
             }
-            eprintln!("seccomp-filter: status {raw:#x}: {}", describe(raw));
+            eprintln!("seccomp-filter: status {raw:#x}: {}", describe_raw(raw));
             if libc::WIFSIGNALED(raw) && libc::WTERMSIG(raw) == libc::SIGSYS {
                 eprintln!(
                     "seccomp-filter: killed by SIGSYS: a shell would say \"Bad system call\""
@@ -143,27 +141,6 @@ fn exit_code(raw: i32) -> u8 {
     } else {
         libc::WEXITSTATUS(raw) as u8
     }
-}
-
-/// The wait status in words, real-time signals included (glibc numbers
-/// them from SIGRTMIN, 34, as the shell's `kill -s RTMIN+5` does; strace
-/// from the kernel's 32, as SIGRT_7).
-fn describe(raw: i32) -> String {
-    let sig = libc::WTERMSIG(raw);
-    if !libc::WIFSIGNALED(raw) || Signal::try_from(sig).is_ok() {
-        return describe_raw(raw);
-    }
-    let name = if sig >= libc::SIGRTMIN() {
-        format!("SIGRTMIN+{}, a real-time signal", sig - libc::SIGRTMIN())
-    } else {
-        format!("SIGRT_{}, a real-time signal", sig - 32)
-    };
-    let core = if libc::WCOREDUMP(raw) {
-        ", WCOREDUMP"
-    } else {
-        ""
-    };
-    format!("WIFSIGNALED, WTERMSIG = {sig} ({name}){core}")
 }
 
 /// A SIGSYS death must not leave core files behind, nor make the wait
