@@ -272,6 +272,7 @@ fn why_no_new_privs() -> Result<()> {
 }
 // ANCHOR_END: why_not_mod
 
+// ANCHOR: try_install
 /// Tries to install `filter` in a child process (a filter can never be
 /// removed) and reports what seccomp(2) said.
 fn try_install(
@@ -335,3 +336,4 @@ fn drop_root(unprivileged: bool) -> Result<(), Errno> {
     }
     Ok(())
 }
+// ANCHOR_END: try_install

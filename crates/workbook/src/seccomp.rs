@@ -41,6 +41,7 @@ pub fn install(filter: &[sock_filter]) -> Result<(), Errno> {
 }
 // ANCHOR_END: install
 
+// ANCHOR: listed
 /// `ld [offset]` of seccomp_data.
 pub fn load(offset: u32) -> sock_filter {
     bpf_stmt(BPF_LD | BPF_W | BPF_ABS, offset)
@@ -83,6 +84,7 @@ pub fn listed(numbers: &[u64], verdict: u32) -> Vec<sock_filter> {
     filter.push(ret(verdict));
     filter
 }
+// ANCHOR_END: listed
 
 // ANCHOR: trace_list
 /// SECCOMP_RET_TRACE for the listed syscalls, ALLOW for the rest: a tracer
