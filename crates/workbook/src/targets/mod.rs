@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod breakme;
 mod hostile_writes;
 pub mod overhead;
 mod robustness;
@@ -44,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "setxid",
     "kill-children",
     "abis",
+    "breakme",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -75,6 +77,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "setxid" => robustness::setxid(),
         "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
         "abis" => robustness::abis(),
+        "breakme" => breakme::breakme(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

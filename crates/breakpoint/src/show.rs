@@ -1,0 +1,50 @@
+//! How the demo shows bytes, words and instructions.
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+
+/// A word as the bytes it holds, lowest address first: `cc 89 f8 48 ...`.
+pub fn word_bytes(word: i64) -> String {
+    bytes(&word.to_le_bytes())
+}
+
+pub fn bytes(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `count` instructions decoded from `code`, which starts at `address`, as
+/// gdb's `x/3i $pc` lists them: AT&T syntax, the current one marked `=>`,
+/// each labelled `<symbol+offset>` when the symbol is known.
+pub fn instructions(
+    code: &[u8],
+    address: u64,
+    count: usize,
+    symbol: Option<(&str, u64)>,
+) -> Vec<String> {
+    let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
+    let mut formatter = GasFormatter::new();
+    // gdb (like objdump) pads the mnemonic to six characters and a space.
+    formatter.options_mut().set_first_operand_char_index(7);
+    let mut lines = Vec::new();
+    while lines.len() < count && decoder.can_decode() {
+        let instruction = decoder.decode();
+        if instruction.is_invalid() {
+            break;
+        }
+        let mut text = String::new();
+        formatter.format(&instruction, &mut text);
+        let label = match symbol {
+            Some((name, start)) if instruction.ip() == start => format!(" <{name}>"),
+            Some((name, start)) if instruction.ip() > start => {
+                format!(" <{name}+{}>", instruction.ip() - start)
+            }
+            _ => String::new(),
+        };
+        let mark = if lines.is_empty() { "=>" } else { "  " };
+        lines.push(format!("{mark} {:#x}{label}:\t{text}", instruction.ip()));
+    }
+    lines
+}
