@@ -141,6 +141,8 @@ struct Debugger {
     narrated_step: Option<Pid>,
     /// Forked children whose inherited copy of the text we have met.
     copies: HashSet<Pid>,
+    /// Whether the window of a step-over in a threaded program was told.
+    warned_threads: bool,
 }
 
 impl Debugger {
@@ -157,6 +159,7 @@ impl Debugger {
             explained: false,
             narrated_step: None,
             copies: HashSet::new(),
+            warned_threads: false,
         }
     }
 
@@ -273,11 +276,9 @@ impl Debugger {
                     say!("{exe} has no symbol '{spec}': running it without breakpoints");
                     continue;
                 }
-                Err(error) => {
-                    return Err(error.context(format!(
-                        "--break {spec}: nothing of the program has run; it is killed"
-                    )));
-                }
+                Err(error) => bail!(
+                    "--break {spec}: {error:#} (the program is killed before any of its own code ran)"
+                ),
             };
             if let Some(planted) = self.breakpoints.get(&address) {
                 say!(
@@ -405,6 +406,13 @@ impl Debugger {
                 regs.rdi
             );
         }
+        if !self.warned_threads && threads(self.leader.unwrap_or(pid)) > 1 {
+            self.warned_threads = true;
+            say!(
+                "[pid {pid}] other threads run on while this one steps over the breakpoint: \
+                 one that passes {name} meanwhile is not stopped (gdb stops them all; this demo doesn't)"
+            );
+        }
         // (1) The original byte back, unless another thread is stepping over it.
         let lifted = self.lifted.entry(address).or_insert(0);
         if *lifted == 0 {
@@ -450,8 +458,8 @@ impl Debugger {
         if explain {
             let rip = arch::read_regs(pid).map(|regs| arch::instruction_pointer(&regs))?;
             say!(
-                "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} bytes further",
-                rip.wrapping_sub(address)
+                "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
+                plural(rip.wrapping_sub(address), "byte")
             );
         }
         // The thread may have gone with its whole process: then so has the text.
@@ -638,6 +646,11 @@ fn thread_group(pid: Pid) -> Option<i32> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+}
+
+/// How many threads the process has now.
+fn threads(leader: Pid) -> usize {
+    std::fs::read_dir(format!("/proc/{leader}/task")).map_or(1, |tasks| tasks.count())
 }
 
 fn pid_alive(pid: Pid) -> bool {
@@ -828,5 +841,12 @@ fn per(took: Duration, events: u64) -> String {
         format!("{ns:.1} ns")
     } else {
         format!("{:.2} µs", ns / 1000.0)
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
     }
 }

@@ -27,7 +27,14 @@ pub fn instructions(
     let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
     let mut formatter = GasFormatter::new();
     // gdb (like objdump) pads the mnemonic to six characters and a space.
-    formatter.options_mut().set_first_operand_char_index(7);
+    let options = formatter.options_mut();
+    options.set_first_operand_char_index(7);
+    // And writes numbers as gdb does: lowercase hex, 0x, no leading zeros,
+    // rip-relative operands as such.
+    options.set_uppercase_hex(false);
+    options.set_small_hex_numbers_in_decimal(false);
+    options.set_branch_leading_zeros(false);
+    options.set_rip_relative_addresses(true);
     let mut lines = Vec::new();
     while lines.len() < count && decoder.can_decode() {
         let instruction = decoder.decode();

@@ -31,9 +31,9 @@ extern "C" {
 
 /// The arguments of the calls: n, seed (0x5eed0000 + n) and shift.
 const CALLS: [(u64, u64, u64); 3] = [
-    (4, 0x5eed_0004, 0),
+    (4, 0x5eed_0004, 1),
     (8, 0x5eed_0008, 1),
-    (12, 0x5eed_000c, 2),
+    (12, 0x5eed_000c, 0),
 ];
 
 fn call(n: u64, seed: u64, shift: u64) -> u64 {

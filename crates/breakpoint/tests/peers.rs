@@ -1,0 +1,191 @@
+//! gdb is the spec: the same breakpoint gives the same hits with the same
+//! first argument. And --count counts the same instructions every time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use insta_cmd::get_cargo_bin;
+
+/// The demo, killed if it runs past the time limit.
+fn demo() -> Command {
+    let mut command = Command::new(get_cargo_bin("breakpoint"));
+    workbook::testing::limited(&mut command);
+    command
+}
+
+/// A fresh directory for compiled programs, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("breakpoint-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// `source` compiled with `cc FLAGS`.
+    fn compile(&self, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+        let c = self.0.join(format!("{name}.c"));
+        std::fs::write(&c, source).unwrap();
+        let exe = self.0.join(name);
+        let output =
+            workbook::testing::run(Command::new("cc").args(flags).arg("-o").arg(&exe).arg(&c));
+        assert!(
+            output.status.success(),
+            "cc: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        exe
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// target_fn called with rdi = 3, 6, ... 15; then printf and write.
+const PROGRAM: &str = r#"
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) long target_fn(long n, long seed) { return n * n + seed; }
+int main(void) {
+    long total = 0;
+    for (long i = 1; i <= 5; i++) total += target_fn(i * 3, 0x5eed0000 + i);
+    printf("total %ld\n", total);
+    fflush(stdout);
+    write(1, "bye\n", 4);
+    return 3;
+}
+"#;
+
+/// rdi at each hit, as gdb prints it (`$1 = 0x3`).
+fn gdb_hits(program: &Path, symbol: &str, after_main: bool) -> Vec<String> {
+    let dir = program.parent().unwrap();
+    let script = dir.join(format!("{symbol}.gdb"));
+    let (number, start) = if after_main {
+        (2, "break main\nrun\n")
+    } else {
+        (1, "")
+    };
+    let run = if after_main { "continue" } else { "run" };
+    std::fs::write(
+        &script,
+        format!(
+            "set pagination off\n{start}break *{symbol}\ncommands {number}\nsilent\nprint/x $rdi\ncontinue\nend\n{run}\n"
+        ),
+    )
+    .unwrap();
+    let output = workbook::testing::run(
+        Command::new("gdb")
+            .args(["-batch", "-nx", "-x"])
+            .arg(&script)
+            .arg("--args")
+            .arg(program),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let hits: Vec<String> = stdout
+        .lines()
+        .filter_map(|line| Some(line.strip_prefix('$')?.split_once(" = ")?.1.to_string()))
+        .collect();
+    assert!(stdout.contains("exited with code 03"), "gdb: {stdout}");
+    hits
+}
+
+/// rdi at each hit, from the demo's `hit N at ...: rdi=0x...` lines.
+fn demo_hits(program: &Path, symbol: &str) -> Vec<String> {
+    let output = workbook::testing::run(demo().args(["--break", symbol, "--"]).arg(program));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "total 7962952190\nbye\n",
+        "{stderr}"
+    );
+    stderr
+        .lines()
+        .filter(|line| line.contains(" hit "))
+        .filter_map(|line| Some(line.split_once("rdi=")?.1.split(' ').next()?.to_string()))
+        .collect()
+}
+
+fn same_hits_as_gdb(flags: &[&str], symbol: &str, after_main: bool, wanted: &[&str]) {
+    let dir = TempDir::new(&format!("gdb-{}", flags.join("")));
+    let program = dir.compile("prog", PROGRAM, flags);
+    let ours = demo_hits(&program, symbol);
+    let gdbs = gdb_hits(&program, symbol, after_main);
+    assert_eq!(ours, gdbs, "breakpoint (left) and gdb (right) disagree");
+    assert_eq!(ours, wanted);
+}
+
+#[test]
+#[ignore = "needs gdb and cc"]
+fn same_hits_as_gdb_without_pie() {
+    same_hits_as_gdb(
+        &["-O0", "-no-pie"],
+        "target_fn",
+        false,
+        &["0x3", "0x6", "0x9", "0xc", "0xf"],
+    );
+}
+
+#[test]
+#[ignore = "needs gdb and cc"]
+fn same_hits_as_gdb_in_a_pie() {
+    same_hits_as_gdb(
+        &["-O0", "-pie", "-fPIE"],
+        "target_fn",
+        false,
+        &["0x3", "0x6", "0x9", "0xc", "0xf"],
+    );
+}
+
+/// libc's write: resolved in libc.so.6 once it is mapped (gdb: after
+/// main is reached). printf's flush and the program's own write: fd 1.
+#[test]
+#[ignore = "needs gdb and cc"]
+fn same_hits_as_gdb_in_libc() {
+    same_hits_as_gdb(&["-O0", "-pie", "-fPIE"], "write", true, &["0x1", "0x1"]);
+}
+
+/// A loop of `n` iterations of two instructions (dec, jnz), n from argv.
+const LOOP: &str = r#"
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    long n = strtol(argv[1], 0, 10);
+    __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+    return 0;
+}
+"#;
+
+fn steps(program: &Path, arg: &str) -> u64 {
+    let output = workbook::testing::run(demo().arg("--count").arg("--").arg(program).arg(arg));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    stderr
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("breakpoint: ")?
+                .split_once(" instructions in user space")
+        })
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count: {stderr}"))
+}
+
+/// A static program executes the same instructions every time; 1000 more
+/// iterations of a two-instruction loop are exactly 2000 more steps.
+#[test]
+#[ignore = "needs cc"]
+fn count_is_exact_for_a_static_program() {
+    let dir = TempDir::new("count");
+    let program = dir.compile("loop", LOOP, &["-static", "-O1"]);
+    let first = steps(&program, "1000");
+    assert_eq!(
+        steps(&program, "1000"),
+        first,
+        "two runs of one static program"
+    );
+    assert_eq!(steps(&program, "2000"), first + 2000);
+}
