@@ -7,7 +7,7 @@
 //! POKEUSER), one PTRACE_SINGLESTEP, the 0xCC again, PTRACE_CONT.
 //! `--count` single-steps a whole program instead.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -116,8 +116,20 @@ enum Next {
     /// PTRACE_SINGLESTEP, passing the signal on: it is stepping over a
     /// breakpoint.
     Step(Option<Sig>),
-    /// Gone meanwhile: its death is the next report.
+    /// Keep it stopped while another thread steps over a breakpoint; the
+    /// signal is passed on when it is let go.
+    Hold(Option<Sig>),
+    /// Already restarted, kept stopped for a reason of its own, or gone.
     Nothing,
+}
+
+/// The one step over a breakpoint in progress: `pid` will run the
+/// original instruction at `address`, once every other thread is stopped.
+struct StepOver {
+    pid: Pid,
+    address: u64,
+    /// The original byte is in place, and the thread single-stepping.
+    lifted: bool,
 }
 
 struct Debugger {
@@ -130,19 +142,24 @@ struct Debugger {
     /// The temporary breakpoint at the entry point, and its original byte.
     entry: Option<(u64, u8)>,
     breakpoints: BTreeMap<u64, Breakpoint>,
-    /// Threads stepping over a breakpoint, and its address.
-    stepping: HashMap<Pid, u64>,
-    /// How many threads are stepping over each address: while any is, the
-    /// original byte is in place.
-    lifted: HashMap<u64, usize>,
+    step: Option<StepOver>,
+    /// Threads that hit a breakpoint during a step-over: theirs come next.
+    queue: VecDeque<(Pid, u64)>,
+    /// Threads sent PTRACE_INTERRUPT whose stop has not come yet.
+    interrupting: HashSet<Pid>,
+    /// Threads kept stopped until the step-overs are done, with the signal
+    /// each is to get.
+    held: BTreeMap<Pid, Option<Sig>>,
+    /// Threads left in a group-stop (kill -STOP) with PTRACE_LISTEN.
+    listening: HashSet<Pid>,
     /// The first hit is narrated request by request; the rest in a line.
     explained: bool,
     /// The thread whose step-over is being narrated.
     narrated_step: Option<Pid>,
+    /// Whether stopping the other threads was told.
+    explained_interrupt: bool,
     /// Forked children whose inherited copy of the text we have met.
     copies: HashSet<Pid>,
-    /// Whether the window of a step-over in a threaded program was told.
-    warned_threads: bool,
 }
 
 impl Debugger {
@@ -154,12 +171,15 @@ impl Debugger {
             leader: None,
             entry: None,
             breakpoints: BTreeMap::new(),
-            stepping: HashMap::new(),
-            lifted: HashMap::new(),
+            step: None,
+            queue: VecDeque::new(),
+            interrupting: HashSet::new(),
+            held: BTreeMap::new(),
+            listening: HashSet::new(),
             explained: false,
             narrated_step: None,
+            explained_interrupt: false,
             copies: HashSet::new(),
-            warned_threads: false,
         }
     }
 
@@ -173,6 +193,9 @@ impl Debugger {
         ptrace_cont(tracees.first(), None)?;
         while let Some(waited) = tracees.wait()? {
             let pid = waited.pid;
+            // Whatever the stop, the thread is no longer running.
+            self.interrupting.remove(&pid);
+            self.listening.remove(&pid);
             let next = match waited.stop {
                 Stop::Event(Event::Exec { .. }) if pid == tracees.first() => self.exec(pid)?,
                 Stop::Signal(Sig::SIGTRAP) => self.trap(pid)?,
@@ -180,32 +203,34 @@ impl Debugger {
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
                 Stop::Group(_) => {
                     ptrace_listen(pid)?;
-                    continue;
+                    self.listening.insert(pid);
+                    Next::Nothing
                 }
-                Stop::Exited(_) | Stop::Killed { .. } => {
-                    if let Some(address) = self.stepping.remove(&pid) {
-                        self.step_done(pid, address)?;
-                    }
-                    continue;
-                }
+                Stop::Exited(_) | Stop::Killed { .. } => self.gone(pid)?,
                 _ => self.resume(pid, None),
             };
             match next {
                 Next::Cont(signal) => ptrace_cont(pid, signal)?,
                 Next::Step(signal) => single_step(pid, signal)?,
+                Next::Hold(signal) => {
+                    self.held.insert(pid, signal);
+                }
                 Next::Nothing => {}
             }
+            self.step_when_ready()?;
         }
         self.summary();
         tracees.exit_code()
     }
     // ANCHOR_END: loop
 
-    /// A thread stepping over a breakpoint goes on stepping; others run.
+    /// The thread stepping over a breakpoint goes on stepping; the others
+    /// that share its text stay stopped meanwhile; the rest run.
     fn resume(&self, pid: Pid, signal: Option<Sig>) -> Next {
-        match self.stepping.contains_key(&pid) {
-            true => Next::Step(signal),
-            false => Next::Cont(signal),
+        match &self.step {
+            Some(step) if step.pid == pid => Next::Step(signal),
+            Some(_) if self.shares_text(pid) => Next::Hold(signal),
+            _ => Next::Cont(signal),
         }
     }
 
@@ -220,9 +245,12 @@ impl Debugger {
                 say!("[pid {pid}] execve: a new program; the breakpoints went with the old one");
             }
             self.breakpoints.clear();
-            self.stepping.clear();
-            self.lifted.clear();
+            self.step = None;
+            self.queue.clear();
             self.entry = None;
+            for (pid, signal) in std::mem::take(&mut self.held) {
+                ptrace_cont(pid, signal)?;
+            }
             return Ok(Next::Cont(None));
         }
         self.leader = Some(pid);
@@ -315,20 +343,18 @@ impl Debugger {
         else {
             return Ok(Next::Nothing);
         };
-        if let Some(&address) = self.stepping.get(&pid) {
-            // The kernel's own trap after one instruction (si_code > 0).
-            if info.si_code > 0 && info.si_code != libc::SI_KERNEL {
-                self.stepping.remove(&pid);
-                if unless_vanished(self.step_done(pid, address))?.is_none() {
-                    return Ok(Next::Nothing);
+        if let Some(step) = &self.step {
+            if step.pid == pid && step.lifted {
+                // The kernel's own trap after one instruction (si_code > 0).
+                if info.si_code > 0 && info.si_code != libc::SI_KERNEL {
+                    return self.step_done(pid);
                 }
-                return Ok(Next::Cont(None));
+                return Ok(Next::Step(Some(Sig::SIGTRAP)));
             }
-            return Ok(Next::Step(Some(Sig::SIGTRAP)));
         }
         if info.si_code != libc::SI_KERNEL {
             // kill -TRAP, raise(SIGTRAP): the program's signal.
-            return Ok(Next::Cont(Some(Sig::SIGTRAP)));
+            return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
         }
         let Some(regs) = unless_vanished(arch::read_regs(pid))? else {
             return Ok(Next::Nothing);
@@ -341,22 +367,19 @@ impl Debugger {
         }
         if !self.breakpoints.contains_key(&address) {
             // An int3 in the program itself.
-            return Ok(Next::Cont(Some(Sig::SIGTRAP)));
+            return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
         }
         if !self.shares_text(pid) {
             return self.inherited(pid, address);
         }
-        match unless_vanished(self.hit(pid, address, &info, regs))? {
-            Some(()) => Ok(Next::Step(None)),
-            None => Ok(Next::Nothing),
-        }
+        self.hit(pid, address, &info, regs)?;
+        Ok(Next::Nothing)
     }
     // ANCHOR_END: trap
 
     // ANCHOR: hit
-    /// Our int3 ran in `pid`: show the trap and the arguments, then start
-    /// stepping over it (the original byte back, rip back to the address,
-    /// PTRACE_SINGLESTEP); `step_done` plants the 0xCC again.
+    /// Our int3 ran in `pid`: show the trap and the arguments, and line the
+    /// thread up to step over it.
     fn hit(
         &mut self,
         pid: Pid,
@@ -371,8 +394,8 @@ impl Debugger {
             .get_mut(&address)
             .expect("a planted breakpoint");
         breakpoint.hits += 1;
-        let (hits, first_hit) = (breakpoint.hits, breakpoint.hits == 1);
-        let (name, symbol) = (breakpoint.name.clone(), breakpoint.symbol.clone());
+        let hits = breakpoint.hits;
+        let name = breakpoint.name.clone();
         let rip = arch::instruction_pointer(&regs);
         if explain {
             say!(
@@ -406,74 +429,176 @@ impl Debugger {
                 regs.rdi
             );
         }
-        if !self.warned_threads && threads(self.leader.unwrap_or(pid)) > 1 {
-            self.warned_threads = true;
-            say!(
-                "[pid {pid}] other threads run on while this one steps over the breakpoint: \
-                 one that passes {name} meanwhile is not stopped (gdb stops them all; this demo doesn't)"
-            );
-        }
-        // (1) The original byte back, unless another thread is stepping over it.
-        let lifted = self.lifted.entry(address).or_insert(0);
-        if *lifted == 0 {
-            let original = self.breakpoints[&address].original;
-            unplant(pid, address, original, explain)?;
-        }
-        *lifted += 1;
-        // (2) rip back by one byte, to the instruction the int3 stood in for.
-        let offset = arch::user_offset_of_instruction_pointer();
-        let at = arch::peek_user(pid, offset)?;
-        arch::poke_user(pid, offset, address)?;
         if explain {
-            say!("[pid {pid}] PTRACE_PEEKUSER offset {offset} (rip in struct user): {at:#x} = {name} + 1");
-            say!("[pid {pid}] PTRACE_POKEUSER offset {offset}: rip = {address:#x} = {name}");
-        }
-        if first_hit {
-            self.list(pid, address, symbol.as_deref());
-        }
-        // (3) PTRACE_SINGLESTEP: the original instruction, alone.
-        if explain {
-            say!("[pid {pid}] PTRACE_SINGLESTEP: the original instruction runs, and only it");
             self.narrated_step = Some(pid);
         }
-        self.stepping.insert(pid, address);
+        if self.step.is_some() {
+            // Another thread is stepping over a breakpoint: this one waits.
+            self.queue.push_back((pid, address));
+            return Ok(());
+        }
+        self.step = Some(StepOver {
+            pid,
+            address,
+            lifted: false,
+        });
+        self.stop_the_others(pid)
+    }
+
+    /// While the original byte is back, another thread could run through
+    /// the address unseen: every other thread of the process is stopped
+    /// first, with PTRACE_INTERRUPT, as gdb stops them all.
+    fn stop_the_others(&mut self, pid: Pid) -> Result<()> {
+        let Some(leader) = self.leader else {
+            return Ok(());
+        };
+        let mut stopped = 0;
+        for thread in threads(leader) {
+            let busy = thread == pid
+                || self.held.contains_key(&thread)
+                || self.listening.contains(&thread)
+                || self.queue.iter().any(|&(queued, _)| queued == thread);
+            if busy {
+                continue;
+            }
+            match ptrace::interrupt(thread) {
+                Ok(()) => {
+                    self.interrupting.insert(thread);
+                    stopped += 1;
+                }
+                // Exiting, or not ours yet (a thread still being born).
+                Err(Errno::ESRCH) => {}
+                Err(errno) => {
+                    return Err(errno).with_context(|| format!("PTRACE_INTERRUPT on pid {thread}"))
+                }
+            }
+        }
+        if stopped > 0 && !self.explained_interrupt {
+            self.explained_interrupt = true;
+            say!("[pid {pid}] PTRACE_INTERRUPT: {stopped} other thread(s) stop while the int3 is out");
+        }
         Ok(())
     }
 
-    /// (4) The step is done (or the thread is gone): plant the 0xCC again
-    /// once no thread is stepping over it any more.
-    fn step_done(&mut self, pid: Pid, address: u64) -> Result<()> {
+    /// Once every other thread has stopped: (1) the original byte back,
+    /// (2) rip back by one byte, to the instruction the int3 stood in for,
+    /// with PTRACE_PEEKUSER and PTRACE_POKEUSER, (3) PTRACE_SINGLESTEP.
+    fn step_when_ready(&mut self) -> Result<()> {
+        let Some(step) = &self.step else {
+            return Ok(());
+        };
+        if step.lifted || !self.interrupting.is_empty() {
+            return Ok(());
+        }
+        let (pid, address) = (step.pid, step.address);
+        let explain = self.narrated_step == Some(pid);
+        let planted = &self.breakpoints[&address];
+        let (name, symbol, original) = (
+            planted.name.clone(),
+            planted.symbol.clone(),
+            planted.original,
+        );
+        let offset = arch::user_offset_of_instruction_pointer();
+        let done = unless_vanished((|| {
+            // (1)
+            unplant(pid, address, original, explain)?;
+            // (2)
+            let at = arch::peek_user(pid, offset)?;
+            arch::poke_user(pid, offset, address)?;
+            if explain {
+                say!("[pid {pid}] PTRACE_PEEKUSER offset {offset} (rip in struct user): {at:#x} = {name} + 1");
+                say!("[pid {pid}] PTRACE_POKEUSER offset {offset}: rip = {address:#x} = {name}");
+            }
+            Ok(())
+        })())?;
+        if let Some(step) = &mut self.step {
+            step.lifted = true;
+        }
+        if done.is_none() {
+            // Killed meanwhile: its end comes next, and `gone` puts the int3 back.
+            return Ok(());
+        }
+        if self.breakpoints[&address].hits == 1 {
+            self.list(pid, address, symbol.as_deref());
+        }
+        // (3) The original instruction, alone.
+        if explain {
+            say!("[pid {pid}] PTRACE_SINGLESTEP: the original instruction runs, and only it");
+        }
+        single_step(pid, None)
+    }
+
+    /// (4) The step is done: the 0xCC back in, and the next thread in line
+    /// steps over its breakpoint, or everyone goes on (PTRACE_CONT).
+    fn step_done(&mut self, pid: Pid) -> Result<Next> {
+        let Some(step) = self.step.take() else {
+            return Ok(Next::Cont(None));
+        };
         let explain = self.narrated_step == Some(pid);
         if explain {
             self.narrated_step = None;
+            if let Some(regs) = unless_vanished(arch::read_regs(pid))? {
+                let rip = arch::instruction_pointer(&regs);
+                say!(
+                    "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
+                    plural(rip.wrapping_sub(step.address), "byte")
+                );
+            }
         }
-        let Some(lifted) = self.lifted.get_mut(&address) else {
-            return Ok(());
-        };
-        *lifted -= 1;
-        if *lifted > 0 {
-            return Ok(());
-        }
-        self.lifted.remove(&address);
-        if explain {
-            let rip = arch::read_regs(pid).map(|regs| arch::instruction_pointer(&regs))?;
-            say!(
-                "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
-                plural(rip.wrapping_sub(address), "byte")
-            );
-        }
-        // The thread may have gone with its whole process: then so has the text.
-        let leader = self.leader.unwrap_or(pid);
-        let into = if pid_alive(pid) { pid } else { leader };
-        match plant(into, address, explain) {
-            Ok(_) => {}
-            Err(error) if workbook::stop::is_gone(&error) => return Ok(()),
-            Err(error) => return Err(error),
+        if unless_vanished(plant(pid, step.address, explain))?.is_none() {
+            return Ok(Next::Nothing);
         }
         if explain {
             say!("[pid {pid}] PTRACE_CONT: on to the next hit");
         }
-        Ok(())
+        Ok(match self.next_in_line()? {
+            true => Next::Hold(None),
+            false => Next::Cont(None),
+        })
+    }
+
+    /// The next thread that hit a breakpoint steps over it (the others are
+    /// still stopped), or, with none left, every held thread goes on.
+    /// Whether a step-over is under way again.
+    fn next_in_line(&mut self) -> Result<bool> {
+        if let Some((pid, address)) = self.queue.pop_front() {
+            self.step = Some(StepOver {
+                pid,
+                address,
+                lifted: false,
+            });
+            return Ok(true);
+        }
+        for (pid, signal) in std::mem::take(&mut self.held) {
+            ptrace_cont(pid, signal)?;
+        }
+        Ok(false)
+    }
+
+    /// A thread or process ended. If it was stepping over a breakpoint,
+    /// the 0xCC goes back through another thread of the process, if any
+    /// is left.
+    fn gone(&mut self, pid: Pid) -> Result<Next> {
+        self.held.remove(&pid);
+        self.queue.retain(|&(queued, _)| queued != pid);
+        if self.narrated_step == Some(pid) {
+            self.narrated_step = None;
+        }
+        let Some(step) = self.step.take_if(|step| step.pid == pid) else {
+            return Ok(Next::Nothing);
+        };
+        if step.lifted {
+            let others = self
+                .held
+                .keys()
+                .copied()
+                .chain(self.queue.iter().map(|&(p, _)| p));
+            if let Some(other) = others.collect::<Vec<_>>().first() {
+                unless_vanished(plant(*other, step.address, false))?;
+            }
+        }
+        self.next_in_line()?;
+        Ok(Next::Nothing)
     }
     // ANCHOR_END: hit
 
@@ -484,9 +609,7 @@ impl Debugger {
             return;
         };
         for (&at, planted) in self.breakpoints.range(address..address + code.len() as u64) {
-            if at != address || self.lifted.get(&at).copied().unwrap_or(0) == 0 {
-                code[(at - address) as usize] = planted.original;
-            }
+            code[(at - address) as usize] = planted.original;
         }
         say!("[pid {pid}] x/3i $pc:");
         for line in show::instructions(&code, address, 3, symbol.map(|s| (s, address))) {
@@ -648,13 +771,16 @@ fn thread_group(pid: Pid) -> Option<i32> {
         .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
 }
 
-/// How many threads the process has now.
-fn threads(leader: Pid) -> usize {
-    std::fs::read_dir(format!("/proc/{leader}/task")).map_or(1, |tasks| tasks.count())
-}
-
-fn pid_alive(pid: Pid) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// The threads of the process, now.
+fn threads(leader: Pid) -> Vec<Pid> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{leader}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| task.file_name().to_str()?.parse().ok())
+        .map(Pid::from_raw)
+        .collect()
 }
 
 fn si_code_name(code: i32) -> &'static str {
