@@ -198,6 +198,9 @@ impl Debugger {
             self.listening.remove(&pid);
             let next = match waited.stop {
                 Stop::Event(Event::Exec { .. }) if pid == tracees.first() => self.exec(pid)?,
+                // A vfork child's execve in the middle of its step: it has
+                // left the parent's memory, where the int3 goes back.
+                Stop::Event(Event::Exec { .. }) if self.is_stepper(pid) => self.left(pid)?,
                 Stop::Signal(Sig::SIGTRAP) => self.trap(pid)?,
                 Stop::Signal(signal) => self.resume(pid, Some(signal)),
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
@@ -206,7 +209,10 @@ impl Debugger {
                     self.listening.insert(pid);
                     Next::Nothing
                 }
-                Stop::Exited(_) | Stop::Killed { .. } => self.gone(pid)?,
+                Stop::Exited(_) | Stop::Killed { .. } => {
+                    self.left(pid)?;
+                    Next::Nothing
+                }
                 _ => self.resume(pid, None),
             };
             match next {
@@ -452,8 +458,14 @@ impl Debugger {
         let Some(leader) = self.leader else {
             return Ok(());
         };
+        let threads = threads(leader);
+        if !threads.contains(&pid) {
+            // A vfork child: its parent waits for it in the kernel, and
+            // would not stop before the child's execve or exit.
+            return Ok(());
+        }
         let mut stopped = 0;
-        for thread in threads(leader) {
+        for thread in threads {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
@@ -575,30 +587,39 @@ impl Debugger {
         Ok(false)
     }
 
-    /// A thread or process ended. If it was stepping over a breakpoint,
-    /// the 0xCC goes back through another thread of the process, if any
-    /// is left.
-    fn gone(&mut self, pid: Pid) -> Result<Next> {
+    /// A thread or process ended, or a vfork child left for a new program
+    /// (then it goes on: the returned `Next`). If it was stepping over a
+    /// breakpoint, the 0xCC goes back through another thread of the
+    /// process, if any is left.
+    fn left(&mut self, pid: Pid) -> Result<Next> {
         self.held.remove(&pid);
         self.queue.retain(|&(queued, _)| queued != pid);
         if self.narrated_step == Some(pid) {
             self.narrated_step = None;
         }
         let Some(step) = self.step.take_if(|step| step.pid == pid) else {
-            return Ok(Next::Nothing);
+            return Ok(self.resume(pid, None));
         };
         if step.lifted {
-            let others = self
-                .held
-                .keys()
-                .copied()
-                .chain(self.queue.iter().map(|&(p, _)| p));
-            if let Some(other) = others.collect::<Vec<_>>().first() {
-                unless_vanished(plant(*other, step.address, false))?;
+            let leader = self.leader.into_iter().filter(|&leader| leader != pid);
+            let held = self.held.keys().copied();
+            let queued = self.queue.iter().map(|&(queued, _)| queued);
+            // Any thread of the process will do: they share the text. They
+            // need not be stopped (a vfork parent is not): /proc/PID/mem.
+            for other in leader.chain(held).chain(queued).collect::<Vec<_>>() {
+                if replant_through_mem(other, step.address).is_ok() {
+                    break;
+                }
             }
         }
-        self.next_in_line()?;
-        Ok(Next::Nothing)
+        Ok(match self.next_in_line()? {
+            true => Next::Hold(None),
+            false => Next::Cont(None),
+        })
+    }
+
+    fn is_stepper(&self, pid: Pid) -> bool {
+        self.step.as_ref().is_some_and(|step| step.pid == pid)
     }
     // ANCHOR_END: hit
 
@@ -699,6 +720,20 @@ fn unplant(pid: Pid, address: u64, original: u8, show: bool) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: plant
+
+/// The 0xCC back through /proc/PID/mem, which the tracer may write even
+/// where the text is read-only (as gdb does), whether the tracee is
+/// stopped or not.
+fn replant_through_mem(pid: Pid, address: u64) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let path = format!("/proc/{pid}/mem");
+    let mem = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {path}"))?;
+    mem.write_all_at(&[BREAKPOINT], address)
+        .with_context(|| format!("writing {path} at {address:#x}"))
+}
 
 /// ptrace(PTRACE_SINGLESTEP, pid, 0, sig): run one instruction, then a
 /// SIGTRAP; `signal` (any of the 64) is delivered first. nix's wrapper

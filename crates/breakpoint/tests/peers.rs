@@ -189,3 +189,58 @@ fn count_is_exact_for_a_static_program() {
     );
     assert_eq!(steps(&program, "2000"), first + 2000);
 }
+
+/// vfork and posix_spawn: the child runs in its parent's memory, on the
+/// parent's 0xCC bytes, until its execve. Its hits are shown (with its
+/// pid), the int3 stays in the parent, and nobody dies of SIGTRAP. (gdb,
+/// which detaches such a child, shows only the parent's hits.)
+const VFORK: &str = r#"
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+__attribute__((noinline)) long target_fn(long n) { return n + 1; }
+int main(void) {
+    int status;
+    target_fn(1);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        target_fn(2);
+        execl("/bin/echo", "echo", "child", (char *)0);
+        _exit(127);
+    }
+    waitpid(pid, &status, 0);
+    char *argv[] = {"echo", "spawned", 0};
+    posix_spawn(&pid, "/bin/echo", 0, 0, argv, environ);
+    waitpid(pid, &status, 0);
+    target_fn(3);
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "needs cc"]
+fn vfork_children_run_on_the_parents_breakpoints() {
+    let dir = TempDir::new("vfork");
+    let program = dir.compile("vfork", VFORK, &["-O0"]);
+    let output = workbook::testing::run(
+        demo()
+            .args(["--break", "target_fn", "--break", "execve", "--"])
+            .arg(&program),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "child\nspawned\n",
+        "{stderr}"
+    );
+    let firsts: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("hit ") && line.contains("at target_fn"))
+        .filter_map(|line| line.split_once("rdi=")?.1.split(' ').next())
+        .collect();
+    assert_eq!(firsts, ["0x1", "0x2", "0x3"], "{stderr}");
+    assert!(stderr.contains("execve ("), "{stderr}");
+    assert!(stderr.contains(") was hit 2 times"), "{stderr}");
+}
