@@ -244,3 +244,64 @@ fn vfork_children_run_on_the_parents_breakpoints() {
     assert!(stderr.contains("execve ("), "{stderr}");
     assert!(stderr.contains(") was hit 2 times"), "{stderr}");
 }
+
+/// gdb on the built-in target, through the exec-wrapper that gives it its
+/// argv[0]; `set language c` because gdb takes a Rust binary's minimal
+/// symbols for Rust, which target_fn (assembly) is not.
+fn gdb_on_the_builtin_target(commands: &[&str]) -> String {
+    let mut gdb = Command::new("gdb");
+    gdb.args(["-batch", "-nx", "-ex", "set language c", "-ex"])
+        .arg("set exec-wrapper bash -c 'exec -a builtin:breakme \"$0\"'");
+    for command in commands {
+        gdb.args(["-ex", command]);
+    }
+    let output = workbook::testing::run(gdb.arg(get_cargo_bin("breakpoint")));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The instruction text of `x/3i`-style lines, addresses left out:
+/// `<target_fn+3>:\timul   %rdi,%rax`.
+fn listing(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| line.contains("<target_fn"))
+        .filter_map(|line| Some(line[line.find('<')?..].to_string()))
+        .collect()
+}
+
+/// The demo's default run and gdb's dprintf see the same three calls, and
+/// the demo's listing is gdb's `x/3i $pc`, character for character.
+#[test]
+#[ignore = "needs gdb"]
+fn builtin_target_same_hits_and_listing_as_gdb() {
+    let output = workbook::testing::run(&mut demo());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let ours: Vec<String> = stderr
+        .lines()
+        .filter(|line| line.contains(" hit "))
+        .filter_map(|line| Some(line.split_once("): ")?.1.to_string()))
+        .collect();
+    let printed = gdb_on_the_builtin_target(&[
+        r#"dprintf *target_fn,"rdi=%#lx rsi=%#lx rdx=%#lx\n",$rdi,$rsi,$rdx"#,
+        "run",
+    ]);
+    // C's %#lx prints a zero as 0, where the demo (and Rust's {:#x}) says 0x0.
+    let gdbs: Vec<String> = printed
+        .lines()
+        .filter(|line| line.starts_with("rdi="))
+        .map(|line| {
+            line.split(' ')
+                .map(|field| match field.split_once('=') {
+                    Some((register, "0")) => format!("{register}=0x0"),
+                    _ => field.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(ours, gdbs, "breakpoint (left) and gdb (right) disagree");
+    assert_eq!(ours.len(), 3);
+    let gdb_listing = gdb_on_the_builtin_target(&["break *target_fn", "run", "x/3i $pc", "kill"]);
+    assert_eq!(listing(&stderr), listing(&gdb_listing));
+    assert_eq!(listing(&stderr).len(), 3, "{stderr}");
+}
