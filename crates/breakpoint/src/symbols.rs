@@ -61,6 +61,7 @@ pub struct Image {
 }
 
 impl Image {
+    // ANCHOR: load
     /// Reads `path` and finds where its first segment was mapped.
     pub fn load(path: &str, maps: &[Mapping]) -> Result<Image> {
         let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
@@ -93,6 +94,7 @@ impl Image {
             symbols,
         })
     }
+    // ANCHOR_END: load
 
     /// The run-time address of `name`: its value in the file plus the bias.
     pub fn address_of(&self, name: &str) -> Option<u64> {
