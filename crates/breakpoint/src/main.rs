@@ -107,6 +107,8 @@ struct Breakpoint {
     hits: u64,
     /// For `<symbol+offset>` labels in the listing.
     symbol: Option<String>,
+    /// Whether `x/3i` was shown, at the first step-over.
+    listed: bool,
 }
 
 /// What to do with a stopped tracee once its stop is handled.
@@ -130,6 +132,8 @@ struct StepOver {
     address: u64,
     /// The original byte is in place, and the thread single-stepping.
     lifted: bool,
+    /// A signal that came for the thread meanwhile, delivered after.
+    deferred: Option<Sig>,
 }
 
 struct Debugger {
@@ -145,7 +149,9 @@ struct Debugger {
     step: Option<StepOver>,
     /// Threads that hit a breakpoint during a step-over: theirs come next.
     queue: VecDeque<(Pid, u64)>,
-    /// Threads sent PTRACE_INTERRUPT whose stop has not come yet.
+    /// Threads sent our SIGSTOP, which they must not get.
+    stopping: HashSet<Pid>,
+    /// Of those, the ones the step-over waits for.
     interrupting: HashSet<Pid>,
     /// Threads kept stopped until the step-overs are done, with the signal
     /// each is to get.
@@ -173,6 +179,7 @@ impl Debugger {
             breakpoints: BTreeMap::new(),
             step: None,
             queue: VecDeque::new(),
+            stopping: HashSet::new(),
             interrupting: HashSet::new(),
             held: BTreeMap::new(),
             listening: HashSet::new(),
@@ -202,7 +209,17 @@ impl Debugger {
                 // left the parent's memory, where the int3 goes back.
                 Stop::Event(Event::Exec { .. }) if self.is_stepper(pid) => self.left(pid)?,
                 Stop::Signal(Sig::SIGTRAP) => self.trap(pid)?,
+                // Our SIGSTOP, that stopped it for a step-over: not delivered.
+                Stop::Signal(Sig::SIGSTOP) if self.stopping.remove(&pid) => self.resume(pid, None),
                 Stop::Signal(signal) => self.resume(pid, Some(signal)),
+                // A thread born during a step-over must not run past the
+                // lifted int3 either.
+                Stop::Event(Event::Clone { child } | Event::Vfork { child })
+                    if self.step.is_some() && self.shares_text(pid) =>
+                {
+                    self.stop_thread(child, true)?;
+                    self.resume(pid, None)
+                }
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
                 Stop::Group(_) => {
                     ptrace_listen(pid)?;
@@ -232,11 +249,20 @@ impl Debugger {
 
     /// The thread stepping over a breakpoint goes on stepping; the others
     /// that share its text stay stopped meanwhile; the rest run.
-    fn resume(&self, pid: Pid, signal: Option<Sig>) -> Next {
-        match &self.step {
-            Some(step) if step.pid == pid => Next::Step(signal),
-            Some(_) if self.shares_text(pid) => Next::Hold(signal),
-            _ => Next::Cont(signal),
+    fn resume(&mut self, pid: Pid, signal: Option<Sig>) -> Next {
+        if let Some(step) = self.step.as_mut().filter(|step| step.pid == pid) {
+            // Delivered now, the signal's handler would run instead of the
+            // one instruction, and the int3 be hit again on its return:
+            // the signal waits for the step (one at a time).
+            if let (Some(signal), None) = (signal, step.deferred) {
+                step.deferred = Some(signal);
+                return Next::Step(None);
+            }
+            return Next::Step(signal);
+        }
+        match self.step.is_some() && self.shares_text(pid) {
+            true => Next::Hold(signal),
+            false => Next::Cont(signal),
         }
     }
 
@@ -333,6 +359,7 @@ impl Debugger {
                     original,
                     hits: 0,
                     symbol,
+                    listed: false,
                 },
             );
         }
@@ -355,7 +382,7 @@ impl Debugger {
                 if info.si_code > 0 && info.si_code != libc::SI_KERNEL {
                     return self.step_done(pid);
                 }
-                return Ok(Next::Step(Some(Sig::SIGTRAP)));
+                return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
             }
         }
         if info.si_code != libc::SI_KERNEL {
@@ -447,13 +474,16 @@ impl Debugger {
             pid,
             address,
             lifted: false,
+            deferred: None,
         });
         self.stop_the_others(pid)
     }
 
     /// While the original byte is back, another thread could run through
     /// the address unseen: every other thread of the process is stopped
-    /// first, with PTRACE_INTERRUPT, as gdb stops them all.
+    /// first, as gdb stops them all, and as gdb does it: a SIGSTOP to each
+    /// thread (tkill), which the tracer sees at its signal-delivery-stop
+    /// and does not deliver.
     fn stop_the_others(&mut self, pid: Pid) -> Result<()> {
         let Some(leader) = self.leader else {
             return Ok(());
@@ -469,27 +499,41 @@ impl Debugger {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
+                || self.stopping.contains(&thread)
                 || self.queue.iter().any(|&(queued, _)| queued == thread);
-            if busy {
-                continue;
-            }
-            match ptrace::interrupt(thread) {
-                Ok(()) => {
-                    self.interrupting.insert(thread);
-                    stopped += 1;
-                }
-                // Exiting, or not ours yet (a thread still being born).
-                Err(Errno::ESRCH) => {}
-                Err(errno) => {
-                    return Err(errno).with_context(|| format!("PTRACE_INTERRUPT on pid {thread}"))
-                }
+            if !busy && self.stop_thread(thread, false)? {
+                stopped += 1;
             }
         }
         if stopped > 0 && !self.explained_interrupt {
             self.explained_interrupt = true;
-            say!("[pid {pid}] PTRACE_INTERRUPT: {stopped} other thread(s) stop while the int3 is out");
+            say!(
+                "[pid {pid}] tkill(SIGSTOP) to {stopped} other thread(s): they stop while \
+                 the int3 is out, and get no SIGSTOP"
+            );
         }
         Ok(())
+    }
+
+    /// SIGSTOP to one thread; the step-over waits for its stop. Not for a
+    /// thread in uninterruptible sleep (D: one waiting for its vfork
+    /// child, which may be next in line): it can't run the program's code
+    /// before its stop, which comes when it wakes. A new thread is always
+    /// waited for.
+    fn stop_thread(&mut self, thread: Pid, newborn: bool) -> Result<bool> {
+        // SAFETY: tkill sends a signal; it touches no memory.
+        let sent = unsafe { libc::syscall(libc::SYS_tkill, thread.as_raw(), libc::SIGSTOP) };
+        match Errno::result(sent) {
+            Ok(_) => {}
+            // Gone already.
+            Err(Errno::ESRCH) => return Ok(false),
+            Err(errno) => return Err(errno).with_context(|| format!("tkill({thread}, SIGSTOP)")),
+        }
+        self.stopping.insert(thread);
+        if newborn || thread_state(thread) != Some('D') {
+            self.interrupting.insert(thread);
+        }
+        Ok(true)
     }
 
     /// Once every other thread has stopped: (1) the original byte back,
@@ -530,7 +574,8 @@ impl Debugger {
             // Killed meanwhile: its end comes next, and `gone` puts the int3 back.
             return Ok(());
         }
-        if self.breakpoints[&address].hits == 1 {
+        if let Some(planted) = self.breakpoints.get_mut(&address).filter(|b| !b.listed) {
+            planted.listed = true;
             self.list(pid, address, symbol.as_deref());
         }
         // (3) The original instruction, alone.
@@ -564,8 +609,8 @@ impl Debugger {
             say!("[pid {pid}] PTRACE_CONT: on to the next hit");
         }
         Ok(match self.next_in_line()? {
-            true => Next::Hold(None),
-            false => Next::Cont(None),
+            true => Next::Hold(step.deferred),
+            false => Next::Cont(step.deferred),
         })
     }
 
@@ -578,6 +623,7 @@ impl Debugger {
                 pid,
                 address,
                 lifted: false,
+                deferred: None,
             });
             return Ok(true);
         }
@@ -593,6 +639,7 @@ impl Debugger {
     /// process, if any is left.
     fn left(&mut self, pid: Pid) -> Result<Next> {
         self.held.remove(&pid);
+        self.stopping.remove(&pid);
         self.queue.retain(|&(queued, _)| queued != pid);
         if self.narrated_step == Some(pid) {
             self.narrated_step = None;
@@ -613,8 +660,8 @@ impl Debugger {
             }
         }
         Ok(match self.next_in_line()? {
-            true => Next::Hold(None),
-            false => Next::Cont(None),
+            true => Next::Hold(step.deferred),
+            false => Next::Cont(step.deferred),
         })
     }
 
@@ -804,6 +851,12 @@ fn thread_group(pid: Pid) -> Option<i32> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+}
+
+/// The state letter of /proc/PID/stat: R running, S or D asleep, t traced.
+fn thread_state(pid: Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// The threads of the process, now.

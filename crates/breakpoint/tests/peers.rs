@@ -305,3 +305,70 @@ fn builtin_target_same_hits_and_listing_as_gdb() {
     assert_eq!(listing(&stderr), listing(&gdb_listing));
     assert_eq!(listing(&stderr).len(), 3, "{stderr}");
 }
+
+/// Four threads call target_fn 500 times each while the main thread keeps
+/// sending them SIGUSR1: every call must be a hit (the other threads are
+/// stopped during each step-over), every result right, every signal
+/// handled.
+const THREADS: &str = r#"
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+static volatile sig_atomic_t caught;
+static void on_usr1(int sig) { (void)sig; caught++; }
+__attribute__((noinline)) long target_fn(long n, long seed) { return n * 2 + seed; }
+static void *worker(void *arg) {
+    long seed = (long)arg, sum = 0;
+    for (long i = 0; i < 500; i++) sum += target_fn(i, seed);
+    return (void *)sum;
+}
+int main(void) {
+    signal(SIGUSR1, on_usr1);
+    pthread_t threads[4];
+    for (long t = 0; t < 4; t++) pthread_create(&threads[t], 0, worker, (void *)t);
+    for (int k = 0; k < 20; k++) {
+        for (int t = 0; t < 4; t++) pthread_kill(threads[t], SIGUSR1);
+        usleep(1000);
+    }
+    long total = 0;
+    for (int t = 0; t < 4; t++) {
+        void *sum;
+        pthread_join(threads[t], &sum);
+        total += (long)sum;
+    }
+    printf("total %ld\n", total);
+    return caught > 0 ? 0 : 1;
+}
+"#;
+
+#[test]
+#[ignore = "needs cc"]
+fn every_call_in_every_thread_is_a_hit() {
+    let dir = TempDir::new("threads");
+    let program = dir.compile("threads", THREADS, &["-O0", "-pthread"]);
+    for round in 0..3 {
+        let output =
+            workbook::testing::run(demo().args(["--break", "target_fn", "--"]).arg(&program));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Each thread: sum of 2i for i < 500, plus 500 times its seed t.
+        let total = 4 * 249_500 + 500 * (1 + 2 + 3);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("total {total}\n"),
+            "round {round}: {stderr}"
+        );
+        assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
+        let hits = stderr.lines().filter(|line| line.contains("rdi=")).count();
+        assert_eq!(
+            hits,
+            2000,
+            "round {round}: {}",
+            stderr.lines().last().unwrap_or_default()
+        );
+        assert!(
+            stderr.ends_with("was hit 2000 times\n"),
+            "round {round}: {stderr}"
+        );
+    }
+}
