@@ -286,9 +286,19 @@ impl Debugger {
             return Ok(Next::Cont(None));
         }
         self.leader = Some(pid);
-        let exe = exe_path(pid)?;
-        let maps = symbols::maps(pid)?;
-        let image = Image::load(&exe, &maps)?;
+        let loaded = exe_path(pid).and_then(|exe| {
+            let maps = symbols::maps(pid)?;
+            Ok((Image::load(&exe, &maps)?, exe))
+        });
+        let (image, exe) = match loaded.context("reading the program's symbols") {
+            Ok(loaded) => loaded,
+            // No --break given: a program we can't read just runs.
+            Err(error) if self.optional => {
+                say!("{error:#}: running it without breakpoints");
+                return Ok(Next::Cont(None));
+            }
+            Err(error) => return Err(error),
+        };
         let entry = image.entry.wrapping_add(image.bias);
         if image.is_pie {
             say!(

@@ -249,3 +249,51 @@ fn count_single_steps_the_program() {
         .unwrap_or_else(|| panic!("no count: {stderr}"));
     assert!(steps > 10_000, "{stderr}");
 }
+
+/// A program one may run but not read (mode 0111, as nobody when the test
+/// runs as root): with no --break it just runs; with one, the demo says
+/// why it can't.
+#[test]
+fn an_unreadable_program_runs_without_breakpoints() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("breakpoint-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let program = dir.join("true");
+    std::fs::copy("/bin/true", &program).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o111)).unwrap();
+    let plain = workbook::testing::run(
+        workbook::testing::unprivileged(&mut demo())
+            .arg("--")
+            .arg(&program),
+    );
+    let given = workbook::testing::run(
+        workbook::testing::unprivileged(&mut demo())
+            .args(["--break", "main", "--"])
+            .arg(&program),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, stderr) = text(&plain);
+    assert_eq!(plain.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("reading the program's symbols: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("running it without breakpoints"),
+        "{stderr}"
+    );
+    let (_, stderr) = text(&given);
+    assert_eq!(given.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("breakpoint: reading the program's symbols: "),
+        "{stderr}"
+    );
+}
