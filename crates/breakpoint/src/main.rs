@@ -750,9 +750,12 @@ fn plant(pid: Pid, address: u64, show: bool) -> Result<u8> {
     ptrace::write(pid, address as AddressType, patched)
         .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
     if show {
-        say!("PTRACE_PEEKTEXT {address:#x}: {}", show::word_bytes(word));
         say!(
-            "PTRACE_POKETEXT {address:#x}: {}",
+            "[pid {pid}] PTRACE_PEEKTEXT {address:#x}: {}",
+            show::word_bytes(word)
+        );
+        say!(
+            "[pid {pid}] PTRACE_POKETEXT {address:#x}: {}",
             show::word_bytes(patched)
         );
     }
@@ -770,7 +773,7 @@ fn unplant(pid: Pid, address: u64, original: u8, show: bool) -> Result<()> {
         .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
     if show {
         say!(
-            "[pid {pid}] PTRACE_POKETEXT {address:#x}: {} (the original byte back)",
+            "[pid {pid}] PTRACE_POKETEXT {address:#x}, the original byte back: {}",
             show::word_bytes(restored)
         );
     }

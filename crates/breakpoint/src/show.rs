@@ -2,9 +2,12 @@
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
 
-/// A word as the bytes it holds, lowest address first: `cc 89 f8 48 ...`.
+/// A word as the number ptrace returns and as the bytes it holds in
+/// memory, lowest address first: `48c7af0f48f889cc (in memory: cc 89 f8
+/// ...)`. The number is in hex without `0x`: x86_64 is little-endian, so
+/// the byte at the address is its last two digits.
 pub fn word_bytes(word: i64) -> String {
-    bytes(&word.to_le_bytes())
+    format!("{word:016x} (in memory: {})", bytes(&word.to_le_bytes()))
 }
 
 pub fn bytes(bytes: &[u8]) -> String {
