@@ -457,20 +457,21 @@ impl Debugger {
             true => String::new(),
             false => format!("[pid {pid}] "),
         };
+        let args: Vec<String> = arch::FUNCTION_ARGS
+            .iter()
+            .zip(arch::function_args(&regs))
+            .map(|(register, value)| format!("{register}={value:#x}"))
+            .collect();
         say!(
-            "{prefix}hit {hits} at {name} ({address:#x}): rdi={:#x} rsi={:#x} rdx={:#x}",
-            regs.rdi,
-            regs.rsi,
-            regs.rdx
+            "{prefix}hit {hits} at {name} ({address:#x}): {}",
+            args.join(" ")
         );
         if let Some(value) = self.set_rdi.take() {
             let mut changed = regs;
-            changed.rdi = value;
+            arch::set_first_function_arg(&mut changed, value);
             arch::write_regs(pid, changed)?;
-            say!(
-                "[pid {pid}] PTRACE_SETREGS: rdi = {value:#x} (was {:#x})",
-                regs.rdi
-            );
+            let (register, was) = (arch::FUNCTION_ARGS[0], arch::function_args(&regs)[0]);
+            say!("[pid {pid}] PTRACE_SETREGS: {register} = {value:#x} (was {was:#x})");
         }
         if explain {
             self.narrated_step = Some(pid);
@@ -572,8 +573,14 @@ impl Debugger {
             let at = arch::peek_user(pid, offset)?;
             arch::poke_user(pid, offset, address)?;
             if explain {
-                say!("[pid {pid}] PTRACE_PEEKUSER offset {offset} (rip in struct user): {at:#x} = {name} + 1");
-                say!("[pid {pid}] PTRACE_POKEUSER offset {offset}: rip = {address:#x} = {name}");
+                say!(
+                    "[pid {pid}] PTRACE_PEEKUSER offset {offset} ({} in struct user): {at:#x} = {name} + 1",
+                    arch::INSTRUCTION_POINTER
+                );
+                say!(
+                    "[pid {pid}] PTRACE_POKEUSER offset {offset}: {} = {address:#x} = {name}",
+                    arch::INSTRUCTION_POINTER
+                );
             }
             Ok(())
         })())?;

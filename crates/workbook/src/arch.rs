@@ -253,3 +253,18 @@ pub fn poke_user(pid: Pid, offset: usize, value: u64) -> Result<()> {
     ptrace::write_user(pid, offset as ptrace::AddressType, value as libc::c_long)
         .with_context(|| format!("PTRACE_POKEUSER at offset {offset} on pid {pid}"))
 }
+
+/// The registers of a function's first three integer arguments, by the
+/// System V AMD64 calling convention (a syscall's fourth is r10, a
+/// function's rcx: only the first three are the same).
+pub const FUNCTION_ARGS: [&str; 3] = ["rdi", "rsi", "rdx"];
+
+/// The values of `FUNCTION_ARGS`, at a function's first instruction.
+pub fn function_args(regs: &Regs) -> [u64; 3] {
+    [regs.rdi, regs.rsi, regs.rdx]
+}
+
+/// Changes the function's first argument (gdb's `set $rdi = value`).
+pub fn set_first_function_arg(regs: &mut Regs, value: u64) {
+    regs.rdi = value;
+}
