@@ -268,3 +268,15 @@ pub fn function_args(regs: &Regs) -> [u64; 3] {
 pub fn set_first_function_arg(regs: &mut Regs, value: u64) {
     regs.rdi = value;
 }
+
+#[cfg(test)]
+mod breakpoint_tests {
+    use super::*;
+
+    #[test]
+    fn rip_is_the_seventeenth_word_of_struct_user() {
+        // The slide's PEEKUSER/POKEUSER address: 16 words of registers
+        // (r15 ... orig_rax) come first.
+        assert_eq!(user_offset_of_instruction_pointer(), 16 * 8);
+    }
+}
