@@ -78,6 +78,9 @@ fn run() -> Result<ExitCode> {
         if spec.is_empty() {
             bail!("--break '': give a symbol name or an address");
         }
+        if is_address(spec) {
+            parse_number(spec).map_err(|why| anyhow::anyhow!("--break {spec}: {why}"))?;
+        }
     }
     let mut shown = wanted.join(", ");
     if optional {
@@ -87,6 +90,11 @@ fn run() -> Result<ExitCode> {
     let mut debugger = Debugger::new(wanted, optional, args.set_rdi);
     let code = debugger.debug(&program)?;
     Ok(ExitCode::from(code))
+}
+
+/// `--break 0x401136`: an address, not a symbol.
+fn is_address(spec: &str) -> bool {
+    spec.starts_with("0x") || spec.starts_with("0X")
 }
 
 /// A number as gdb reads one: decimal, or hex with 0x.
@@ -830,7 +838,7 @@ fn locate(
     maps: &[Mapping],
     optional: bool,
 ) -> Result<Option<(u64, Option<String>)>> {
-    let (address, symbol) = if spec.starts_with("0x") || spec.starts_with("0X") {
+    let (address, symbol) = if is_address(spec) {
         (parse_number(spec).map_err(anyhow::Error::msg)?, None)
     } else if optional {
         match images[0].address_of(spec) {
