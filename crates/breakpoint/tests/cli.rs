@@ -151,28 +151,33 @@ fn killed_program_gives_128_plus_signal() {
     assert_eq!(output.status.code(), Some(137), "{}", text(&output).1);
 }
 
-/// The built-in target run as `builtin:breakme MODE` from PATH: a symlink
-/// named so in a fresh directory (argv[0] is what picks the target).
-fn breakme(mode: &str) -> Output {
-    let dir = std::env::temp_dir().join(format!("breakpoint-{mode}-{}", std::process::id()));
+/// A built-in target run as `builtin:NAME ARGS` from PATH: a symlink named
+/// so in a fresh directory (argv[0] is what picks the target), so that the
+/// breakpoints go into the target itself, not into a shell that execs it.
+fn builtin(name: &str, args: &[&str], breaks: &str) -> Output {
+    let dir = std::env::temp_dir().join(format!("breakpoint-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(get_cargo_bin("breakpoint"), dir.join("builtin:breakme")).unwrap();
+    let link = format!("builtin:{name}");
+    std::os::unix::fs::symlink(get_cargo_bin("breakpoint"), dir.join(&link)).unwrap();
     let path: PathBuf = dir.clone();
     let search = format!(
         "{}:{}",
         path.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = workbook::testing::run(demo().env("PATH", search).args([
-        "--break",
-        "target_fn",
-        "--",
-        "builtin:breakme",
-        mode,
-    ]));
+    let output = workbook::testing::run(
+        demo()
+            .env("PATH", search)
+            .args(["--break", breaks, "--", &link])
+            .args(args),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     output
+}
+
+fn breakme(mode: &str) -> Output {
+    builtin("breakme", &[mode], "target_fn")
 }
 
 /// A forked child inherits the 0xCC in its copy of the text: it must not
@@ -296,4 +301,29 @@ fn an_unreadable_program_runs_without_breakpoints() {
             .starts_with("breakpoint: reading the program's symbols: "),
         "{stderr}"
     );
+}
+
+/// The shared checks' threaded targets with a breakpoint that is hit (write,
+/// as they print): glibc's SIGRT_1 to every thread for setgid, four
+/// threads raising SIGUSR1, 500 children killed mid-syscall, each of which
+/// inherits the int3.
+#[test]
+fn threaded_targets_run_right_with_a_breakpoint_on_write() {
+    for (target, stdout) in [
+        (
+            "setxid",
+            "target: setgid(getgid()) in a process of 5 threads: done\n",
+        ),
+        (
+            "threads",
+            "target: 4 threads raised SIGUSR1, the handler ran 4 times\n",
+        ),
+        ("kill-children", "target: forked and killed 500 children\n"),
+    ] {
+        let output = builtin(target, &[], "write");
+        let (out, stderr) = text(&output);
+        assert_eq!(out, stdout, "{target}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{target}: {stderr}");
+        assert!(!hits(&stderr).is_empty(), "{target}: no hit: {stderr}");
+    }
 }
