@@ -305,6 +305,8 @@ impl Debugger {
                 say!("{error:#}: running it without breakpoints");
                 return Ok(Next::Cont(None));
             }
+            // Killed meanwhile: its death is the next report.
+            Err(_) if tracee_gone(pid) => return Ok(Next::Nothing),
             Err(error) => return Err(error),
         };
         let entry = image.entry.wrapping_add(image.bias);
@@ -343,9 +345,16 @@ impl Debugger {
         {
             return Ok(Next::Nothing);
         }
-        let maps = symbols::maps(pid)?;
-        let exe = exe_path(pid)?;
-        let images = symbols::images(pid, &exe, &maps)?;
+        let found = symbols::maps(pid).and_then(|maps| {
+            let exe = exe_path(pid)?;
+            let images = symbols::images(pid, &exe, &maps)?;
+            Ok((maps, exe, images))
+        });
+        let (maps, exe, images) = match found {
+            Ok(found) => found,
+            Err(_) if tracee_gone(pid) => return Ok(Next::Nothing),
+            Err(error) => return Err(error),
+        };
         say!("entry point reached: the shared libraries are mapped, the program's own code has not run");
         for spec in self.wanted.clone() {
             let (address, symbol) = match locate(&spec, &images, &maps, self.optional) {
@@ -423,7 +432,7 @@ impl Debugger {
         if !self.shares_text(pid) {
             return self.inherited(pid, address);
         }
-        self.hit(pid, address, &info, regs)?;
+        unless_vanished(self.hit(pid, address, &info, regs))?;
         Ok(Next::Nothing)
     }
     // ANCHOR_END: trap
@@ -852,6 +861,11 @@ fn locate(
         bail!("{address:#x} is not in any executable mapping of the program (/proc/PID/maps)");
     }
     Ok(Some((address, symbol)))
+}
+
+/// Whether the tracee was killed since its stop: ptrace answers ESRCH.
+fn tracee_gone(pid: Pid) -> bool {
+    matches!(ptrace::getsiginfo(pid), Err(Errno::ESRCH))
 }
 
 /// The program's file, as the kernel knows it.
