@@ -262,9 +262,17 @@ impl Debugger {
             // Delivered now, the signal's handler would run instead of the
             // one instruction, and the int3 be hit again on its return:
             // the signal waits for the step (one at a time).
-            if let (Some(signal), None) = (signal, step.deferred) {
-                step.deferred = Some(signal);
-                return Next::Step(None);
+            match (signal, step.deferred) {
+                (Some(signal), None) => {
+                    step.deferred = Some(signal);
+                    return Next::Step(None);
+                }
+                // The same again: the instruction itself faults (SIGSEGV,
+                // SIGFPE), and so it goes now, once.
+                (Some(signal), Some(deferred)) if signal == deferred && !signal.is_realtime() => {
+                    step.deferred = None;
+                }
+                _ => {}
             }
             return Next::Step(signal);
         }

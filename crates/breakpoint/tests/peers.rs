@@ -372,3 +372,44 @@ fn every_call_in_every_thread_is_a_hit() {
         );
     }
 }
+
+/// The breakpoint's own instruction faults (a write to a read-only page):
+/// the program's SIGSEGV handler makes the page writable and returns, and
+/// must run once, as without the demo; the instruction then runs again,
+/// at the breakpoint: a second hit.
+const FAULTING: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+static char *page;
+static volatile int faults;
+static void on_segv(int sig) { (void)sig; faults++; mprotect(page, 4096, PROT_READ | PROT_WRITE); }
+__attribute__((noinline)) void poke(char *p) { *p = 1; }
+int main(void) {
+    page = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    signal(SIGSEGV, on_segv);
+    poke(page);
+    printf("faults %d\n", faults);
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "needs cc"]
+fn a_faulting_instruction_under_the_breakpoint_faults_once() {
+    let dir = TempDir::new("fault");
+    // -O1: poke is the one store instruction, then ret.
+    let program = dir.compile("fault", FAULTING, &["-O1"]);
+    let output = workbook::testing::run(demo().args(["--break", "poke", "--"]).arg(&program));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "faults 1\n",
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.ends_with("poke ") || stderr.contains(") was hit 2 times"),
+        "{stderr}"
+    );
+}
