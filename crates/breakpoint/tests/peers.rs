@@ -408,8 +408,5 @@ fn a_faulting_instruction_under_the_breakpoint_faults_once() {
         "{stderr}"
     );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.ends_with("poke ") || stderr.contains(") was hit 2 times"),
-        "{stderr}"
-    );
+    assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
 }
