@@ -224,3 +224,59 @@ mod abi_tests {
         assert_eq!(Abi::of(AUDIT_ARCH, u64::MAX), Abi::X86_64);
     }
 }
+
+/// `int3`, the one-byte breakpoint instruction: interrupt 3, which the
+/// kernel turns into a SIGTRAP with si_code SI_KERNEL.
+pub const BREAKPOINT: u8 = 0xcc;
+
+/// How far the instruction pointer has moved past the breakpoint's address
+/// when the trap is reported: int3 is a trap, reported after it ran.
+pub const BREAKPOINT_LENGTH: u64 = 1;
+
+/// Where `rip` lives in `struct user`, the area PTRACE_PEEKUSER and
+/// PTRACE_POKEUSER address: `offsetof(struct user, regs)` (0) plus
+/// `offsetof(struct user_regs_struct, rip)`.
+pub fn user_offset_of_instruction_pointer() -> usize {
+    // `regs` is the first member of `struct user`.
+    std::mem::offset_of!(Regs, rip)
+}
+
+/// PTRACE_PEEKUSER: one word of the tracee's `struct user` (registers).
+pub fn peek_user(pid: Pid, offset: usize) -> Result<u64> {
+    ptrace::read_user(pid, offset as ptrace::AddressType)
+        .map(|word| word as u64)
+        .with_context(|| format!("PTRACE_PEEKUSER at offset {offset} on pid {pid}"))
+}
+
+/// PTRACE_POKEUSER: one word into the tracee's `struct user`.
+pub fn poke_user(pid: Pid, offset: usize, value: u64) -> Result<()> {
+    ptrace::write_user(pid, offset as ptrace::AddressType, value as libc::c_long)
+        .with_context(|| format!("PTRACE_POKEUSER at offset {offset} on pid {pid}"))
+}
+
+/// The registers of a function's first three integer arguments, by the
+/// System V AMD64 calling convention (a syscall's fourth is r10, a
+/// function's rcx: only the first three are the same).
+pub const FUNCTION_ARGS: [&str; 3] = ["rdi", "rsi", "rdx"];
+
+/// The values of `FUNCTION_ARGS`, at a function's first instruction.
+pub fn function_args(regs: &Regs) -> [u64; 3] {
+    [regs.rdi, regs.rsi, regs.rdx]
+}
+
+/// Changes the function's first argument (gdb's `set $rdi = value`).
+pub fn set_first_function_arg(regs: &mut Regs, value: u64) {
+    regs.rdi = value;
+}
+
+#[cfg(test)]
+mod breakpoint_tests {
+    use super::*;
+
+    #[test]
+    fn rip_is_the_seventeenth_word_of_struct_user() {
+        // The slide's PEEKUSER/POKEUSER address: 16 words of registers
+        // (r15 ... orig_rax) come first.
+        assert_eq!(user_offset_of_instruction_pointer(), 16 * 8);
+    }
+}

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod breakme;
 mod hostile_writes;
 pub mod overhead;
 mod robustness;
@@ -45,6 +46,7 @@ pub const NAMES: &[&str] = &[
     "setxid",
     "kill-children",
     "abis",
+    "breakme",
     "clone-parent",
     "signal-lab",
     "segv",
@@ -80,6 +82,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "setxid" => robustness::setxid(),
         "kill-children" => robustness::kill_children(std::env::args().nth(1).as_deref()),
         "abis" => robustness::abis(),
+        "breakme" => breakme::breakme(std::env::args().nth(1).as_deref()),
         "clone-parent" => robustness::clone_parent(),
         "signal-lab" => signal_lab::signal_lab(),
         "segv" => signal_lab::segv(),

@@ -1,0 +1,60 @@
+//! How the demo shows bytes, words and instructions.
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+
+/// A word as the number ptrace returns and as the bytes it holds in
+/// memory, lowest address first: `48c7af0f48f889cc (in memory: cc 89 f8
+/// ...)`. The number is in hex without `0x`: x86_64 is little-endian, so
+/// the byte at the address is its last two digits.
+pub fn word_bytes(word: i64) -> String {
+    format!("{word:016x} (in memory: {})", bytes(&word.to_le_bytes()))
+}
+
+pub fn bytes(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `count` instructions decoded from `code`, which starts at `address`, as
+/// gdb's `x/3i $pc` lists them: AT&T syntax, the current one marked `=>`,
+/// each labelled `<symbol+offset>` when the symbol is known.
+pub fn instructions(
+    code: &[u8],
+    address: u64,
+    count: usize,
+    symbol: Option<(&str, u64)>,
+) -> Vec<String> {
+    let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
+    let mut formatter = GasFormatter::new();
+    // gdb (like objdump) pads the mnemonic to six characters and a space.
+    let options = formatter.options_mut();
+    options.set_first_operand_char_index(7);
+    // And writes numbers as gdb does: lowercase hex, 0x, no leading zeros,
+    // rip-relative operands as such.
+    options.set_uppercase_hex(false);
+    options.set_small_hex_numbers_in_decimal(false);
+    options.set_branch_leading_zeros(false);
+    options.set_rip_relative_addresses(true);
+    let mut lines = Vec::new();
+    while lines.len() < count && decoder.can_decode() {
+        let instruction = decoder.decode();
+        if instruction.is_invalid() {
+            break;
+        }
+        let mut text = String::new();
+        formatter.format(&instruction, &mut text);
+        let label = match symbol {
+            Some((name, start)) if instruction.ip() == start => format!(" <{name}>"),
+            Some((name, start)) if instruction.ip() > start => {
+                format!(" <{name}+{}>", instruction.ip() - start)
+            }
+            _ => String::new(),
+        };
+        let mark = if lines.is_empty() { "=>" } else { "  " };
+        lines.push(format!("{mark} {:#x}{label}:\t{text}", instruction.ip()));
+    }
+    lines
+}

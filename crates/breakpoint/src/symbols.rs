@@ -1,0 +1,158 @@
+//! Where a name is in a running program: the ELF files' symbol tables
+//! (.symtab and .dynsym, read with the `object` crate) plus where the
+//! kernel and the dynamic loader put each file (/proc/PID/maps).
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Context, Result};
+use nix::unistd::Pid;
+use object::{Object, ObjectSegment, ObjectSymbol};
+
+/// One line of /proc/PID/maps.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub path: String,
+}
+
+impl Mapping {
+    pub fn executable(&self) -> bool {
+        self.perms.as_bytes().get(2) == Some(&b'x')
+    }
+}
+
+/// The mappings of `pid`, in address order.
+pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
+    let path = format!("/proc/{pid}/maps");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    Ok(text.lines().filter_map(mapping).collect())
+}
+
+/// `start-end perms offset dev inode path`.
+fn mapping(line: &str) -> Option<Mapping> {
+    let mut fields = line.split_ascii_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let perms = fields.next()?.to_string();
+    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+    let (_dev, _inode) = (fields.next()?, fields.next()?);
+    let path = fields.collect::<Vec<_>>().join(" ");
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        path,
+    })
+}
+
+/// An ELF file as loaded in the tracee: its symbols and its load bias
+/// (0 for a fixed-address executable; the base for a PIE or a library).
+pub struct Image {
+    pub path: String,
+    pub bias: u64,
+    pub entry: u64,
+    pub is_pie: bool,
+    has_symtab: bool,
+    /// Defined symbols, from .symtab then .dynsym: name and file address.
+    symbols: Vec<(String, u64)>,
+}
+
+impl Image {
+    // ANCHOR: load
+    /// Reads `path` and finds where its first segment was mapped.
+    pub fn load(path: &str, maps: &[Mapping]) -> Result<Image> {
+        let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+        let file =
+            object::File::parse(&*data).with_context(|| format!("{path}: not an ELF file"))?;
+        let lowest = file
+            .segments()
+            .map(|segment| segment.address())
+            .min()
+            .with_context(|| format!("{path}: no loadable segments"))?;
+        // The file's mapping at offset 0 holds its lowest segment, page-aligned.
+        let base = maps
+            .iter()
+            .find(|m| m.path == path && m.offset == 0)
+            .with_context(|| format!("{path} is not mapped at offset 0 (/proc/PID/maps)"))?
+            .start;
+        let bias = base.wrapping_sub(lowest & !0xfff);
+        let symbols = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|symbol| symbol.is_definition() && symbol.address() != 0)
+            .filter_map(|symbol| Some((symbol.name().ok()?.to_string(), symbol.address())))
+            .collect();
+        Ok(Image {
+            path: path.to_string(),
+            bias,
+            entry: file.entry(),
+            is_pie: file.kind() == object::ObjectKind::Dynamic,
+            has_symtab: file.section_by_name(".symtab").is_some(),
+            symbols,
+        })
+    }
+    // ANCHOR_END: load
+
+    /// The run-time address of `name`: its value in the file plus the bias.
+    pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.symbols
+            .iter()
+            .find(|(symbol, _)| symbol == name)
+            .map(|&(_, address)| address.wrapping_add(self.bias))
+    }
+
+    /// How the refusal names a file searched: a stripped one says so.
+    fn searched(&self) -> String {
+        if self.has_symtab {
+            self.path.clone()
+        } else {
+            format!(
+                "{} (stripped: no .symtab, and .dynsym lists only what it exports)",
+                self.path
+            )
+        }
+    }
+}
+
+/// The program and every shared library with code mapped in `pid` now.
+pub fn images(pid: Pid, exe: &str, maps: &[Mapping]) -> Result<Vec<Image>> {
+    let mut paths = vec![exe.to_string()];
+    let mut seen = BTreeSet::from([exe.to_string()]);
+    for m in maps {
+        if m.executable() && m.path.starts_with('/') && seen.insert(m.path.clone()) {
+            paths.push(m.path.clone());
+        }
+    }
+    let mut images = Vec::new();
+    for path in paths {
+        match Image::load(&path, maps) {
+            Ok(image) => images.push(image),
+            // The program itself must be readable; a library we can't read
+            // (deleted since, or not ELF) just has no symbols for us.
+            Err(error) if path == exe => return Err(error).context(format!("pid {pid}")),
+            Err(_) => {}
+        }
+    }
+    Ok(images)
+}
+
+/// The address of `name` in the first image that defines it, and which
+/// image that was; or an error naming every file searched.
+pub fn resolve(name: &str, images: &[Image]) -> Result<(u64, String)> {
+    for image in images {
+        if let Some(address) = image.address_of(name) {
+            return Ok((address, image.path.clone()));
+        }
+    }
+    let searched: Vec<String> = images.iter().map(Image::searched).collect();
+    bail!("no symbol '{name}' in {}", searched.join(", "))
+}
+
+/// Whether `address` lies in an executable mapping, and which.
+pub fn executable_mapping(address: u64, maps: &[Mapping]) -> Option<&Mapping> {
+    maps.iter()
+        .find(|m| m.executable() && (m.start..m.end).contains(&address))
+}

@@ -1,0 +1,124 @@
+//! The `breakme` target: a function to put a breakpoint on, called a few
+//! times with known arguments, for the breakpoint demo (and for gdb).
+
+use std::process::ExitCode;
+
+// `target_fn(n, seed, shift) = (n * n + seed) << shift`, written out in
+// instructions so that its bytes, and the listing a debugger shows of
+// them, are the same with every compiler and in every build. A global
+// symbol of type FUNC: it is in the binary's .symtab like any function.
+std::arch::global_asm!(
+    ".pushsection .text.target_fn,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl target_fn",
+    ".type target_fn,@function",
+    "target_fn:",
+    "    mov rax, rdi",
+    "    imul rax, rdi",
+    "    add rax, rsi",
+    "    mov rcx, rdx",
+    "    shl rax, cl",
+    "    ret",
+    ".size target_fn, .-target_fn",
+    ".popsection",
+);
+
+extern "C" {
+    /// The function under the breakpoint. Its first three arguments come
+    /// in rdi, rsi and rdx, as the x86_64 calling convention says.
+    fn target_fn(n: u64, seed: u64, shift: u64) -> u64;
+}
+
+/// The arguments of the calls: n, seed (0x5eed0000 + n) and shift.
+const CALLS: [(u64, u64, u64); 3] = [
+    (4, 0x5eed_0004, 1),
+    (8, 0x5eed_0008, 1),
+    (12, 0x5eed_000c, 0),
+];
+
+fn call(n: u64, seed: u64, shift: u64) -> u64 {
+    // SAFETY: target_fn only computes with its register arguments.
+    unsafe { target_fn(n, seed, shift) }
+}
+
+/// Calls target_fn three times and prints each result; with `threads`,
+/// each call comes from a thread of its own; with `fork`, the second call
+/// comes from a forked child (which inherits a debugger's 0xCC bytes in
+/// its copy of the text).
+pub fn breakme(mode: Option<&str>) -> ExitCode {
+    match mode {
+        None => {
+            for (n, seed, shift) in CALLS {
+                let result = call(n, seed, shift);
+                println!("target: target_fn({n}, {seed:#x}, {shift}) = {result:#x}");
+            }
+            ExitCode::SUCCESS
+        }
+        Some("threads") => {
+            let workers: Vec<_> = CALLS
+                .into_iter()
+                .map(|(n, seed, shift)| std::thread::spawn(move || call(n, seed, shift)))
+                .collect();
+            let mut results = Vec::new();
+            for worker in workers {
+                match worker.join() {
+                    Ok(result) => results.push(result),
+                    Err(_) => return ExitCode::FAILURE,
+                }
+            }
+            for ((n, seed, shift), result) in CALLS.into_iter().zip(results) {
+                println!("target: target_fn({n}, {seed:#x}, {shift}) = {result:#x} (in a thread)");
+            }
+            ExitCode::SUCCESS
+        }
+        Some("fork") => fork_in_the_middle(),
+        Some(other) => {
+            eprintln!("target: breakme: unknown mode {other} (threads or fork)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn fork_in_the_middle() -> ExitCode {
+    let (n, seed, shift) = CALLS[0];
+    println!(
+        "target: target_fn({n}, {seed:#x}, {shift}) = {:#x}",
+        call(n, seed, shift)
+    );
+    // SAFETY: the child only computes, writes with write(2) and _exits.
+    match unsafe { libc::fork() } {
+        -1 => {
+            eprintln!("target: fork: {}", std::io::Error::last_os_error());
+            ExitCode::FAILURE
+        }
+        0 => {
+            let (n, seed, shift) = CALLS[1];
+            let line = format!(
+                "target: target_fn({n}, {seed:#x}, {shift}) = {:#x} (in the child)\n",
+                call(n, seed, shift)
+            );
+            // SAFETY: write(2) from our own buffer, then _exit(2) without
+            // the parent's stdio buffers or atexit handlers.
+            unsafe {
+                libc::write(libc::STDOUT_FILENO, line.as_ptr().cast(), line.len());
+                libc::_exit(0)
+            }
+        }
+        child => {
+            let mut status = 0;
+            // SAFETY: `status` is a valid int for waitpid to fill in.
+            unsafe { libc::waitpid(child, &mut status, 0) };
+            let (n, seed, shift) = CALLS[2];
+            println!(
+                "target: target_fn({n}, {seed:#x}, {shift}) = {:#x}",
+                call(n, seed, shift)
+            );
+            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("target: the child ended with status {status:#x}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
