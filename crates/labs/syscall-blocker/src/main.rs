@@ -1,0 +1,290 @@
+//! lab-syscall-blocker: the syscall-blocker demo, with the handling of a
+//! blocked call written by you in `lab.rs`: syscall number -1 at its entry,
+//! -errno at its exit, and the restart after each stop that passes signals
+//! on. It runs like the demo:
+//! `cargo run -p lab-syscall-blocker -- [--block NAME] [--trace] -- CMD ARGS...`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::sys::ptrace::Options;
+use nix::unistd::Pid;
+use workbook::arch::Abi;
+use workbook::names::{errno_by_name, parse_syscall, syscall_name};
+use workbook::seccomp;
+use workbook::trace::{spawn_traced, spawn_traced_with, Resume, Tracees};
+use workbook::{ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop};
+
+mod lab;
+// The demo's strace-style printing, shared with the lab as given.
+#[path = "../../../syscall-blocker/src/show.rs"]
+mod show;
+
+/// Runs a command under PTRACE_SYSCALL and makes the named syscalls fail.
+///
+/// With no command it runs a built-in target that tries uname, socket and
+/// getcwd, and blocks socket.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
+    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
+    /// own number there, as strace does.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    block: Vec<String>,
+    /// The error a blocked call returns.
+    #[arg(long, default_value = "EPERM", value_name = "NAME")]
+    errno: String,
+    /// Print every syscall, strace-style, on stderr (with --seccomp: only
+    /// the calls the filter sends to the tracer).
+    #[arg(long)]
+    trace: bool,
+    /// Let a seccomp filter pick the calls to stop at (SECCOMP_RET_TRACE for
+    /// the blocked ones), instead of stopping at every syscall.
+    #[arg(long)]
+    seccomp: bool,
+    #[command(flatten)]
+    command: CommandArgs,
+}
+
+fn main() -> ExitCode {
+    workbook::main(run)
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    let mut names = args.block.clone();
+    if args.command.is_empty() && names.is_empty() {
+        names.push("socket".into());
+    }
+    let blocked = Blocked::new(&names)?;
+    let errno = errno_by_name(&args.errno).with_context(|| {
+        format!(
+            "--errno {}: not an errno name such as EPERM or EACCES",
+            args.errno
+        )
+    })?;
+    let program = args.command.program("tries")?;
+    let shown = match blocked.names.as_slice() {
+        [] => "nothing".to_string(),
+        names => format!("{} with {errno:?}", names.join(",")),
+    };
+    let way = if args.seccomp {
+        "; a seccomp filter picks the stops"
+    } else {
+        ""
+    };
+    eprintln!(
+        "syscall-blocker: running {}, blocking {shown}{way}",
+        program.label
+    );
+    let code = match args.seccomp {
+        false => trace(&program, &blocked, errno, args.trace)?,
+        true => trace_with_seccomp(&program, &blocked, errno, args.trace)?,
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> Result<u8> {
+    let options = Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE;
+    let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
+    let mut printer = show::Printer::new(verbose);
+    // Syscalls between entry and exit, per thread, and whether we blocked them.
+    let mut in_call: HashMap<Pid, (Call, bool)> = HashMap::new();
+    ptrace_syscall(tracees.first(), None)?;
+    while let Some(status) = tracees.wait()? {
+        let pid = status.pid;
+        // Until its execve, the first tracee runs our own fork's code, not the program.
+        let shown = tracees.first_execed() || pid != tracees.first();
+        match status.stop {
+            Stop::SyscallEnter { nr, args, abi } => {
+                let call = Call { nr, args, abi };
+                let block = blocked.contains(abi, nr);
+                if block && lab::block_at_entry(pid)?.is_none() {
+                    continue; // killed meanwhile: its death is the next report
+                }
+                if shown || nr == libc::SYS_execve as u64 {
+                    printer.enter(pid, prefix(&tracees, pid), &call);
+                }
+                in_call.insert(pid, (call, block));
+            }
+            Stop::SyscallExit { mut ret, .. } => {
+                if let Some((call, was_blocked)) = in_call.remove(&pid) {
+                    if was_blocked {
+                        match lab::fail_at_exit(pid, errno)? {
+                            Some(set) => ret = set,
+                            None => continue,
+                        }
+                    }
+                    if shown || call.nr == libc::SYS_execve as u64 {
+                        printer.exit(pid, prefix(&tracees, pid), &call, ret, was_blocked);
+                    }
+                }
+            }
+            Stop::Signal(_) => {}
+            // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
+            Stop::Event(Event::Exec { former_pid }) if former_pid != pid => {
+                // A thread's execve: it now has the leader's pid, and its
+                // call in progress moves with it.
+                let superseded = in_call.remove(&pid).is_some();
+                printer.exec_from_thread(pid, former_pid, superseded && shown);
+                if let Some(execve) = in_call.remove(&former_pid) {
+                    in_call.insert(pid, execve);
+                }
+            }
+            Stop::Event(_) | Stop::Vanished | Stop::Continued => {}
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                // exit_group, and a call cut short by SIGKILL, never return.
+                if let Some((call, _)) = in_call.remove(&pid) {
+                    if shown {
+                        printer.never_returned(pid, prefix(&tracees, pid), &call);
+                    }
+                }
+                if shown {
+                    printer.ended(prefix(&tracees, pid), &ending(&status.stop));
+                }
+                continue;
+            }
+        };
+        // On to the next syscall entry or exit, passing a signal on.
+        lab::resume(pid, &status)?;
+    }
+    say_if_never_started(&tracees, blocked);
+    tracees.exit_code()
+}
+
+/// The same blocking with a seccomp filter in front: the tracee stops only
+/// at the calls the filter returns SECCOMP_RET_TRACE for, and every other
+/// syscall runs at full speed. At that stop the call has not run yet:
+/// syscall number -1 skips it, and rax becomes its result.
+fn trace_with_seccomp(
+    program: &Program,
+    blocked: &Blocked,
+    errno: Errno,
+    verbose: bool,
+) -> Result<u8> {
+    let options = Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE;
+    let filter = seccomp::trace_only(
+        &blocked.numbers(Abi::X86_64),
+        &blocked.numbers(Abi::X32),
+        &blocked.numbers(Abi::I386),
+    );
+    let install = || seccomp::no_new_privs().and_then(|()| seccomp::install(&filter));
+    let mut tracees = Tracees::new(spawn_traced_with(program, options, install)?, Resume::Cont);
+    let mut printer = show::Printer::new(verbose);
+    ptrace_cont(tracees.first(), None)?;
+    while let Some(status) = tracees.wait()? {
+        let pid = status.pid;
+        let signal = match status.stop {
+            Stop::Event(Event::Seccomp { nr, args, abi, .. }) => {
+                // Not run yet, as at a syscall entry: skip it and set its result.
+                if lab::block_at_entry(pid)?.is_none() {
+                    continue;
+                }
+                let Some(ret) = lab::fail_at_exit(pid, errno)? else {
+                    continue;
+                };
+                let call = Call { nr, args, abi };
+                printer.enter(pid, prefix(&tracees, pid), &call);
+                printer.exit(pid, prefix(&tracees, pid), &call, ret, true);
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
+            Stop::Exited(_) | Stop::Killed { .. } => continue,
+            _ => None,
+        };
+        ptrace_cont(pid, signal)?;
+    }
+    say_if_never_started(&tracees, blocked);
+    tracees.exit_code()
+}
+
+/// A blocked execve fails inside our own child, before the program runs.
+fn say_if_never_started(tracees: &Tracees, blocked: &Blocked) {
+    if !tracees.first_execed() && blocked.contains(Abi::X86_64, libc::SYS_execve as u64) {
+        eprintln!("syscall-blocker: the program could not start: execve itself is blocked");
+    }
+}
+
+/// strace's `+++ exited with 0 +++` and `+++ killed by SIGKILL +++`.
+fn ending(stop: &Stop) -> String {
+    match *stop {
+        Stop::Killed {
+            signal,
+            core_dumped: true,
+        } => format!("killed by {signal} (core dumped)"),
+        Stop::Killed { signal, .. } => format!("killed by {signal}"),
+        Stop::Exited(code) => format!("exited with {code}"),
+        _ => stop.to_string(),
+    }
+}
+
+/// strace's habit: a `[pid N]` prefix once more than one process is traced.
+fn prefix(tracees: &Tracees, pid: Pid) -> Option<Pid> {
+    (tracees.count() > 1 || pid != tracees.first()).then_some(pid)
+}
+
+/// The calls to block, by name, and their numbers in each ABI.
+struct Blocked {
+    names: Vec<String>,
+    numbers: BTreeSet<(Abi, u64)>,
+}
+
+impl Blocked {
+    fn new(names: &[String]) -> Result<Blocked> {
+        let mut blocked = Blocked {
+            names: Vec::new(),
+            numbers: BTreeSet::new(),
+        };
+        for name in names {
+            let name = syscall_name(parse_syscall("--block", name)?);
+            for abi in [Abi::X86_64, Abi::I386, Abi::X32] {
+                if let Some(nr) = abi.number(&name) {
+                    blocked.numbers.insert((abi, nr));
+                }
+            }
+            if !blocked.names.contains(&name) {
+                blocked.names.push(name);
+            }
+        }
+        Ok(blocked)
+    }
+
+    fn contains(&self, abi: Abi, nr: u64) -> bool {
+        self.numbers.contains(&(abi, nr))
+    }
+
+    fn numbers(&self, abi: Abi) -> Vec<u64> {
+        self.numbers
+            .iter()
+            .filter(|(of, _)| *of == abi)
+            .map(|&(_, nr)| nr)
+            .collect()
+    }
+}
+
+/// A syscall seen at its entry, kept until its exit.
+pub struct Call {
+    pub nr: u64,
+    pub args: [u64; 6],
+    pub abi: Abi,
+}

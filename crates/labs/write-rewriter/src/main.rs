@@ -1,0 +1,307 @@
+//! lab-write-rewriter: the write-rewriter demo, with its memory calls
+//! written by you in `lab.rs`: one process_vm_readv to read a write(2)
+//! buffer, one process_vm_writev to put the 'A's back, and PTRACE_POKEDATA
+//! where the page is read-only. It runs like the demo:
+//! `cargo run -p lab-write-rewriter -- [--peek] [-- CMD ARGS...]`.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, Options};
+use nix::unistd::Pid;
+use workbook::arch::Abi;
+use workbook::memory::quoted;
+use workbook::names::errno_name;
+use workbook::trace::{spawn_traced, Resume, Tracees};
+use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
+
+/// Runs a command and rewrites every buffer it passes to write(2) with 'A's,
+/// narrating each one on stderr.
+///
+/// With no command it runs a built-in target that writes from the stack, the
+/// heap, a string literal, to stderr, and from a buffer that runs into an
+/// unmapped page.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Read the buffer word by word with PTRACE_PEEKDATA instead, and count
+    /// the ptrace calls that takes.
+    #[arg(long)]
+    peek: bool,
+    #[command(flatten)]
+    command: CommandArgs,
+}
+
+/// How much of a buffer the narration shows.
+const SHOWN: usize = 64;
+/// How much of one write the tracer rewrites at most; a longer one is
+/// rewritten this far and reported as partly rewritten.
+const REWRITE_AT_MOST: usize = 16 << 20;
+/// The top of user space (TASK_SIZE_MAX) on x86_64 with 4-level paging. With
+/// 5-level paging it is higher, and a buffer above this is left alone: safe.
+const USER_TOP: usize = 0x7fff_ffff_f000;
+/// Narration goes to stderr, one line per event, under the demo's name.
+macro_rules! say {
+    ($($arg:tt)*) => { eprintln!("write-rewriter: {}", format_args!($($arg)*)) };
+}
+
+mod lab;
+use lab::{poke_buffer, read_buffer, write_buffer, WORD};
+
+fn main() -> ExitCode {
+    workbook::main(run)
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    let program = args.command.program("writes")?;
+    say!("tracing {}", program.label);
+    let options = Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE;
+    let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Syscall);
+    ptrace_syscall(tracees.first(), None)?;
+    // Processes in a write left (partly) unchanged: their result is shown.
+    let mut partial = HashSet::new();
+    while let Some(waited) = tracees.wait()? {
+        let pid = waited.pid;
+        let pass_on = match waited.stop {
+            Stop::SyscallEnter {
+                nr,
+                args: call,
+                abi: Abi::X86_64,
+            } if nr == libc::SYS_write as u64 => {
+                if !rewrite_write(pid, call, args.peek, tracees.first_execed()) {
+                    partial.insert(pid);
+                }
+                None
+            }
+            Stop::SyscallExit { ret, is_error } if partial.remove(&pid) => {
+                let result = if is_error {
+                    errno_name(Errno::from_raw(-ret as i32))
+                } else {
+                    format!("{ret}")
+                };
+                say!("[pid {pid}]   the kernel's write returned {result}");
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                partial.remove(&pid);
+                continue;
+            }
+            // Other syscalls, fork and exec events: just go on.
+            _ => None,
+        };
+        ptrace_syscall(pid, pass_on)?;
+    }
+    Ok(ExitCode::from(tracees.exit_code()?))
+}
+
+/// One write(2) entry: check the range, read the buffer, show it, overwrite
+/// it with 'A's. `started` is false while the only tracee is still the
+/// demo's own child, before its execve. Returns false when the buffer was
+/// left as it was, or rewritten only in part: the loop then shows what the
+/// kernel's write made of it.
+fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
+    let (fd, base, len) = (args[0] as i32, args[1] as usize, args[2] as usize);
+    say!("[pid {pid}] SYS_write({fd}, len {len}): base={base:#x}");
+    if !started {
+        say!(
+            "[pid {pid}]   left unchanged: the program has not started (this \
+             is the demo's own child, before a successful execve)"
+        );
+        return true;
+    }
+    let count = match what_the_kernel_copies(pid, base, len) {
+        Ok(count) => count,
+        Err(why) => {
+            say!("[pid {pid}]   left unchanged: {why}");
+            return false;
+        }
+    };
+    let wanted = count.min(REWRITE_AT_MOST);
+    let mut data = if peek {
+        let (data, calls) = peek_buffer(pid, base, wanted);
+        say!(
+            "[pid {pid}]   PTRACE_PEEKDATA: {calls} ptrace calls for {} bytes \
+             (process_vm_readv: 1 call)",
+            data.len()
+        );
+        data
+    } else {
+        match read_buffer(pid, base, wanted) {
+            Ok(data) => data,
+            Err(errno) => {
+                say!("[pid {pid}]   process_vm_readv: {}", errno_name(errno));
+                return false;
+            }
+        }
+    };
+    if data.len() < wanted {
+        // The maps said readable, but the read stopped short (another
+        // thread unmapped it, or a special mapping): change nothing.
+        say!(
+            "[pid {pid}]   read only {} of {wanted} bytes: left unchanged",
+            data.len()
+        );
+        return false;
+    }
+    if wanted < count {
+        say!("[pid {pid}]   read the first {wanted} of {count} bytes");
+    } else {
+        say!("[pid {pid}]   read all {} bytes", data.len());
+    }
+    say!(
+        "[pid {pid}]   Tracee invoked SYS_write with data: {}",
+        quoted(&data, SHOWN)
+    );
+    if data.is_empty() {
+        return true;
+    }
+    // The 'A's go over the bytes just read: no second buffer.
+    let keep_newline = wanted == count && data.ends_with(b"\n");
+    data.fill(b'A');
+    if keep_newline {
+        *data.last_mut().expect("not empty") = b'\n';
+    }
+    let written = match write_buffer(pid, base, &data) {
+        Ok(written) => written,
+        Err(Errno::EFAULT) => 0,
+        Err(errno) => {
+            say!("[pid {pid}]   process_vm_writev: {}", errno_name(errno));
+            return false;
+        }
+    };
+    if written == data.len() {
+        say!("[pid {pid}]   process_vm_writev: wrote {written} bytes");
+    } else {
+        // It stopped at a read-only page: PTRACE_POKEDATA writes the rest
+        // through the page protection.
+        let how_far = match written {
+            0 => "EFAULT".to_string(),
+            _ => format!("wrote {written} bytes, then EFAULT"),
+        };
+        match poke_buffer(pid, base + written, &data[written..]) {
+            Ok(words) => say!(
+                "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
+                 wrote with PTRACE_POKEDATA instead ({words} words)"
+            ),
+            Err(errno) => {
+                say!(
+                    "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
+                     PTRACE_POKEDATA: {}",
+                    errno_name(errno)
+                );
+                return false;
+            }
+        }
+    }
+    if wanted < count {
+        say!(
+            "[pid {pid}]   partly rewritten: the first {wanted} of {count} bytes \
+             (the demo rewrites {} MiB at most)",
+            REWRITE_AT_MOST >> 20
+        );
+        return false;
+    }
+    true
+}
+
+/// How many bytes the kernel's write would copy from `base`, or why it
+/// would not copy them all. The kernel checks the whole range with
+/// access_ok first (EFAULT if it wraps around or ends past the top of user
+/// space), then clamps `len` to MAX_RW_COUNT, then copies page by page: an
+/// unmapped (or unreadable) page stops the copy, with EFAULT or a short
+/// write depending on the file. Only a range that is readable to its end
+/// is rewritten; anything else is the program's bug, and the program should
+/// see what it would see without a tracer.
+fn what_the_kernel_copies(pid: Pid, base: usize, len: usize) -> Result<usize, String> {
+    let Some(end) = base.checked_add(len) else {
+        return Err("buf + count wraps around: access_ok refuses it (EFAULT)".into());
+    };
+    if end > USER_TOP {
+        return Err(format!(
+            "buf + count = {end:#x} is past the top of user space \
+             ({USER_TOP:#x}): access_ok refuses it (EFAULT)"
+        ));
+    }
+    let count = len.min(max_rw_count());
+    let readable = readable_from(pid, base, count).map_err(|error| format!("{error:#}"))?;
+    if readable < count {
+        return Err(format!(
+            "only the first {readable} of its {count} bytes are mapped \
+             readable; the kernel stops copying there (EFAULT, or a short write)"
+        ));
+    }
+    Ok(count)
+}
+
+/// How many bytes from `base` on, up to `len`, lie in readable mappings
+/// with no gap between them, by /proc/PID/maps (sorted by address).
+fn readable_from(pid: Pid, base: usize, len: usize) -> Result<usize> {
+    let path = format!("/proc/{pid}/maps");
+    let maps = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let mut reached = base;
+    for line in maps.lines() {
+        let Some((start, end, perms)) = mapping(line) else {
+            continue;
+        };
+        if end <= reached {
+            continue;
+        }
+        if start > reached || !perms.starts_with('r') || reached - base >= len {
+            break;
+        }
+        reached = end;
+    }
+    Ok((reached - base).min(len))
+}
+
+/// `start-end perms ...`, a line of /proc/PID/maps.
+fn mapping(line: &str) -> Option<(usize, usize, &str)> {
+    let mut fields = line.split_ascii_whitespace();
+    let (start, end) = fields.next()?.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    Some((start, end, fields.next()?))
+}
+
+/// The most one read or write moves: INT_MAX rounded down to a page
+/// (0x7ffff000 with 4 KiB pages); the kernel clamps `count` to it.
+fn max_rw_count() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    i32::MAX as usize & !(page - 1)
+}
+
+/// The same bytes the old way, one machine word (a long) per PTRACE_PEEKDATA,
+/// from the aligned word that holds `base` up to the first word that fails.
+/// Returns the bytes and the number of ptrace calls made.
+fn peek_buffer(pid: Pid, base: usize, len: usize) -> (Vec<u8>, usize) {
+    let start = base - base % WORD;
+    let end = base.saturating_add(len);
+    let (mut bytes, mut calls) = (Vec::with_capacity(len + 2 * WORD), 0);
+    let mut addr = start;
+    while addr < end {
+        calls += 1;
+        match ptrace::read(pid, addr as ptrace::AddressType) {
+            Ok(word) => bytes.extend_from_slice(&word.to_ne_bytes()),
+            Err(_) => break,
+        }
+        addr += WORD;
+    }
+    let skip = base - start;
+    let data = bytes.get(skip..).unwrap_or_default();
+    (data[..data.len().min(len)].to_vec(), calls)
+}
