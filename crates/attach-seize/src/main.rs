@@ -42,8 +42,8 @@ fn run() -> Result<ExitCode> {
     if let Some(pid) = args.pid {
         let pid = Pid::from_raw(pid);
         attach_then_detach(pid)?;
-        seize(pid)?;
-        interrupt_then_detach(pid)?;
+        let stopped = seize(pid)?;
+        interrupt_then_detach(pid, stopped)?;
         eprintln!("attach-seize: detached; pid {pid} runs on as before");
         return Ok(ExitCode::SUCCESS);
     }
@@ -56,9 +56,9 @@ fn run() -> Result<ExitCode> {
     attach_then_detach(pid)?;
     victim.expect_tick("after PTRACE_DETACH")?;
 
-    seize(pid)?;
+    let stopped = seize(pid)?;
     victim.expect_tick("while seized")?;
-    interrupt_then_detach(pid)?;
+    interrupt_then_detach(pid, stopped)?;
     victim.expect_tick("after the second PTRACE_DETACH")?;
 
     no_tracing_yourself()?;
@@ -83,23 +83,34 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
 // ANCHOR_END: attach
 
 // ANCHOR: seize
-fn seize(pid: Pid) -> Result<()> {
+fn seize(pid: Pid) -> Result<Option<Waited>> {
     ptrace::seize(pid, Options::empty())
         .map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
     eprintln!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
-    match waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)? {
+    let seen = waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)?;
+    match &seen {
         None => {
             eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on")
         }
+        // A process stopped by kill -STOP: seizing it turns its stop into a
+        // group-stop the tracer hears of at once.
         Some(status) => eprintln!("attach-seize: seized, and then: {}", status.stop),
     }
-    Ok(())
+    Ok(seen)
 }
 
-fn interrupt_then_detach(pid: Pid) -> Result<()> {
-    ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))?;
-    eprintln!("attach-seize: PTRACE_INTERRUPT");
-    let stop = wait_until_stopped(pid)?;
+fn interrupt_then_detach(pid: Pid, already_stopped: Option<Waited>) -> Result<()> {
+    let stop = match already_stopped {
+        Some(stop) => {
+            eprintln!("attach-seize: it is stopped already: no PTRACE_INTERRUPT needed");
+            stop
+        }
+        None => {
+            ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))?;
+            eprintln!("attach-seize: PTRACE_INTERRUPT");
+            wait_until_stopped(pid)?
+        }
+    };
     show_stop(pid, &stop)?;
     ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
     eprintln!("attach-seize: PTRACE_DETACH");

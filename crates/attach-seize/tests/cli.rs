@@ -36,6 +36,32 @@ fn pid_of_a_running_process_is_left_running() {
     );
 }
 
+/// A process stopped with `kill -STOP`: seizing it shows its group-stop at
+/// once, so no PTRACE_INTERRUPT (which would bring no new stop) is waited
+/// for; the demo ends, and the process is still stopped after it.
+#[test]
+fn pid_of_a_stopped_process_is_left_stopped() {
+    let sleeper = Sleeper::start();
+    let pid = nix::unistd::Pid::from_raw(sleeper.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sleeper.state() != 'T' {
+        assert!(Instant::now() < deadline, "sleep did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for _ in 0..5 {
+        let output =
+            workbook::testing::run(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert_eq!(
+            sleeper.state(),
+            'T',
+            "the stopped process was resumed: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn missing_pid_is_esrch() {
     let _redactions = redactions().bind_to_scope();
