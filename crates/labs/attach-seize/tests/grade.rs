@@ -61,12 +61,7 @@ fn same_as_demo(args: &[&str], snapshot: &str) {
         stderr: text(&output.stderr).trim_end_matches('\n').to_string(),
     };
     let demo = Transcript::of_demo("attach-seize", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-attach-seize {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("`lab-attach-seize {}`", args.join(" ")));
 }
 
 /// The demo's own victim: ATTACH and its SIGSTOP, DETACH, SEIZE without a

@@ -185,5 +185,5 @@ fn the_kernel_agrees_on_every_sample() {
 fn the_live_run_is_the_demos() {
     let ours = Transcript::of_run(&mut lab(), ("lab-ipv6-filter", "ipv6-filter"));
     let demo = Transcript::of_demo("ipv6-filter", "live_run_captures_only_ipv6");
-    assert_eq!(ours, demo, "`lab-ipv6-filter` differs from the demo");
+    ours.assert_same_as(&demo, "lab-ipv6-filter");
 }

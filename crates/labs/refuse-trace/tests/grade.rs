@@ -22,9 +22,9 @@ fn same_as_demo(command: &mut Command, snapshot: &str) {
         ours.stderr = ours.stderr.replace(comm.trim_end(), "[TEST]");
     }
     let demo = Transcript::of_demo("refuse-trace", snapshot);
-    assert_eq!(
-        ours, demo,
-        "`{command:?}` differs from the demo's snapshot {snapshot}"
+    ours.assert_same_as(
+        &demo,
+        &format!("{command:?} (the demo's snapshot {snapshot})"),
     );
 }
 

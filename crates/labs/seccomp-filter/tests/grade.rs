@@ -37,12 +37,7 @@ fn same_as_demo(args: &[&str], snapshot: &str) {
     let mut ours = Transcript::of_run(lab().args(args), ("lab-seccomp-filter", "seccomp-filter"));
     ours.stdout = fold_x32(&ours.stdout);
     let demo = Transcript::of_demo("seccomp-filter", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-seccomp-filter {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("`lab-seccomp-filter {}`", args.join(" ")));
 }
 
 /// The lecture's filter (given) installed by your no_new_privs and install:

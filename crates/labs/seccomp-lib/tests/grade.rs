@@ -35,12 +35,7 @@ fn lab() -> Command {
 fn same_as_demo(args: &[&str], snapshot: &str) {
     let ours = Transcript::of_run(lab().args(args), ("lab-seccomp-lib", "seccomp-lib"));
     let demo = Transcript::of_demo("seccomp-lib", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-seccomp-lib {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("`lab-seccomp-lib {}`", args.join(" ")));
 }
 
 /// Your deny_list is the lecture's: echo runs, and a trapped mount(2)

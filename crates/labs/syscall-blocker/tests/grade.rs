@@ -18,12 +18,7 @@ fn lab() -> Command {
 fn same_as_demo(args: &[&str], snapshot: &str) {
     let ours = Transcript::of_run(lab().args(args), ("lab-syscall-blocker", "syscall-blocker"));
     let demo = Transcript::of_demo("syscall-blocker", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-syscall-blocker {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("`lab-syscall-blocker {}`", args.join(" ")));
 }
 
 /// The built-in target's socket fails with EPERM, at every syscall stop and

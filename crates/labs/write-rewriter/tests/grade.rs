@@ -18,12 +18,7 @@ fn lab() -> Command {
 fn same_as_demo(args: &[&str], snapshot: &str) {
     let ours = Transcript::of_run(lab().args(args), ("lab-write-rewriter", "write-rewriter"));
     let demo = Transcript::of_demo("write-rewriter", snapshot);
-    assert_eq!(
-        ours,
-        demo,
-        "`lab-write-rewriter {}` differs from the demo",
-        args.join(" ")
-    );
+    ours.assert_same_as(&demo, &format!("`lab-write-rewriter {}`", args.join(" ")));
 }
 
 /// The built-in target writes from the stack, the heap, a string literal
