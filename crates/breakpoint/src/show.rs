@@ -1,6 +1,11 @@
-//! How the demo shows bytes, words and instructions.
+//! How the demo shows bytes, words and instructions, and its narration.
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+
+/// Narration goes to stderr, one line per event, under the demo's name.
+macro_rules! say {
+    ($($arg:tt)*) => { eprintln!("breakpoint: {}", format_args!($($arg)*)) };
+}
 
 /// A word as the number ptrace returns and as the bytes it holds in
 /// memory, lowest address first: `48c7af0f48f889cc (in memory: cc 89 f8

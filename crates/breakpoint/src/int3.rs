@@ -1,0 +1,88 @@
+//! The lesson of the chapter, in four requests: plant an int3 (0xCC) with
+//! PTRACE_PEEKTEXT/POKETEXT, and step over it at a hit: the original byte
+//! back, rip back over the int3 with PTRACE_PEEKUSER/POKEUSER, one
+//! PTRACE_SINGLESTEP. The tracer (tracer.rs) decides when, and narrates;
+//! these functions only make the requests. (The lab lab-breakpoint has the
+//! reader write this file.)
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, AddressType};
+use nix::unistd::Pid;
+use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::Sig;
+
+/// What `plant` did: the byte the 0xCC replaced, which goes back at every
+/// step over it, and the word as PTRACE_PEEKTEXT read it and as
+/// PTRACE_POKETEXT wrote it (for the tracer to show).
+pub struct Planted {
+    pub original: u8,
+    pub read: i64,
+    pub written: i64,
+}
+
+// ANCHOR: plant
+/// PTRACE_PEEKTEXT the word at `address`, put 0xCC in its first byte (the
+/// lowest address: x86_64 is little-endian), PTRACE_POKETEXT it back.
+pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
+    let word = ptrace::read(pid, address as AddressType)
+        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
+    let mut bytes = word.to_le_bytes();
+    let original = bytes[0];
+    bytes[0] = BREAKPOINT;
+    let patched = i64::from_le_bytes(bytes);
+    ptrace::write(pid, address as AddressType, patched)
+        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
+    Ok(Planted {
+        original,
+        read: word,
+        written: patched,
+    })
+}
+
+/// The original byte back in the word at `address`: PEEKTEXT, POKETEXT.
+/// Returns the word written.
+pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
+    let word = ptrace::read(pid, address as AddressType)
+        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
+    let mut bytes = word.to_le_bytes();
+    bytes[0] = original;
+    let restored = i64::from_le_bytes(bytes);
+    ptrace::write(pid, address as AddressType, restored)
+        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
+    Ok(restored)
+}
+// ANCHOR_END: plant
+
+// ANCHOR: step
+/// rip back over the int3, which has run: PTRACE_PEEKUSER the word of rip
+/// in `struct user`, PTRACE_POKEUSER it less one byte. Returns rip as it
+/// was, one past the breakpoint.
+pub fn rewind(pid: Pid) -> Result<u64> {
+    let offset = arch::user_offset_of_instruction_pointer();
+    let rip = arch::peek_user(pid, offset)?;
+    arch::poke_user(pid, offset, rip.wrapping_sub(BREAKPOINT_LENGTH))?;
+    Ok(rip)
+}
+
+/// ptrace(PTRACE_SINGLESTEP, pid, 0, sig): run one instruction, then a
+/// SIGTRAP; `signal` (any of the 64) is delivered first. nix's wrapper
+/// takes only the classic signals. A tracee killed meanwhile (ESRCH) is
+/// no error: its end is the next report.
+pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
+    let data = signal.map_or(0, Sig::number) as usize;
+    // SAFETY: PTRACE_SINGLESTEP reads no memory: addr is unused, data is a number.
+    let ret = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SINGLESTEP,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            data as *mut libc::c_void,
+        )
+    };
+    match Errno::result(ret) {
+        Ok(_) | Err(Errno::ESRCH) => Ok(()),
+        Err(errno) => Err(errno).with_context(|| format!("PTRACE_SINGLESTEP on pid {pid}")),
+    }
+}
+// ANCHOR_END: step
