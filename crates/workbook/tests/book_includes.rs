@@ -545,6 +545,77 @@ fn checks_terminal_directives() {
     assert_one_problem(&problems, "takes the path of a whole `.snap` file");
 }
 
+/// Runs scripts/book-terminal, the mdBook preprocessor behind `{{#terminal}}`,
+/// on one chapter of the fixture; returns (exit success, stdout, stderr).
+fn run_preprocessor(f: &Fixture, chapter: &str) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/book-terminal");
+    let quote = |s: &str| format!("{s:?}"); // a Rust string literal is valid JSON here
+    let input = format!(
+        r#"[{{"root": {root}, "config": {{"book": {{"src": "src"}}}}, "renderer": "html", "mdbook_version": "0.5.4"}},
+            {{"items": [{{"Chapter": {{"name": "Ch", "content": {content}, "number": [1], "sub_items": [],
+              "path": "ch.md", "source_path": "ch.md", "parent_names": []}}}}]}}]"#,
+        root = quote(&f.0.join("book").display().to_string()),
+        content = quote(chapter),
+    );
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (the book's build needs it too)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn terminal_preprocessor_renders_a_snapshot_as_a_terminal() {
+    let f = Fixture::new("preprocessor");
+    f.write(
+        "crates/demo/tests/snapshots/cli__fails.snap",
+        "---\nsource: crates/demo/tests/cli.rs\ninfo:\n  program: demo\n  args:\n    - \"--x\"\n    - a b\n---\n\
+         success: false\nexit_code: 3\n----- stdout -----\nhi\n\n----- stderr -----\n<oops>\n",
+    );
+    let dir = "../../crates/demo/tests/snapshots";
+    let (ok, out, err) = run_preprocessor(
+        &f,
+        &format!("# Ch\n\n{{{{#terminal {dir}/cli__fails.snap}}}}\n\n{{{{#terminal {dir}/run__run.snap $ demo}}}}\n"),
+    );
+    assert!(ok, "{err}");
+    for wanted in [
+        r#"<pre class=\"terminal\"><span class=\"command\">$ cargo run -p demo -- --x 'a b'</span><span class=\"stdout\">hi</span><span class=\"stderr\">&lt;oops&gt;</span><span class=\"status\">[exit status 3]</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"command\">$ demo</span><span class=\"stdout\">hello\nworld</span></pre>"#,
+    ] {
+        assert!(out.contains(wanted), "no {wanted} in {out}");
+    }
+
+    let (ok, _, err) = run_preprocessor(&f, &format!("# Ch\n{{{{#terminal {dir}/gone.snap}}}}\n"));
+    assert!(
+        !ok && err.contains("ch.md:2") && err.contains("gone.snap") && err.contains("cannot read"),
+        "{err}"
+    );
+    let (ok, _, err) = run_preprocessor(
+        &f,
+        &format!("```text\n{{{{#terminal {dir}/cli__fails.snap}}}}\n```\n"),
+    );
+    assert!(
+        !ok && err.contains("ch.md:2") && err.contains("outside code fences"),
+        "{err}"
+    );
+}
+
 #[test]
 fn reports_a_missing_chapter() {
     let f = Fixture::new("chapter");
