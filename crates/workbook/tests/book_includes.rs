@@ -8,6 +8,12 @@
 //! Snapshot files (`.snap`) get a stricter rule: they must be included as
 //! `PATH:N:` with N the first line after insta's YAML header, so the reader
 //! sees the whole recorded output and none of the metadata.
+//!
+//! The book shows output with `{{#terminal PATH}}` or
+//! `{{#terminal PATH $ command}}` instead (scripts/book-terminal, an mdBook
+//! preprocessor, turns it into a terminal-like block). Here its PATH must be a
+//! snapshot with a YAML header, and one whose header records the command
+//! (`info:`, from insta-cmd) must have insta-cmd's stdout and stderr sections.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -114,7 +120,7 @@ fn collect_md_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[derive(Debug)]
 struct Link {
     line: usize,
-    /// `include`, `rustdoc_include` or `playground`.
+    /// `include`, `rustdoc_include`, `playground` or `terminal`.
     kind: String,
     /// The argument as written, e.g. `../../crates/x/src/main.rs:setup`.
     arg: String,
@@ -139,7 +145,7 @@ fn find_links(text: &str) -> Vec<Link> {
                 let arg = rest.split_whitespace().next().unwrap_or("").to_string();
                 if matches!(
                     kind,
-                    "include" | "rustdoc_include" | "playground" | "playpen"
+                    "include" | "rustdoc_include" | "playground" | "playpen" | "terminal"
                 ) {
                     links.push(Link {
                         line: text[..i].matches('\n').count() + 1,
@@ -251,6 +257,9 @@ fn check_link(dir: &Path, link: &Link) -> Result<(), String> {
     if link.kind == "playground" {
         return Ok(());
     }
+    if link.kind == "terminal" {
+        return check_terminal(path, spec, &text).map_err(|e| format!("{shown}: {e}"));
+    }
     let selection = parse_selection(spec);
     if path.ends_with(".snap") {
         return check_snapshot(&text, &selection).map_err(|e| format!("{shown}: {e}"));
@@ -285,6 +294,34 @@ fn check_snapshot(text: &str, selection: &Selection) -> Result<(), String> {
         ));
     }
     check_lines(text.lines().count(), Some(body), End::Open)
+}
+
+/// `{{#terminal PATH}}`: a whole snapshot, whose body the preprocessor can split.
+fn check_terminal(path: &str, spec: Option<&str>, text: &str) -> Result<(), String> {
+    if spec.is_some() || !path.ends_with(".snap") {
+        return Err("`{{#terminal}}` takes the path of a whole `.snap` file".into());
+    }
+    let mut lines = text.lines();
+    if lines.next() != Some("---") {
+        return Err("snapshot does not start with a `---` YAML header".into());
+    }
+    let header: Vec<&str> = lines.by_ref().take_while(|l| *l != "---").collect();
+    let body: Vec<&str> = lines.collect();
+    if !text.lines().skip(1).any(|l| l == "---") {
+        return Err("snapshot header has no closing `---` line".into());
+    }
+    if header.contains(&"info:") {
+        let out = body.iter().position(|l| *l == "----- stdout -----");
+        let err = body.iter().position(|l| *l == "----- stderr -----");
+        if !matches!((out, err), (Some(o), Some(e)) if o < e) {
+            return Err(
+                "snapshot has an `info:` header but no `----- stdout -----` and \
+                 `----- stderr -----` sections after it"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn check_anchor(text: &str, name: &str) -> Result<(), String> {
@@ -472,6 +509,111 @@ fn reports_a_snapshot_included_from_the_wrong_line() {
             "{wrong:?}: {problems:#?}"
         );
     }
+}
+
+#[test]
+fn checks_terminal_directives() {
+    let f = Fixture::new("terminal");
+    f.write(
+        "crates/demo/tests/snapshots/cli__run.snap",
+        "---\nsource: crates/demo/tests/cli.rs\ninfo:\n  program: demo\n  args: []\n---\n\
+         success: true\nexit_code: 0\n----- stdout -----\nhi\n\n----- stderr -----\n",
+    );
+    f.write(
+        "crates/demo/tests/snapshots/cli__broken.snap",
+        "---\nsource: crates/demo/tests/cli.rs\ninfo:\n  program: demo\n---\nhi\n",
+    );
+    f.write("crates/demo/tests/snapshots/cli__bare.snap", "hi\n");
+    let dir = "../../crates/demo/tests/snapshots";
+    let good = f.check_chapter(&format!(
+        "{{{{#terminal {dir}/cli__run.snap}}}}\n{{{{#terminal {dir}/run__run.snap $ demo --run}}}}\n"
+    ));
+    assert_eq!(good, Vec::<String>::new());
+    for (arg, wanted) in [
+        ("nowhere.snap", "cannot read"),
+        ("cli__run.snap:7:", "takes the path of a whole `.snap` file"),
+        ("cli__broken.snap", "no `----- stdout -----`"),
+        ("cli__bare.snap", "does not start with a `---` YAML header"),
+    ] {
+        let problems = f.check_chapter(&format!("\n{{{{#terminal {dir}/{arg}}}}}\n"));
+        assert_one_problem(&problems, "book/src/ch.md:2:");
+        assert!(problems[0].contains(wanted), "{arg}: {problems:#?}");
+    }
+    f.write("crates/demo/src/data.txt", "no header\n");
+    let problems =
+        f.check_chapter("{{#terminal ../../crates/demo/src/data.txt}}\n{{#include ../../crates/demo/src/main.rs}}\n");
+    assert_one_problem(&problems, "takes the path of a whole `.snap` file");
+}
+
+/// Runs scripts/book-terminal, the mdBook preprocessor behind `{{#terminal}}`,
+/// on one chapter of the fixture; returns (exit success, stdout, stderr).
+fn run_preprocessor(f: &Fixture, chapter: &str) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/book-terminal");
+    let quote = |s: &str| format!("{s:?}"); // a Rust string literal is valid JSON here
+    let input = format!(
+        r#"[{{"root": {root}, "config": {{"book": {{"src": "src"}}}}, "renderer": "html", "mdbook_version": "0.5.4"}},
+            {{"items": [{{"Chapter": {{"name": "Ch", "content": {content}, "number": [1], "sub_items": [],
+              "path": "ch.md", "source_path": "ch.md", "parent_names": []}}}}]}}]"#,
+        root = quote(&f.0.join("book").display().to_string()),
+        content = quote(chapter),
+    );
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (the book's build needs it too)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn terminal_preprocessor_renders_a_snapshot_as_a_terminal() {
+    let f = Fixture::new("preprocessor");
+    f.write(
+        "crates/demo/tests/snapshots/cli__fails.snap",
+        "---\nsource: crates/demo/tests/cli.rs\ninfo:\n  program: demo\n  args:\n    - \"--x\"\n    - a b\n---\n\
+         success: false\nexit_code: 3\n----- stdout -----\nhi\n\n----- stderr -----\n<oops>\n",
+    );
+    let dir = "../../crates/demo/tests/snapshots";
+    let (ok, out, err) = run_preprocessor(
+        &f,
+        &format!("# Ch\n\n{{{{#terminal {dir}/cli__fails.snap}}}}\n\n{{{{#terminal {dir}/run__run.snap $ demo}}}}\n"),
+    );
+    assert!(ok, "{err}");
+    for wanted in [
+        r#"<pre class=\"terminal\"><span class=\"command\">$ cargo run -p demo -- --x 'a b'</span><span class=\"stdout\">hi</span><span class=\"stderr\">&lt;oops&gt;</span><span class=\"status\">[exit status 3]</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"command\">$ demo</span><span class=\"stdout\">hello\nworld</span></pre>"#,
+    ] {
+        assert!(out.contains(wanted), "no {wanted} in {out}");
+    }
+
+    let (ok, _, err) = run_preprocessor(&f, &format!("# Ch\n{{{{#terminal {dir}/gone.snap}}}}\n"));
+    assert!(
+        !ok && err.contains("ch.md:2") && err.contains("gone.snap") && err.contains("cannot read"),
+        "{err}"
+    );
+    let (ok, _, err) = run_preprocessor(
+        &f,
+        &format!("```text\n{{{{#terminal {dir}/cli__fails.snap}}}}\n```\n"),
+    );
+    assert!(
+        !ok && err.contains("ch.md:2") && err.contains("outside code fences"),
+        "{err}"
+    );
 }
 
 #[test]
