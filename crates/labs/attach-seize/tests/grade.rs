@@ -276,7 +276,20 @@ impl HeldInVfork {
     /// Opens the FIFO for writing: the child's open returns, it exits, and
     /// the vfork ends.
     fn let_go(&self) {
-        self.open_the_fifo().expect("opening the FIFO for writing");
+        // Its child may not have reached its open() yet: then a writer's
+        // non-blocking open fails with ENXIO, and we try again.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.open_the_fifo() {
+                Ok(_) => return,
+                Err(error)
+                    if error.raw_os_error() == Some(libc::ENXIO) && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(error) => panic!("opening the FIFO for writing: {error}"),
+            }
+        }
     }
 
     fn open_the_fifo(&self) -> std::io::Result<std::fs::File> {
