@@ -825,14 +825,25 @@ pub fn count(program: &Program, versus_syscall: bool) -> Result<ExitCode> {
     let cpu = pin_to_one_cpu()?;
     say!(
         "running {}, single-stepped; pinned to CPU {cpu} (sched_setaffinity, inherited): \
-         tracer and tracee take turns on one CPU",
+         tracer and tracee take turns on one CPU; without address randomization, as under gdb",
         program.label
     );
     let options = Options::PTRACE_O_TRACEEXEC
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
         | Options::PTRACE_O_TRACECLONE;
-    let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Cont);
+    // As gdb does, without address randomization: where the stack and the
+    // libraries land changes how many instructions string and memory
+    // routines take, and the count would differ from run to run.
+    let no_randomization = || {
+        // SAFETY: personality(2) takes a number and touches no memory.
+        Errno::result(unsafe { libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) })
+            .map(drop)
+    };
+    let mut tracees = Tracees::new(
+        spawn_traced_with(program, options, no_randomization)?,
+        Resume::Cont,
+    );
     let stepped = tracees.first();
     ptrace_cont(stepped, None)?;
     let (mut steps, mut started, mut took) = (0u64, None, Duration::ZERO);
