@@ -73,20 +73,21 @@ pub(crate) fn print_tables(args: &Args, cpus: &Cpus, rows: &[Row], memory: &[Mem
     );
     match cpus.other {
         Some(other) => println!(
-            "tracer and tracee pinned to CPU {}, but \"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other}",
+            "tracer and tracee pinned to CPU {}, but\n\"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other}",
             cpus.one
         ),
         None => println!("tracer and tracee pinned to CPU {}", cpus.one),
     }
     println!(
-        "{:<44} {:>9} {:>12} {:>12} {:>12} {:>9}",
+        // 85 columns: a line of the book's content column.
+        "{:<43} {:>6} {:>8} {:>8} {:>8} {:>7}",
         "setting", "calls", "median", "min", "max", "ratio"
     );
     let baseline = rows.first().and_then(|row| row.result.ok());
     for row in rows {
         match row.result {
             Ok(spread) => println!(
-                "{:<44} {:>9} {:>9.1} ns {:>9.1} ns {:>9.1} ns {:>8.1}x",
+                "{:<43} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>6.1}x",
                 row.label,
                 row.calls,
                 spread.median,
@@ -94,7 +95,7 @@ pub(crate) fn print_tables(args: &Args, cpus: &Cpus, rows: &[Row], memory: &[Mem
                 spread.max,
                 baseline.map_or(f64::NAN, |base| spread.median / base.median)
             ),
-            Err(why) => println!("{:<44} skipped: {why}", row.label),
+            Err(why) => println!("{:<43} skipped: {why}", row.label),
         }
     }
     println!();

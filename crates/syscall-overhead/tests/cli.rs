@@ -57,7 +57,16 @@ fn usable_cpus() -> usize {
         .count()
 }
 
-/// The numbers right before each " ns" or " MB/s" on a line.
+/// The median, min and max (ns) of a row `LABEL CALLS MEDIAN MIN MAX RATIOx`.
+fn row_figures(line: &str, label: &str) -> Vec<f64> {
+    let fields: Vec<&str> = line[label.len()..].split_whitespace().collect();
+    if fields.len() != 5 || !fields[4].ends_with('x') || fields[0].parse::<u64>().is_err() {
+        return Vec::new();
+    }
+    fields[1..4].iter().filter_map(|f| f.parse().ok()).collect()
+}
+
+/// The numbers right before each " MB/s" on a line.
 fn figures(line: &str, unit: &str) -> Vec<f64> {
     let pieces: Vec<&str> = line.split(unit).collect();
     // The last piece is what follows the last unit, if there is one at all.
@@ -95,7 +104,7 @@ fn every_row_has_positive_figures() {
         .chain(if strace { STRACE_LABELS } else { &[] })
     {
         let line = line_of(label);
-        let ns = figures(&line, " ns");
+        let ns = row_figures(&line, label);
         assert_eq!(ns.len(), 3, "median, min, max in {line:?}");
         assert!(
             ns.iter().all(|&ns| ns > 0.0),

@@ -99,7 +99,7 @@ impl SigInfo {
                     let _ = write!(out, ", si_code={name}");
                 }
                 None => {
-                    let _ = write!(out, ", si_code={:#x}", self.code() as u32);
+                    let _ = write!(out, ", si_code={}", c_hex(self.code() as u32));
                 }
             }
             self.describe_fields(&mut out);
@@ -134,7 +134,7 @@ impl SigInfo {
             match self.code() {
                 libc::SI_USER | libc::SI_TKILL => source(&mut field),
                 libc::SI_TIMER => {
-                    field("si_timerid", format!("{:#x}", self.i32_at(UNION) as u32));
+                    field("si_timerid", c_hex(self.i32_at(UNION) as u32));
                     field("si_overrun", self.i32_at(UNION + 4).to_string());
                     sigval(&mut field);
                 }
@@ -167,7 +167,7 @@ impl SigInfo {
                 field("si_addr", pointer(self.addr()));
                 if matches!(self.code(), BUS_MCEERR_AR | BUS_MCEERR_AO) {
                     let lsb = i16::from_ne_bytes([self.0[UNION + 8], self.0[UNION + 9]]);
-                    field("si_addr_lsb", format!("{:#x}", lsb as u16));
+                    field("si_addr_lsb", c_hex(u32::from(lsb as u16)));
                 }
             }
             libc::SIGSEGV => {
@@ -398,6 +398,15 @@ pub fn setsigmask(pid: Pid, mask: Mask) -> Result<()> {
     };
     Errno::result(ret).with_context(|| format!("PTRACE_SETSIGMASK on pid {pid}"))?;
     Ok(())
+}
+
+/// A number as C's `%#x` prints it, as strace does: `0x1f`, but `0` for zero.
+fn c_hex(value: u32) -> String {
+    if value == 0 {
+        "0".to_string()
+    } else {
+        format!("{value:#x}")
+    }
 }
 
 #[cfg(test)]
