@@ -5,12 +5,10 @@
 //! listing is just empty). So a renamed file or a deleted `// ANCHOR:` line
 //! would quietly blank out a listing. This test checks every include instead.
 //!
-//! Snapshot files (`.snap`) get a stricter rule: they must be included as
-//! `PATH:N:` with N the first line after insta's YAML header, so the reader
-//! sees the whole recorded output and none of the metadata.
-//!
+//! Snapshot files (`.snap`) are never `{{#include}}`d: that would show the
+//! snapshot format (`exit_code: 0`, `----- stdout -----`) as if it were output.
 //! The book shows output with `{{#terminal PATH}}` or
-//! `{{#terminal PATH $ command}}` instead (scripts/book-terminal, an mdBook
+//! `{{#terminal PATH $ command}}` (scripts/book-terminal, an mdBook
 //! preprocessor, turns it into a terminal-like block). Here its PATH must be a
 //! snapshot with a YAML header, and one whose header records the command
 //! (`info:`, from insta-cmd) must have insta-cmd's stdout and stderr sections.
@@ -260,40 +258,18 @@ fn check_link(dir: &Path, link: &Link) -> Result<(), String> {
     if link.kind == "terminal" {
         return check_terminal(path, spec, &text).map_err(|e| format!("{shown}: {e}"));
     }
-    let selection = parse_selection(spec);
     if path.ends_with(".snap") {
-        return check_snapshot(&text, &selection).map_err(|e| format!("{shown}: {e}"));
+        return Err(format!(
+            "{shown}: a snapshot is shown with `{{{{#terminal PATH}}}}`, not included as text"
+        ));
     }
+    let selection = parse_selection(spec);
     match selection {
         Selection::Whole => Ok(()),
         Selection::Anchor(name) => check_anchor(&text, &name),
         Selection::Lines { start, end } => check_lines(text.lines().count(), start, end),
     }
     .map_err(|e| format!("{shown}: {e}"))
-}
-
-/// An insta snapshot must be shown from the first line after its `---` header on.
-fn check_snapshot(text: &str, selection: &Selection) -> Result<(), String> {
-    let mut lines = text.lines();
-    if lines.next() != Some("---") {
-        return Err("snapshot does not start with a `---` YAML header".into());
-    }
-    let Some(header_end) = lines.position(|l| l == "---") else {
-        return Err("snapshot header has no closing `---` line".into());
-    };
-    // Line 1 is the opening `---`, line header_end + 2 the closing one.
-    let body = header_end + 3;
-    let right = Selection::Lines {
-        start: Some(body),
-        end: End::Open,
-    };
-    if *selection != right {
-        return Err(format!(
-            "include snapshots as `PATH:{body}:` (line {body} is the first after the YAML header), so all \
-             of the output and none of the header is shown"
-        ));
-    }
-    check_lines(text.lines().count(), Some(body), End::Open)
 }
 
 /// `{{#terminal PATH}}`: a whole snapshot, whose body the preprocessor can split.
@@ -446,7 +422,6 @@ fn accepts_a_correct_book() {
          {{#include ../../crates/demo/src/main.rs}} {{#include ../../crates/demo/src/main.rs:2:4}}\n\
          {{#include ../../crates/demo/src/main.rs:9}} {{#include ../../crates/demo/src/main.rs::9}}\n\
          {{ #include ../../crates/demo/src/main.rs:3: }}\n\n\
-         ```text\n{{#include ../../crates/demo/tests/snapshots/run__run.snap:5:}}\n```\n\n\
          Escaped, so not an include: \\{{#include nowhere.rs}}\n",
     );
     assert_eq!(problems, Vec::<String>::new());
@@ -498,15 +473,15 @@ fn reports_a_line_range_past_the_end() {
 }
 
 #[test]
-fn reports_a_snapshot_included_from_the_wrong_line() {
+fn reports_a_snapshot_included_as_text() {
     let f = Fixture::new("snap");
     let snap = "../../crates/demo/tests/snapshots/run__run.snap";
-    for wrong in ["", ":1:", ":4:", ":6:", ":5", ":5:6", "::6", ":body"] {
-        let problems = f.check_chapter(&format!("# Output\n{{{{#include {snap}{wrong}}}}}\n"));
+    for selection in ["", ":1:", ":5:", ":5:6", ":body"] {
+        let problems = f.check_chapter(&format!("# Output\n{{{{#include {snap}{selection}}}}}\n"));
         assert_one_problem(&problems, "book/src/ch.md:2:");
         assert!(
-            problems[0].contains("include snapshots as `PATH:5:`"),
-            "{wrong:?}: {problems:#?}"
+            problems[0].contains("is shown with `{{#terminal PATH}}`"),
+            "{selection:?}: {problems:#?}"
         );
     }
 }
