@@ -1,10 +1,10 @@
-//! signal-control: the signal half of the lecture's first slide. At every
-//! signal-delivery-stop the tracer reads the signal's siginfo
-//! (PTRACE_GETSIGINFO) and the signals the tracee blocks
-//! (PTRACE_GETSIGMASK), prints them as strace does, and passes the signal
-//! on unchanged. Its built-in target also meets the other two requests:
-//! PTRACE_SETSIGINFO rewrites a signal's si_value, PTRACE_SETSIGMASK
-//! unblocks a pending signal, and one signal is suppressed.
+// signal-control: the signal half of the lecture's first slide. At every
+// signal-delivery-stop the tracer reads the signal's siginfo
+// (PTRACE_GETSIGINFO) and the signals the tracee blocks
+// (PTRACE_GETSIGMASK), prints them as strace does, and passes the signal
+// on unchanged. Its built-in target also meets the other two requests:
+// PTRACE_SETSIGINFO rewrites a signal's si_value, PTRACE_SETSIGMASK
+// unblocks a pending signal, and one signal is suppressed.
 
 use std::process::ExitCode;
 
@@ -15,6 +15,11 @@ use nix::unistd::Pid;
 use workbook::siginfo::{self, mask_names, mask_of, Mask, SigInfo};
 use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
 use workbook::{ptrace_cont, ptrace_listen, CommandArgs, Sig, Stop};
+
+// The lab (crates/labs/signal-control) compiles this file with cfg(lab) and
+// the student's `change_it`, from its lab.rs, in place of the one below.
+#[cfg(lab)]
+use crate::lab::change_it;
 
 /// Runs a command as a tracee and shows every signal it gets, with its
 /// siginfo and the tracee's blocked signals, as strace shows them.
@@ -112,8 +117,10 @@ fn at_signal(pid: Pid, signal: Sig, prefix: &str, change: bool) -> Result<Option
 // ANCHOR_END: at_signal
 
 /// The si_value the built-in target's SIGUSR1 handler gets instead of 1.
+#[cfg(not(lab))]
 const NEW_VALUE: u64 = 42;
 
+#[cfg(not(lab))] // the lab brings its own (outside the book's listing)
 // ANCHOR: change_it
 /// What a debugger may do to the built-in target's signals: give its
 /// handler another si_value, unblock a signal it blocked, or drop a signal.
