@@ -1,6 +1,6 @@
-//! attach-seize: the two ways to start tracing a process that is already
-//! running. PTRACE_ATTACH stops it with a SIGSTOP; PTRACE_SEIZE does not,
-//! and PTRACE_INTERRUPT stops it later, when the tracer wants.
+// attach-seize: the two ways to start tracing a process that is already
+// running. PTRACE_ATTACH stops it with a SIGSTOP; PTRACE_SEIZE does not,
+// and PTRACE_INTERRUPT stops it later, when the tracer wants.
 
 use std::process::ExitCode;
 
@@ -17,6 +17,11 @@ use workbook::{ptrace_cont, wait_for, Event, Sig, Stop, Waited};
 
 mod victim;
 use victim::Victim;
+
+// The lab (crates/labs/attach-seize) compiles this file with cfg(lab) and
+// the student's requests and wait, from its lab.rs, in place of ours.
+#[cfg(lab)]
+use crate::lab::{self as requests, wait_until_stopped};
 
 /// Attaches to a running process with PTRACE_ATTACH, then with PTRACE_SEIZE
 /// and PTRACE_INTERRUPT, and detaches each time: the process runs on.
@@ -68,15 +73,39 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+// The lab brings its own (outside the book's listing).
+#[cfg(not(lab))]
 // ANCHOR: attach
+/// The ptrace requests. An error names the request and the pid, and says why.
+mod requests {
+    use super::*;
+
+    pub fn attach(pid: Pid) -> Result<()> {
+        ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))
+    }
+
+    pub fn seize(pid: Pid) -> Result<()> {
+        ptrace::seize(pid, Options::empty())
+            .map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))
+    }
+
+    pub fn interrupt(pid: Pid) -> Result<()> {
+        ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))
+    }
+
+    // Detaching with no signal throws the SIGSTOP away instead of delivering it.
+    pub fn detach(pid: Pid) -> Result<()> {
+        ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))
+    }
+}
+
 fn attach_then_detach(pid: Pid) -> Result<()> {
-    ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))?;
+    requests::attach(pid)?;
     eprintln!("\n== PTRACE_ATTACH to pid {pid} ({}) ==", comm(pid));
     let stop = wait_until_stopped(pid)?;
     show_stop(pid, &stop)?;
     second_tracer_is_refused(pid)?;
-    // Detaching with no signal throws the SIGSTOP away instead of delivering it.
-    ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
+    requests::detach(pid)?;
     eprintln!("attach-seize: PTRACE_DETACH");
     Ok(())
 }
@@ -84,8 +113,7 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
 
 // ANCHOR: seize
 fn seize(pid: Pid) -> Result<Option<Waited>> {
-    ptrace::seize(pid, Options::empty())
-        .map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))?;
+    requests::seize(pid)?;
     eprintln!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
     let seen = waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)?;
     match &seen {
@@ -106,13 +134,13 @@ fn interrupt_then_detach(pid: Pid, already_stopped: Option<Waited>) -> Result<()
             stop
         }
         None => {
-            ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))?;
+            requests::interrupt(pid)?;
             eprintln!("attach-seize: PTRACE_INTERRUPT");
             wait_until_stopped(pid)?
         }
     };
     show_stop(pid, &stop)?;
-    ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))?;
+    requests::detach(pid)?;
     eprintln!("attach-seize: PTRACE_DETACH");
     Ok(())
 }
@@ -138,6 +166,7 @@ fn show_stop(pid: Pid, stop: &Waited) -> Result<()> {
 
 /// Waits for the stop that ATTACH or INTERRUPT asked for. A signal that
 /// happens to arrive first is passed on, not lost.
+#[cfg(not(lab))]
 fn wait_until_stopped(pid: Pid) -> Result<Waited> {
     loop {
         let status = wait_for(pid, WaitPidFlag::__WALL)?;

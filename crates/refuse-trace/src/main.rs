@@ -1,5 +1,5 @@
-//! refuse-trace: the lecture's `refuse`. PTRACE_TRACEME fails when somebody
-//! already traces us, so a program can notice a debugger and refuse to run.
+// refuse-trace: the lecture's `refuse`. PTRACE_TRACEME fails when somebody
+// already traces us, so a program can notice a debugger and refuse to run.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,11 @@ use nix::sys::ptrace;
 use nix::unistd::{getppid, Pid};
 use workbook::hints::{comm, tracer_of};
 use workbook::names::errno_name;
+
+// The lab (crates/labs/refuse-trace) compiles this file with cfg(lab) and
+// the student's `traceme_refused` and `tracer_pid`, from its lab.rs.
+#[cfg(lab)]
+use crate::lab::{traceme_refused, tracer_pid};
 
 /// Prints "Hello world!", or "DO NOT PTRACE ME!!!" when run under a tracer
 /// (gdb, strace, tracer-tracee). The explanation goes to stderr.
@@ -20,15 +25,23 @@ fn main() -> ExitCode {
     workbook::main(run)
 }
 
+// The lab brings its own (outside the book's listing).
+#[cfg(not(lab))]
 // ANCHOR: refuse
+/// PTRACE_TRACEME fails when somebody traces us already: its errno, or
+/// `None` when it succeeds.
+fn traceme_refused() -> Option<nix::errno::Errno> {
+    ptrace::traceme().err()
+}
+
 fn run() -> Result<ExitCode> {
     Args::parse();
-    match ptrace::traceme() {
-        Err(errno) => {
+    match traceme_refused() {
+        Some(errno) => {
             println!("DO NOT PTRACE ME!!!");
-            explain_refusal(errno);
+            explain_refusal(errno)?;
         }
-        Ok(()) => {
+        None => {
             println!("Hello world!");
             explain_success();
         }
@@ -37,18 +50,25 @@ fn run() -> Result<ExitCode> {
 }
 // ANCHOR_END: refuse
 
-fn explain_refusal(errno: nix::errno::Errno) {
+fn explain_refusal(errno: nix::errno::Errno) -> Result<()> {
     eprintln!(
         "refuse-trace: PTRACE_TRACEME failed with {}",
         errno_name(errno)
     );
-    match tracer_of(Pid::this()) {
+    match tracer_pid()? {
         Some(tracer) => eprintln!(
             "refuse-trace: we are already traced by pid {tracer} ({}): TracerPid in /proc/self/status",
             comm(tracer)
         ),
         None => eprintln!("refuse-trace: no tracer is listed in /proc/self/status"),
     }
+    Ok(())
+}
+
+/// Who traces us: TracerPid in /proc/self/status, `None` for 0.
+#[cfg(not(lab))]
+fn tracer_pid() -> Result<Option<Pid>> {
+    Ok(tracer_of(Pid::this()))
 }
 
 fn explain_success() {

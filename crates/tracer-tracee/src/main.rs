@@ -1,6 +1,6 @@
-//! tracer-tracee: the lecture's tracer/tracee pair. The child asks to be
-//! traced and stops itself; the parent waits for that stop, then lets the
-//! program run and narrates every stop it is told about.
+// tracer-tracee: the lecture's tracer/tracee pair. The child asks to be
+// traced and stops itself; the parent waits for that stop, then lets the
+// program run and narrates every stop it is told about.
 
 use std::process::ExitCode;
 
@@ -15,6 +15,11 @@ use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::stop::describe_raw;
 use workbook::trace::exec_failure_code;
 use workbook::{ptrace_cont, wait_for, ChildGuard, CommandArgs, Event, Program, Sig, Stop};
+
+// The lab (crates/labs/tracer-tracee) compiles this file with cfg(lab) and
+// the student's `tracee` and `first_stop`, from its lab.rs, in place of ours.
+#[cfg(lab)]
+use crate::lab::{first_stop, tracee};
 
 /// Runs a command as a tracee and narrates its ptrace stops on stderr.
 ///
@@ -40,16 +45,20 @@ fn run() -> Result<ExitCode> {
     // SAFETY: we are single-threaded here, and the child only makes
     // async-signal-safe calls before execvp or _exit.
     match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => tracee(&program),
+        ForkResult::Child => {
+            if let Err(errno) = release_fatal_signals_in_child() {
+                die("child: sigprocmask failed", errno, 1);
+            }
+            tracee(&program)
+        }
         ForkResult::Parent { child } => tracer(child),
     }
 }
 
+// The lab brings its own (outside the book's listing).
+#[cfg(not(lab))]
 // ANCHOR: tracee
 fn tracee(program: &Program) -> ! {
-    if let Err(errno) = release_fatal_signals_in_child() {
-        die("child: sigprocmask failed", errno, 1);
-    }
     if let Err(errno) = ptrace::traceme() {
         die("child: ptrace(traceme) failed", errno, 1);
     }
@@ -62,23 +71,31 @@ fn tracee(program: &Program) -> ! {
 }
 // ANCHOR_END: tracee
 
+// The lab brings its own (outside the book's listing).
+#[cfg(not(lab))]
 // ANCHOR: first_stop
-fn tracer(pid: Pid) -> Result<ExitCode> {
-    let tracee = ChildGuard::new(pid);
+fn first_stop(pid: Pid) -> Result<workbook::Waited> {
     let status = wait_for(pid, WaitPidFlag::empty())?;
-    eprintln!(
-        "tracer: waitpid: status {:#x}: {}",
-        status.raw,
-        describe_raw(status.raw)
-    );
     if status.stop != Stop::Signal(Sig::SIGSTOP) {
-        // Dropping the guard kills the child and reaps it.
         bail!(
             "unexpected wait status: {:#x} ({})",
             status.raw,
             status.stop
         );
     }
+    Ok(status)
+}
+
+fn tracer(pid: Pid) -> Result<ExitCode> {
+    let tracee = ChildGuard::new(pid);
+    // Anything but the child's SIGSTOP is an error: the `?` drops the guard,
+    // which kills the child and reaps it.
+    let status = first_stop(pid)?;
+    eprintln!(
+        "tracer: waitpid: status {:#x}: {}",
+        status.raw,
+        describe_raw(status.raw)
+    );
     eprintln!("tracer: the child stopped itself before execvp; now it is ours");
     ptrace::setoptions(
         pid,
