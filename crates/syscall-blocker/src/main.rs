@@ -1,6 +1,6 @@
-//! syscall-blocker: the lecture's PTRACE_SYSCALL loop. At each syscall
-//! entry a blocked call gets the number -1, so the kernel runs nothing; at
-//! its exit the return value becomes -EPERM, and the program sees a failure.
+// syscall-blocker: the lecture's PTRACE_SYSCALL loop. At each syscall
+// entry a blocked call gets the number -1, so the kernel runs nothing; at
+// its exit the return value becomes -EPERM, and the program sees a failure.
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
@@ -14,9 +14,16 @@ use workbook::arch::{self, Abi};
 use workbook::names::{errno_by_name, parse_syscall, syscall_name};
 use workbook::seccomp;
 use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees};
-use workbook::{ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop};
+use workbook::{
+    ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop, Waited,
+};
 
 mod show;
+
+// The lab (crates/labs/syscall-blocker) compiles this file with cfg(lab) and
+// the student's handling of a blocked call, from its lab.rs, in place of ours.
+#[cfg(lab)]
+use crate::lab::{block_at_entry, fail_at_exit, resume};
 
 /// Runs a command under PTRACE_SYSCALL and makes the named syscalls fail.
 ///
@@ -99,48 +106,33 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
         let pid = status.pid;
         // Until its execve, the first tracee runs our own fork's code, not the program.
         let shown = tracees.first_execed() || pid != tracees.first();
-        let signal = match status.stop {
+        match status.stop {
             Stop::SyscallEnter { nr, args, abi } => {
                 let call = Call { nr, args, abi };
                 let block = blocked.contains(abi, nr);
-                if block {
-                    // Is this system call permitted? No: run syscall -1 instead.
-                    let skip = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
-                        arch::set_syscall_number(&mut regs, u64::MAX);
-                        arch::write_regs(pid, regs)
-                    }))?;
-                    if skip.is_none() {
-                        continue; // killed meanwhile: its death is the next report
-                    }
+                if block && block_at_entry(pid)?.is_none() {
+                    continue; // killed meanwhile: its death is the next report
                 }
                 if shown || nr == libc::SYS_execve as u64 {
                     printer.enter(pid, prefix(&tracees, pid), &call);
                 }
                 in_call.insert(pid, (call, block));
-                None
             }
             Stop::SyscallExit { mut ret, .. } => {
-                let Some((call, was_blocked)) = in_call.remove(&pid) else {
-                    ptrace_syscall(pid, None)?;
-                    continue;
-                };
-                if was_blocked {
-                    // errno = EPERM: the program sees the call fail.
-                    ret = -(errno as i64);
-                    let set = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
-                        arch::set_return_value(&mut regs, ret);
-                        arch::write_regs(pid, regs)
-                    }))?;
-                    if set.is_none() {
-                        continue;
+                if let Some((call, was_blocked)) = in_call.remove(&pid) {
+                    if was_blocked {
+                        match fail_at_exit(pid, errno)? {
+                            Some(set) => ret = set,
+                            None => continue,
+                        }
+                    }
+                    if shown || call.nr == libc::SYS_execve as u64 {
+                        printer.exit(pid, prefix(&tracees, pid), &call, ret, was_blocked);
                     }
                 }
-                if shown || call.nr == libc::SYS_execve as u64 {
-                    printer.exit(pid, prefix(&tracees, pid), &call, ret, was_blocked);
-                }
-                None
             }
-            Stop::Signal(signal) => Some(signal),
+            // Its signal is passed on by resume, below.
+            Stop::Signal(_) => {}
             // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
             Stop::Group(_) => {
                 ptrace_listen(pid)?;
@@ -154,9 +146,8 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
                 if let Some(execve) = in_call.remove(&former_pid) {
                     in_call.insert(pid, execve);
                 }
-                None
             }
-            Stop::Event(_) | Stop::Vanished | Stop::Continued => None,
+            Stop::Event(_) | Stop::Vanished | Stop::Continued => {}
             Stop::Exited(_) | Stop::Killed { .. } => {
                 // exit_group, and a call cut short by SIGKILL, never return.
                 if let Some((call, _)) = in_call.remove(&pid) {
@@ -169,13 +160,49 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
                 }
                 continue;
             }
-        };
+        }
         // On to the next syscall entry or exit, passing a signal on.
-        ptrace_syscall(pid, signal)?;
+        resume(pid, &status)?;
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()
 }
+
+#[cfg(not(lab))] // ANCHOR: block_at_entry (mdBook leaves an ANCHOR line out of a listing)
+/// At a blocked call's syscall-enter-stop. `None`: the tracee was killed meanwhile.
+fn block_at_entry(pid: Pid) -> Result<Option<()>> {
+    // Is this system call permitted? No: run syscall -1 instead.
+    unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+        arch::set_syscall_number(&mut regs, u64::MAX);
+        arch::write_regs(pid, regs)
+    }))
+}
+// ANCHOR_END: block_at_entry
+
+#[cfg(not(lab))] // ANCHOR: fail_at_exit
+/// At its syscall-exit-stop: the value it returns, or `None` (killed meanwhile).
+fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
+    // errno = EPERM: the program sees the call fail.
+    let ret = -(errno as i64);
+    let set = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+        arch::set_return_value(&mut regs, ret);
+        arch::write_regs(pid, regs)
+    }))?;
+    Ok(set.map(|()| ret))
+}
+// ANCHOR_END: fail_at_exit
+
+#[cfg(not(lab))] // ANCHOR: resume
+/// After any stop but a group-stop. Only a signal-delivery-stop has a
+/// signal for the program; every other stop has none to deliver.
+fn resume(pid: Pid, status: &Waited) -> Result<()> {
+    let signal = match status.stop {
+        Stop::Signal(signal) => Some(signal),
+        _ => None,
+    };
+    ptrace_syscall(pid, signal)
+}
+// ANCHOR_END: resume
 // ANCHOR_END: loop
 
 // ANCHOR: seccomp
@@ -207,15 +234,13 @@ fn trace_with_seccomp(
         let pid = status.pid;
         let signal = match status.stop {
             Stop::Event(Event::Seccomp { nr, args, abi, .. }) => {
-                let ret = -(errno as i64);
-                let skipped = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
-                    arch::set_syscall_number(&mut regs, u64::MAX);
-                    arch::set_return_value(&mut regs, ret);
-                    arch::write_regs(pid, regs)
-                }))?;
-                if skipped.is_none() {
+                // Not run yet, as at a syscall entry: skip it and set its result.
+                if block_at_entry(pid)?.is_none() {
                     continue;
                 }
+                let Some(ret) = fail_at_exit(pid, errno)? else {
+                    continue;
+                };
                 let call = Call { nr, args, abi };
                 printer.enter(pid, prefix(&tracees, pid), &call);
                 printer.exit(pid, prefix(&tracees, pid), &call, ret, true);

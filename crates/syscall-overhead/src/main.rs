@@ -1,11 +1,11 @@
-//! syscall-overhead: what watching a program's syscalls costs the program.
-//! The lecture says «Использование фильтров дает меньший оверхед чем
-//! ptrace(PTRACE_SYSCALL)»; this demo measures it. A built-in target makes
-//! N getppid calls and times its own loop; each row of the table runs it
-//! under another watcher: none, seccomp filters of several shapes, ptrace
-//! two ways, and strace. Then it reads 1 MiB of a tracee's memory three
-//! ways, as the lecture's memory slides do. Tracer and tracee share one CPU,
-//! except in the one row that shows what it costs to keep them apart.
+// syscall-overhead: what watching a program's syscalls costs the program.
+// The lecture says «Использование фильтров дает меньший оверхед чем
+// ptrace(PTRACE_SYSCALL)»; this demo measures it. A built-in target makes
+// N getppid calls and times its own loop; each row of the table runs it
+// under another watcher: none, seccomp filters of several shapes, ptrace
+// two ways, and strace. Then it reads 1 MiB of a tracee's memory three
+// ways, as the lecture's memory slides do. Tracer and tracee share one CPU,
+// except in the one row that shows what it costs to keep them apart.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
@@ -36,6 +36,11 @@ use workbook::{ptrace_cont, wait_for, ChildGuard, Program, Sig, Stop};
 
 mod report;
 use report::{draw_chart, json, print_tables, Row, Spread};
+
+// The lab (crates/labs/syscall-overhead) compiles this file with cfg(lab) and
+// the student's two tracer loops and read, from its lab.rs, in place of ours.
+#[cfg(lab)]
+use crate::lab::{seccomp_stops, syscall_stops, vm_readv};
 
 /// Measures what watching syscalls costs: a loop of getppid calls,
 /// untraced, under seccomp filters, under ptrace and under strace; then
@@ -97,8 +102,9 @@ fn run() -> Result<ExitCode> {
     if cfg!(debug_assertions) {
         eprintln!(
             "{}: built in debug mode: numbers are for the shape only; \
-             use cargo run --release -p syscall-overhead",
-            program_name()
+             use cargo run --release -p {}",
+            program_name(),
+            env!("CARGO_PKG_NAME")
         );
     }
     let cpus = pin_to_one_cpu()?;
@@ -440,20 +446,39 @@ fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
     })?;
     drop(write_end);
     let pid = guard.pid();
+    let (end, stops) = syscall_stops(pid)?;
+    guard.reaped();
+    // Each getppid call (and each call of the start-up) stops the target twice.
+    if stops < 2 * n {
+        bail!(
+            "PTRACE_SYSCALL stopped the target {stops} times for {n} getppid calls: \
+             it stops at every call's entry and at its exit"
+        );
+    }
+    loop_time(end, output)
+}
+
+#[cfg(not(lab))] // ANCHOR: syscall_stops (mdBook leaves an ANCHOR line out of a listing)
+/// The tracer: PTRACE_SYSCALL after every stop until the target is gone.
+/// Returns its end and the number of syscall stops.
+fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
+    let mut stops = 0;
     ptrace::syscall(pid, None).context("PTRACE_SYSCALL")?;
     loop {
         let waited = wait_for(pid, WaitPidFlag::__WALL)?;
         let signal = match waited.stop {
-            Stop::Signal(signal) => Some(signal),
-            Stop::Exited(_) | Stop::Killed { .. } => {
-                guard.reaped();
-                return loop_time(waited.stop, output);
+            Stop::SyscallEnter { .. } | Stop::SyscallExit { .. } => {
+                stops += 1;
+                None
             }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Exited(_) | Stop::Killed { .. } => return Ok((waited.stop, stops)),
             _ => None,
         };
         workbook::ptrace_syscall(pid, signal)?;
     }
 }
+// ANCHOR_END: syscall_stops
 // ANCHOR_END: ptrace_syscall
 
 // ANCHOR: ret_trace
@@ -471,6 +496,18 @@ fn ret_trace(n: u64) -> Result<u64> {
     })?;
     drop(write_end);
     let pid = guard.pid();
+    let (end, stops) = seccomp_stops(pid)?;
+    guard.reaped();
+    if stops > 0 {
+        bail!("the target called {NEVER_CALLED} {stops} times");
+    }
+    loop_time(end, output)
+}
+
+#[cfg(not(lab))] // ANCHOR: seccomp_stops
+/// The tracer: PTRACE_CONT after every stop until the target is gone.
+/// Returns its end and the number of seccomp stops.
+fn seccomp_stops(pid: Pid) -> Result<(Stop, u64)> {
     let mut stops = 0;
     ptrace::cont(pid, None).context("PTRACE_CONT")?;
     loop {
@@ -481,18 +518,13 @@ fn ret_trace(n: u64) -> Result<u64> {
                 None
             }
             Stop::Signal(signal) => Some(signal),
-            Stop::Exited(_) | Stop::Killed { .. } => {
-                guard.reaped();
-                if stops > 0 {
-                    bail!("the target called {NEVER_CALLED} {stops} times");
-                }
-                return loop_time(waited.stop, output);
-            }
+            Stop::Exited(_) | Stop::Killed { .. } => return Ok((waited.stop, stops)),
             _ => None,
         };
         ptrace_cont(pid, signal)?;
     }
 }
+// ANCHOR_END: seccomp_stops
 // ANCHOR_END: ret_trace
 
 // ANCHOR: strace
@@ -604,6 +636,7 @@ fn peekdata(pid: Pid, address: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+#[cfg(not(lab))] // ANCHOR: vm_readv
 /// process_vm_readv: the whole buffer in one call (more if it comes short).
 fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; BUFFER_LEN];
@@ -621,6 +654,7 @@ fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
     }
     Ok(bytes)
 }
+// ANCHOR_END: vm_readv
 
 /// /proc/PID/mem: the tracee's address space as a file; pread at the address.
 fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {

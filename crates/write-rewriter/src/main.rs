@@ -1,11 +1,11 @@
-//! write-rewriter: the lecture's «Лезем в адресное пространство». At every
-//! write(2) the tracer reads the tracee's buffer with one process_vm_readv,
-//! shows it, and overwrites it with 'A's with process_vm_writev, so the
-//! program prints AAAA. Where the page is read-only, it falls back to
-//! PTRACE_POKEDATA, which writes through page protection as a debugger does.
-//! It only rewrites what the kernel would copy whole: a range the kernel
-//! refuses, or one that runs into unmapped memory, is reported and left as
-//! it was, and so is anything the demo's own child writes before its execve.
+// write-rewriter: the lecture's «Лезем в адресное пространство». At every
+// write(2) the tracer reads the tracee's buffer with one process_vm_readv,
+// shows it, and overwrites it with 'A's with process_vm_writev, so the
+// program prints AAAA. Where the page is read-only, it falls back to
+// PTRACE_POKEDATA, which writes through page protection as a debugger does.
+// It only rewrites what the kernel would copy whole: a range the kernel
+// refuses, or one that runs into unmapped memory, is reported and left as
+// it was, and so is anything the demo's own child writes before its execve.
 
 use std::collections::HashSet;
 use std::io::{IoSlice, IoSliceMut};
@@ -22,6 +22,11 @@ use workbook::memory::quoted;
 use workbook::names::errno_name;
 use workbook::trace::{spawn_traced, Resume, Tracees};
 use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
+
+// The lab (crates/labs/write-rewriter) compiles this file with cfg(lab) and
+// the student's memory calls, from its lab.rs, in place of the ones below.
+#[cfg(lab)]
+use crate::lab::{poke_buffer, read_buffer, write_buffer, WORD};
 
 /// Runs a command and rewrites every buffer it passes to write(2) with 'A's,
 /// narrating each one on stderr.
@@ -53,6 +58,7 @@ macro_rules! say {
     ($($arg:tt)*) => { eprintln!("write-rewriter: {}", format_args!($($arg)*)) };
 }
 
+#[cfg(not(lab))]
 const WORD: usize = std::mem::size_of::<libc::c_long>();
 
 fn main() -> ExitCode {
@@ -295,6 +301,7 @@ fn max_rw_count() -> usize {
 }
 // ANCHOR_END: range
 
+#[cfg(not(lab))] // the lab brings its own (outside the book's listing)
 // ANCHOR: readv
 /// The tracee's bytes at `base`, with ONE process_vm_readv. Where the range
 /// runs into unmapped memory the kernel copies what it can and says how much.
@@ -306,6 +313,7 @@ fn read_buffer(pid: Pid, base: usize, len: usize) -> Result<Vec<u8>, Errno> {
     Ok(buffer)
 }
 
+#[cfg(not(lab))] // ANCHOR: write_buffer (mdBook leaves an ANCHOR line out of a listing)
 /// Our bytes into the tracee at `base`, with ONE process_vm_writev. It
 /// writes as the tracee would: a read-only page gives EFAULT.
 fn write_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
@@ -315,6 +323,7 @@ fn write_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
     }];
     process_vm_writev(pid, &[IoSlice::new(data)], &remote)
 }
+// ANCHOR_END: write_buffer
 // ANCHOR_END: readv
 
 // ANCHOR: words
@@ -339,6 +348,7 @@ fn peek_buffer(pid: Pid, base: usize, len: usize) -> (Vec<u8>, usize) {
     (data[..data.len().min(len)].to_vec(), calls)
 }
 
+#[cfg(not(lab))] // ANCHOR: poke_buffer
 /// Writes `data` at `base` with PTRACE_POKEDATA, a word at a time. A word
 /// only partly ours is read first (PEEKDATA) so its other bytes survive.
 /// Returns the number of words written.
@@ -368,4 +378,5 @@ fn poke_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
     }
     Ok(words)
 }
+// ANCHOR_END: poke_buffer
 // ANCHOR_END: words
