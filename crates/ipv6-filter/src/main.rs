@@ -1,6 +1,6 @@
-//! ipv6-filter: the lecture's classic BPF program, `tcpdump -i enp2s0 ip6`,
-//! built by hand with BPF_STMT and BPF_JUMP and attached to a packet socket
-//! with SO_ATTACH_FILTER.
+// ipv6-filter: the lecture's classic BPF program, `tcpdump -i enp2s0 ip6`,
+// built by hand with BPF_STMT and BPF_JUMP and attached to a packet socket
+// with SO_ATTACH_FILTER.
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -18,9 +18,16 @@ mod frames;
 mod kernel;
 mod live;
 
+// The lab (crates/labs/ipv6-filter) compiles this file with cfg(lab): the
+// student's ip6_udp_filter and attach_filter, from its lab.rs, replace these.
+#[cfg(lab)]
+use crate::lab::{attach_filter, ip6_udp_filter as ipv6_filter};
+
 /// The ethertype of IPv6, at offset 12 of an Ethernet frame.
+#[cfg(not(lab))]
 const ETH_P_IPV6: u32 = 0x86dd;
 
+#[cfg(not(lab))] // the lab brings its own (outside the book's listings)
 // ANCHOR: program
 /// `tcpdump -d ip6`, instruction by instruction.
 pub fn ipv6_filter() -> [sock_filter; 4] {
@@ -33,6 +40,7 @@ pub fn ipv6_filter() -> [sock_filter; 4] {
 }
 // ANCHOR_END: program
 
+#[cfg(not(lab))]
 // ANCHOR: attach
 /// SetIPV6Filter from the slide: hand the program to the kernel for `fd`.
 pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> {
@@ -57,8 +65,10 @@ pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> 
 }
 // ANCHOR_END: attach
 
-/// The lecture's `ip6` filter, built by hand: listed as `tcpdump -d` lists
-/// it, explained instruction by instruction, and run on a packet socket.
+#[cfg_attr(not(lab), doc = "The lecture's `ip6` filter,")]
+#[cfg_attr(lab, doc = "The lab's `ip6 and udp` filter,")]
+/// built by hand: listed as `tcpdump -d` lists it, explained instruction by
+/// instruction, and run on a packet socket.
 ///
 /// With no options it opens an AF_PACKET socket in a fresh user and network
 /// namespace (no root needed), attaches the filter, sends IPv4 and IPv6
@@ -66,7 +76,8 @@ pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> 
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// List the program as `tcpdump -d ip6` does.
+    #[cfg_attr(not(lab), doc = "List the program as `tcpdump -d ip6` does.")]
+    #[cfg_attr(lab, doc = "List the program as `tcpdump -d 'ip6 and udp'` does.")]
     #[arg(short = 'd', group = "mode")]
     dump: bool,
     /// Read a program in `tcpdump -ddd` form on stdin and list it like `tcpdump -d`.
@@ -193,8 +204,9 @@ fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
     attach_filter(socket.as_fd(), &ipv6_filter())?;
     // Frames that arrived between socket() and the attach were not filtered.
     live::drain(&socket);
+    let filter = if cfg!(lab) { "'ip6 and udp'" } else { "ip6" };
     eprintln!(
-        "ipv6-filter: listening on {name} for {} s with the ip6 filter",
+        "ipv6-filter: listening on {name} for {} s with the {filter} filter",
         seconds.as_secs()
     );
     let frames = live::capture(&socket, count.map(|c| c as usize), seconds, seconds)?;

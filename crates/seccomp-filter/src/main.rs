@@ -1,6 +1,6 @@
-//! seccomp-filter: the lecture's seccomp filter, written in classic BPF by
-//! hand, installed with seccomp(SECCOMP_SET_MODE_FILTER), and run against a
-//! program — then its hole (it never reads seccomp_data.arch) and the fix.
+// seccomp-filter: the lecture's seccomp filter, written in classic BPF by
+// hand, installed with seccomp(SECCOMP_SET_MODE_FILTER), and run against a
+// program — then its hole (it never reads seccomp_data.arch) and the fix.
 
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -15,9 +15,15 @@ use nix::unistd::{execvp, fork, pipe, pipe2, ForkResult};
 use workbook::bpf::sock_filter;
 use workbook::names::errno_name;
 use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
+#[cfg(not(lab))]
 use workbook::seccomp::{install, no_new_privs};
 use workbook::stop::{describe_raw, wait_raw};
 use workbook::{wait_for, ChildGuard, CommandArgs, Program};
+
+// The lab (crates/labs/seccomp-filter) compiles this file with cfg(lab) and
+// the student's two calls, from its lab.rs, in place of the workbook's.
+#[cfg(lab)]
+use crate::lab::{install, no_new_privs};
 
 mod filters;
 use filters::Action;

@@ -1,8 +1,8 @@
-//! seccomp-lib: the lecture's seccomp_lib, ported to the libseccomp crate.
-//! It builds a filter that lets every syscall through except a list of
-//! dangerous ones, which trap (SIGSYS); loads it into itself; and then
-//! becomes the command with execvp. The command and all its children keep
-//! the filter.
+// seccomp-lib: the lecture's seccomp_lib, ported to the libseccomp crate.
+// It builds a filter that lets every syscall through except a list of
+// dangerous ones, which trap (SIGSYS); loads it into itself; and then
+// becomes the command with execvp. The command and all its children keep
+// the filter.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -15,6 +15,11 @@ use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
 use workbook::names::errno_name;
 use workbook::process::program_name;
 use workbook::{ExitWith, Program};
+
+// The lab (crates/labs/seccomp-lib) compiles this file with cfg(lab): its
+// filter() is made of the student's policies and list, from its lab.rs.
+#[cfg(lab)]
+use crate::lab::{allow_list, deny_list, echo_needs};
 
 /// Runs a command under a seccomp filter (built with libseccomp) that
 /// traps mount, ptrace, kexec_load and the rest of the lecture's list of
@@ -35,6 +40,12 @@ struct Args {
     /// about the trapped call, and survives.
     #[arg(long, conflicts_with_all = ["print_filter", "prog"])]
     catch: bool,
+
+    /// The lab's allow-list instead: every syscall traps but the ones
+    /// `echo` needs (lab.rs's `echo_needs`).
+    #[cfg(lab)]
+    #[arg(long)]
+    allow_list: bool,
 
     /// Print the filter as libseccomp's pseudo-code (seccomp_export_pfc)
     /// and exit without loading it or running anything.
@@ -64,7 +75,22 @@ fn main() -> ExitCode {
     workbook::main(run)
 }
 
+#[cfg(not(lab))] // the lab's is below (outside the book's listing)
 // ANCHOR: main
+/// The lecture's filter: every call is allowed but the list's, which trap.
+/// Returns it, and what it does in words.
+fn filter() -> Result<(ScmpFilterContext, String)> {
+    // seccomp_init(SCMP_ACT_ALLOW): what no rule matches is allowed.
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")?;
+    let trapped = resolve(SYS_NUMBERS);
+    for &(name, syscall) in &trapped {
+        // seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0)
+        ctx.add_rule(ScmpAction::Trap, syscall)
+            .with_context(|| format!("seccomp_rule_add(SCMP_ACT_TRAP, {name})"))?;
+    }
+    Ok((ctx, format!("{} syscalls trap with SIGSYS", trapped.len())))
+}
+
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
     // Find the program first: a typo is reported (127) before any filter.
@@ -82,27 +108,7 @@ fn run() -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
 
-    // seccomp_init(SCMP_ACT_ALLOW): what no rule matches is allowed.
-    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")?;
-    let mut trapped = 0;
-    for &name in SYS_NUMBERS {
-        match lookup(name) {
-            Lookup::Found(syscall) => {
-                // seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0)
-                ctx.add_rule(ScmpAction::Trap, syscall)
-                    .with_context(|| format!("seccomp_rule_add(SCMP_ACT_TRAP, {name})"))?;
-                trapped += 1;
-            }
-            Lookup::NotHere => eprintln!(
-                "{}: skipping {name}: this architecture has no such syscall",
-                program_name()
-            ),
-            Lookup::Unknown => eprintln!(
-                "{}: skipping {name}: libseccomp knows no syscall by that name",
-                program_name()
-            ),
-        }
-    }
+    let (mut ctx, policy) = filter()?;
 
     let Some(program) = program else {
         ctx.export_pfc(std::io::stdout())
@@ -110,12 +116,11 @@ fn run() -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
 
+    // Our name before the filter is loaded: program_name() reads
+    // /proc/self/exe (readlink), which a filter may trap.
+    let me = program_name();
     load(&mut ctx)?;
-    eprintln!(
-        "{}: filter loaded, {trapped} syscalls trap with SIGSYS; execvp {}",
-        program_name(),
-        program.label
-    );
+    eprintln!("{me}: filter loaded, {policy}; execvp {}", program.label);
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     Err(ExitWith {
         code: if errno == Errno::ENOENT { 127 } else { 126 },
@@ -124,6 +129,30 @@ fn run() -> Result<ExitCode> {
     .into())
 }
 // ANCHOR_END: main
+
+/// The lab's filter: the student's deny_list of the lecture's list or, with
+/// `--allow-list`, their allow_list of the calls their echo_needs names.
+#[cfg(lab)]
+fn filter() -> Result<(ScmpFilterContext, String)> {
+    // run() has parsed the same arguments already: they parse the same again.
+    let allow = Args::parse().allow_list;
+    let names = match allow {
+        false => SYS_NUMBERS.to_vec(),
+        true => echo_needs(),
+    };
+    let syscalls: Vec<ScmpSyscall> = resolve(&names).into_iter().map(|(_, nr)| nr).collect();
+    let rules = syscalls.len();
+    Ok(match allow {
+        false => (
+            deny_list(&syscalls)?,
+            format!("{rules} syscalls trap with SIGSYS"),
+        ),
+        true => (
+            allow_list(&syscalls)?,
+            format!("{rules} syscalls allowed, every other one traps with SIGSYS"),
+        ),
+    })
+}
 
 // ANCHOR: lookup
 /// What libseccomp makes of a syscall name on the running architecture.
@@ -145,6 +174,26 @@ fn lookup(name: &str) -> Lookup {
         Ok(_) => Lookup::NotHere,
         Err(_) => Lookup::Unknown,
     }
+}
+
+/// The names' syscalls on this architecture; the others are skipped, each
+/// with a line on stderr.
+fn resolve<'a>(names: &[&'a str]) -> Vec<(&'a str, ScmpSyscall)> {
+    let mut found = Vec::new();
+    for &name in names {
+        match lookup(name) {
+            Lookup::Found(syscall) => found.push((name, syscall)),
+            Lookup::NotHere => eprintln!(
+                "{}: skipping {name}: this architecture has no such syscall",
+                program_name()
+            ),
+            Lookup::Unknown => eprintln!(
+                "{}: skipping {name}: libseccomp knows no syscall by that name",
+                program_name()
+            ),
+        }
+    }
+    found
 }
 // ANCHOR_END: lookup
 
