@@ -50,6 +50,62 @@ class Lab:
     def student_file(self, root: Path = ROOT) -> Path:
         return self.path(root) / "src" / "lab.rs"
 
+    def mistakes(self, root: Path = ROOT) -> list[Path]:
+        """The kept mistakes: each a patch to solution.rs (mistakes/NAME.patch)."""
+        return sorted((self.path(root) / "mistakes").glob("*.patch"))
+
+    def mistake_source(self, patch: Path) -> str:
+        """The lab.rs of a kept mistake: solution.rs with the patch applied."""
+        solution = (self.path() / "src" / "solution.rs").read_text()
+        text = patch.read_text()
+        try:
+            body = apply_patch(solution, text)
+        except ValueError as e:
+            raise ValueError(f"{patch.relative_to(ROOT)} no longer applies to solution.rs: {e}") from None
+        # The patch's description, before its `---` line, becomes the file's
+        # doc comment in place of the solution's.
+        description = text.split("\n--- ", 1)[0].strip("\n").splitlines()
+        docs = "".join(f"//! {line}".rstrip() + "\n" for line in description)
+        return docs + re.sub(r"\A(//![^\n]*\n)*", "", body)
+
+
+def apply_patch(text: str, patch: str) -> str:
+    """`text` with a unified diff applied, strictly: every context and removed
+    line must be there, at the hunk's place. The text before the first
+    `@@` (a description, the `---`/`+++` lines) is ignored."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    at = 0  # lines[at:] not yet copied
+    hunks = re.split(r"^(?=@@ )", patch, flags=re.M)[1:]
+    if not hunks:
+        raise ValueError("no hunks")
+    for hunk in hunks:
+        header, *body = hunk.splitlines(keepends=True)
+        m = re.match(r"@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", header)
+        if not m:
+            raise ValueError(f"bad hunk header {header.strip()!r}")
+        start = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
+        if start < at:
+            raise ValueError(f"hunk {header.strip()!r} overlaps the one before")
+        out += lines[at:start]
+        at = start
+        for line in body:
+            kind, content = line[:1], line[1:]
+            if kind == "\\":  # "\ No newline at end of file"
+                continue
+            if kind in (" ", "-"):
+                if at >= len(lines) or lines[at].rstrip("\n") != content.rstrip("\n"):
+                    raise ValueError(f"line {at + 1} is not {content.rstrip()!r} (hunk {header.strip()!r})")
+                if kind == " ":
+                    out.append(lines[at])
+                at += 1
+            elif kind == "+":
+                out.append(content if content.endswith("\n") else content + "\n")
+            elif line.strip():
+                raise ValueError(f"bad line in hunk {header.strip()!r}: {line!r}")
+    out += lines[at:]
+    return "".join(out)
+
 
 def labs(root: Path = ROOT) -> list[Lab]:
     """Every lab of the tree at `root`, in lecture order."""
