@@ -1,11 +1,11 @@
-//! breakpoint: the lecture's first slide, «Основное назначение — отладка»,
-//! and its remark on interrupt 3. The demo finds a function's address in
-//! the program's ELF symbols, plants an int3 (0xCC) there with
-//! PTRACE_PEEKTEXT/POKETEXT, and at each SIGTRAP shows the trap
-//! (PTRACE_GETSIGINFO) and the arguments (PTRACE_GETREGS), then steps over
-//! it: the original byte back, rip one byte back (PTRACE_PEEKUSER and
-//! POKEUSER), one PTRACE_SINGLESTEP, the 0xCC again, PTRACE_CONT.
-//! `--count` single-steps a whole program instead.
+// breakpoint: the lecture's first slide, «Основное назначение — отладка»,
+// and its remark on interrupt 3. The demo finds a function's address in
+// the program's ELF symbols, plants an int3 (0xCC) there with
+// PTRACE_PEEKTEXT/POKETEXT, and at each SIGTRAP shows the trap
+// (PTRACE_GETSIGINFO) and the arguments (PTRACE_GETREGS), then steps over
+// it: the original byte back, rip one byte back (PTRACE_PEEKUSER and
+// POKEUSER), one PTRACE_SINGLESTEP, the 0xCC again, PTRACE_CONT.
+// `--count` single-steps a whole program instead.
 
 use std::process::ExitCode;
 
@@ -14,8 +14,12 @@ use clap::Parser;
 use workbook::CommandArgs;
 
 // The lesson: the int3 planted, and stepped over (PEEKTEXT/POKETEXT,
-// PEEKUSER/POKEUSER, SINGLESTEP).
+// PEEKUSER/POKEUSER, SINGLESTEP). The lab (crates/labs/breakpoint) compiles
+// this file with cfg(lab) and the student's lab.rs in its place.
+#[cfg(not(lab))]
 mod int3;
+#[cfg(lab)]
+use crate::lab as int3;
 // How the demo shows words and instructions, and its `say!`.
 #[macro_use]
 mod show;
