@@ -31,24 +31,9 @@ const LABELS: &[&str] = &[
     "ptrace: SECCOMP_RET_TRACE, no stops",
 ];
 
-/// The median, min and max (ns) of a row `LABEL CALLS MEDIAN MIN MAX RATIOx`.
-fn row_figures(line: &str, label: &str) -> Vec<f64> {
-    let fields: Vec<&str> = line[label.len()..].split_whitespace().collect();
-    if fields.len() != 5 || !fields[4].ends_with('x') || fields[0].parse::<u64>().is_err() {
-        return Vec::new();
-    }
-    fields[1..4].iter().filter_map(|f| f.parse().ok()).collect()
-}
-
-/// The numbers right before each " MB/s" on a line.
-fn figures(line: &str, unit: &str) -> Vec<f64> {
-    let pieces: Vec<&str> = line.split(unit).collect();
-    pieces[..pieces.len() - 1]
-        .iter()
-        .filter_map(|before| before.split_whitespace().last())
-        .filter_map(|word| word.parse().ok())
-        .collect()
-}
+#[path = "../../../syscall-overhead/tests/common/table.rs"]
+mod table;
+use table::{figures, row_figures};
 
 /// A quick run: every row measured (your tracers stop the target as they
 /// should, or the lab says so and fails), every figure positive, and the
