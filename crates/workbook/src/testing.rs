@@ -346,14 +346,28 @@ pub mod tracer_checks {
 
     use super::run;
 
-    /// What the program's `text` on stdout looks like under `demo`:
-    /// write-rewriter turns every byte of a write but a final newline into 'A'.
-    fn as_shown(demo: &Command, text: &str) -> String {
-        if !demo
-            .get_program()
-            .to_string_lossy()
-            .ends_with("write-rewriter")
-        {
+    /// How a demo passes the program's stdout on.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Shown {
+        /// As the program wrote it: every tracer but one.
+        AsWritten,
+        /// Every byte of a write but a final newline turned into 'A'
+        /// (write-rewriter).
+        AsAs,
+    }
+
+    static SHOWN: std::sync::OnceLock<Shown> = std::sync::OnceLock::new();
+
+    /// Says, once per test binary, how its demo shows stdout
+    /// (`tracer_check_tests!` does, from its `shown = ...`).
+    pub fn demo_shows(shown: Shown) {
+        let set = *SHOWN.get_or_init(|| shown);
+        assert_eq!(set, shown, "one demo per test binary");
+    }
+
+    /// What the program's `text` on stdout looks like under the demo.
+    fn as_shown(text: &str) -> String {
+        if SHOWN.get().copied().unwrap_or(Shown::AsWritten) == Shown::AsWritten {
             return text.to_string();
         }
         text.split_inclusive('\n')
@@ -380,7 +394,7 @@ pub mod tracer_checks {
     /// the program's handler, and the program's own status is the demo's.
     pub fn realtime_signal_reaches_its_handler(demo: Command) {
         let script = "trap 'echo caught' RTMIN; kill -s RTMIN $$; echo after; exit 3";
-        let wanted = as_shown(&demo, "caught\nafter\n");
+        let wanted = as_shown("caught\nafter\n");
         let output = run(&mut under(demo, &["bash", "-c", script]));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
@@ -397,10 +411,7 @@ pub mod tracer_checks {
     /// setgid() in a threaded program: glibc signals every thread with
     /// SIGRT_1, and the program exits while they sleep.
     pub fn setxid_in_threads(demo: Command, own_binary: &std::path::Path) {
-        let wanted = as_shown(
-            &demo,
-            "target: setgid(getgid()) in a process of 5 threads: done\n",
-        );
+        let wanted = as_shown("target: setgid(getgid()) in a process of 5 threads: done\n");
         let output = run(&mut builtin(demo, "setxid", own_binary));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
@@ -411,7 +422,7 @@ pub mod tracer_checks {
     /// a tracee that vanishes after its stop is no error.
     pub fn children_killed_mid_syscall(demo: impl Fn() -> Command, own_binary: &std::path::Path) {
         for round in 0..3 {
-            let wanted = as_shown(&demo(), "target: forked and killed 500 children\n");
+            let wanted = as_shown("target: forked and killed 500 children\n");
             let output = run(&mut builtin(demo(), "kill-children", own_binary));
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
@@ -426,10 +437,7 @@ pub mod tracer_checks {
     /// clone(CLONE_PARENT) makes a child of the tracer's: the tracer must reap
     /// it (waitpid(-1)), or the program, waiting for it to go, never ends.
     pub fn clone_parent_child_is_reaped(demo: Command, own_binary: &std::path::Path) {
-        let wanted = as_shown(
-            &demo,
-            "target: my CLONE_PARENT sibling was reaped by my parent\n",
-        );
+        let wanted = as_shown("target: my CLONE_PARENT sibling was reaped by my parent\n");
         let output = run(&mut builtin(demo, "clone-parent", own_binary));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
@@ -468,12 +476,10 @@ pub mod tracer_checks {
     struct Job {
         child: Child,
         stdout: BufReader<std::process::ChildStdout>,
-        demo: Command,
     }
 
     impl Job {
         fn start(mut demo: Command, script: &str) -> Job {
-            let shown = Command::new(demo.get_program());
             // A job started in the background (`cmd &`) ignores SIGINT and
             // SIGQUIT, and a shell can't trap a signal ignored at its start:
             // give the demo, and so the program, the default actions.
@@ -492,17 +498,13 @@ pub mod tracer_checks {
                 .stderr(Stdio::piped());
             let mut child = demo.spawn().expect("starting the demo");
             let stdout = BufReader::new(child.stdout.take().expect("piped"));
-            Job {
-                child,
-                stdout,
-                demo: shown,
-            }
+            Job { child, stdout }
         }
 
         fn expect_line(&mut self, wanted: &str) {
             let mut line = String::new();
             self.stdout.read_line(&mut line).expect("reading stdout");
-            assert_eq!(line, as_shown(&self.demo, &format!("{wanted}\n")));
+            assert_eq!(line, as_shown(&format!("{wanted}\n")));
         }
 
         fn pid(&self) -> Pid {
@@ -526,7 +528,7 @@ pub mod tracer_checks {
         }
 
         fn shown(&self, text: &str) -> String {
-            as_shown(&self.demo, text)
+            as_shown(text)
         }
 
         /// Waits for the demo to end; its exit code, stdout's rest, stderr.
@@ -569,7 +571,6 @@ pub mod tracer_checks {
     /// goes on only at SIGCONT. Returns the run as insta-cmd shows one
     /// (exit code, stdout, stderr), for a snapshot.
     pub fn sigstop_stops_until_sigcont(demo: Command) -> String {
-        let demo_program = demo.get_program().to_owned();
         let mut job = Job::start(demo, "echo before; kill -STOP $$; echo after; exit 5");
         job.expect_line("before");
         let program = job.program();
@@ -590,7 +591,7 @@ pub mod tracer_checks {
         let (code, rest, stderr) = job.finish();
         assert_eq!(rest, wanted, "{stderr}");
         assert_eq!(code, Some(5), "{stderr}");
-        let before = as_shown(&Command::new(demo_program), "before\n");
+        let before = as_shown("before\n");
         format!("success: false\nexit_code: 5\n----- stdout -----\n{before}{rest}\n----- stderr -----\n{stderr}")
     }
 }
@@ -614,12 +615,20 @@ pub fn command_runs_as_given(mut demo: Command, args: &[&str], stdout: &str) {
 
 /// The tests of `tracer_checks`, one `#[test]` each, for the demo binary
 /// `$bin`: `workbook::tracer_check_tests!("syscall-blocker");` in a test
-/// file, which then also has `fn demo() -> Command`.
+/// file, which then also has `fn demo() -> Command`. A demo that changes
+/// what the program writes says how: `tracer_check_tests!("write-rewriter",
+/// shown = AsAs)`.
 #[macro_export]
 macro_rules! tracer_check_tests {
     ($bin:literal) => {
+        $crate::tracer_check_tests!($bin, shown = AsWritten);
+    };
+    ($bin:literal, shown = $shown:ident) => {
         /// The demo, killed if it runs past the time limit.
         fn demo() -> ::std::process::Command {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             let mut command = ::std::process::Command::new(::insta_cmd::get_cargo_bin($bin));
             $crate::testing::limited(&mut command);
             command
