@@ -7,6 +7,7 @@ Standard library only (Python 3.11: tomllib).
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -334,3 +335,44 @@ def copy_tree(source: Path, destination: Path) -> None:
     """The sources of the workbook at `source`, without builds or history."""
     ignore = shutil.ignore_patterns("target", ".git", "build", "*.snap.new", "*.pending-snap")
     shutil.copytree(source, destination, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+
+
+def _po_unquote(lines: list[str]) -> str:
+    text = "".join(line[line.index('"') + 1 : line.rindex('"')] for line in lines)
+    out, i = [], 0
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(escapes.get(text[i + 1], text[i + 1]))
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def po_entries(path: Path):
+    """(line, msgid, msgstr, fuzzy) for each live entry of a gettext PO file
+    (book/po/ru.po), the header and obsolete entries excluded."""
+    with open(path, encoding="utf-8") as f:
+        blocks = f.read().split("\n\n")
+    line = 1
+    for block in blocks:
+        lines = block.strip("\n").splitlines()
+        start = line + len(block) - len(block.lstrip("\n"))
+        line += block.count("\n") + 2
+        if not lines or all(l.startswith("#~") or l.startswith("# ") for l in lines):
+            continue
+        fuzzy = any(l.startswith("#,") and "fuzzy" in l for l in lines)
+        parts, key = collections.defaultdict(list), None
+        for l in lines:
+            if l.startswith("#"):
+                continue
+            m = re.match(r"(msgid|msgstr)\s", l)
+            if m:
+                key = m.group(1)
+            if key:
+                parts[key].append(l)
+        msgid, msgstr = _po_unquote(parts["msgid"]), _po_unquote(parts["msgstr"])
+        if msgid:
+            yield start, msgid, msgstr, fuzzy
