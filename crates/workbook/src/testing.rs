@@ -636,16 +636,25 @@ macro_rules! tracer_check_tests {
 
         #[test]
         fn realtime_signal_reaches_its_handler() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::realtime_signal_reaches_its_handler(demo());
         }
 
         #[test]
         fn realtime_signal_kills_with_128_plus_n() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::realtime_signal_kills_with_128_plus_n(demo());
         }
 
         #[test]
         fn setxid_in_threads() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::setxid_in_threads(
                 demo(),
                 &::insta_cmd::get_cargo_bin($bin),
@@ -654,6 +663,9 @@ macro_rules! tracer_check_tests {
 
         #[test]
         fn children_killed_mid_syscall() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::children_killed_mid_syscall(
                 demo,
                 &::insta_cmd::get_cargo_bin($bin),
@@ -662,6 +674,9 @@ macro_rules! tracer_check_tests {
 
         #[test]
         fn clone_parent_child_is_reaped() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::clone_parent_child_is_reaped(
                 demo(),
                 &::insta_cmd::get_cargo_bin($bin),
@@ -670,6 +685,9 @@ macro_rules! tracer_check_tests {
 
         #[test]
         fn threads_under_load() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::threads_under_load(
                 demo,
                 &::insta_cmd::get_cargo_bin($bin),
@@ -678,11 +696,17 @@ macro_rules! tracer_check_tests {
 
         #[test]
         fn fatal_signals_belong_to_the_program() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::fatal_signals_belong_to_the_program(demo);
         }
 
         #[test]
         fn sigstop_stops_until_sigcont() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
             $crate::testing::tracer_checks::sigstop_stops_until_sigcont(demo());
         }
     };
