@@ -10,25 +10,11 @@ use insta_cmd::get_cargo_bin;
 use nix::sys::signal::Signal;
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
-/// The demo, with core dumps off: a process killed by SIGSYS would
-/// otherwise leave a core file wherever the kernel's core_pattern says.
-/// The limit is 1, not 0: a core_pattern that pipes to a program ignores 0,
-/// and the kernel takes 1 to mean "no dump" there too.
+/// The demo, killed if it runs past the time limit, with core dumps off
+/// (`without_core_dumps`).
 fn seccomp_lib() -> Command {
     let mut command = Command::new(get_cargo_bin("seccomp-lib"));
-    // SAFETY: setrlimit is async-signal-safe and reads only `none`.
-    unsafe {
-        command.pre_exec(|| {
-            let none = libc::rlimit {
-                rlim_cur: 1,
-                rlim_max: 1,
-            };
-            if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    workbook::testing::without_core_dumps(&mut command);
     workbook::testing::limited(&mut command);
     command
 }

@@ -304,6 +304,28 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
 
 pub use crate::process::{limited, run, TIME_LIMIT_SECS};
 
+/// `command` with core dumps off: a process killed by SIGSYS (a seccomp
+/// trap) would otherwise leave a core file wherever the kernel's
+/// core_pattern says. The limit is 1, not 0: a core_pattern that pipes to a
+/// program ignores 0, and the kernel takes 1 to mean "no dump" there too.
+pub fn without_core_dumps(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and reads only `none`.
+    unsafe {
+        command.pre_exec(|| {
+            let none = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 /// `insta_cmd::assert_cmd_snapshot!` under the time limit: the demo is
 /// killed after `TIME_LIMIT_SECS`, and the test says so. Takes a `Command`
 /// or a `&mut Command`.

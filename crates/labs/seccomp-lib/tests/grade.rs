@@ -3,30 +3,17 @@
 //! The filters are loaded by the lab (which then becomes the program),
 //! never by this process. Each test's points are in lab.toml.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
 use insta_cmd::get_cargo_bin;
 use workbook::testing::Transcript;
 
-/// The lab, killed if it runs past the time limit, with core dumps off: a
-/// process killed by SIGSYS would otherwise leave a core file. The limit
-/// is 1, not 0: a core_pattern that pipes to a program ignores 0.
+/// The lab, killed if it runs past the time limit, with core dumps off
+/// (`without_core_dumps`).
 fn lab() -> Command {
     let mut command = Command::new(get_cargo_bin("lab-seccomp-lib"));
-    // SAFETY: setrlimit is async-signal-safe and reads only `none`.
-    unsafe {
-        command.pre_exec(|| {
-            let none = libc::rlimit {
-                rlim_cur: 1,
-                rlim_max: 1,
-            };
-            if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    workbook::testing::without_core_dumps(&mut command);
     workbook::testing::limited(&mut command);
     command
 }
