@@ -171,13 +171,18 @@ impl Abi {
     }
 
     /// The number of the syscall `name` in this ABI. x32 shares x86_64's
-    /// numbers with bit 30 set (the x32-only variants from 512 on are not
-    /// in the tables this workbook uses).
+    /// numbers with bit 30 set, except for the calls whose arguments differ
+    /// in a 32-bit process, which have numbers of their own from 512 on.
     pub fn number(self, name: &str) -> Option<u64> {
         match self {
             Abi::X86_64 => crate::names::syscall_number(name),
             Abi::I386 => compat_syscall_number(name),
-            Abi::X32 => crate::names::syscall_number(name).map(|nr| nr | X32_SYSCALL_BIT),
+            Abi::X32 => X32_OWN_NUMBERS
+                .iter()
+                .find(|&&(own, _)| own == name)
+                .map(|&(_, nr)| nr)
+                .or_else(|| crate::names::syscall_number(name))
+                .map(|nr| nr | X32_SYSCALL_BIT),
         }
     }
 
@@ -190,11 +195,61 @@ impl Abi {
                 .ok()
                 .and_then(syscalls::x86::Sysno::new)
                 .map(|sysno| sysno.name()),
-            Abi::X32 => crate::names::known_syscall(nr & !X32_SYSCALL_BIT),
+            Abi::X32 => {
+                let nr = nr & !X32_SYSCALL_BIT;
+                X32_OWN_NUMBERS
+                    .iter()
+                    .find(|&&(_, own)| own == nr)
+                    .map(|&(name, _)| name)
+                    .or_else(|| crate::names::known_syscall(nr))
+            }
         };
         known.map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
     }
 }
+
+/// The x32 ABI's calls with numbers of their own (the kernel's
+/// arch/x86/entry/syscalls/syscall_64.tbl, "x32" rows; asm/unistd_x32.h):
+/// their structures hold pointers or longs, which are 32-bit there. The
+/// x86_64 numbers of these calls fail with ENOSYS under x32.
+const X32_OWN_NUMBERS: [(&str, u64); 36] = [
+    ("rt_sigaction", 512),
+    ("rt_sigreturn", 513),
+    ("ioctl", 514),
+    ("readv", 515),
+    ("writev", 516),
+    ("recvfrom", 517),
+    ("sendmsg", 518),
+    ("recvmsg", 519),
+    ("execve", 520),
+    ("ptrace", 521),
+    ("rt_sigpending", 522),
+    ("rt_sigtimedwait", 523),
+    ("rt_sigqueueinfo", 524),
+    ("sigaltstack", 525),
+    ("timer_create", 526),
+    ("mq_notify", 527),
+    ("kexec_load", 528),
+    ("waitid", 529),
+    ("set_robust_list", 530),
+    ("get_robust_list", 531),
+    ("vmsplice", 532),
+    ("move_pages", 533),
+    ("preadv", 534),
+    ("pwritev", 535),
+    ("rt_tgsigqueueinfo", 536),
+    ("recvmmsg", 537),
+    ("sendmmsg", 538),
+    ("process_vm_readv", 539),
+    ("process_vm_writev", 540),
+    ("setsockopt", 541),
+    ("getsockopt", 542),
+    ("io_setup", 543),
+    ("io_submit", 544),
+    ("execveat", 545),
+    ("preadv2", 546),
+    ("pwritev2", 547),
+];
 
 #[cfg(test)]
 mod abi_tests {
@@ -214,6 +269,22 @@ mod abi_tests {
         assert_eq!(Abi::I386.number("socket"), Some(359));
         assert_eq!(Abi::X32.number("socket"), Some(41 | X32_SYSCALL_BIT));
         assert_eq!(Abi::I386.number("getppid"), Some(64));
+    }
+
+    #[test]
+    fn x32_has_numbers_of_its_own() {
+        assert_eq!(Abi::X32.number("execve"), Some(520 | X32_SYSCALL_BIT));
+        assert_eq!(Abi::X32.number("ptrace"), Some(521 | X32_SYSCALL_BIT));
+        assert_eq!(Abi::X32.number("pwritev2"), Some(547 | X32_SYSCALL_BIT));
+        assert_eq!(Abi::X32.number("getppid"), Some(110 | X32_SYSCALL_BIT));
+        assert_eq!(Abi::X32.name(520 | X32_SYSCALL_BIT), "execve");
+        assert_eq!(Abi::X32.name(59 | X32_SYSCALL_BIT), "execve");
+        assert_eq!(Abi::X32.name(548 | X32_SYSCALL_BIT), "syscall_0x40000224");
+        // Every one of them is an x86_64 call too, under another number.
+        for (name, nr) in X32_OWN_NUMBERS {
+            let native = crate::names::syscall_number(name).expect(name);
+            assert!(native < 512 && nr >= 512, "{name}");
+        }
     }
 
     #[test]
