@@ -165,7 +165,7 @@ def build(root: Path, chosen: list[Lab], target_dir: Path | None = None) -> Buil
             message = json.loads(line)
         except json.JSONDecodeError:
             continue
-        package = _package_name(message.get("package_id", ""))
+        package = package_name(message.get("package_id", ""))
         lab = by_package.get(package)
         if lab is None:
             continue
@@ -189,7 +189,25 @@ def build(root: Path, chosen: list[Lab], target_dir: Path | None = None) -> Buil
     return result
 
 
-def _package_name(package_id: str) -> str:
+def demo_packages(tree: Path) -> list[str]:
+    """The demos of the workspace at `tree`: packages with a program, not labs."""
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = []
+    for package in json.loads(meta.stdout)["packages"]:
+        is_lab = "/crates/labs/" in package["manifest_path"]
+        has_bin = any("bin" in t["kind"] for t in package["targets"])
+        if not is_lab and has_bin:
+            names.append(package["name"])
+    return names
+
+
+def package_name(package_id: str) -> str:
     # "path+file:///.../crates/labs/x#lab-x@0.1.0" or "lab-x 0.1.0 (path+...)"
     if "#" in package_id:
         name = package_id.split("#", 1)[1]
@@ -335,6 +353,73 @@ def copy_tree(source: Path, destination: Path) -> None:
     """The sources of the workbook at `source`, without builds or history."""
     ignore = shutil.ignore_patterns("target", ".git", "build", "*.snap.new", "*.pending-snap")
     shutil.copytree(source, destination, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+
+
+def export_tree(destination: Path, source: Path = ROOT) -> int:
+    """The students' copy of the workbook at `source`: every lab's skeleton
+    lab.rs (as committed, when `source` is a git checkout), no solution.rs,
+    no mistakes/, and a book without the Solutions appendix. Returns how
+    many files and folders were taken out."""
+    copy_tree(source, destination)
+    removed = 0
+    for lab in labs(destination):
+        for secret in [lab.path(destination) / "src" / "solution.rs", lab.path(destination) / "mistakes"]:
+            if secret.is_dir():
+                shutil.rmtree(secret)
+                removed += 1
+            elif secret.exists():
+                secret.unlink()
+                removed += 1
+        # The skeleton, whatever the instructor's copy holds now.
+        skeleton = subprocess.run(
+            ["git", "show", f"HEAD:{lab.student_file(source).relative_to(source)}"],
+            cwd=source,
+            capture_output=True,
+            text=True,
+        )
+        if skeleton.returncode == 0:
+            lab.student_file(destination).write_text(skeleton.stdout)
+    book = destination / "book" / "src"
+    (book / "solutions.md").unlink(missing_ok=True)
+    summary = book / "SUMMARY.md"
+    summary.write_text("".join(l for l in summary.read_text().splitlines(keepends=True) if "solutions.md" not in l))
+    for chapter in book.glob("*.md"):
+        text = chapter.read_text()
+        changed = re.sub(r"\[([^\]]*)\]\(solutions\.md[^)]*\)", "the solution (handed out after the deadline)", text)
+        if changed != text:
+            chapter.write_text(changed)
+    # The Russian catalogue follows: the same English messages, and a link to
+    # a solution in a translation loses its target the same way.
+    catalogue = destination / "book" / "po" / "ru.po"
+    if catalogue.exists():
+        link = r"\[([^\]]*)\]\(solutions\.md[^)]*\)"
+        field, lines = None, []
+        for line in catalogue.read_text().splitlines(keepends=True):
+            if line.startswith("msgid "):
+                field = "msgid"
+            elif line.startswith("msgstr "):
+                field = "msgstr"
+            elif not line.startswith('"'):
+                field = None
+            if field == "msgid":
+                line = re.sub(link, "the solution (handed out after the deadline)", line)
+            elif field == "msgstr":
+                line = re.sub(link, r"\1 (его раздадут после срока сдачи)", line)
+            lines.append(line)
+        # Messages that differed only in their link are one message now.
+        seen, blocks = set(), []
+        for block in "".join(lines).split("\n\n"):
+            msgid = re.search(r'^msgid .*?(?=^msgstr )', block, re.M | re.S)
+            key = msgid.group(0) if msgid else block
+            if key not in seen:
+                seen.add(key)
+                blocks.append(block)
+        catalogue.write_text("\n\n".join(blocks))
+    # The grader's self-check needs the solutions; the students' copy grades only.
+    leftovers = list(destination.rglob("solution.rs"))
+    if leftovers:
+        raise SystemExit(f"export: solutions left in the copy: {leftovers}")
+    return removed
 
 
 def _po_unquote(lines: list[str]) -> str:

@@ -220,6 +220,10 @@ impl HeldInVfork {
                 // Nothing of the test's: no streams to hold open, and no
                 // life past the test's thread.
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The grader runs this test from an execute-only copy, so the
+                // kernel made the test non-dumpable, and we inherit that:
+                // the lab must be able to attach to us, not to the test.
+                libc::prctl(libc::PR_SET_DUMPABLE, 1);
                 let null = libc::open(null.as_ptr(), libc::O_RDWR);
                 for fd in 0..3 {
                     libc::dup2(null, fd);
