@@ -76,10 +76,11 @@ pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> 
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    #[cfg_attr(not(lab), doc = "List the program as `tcpdump -d ip6` does.")]
-    #[cfg_attr(lab, doc = "List the program as `tcpdump -d 'ip6 and udp'` does.")]
-    #[arg(short = 'd', group = "mode")]
-    dump: bool,
+    #[cfg_attr(not(lab), doc = "List the program as `tcpdump -d ip6` does;")]
+    #[cfg_attr(lab, doc = "List the program as `tcpdump -d 'ip6 and udp'` does;")]
+    /// like tcpdump, -dd prints it as C code and -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count, group = "mode")]
+    dump: u8,
     /// Read a program in `tcpdump -ddd` form on stdin and list it like `tcpdump -d`.
     #[arg(long, group = "mode")]
     disasm: bool,
@@ -116,8 +117,8 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    if args.dump {
-        print!("{}", listing(&ipv6_filter()));
+    if args.dump > 0 {
+        print!("{}", dump(&ipv6_filter(), args.dump));
     } else if args.disasm {
         print!("{}", listing(&read_program(None)?));
     } else if args.explain {
@@ -133,6 +134,28 @@ fn run() -> Result<ExitCode> {
         live_run()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The program as `tcpdump` prints it with `-d` (the listing), `-dd` (an
+/// initializer of a C array of `struct sock_filter`, one `{ code, jt, jf, k }`
+/// a line) or `-ddd` (the count, then `code jt jf k` in decimal, what
+/// `--disasm` reads); more `d`s are `-ddd`, as in tcpdump. The formats are
+/// libpcap's `bpf_dump()`'s: `{ 0x%x, %d, %d, 0x%08x },` and `%u %u %u %u`.
+fn dump(program: &[sock_filter], ds: u8) -> String {
+    match ds {
+        1 => listing(program),
+        2 => program
+            .iter()
+            .map(|i| format!("{{ {:#x}, {}, {}, {:#010x} }},\n", i.code, i.jt, i.jf, i.k))
+            .collect(),
+        _ => std::iter::once(format!("{}\n", program.len()))
+            .chain(
+                program
+                    .iter()
+                    .map(|i| format!("{} {} {} {}\n", i.code, i.jt, i.jf, i.k)),
+            )
+            .collect(),
+    }
 }
 
 /// A program in `tcpdump -ddd` form, from `path` or stdin. Errors name the

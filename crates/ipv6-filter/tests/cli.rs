@@ -47,6 +47,42 @@ fn dash_d_lists_the_program_as_tcpdump_does() {
     workbook::assert_limited_snapshot!(ipv6_filter().arg("-d"));
 }
 
+/// `tcpdump -dd ip6`: the program as C, an initializer of a
+/// `struct sock_filter` array.
+const TCPDUMP_DD_IP6: &str = "{ 0x28, 0, 0, 0x0000000c },
+{ 0x15, 0, 1, 0x000086dd },
+{ 0x6, 0, 0, 0x00040000 },
+{ 0x6, 0, 0, 0x00000000 },
+";
+
+/// `tcpdump -ddd ip6`: the count, then each instruction in decimal.
+const TCPDUMP_DDD_IP6: &str = "4\n40 0 0 12\n21 0 1 34525\n6 0 0 262144\n6 0 0 0\n";
+
+#[test]
+fn dash_dd_prints_the_program_as_c() {
+    let output = ipv6_filter().arg("-dd").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), TCPDUMP_DD_IP6);
+    let _redactions = redactions().bind_to_scope();
+    workbook::assert_limited_snapshot!(ipv6_filter().arg("-dd"));
+}
+
+/// `-ddd` prints what `--disasm` reads, so the two make a round trip back
+/// to `-d`; more `d`s, and `-d -d`, count as in tcpdump.
+#[test]
+fn dash_ddd_prints_what_disasm_reads() {
+    let stdout = |args: &[&str]| {
+        let output = workbook::testing::run(ipv6_filter().args(args));
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let ddd = stdout(&["-ddd"]);
+    assert_eq!(ddd, TCPDUMP_DDD_IP6);
+    assert_eq!(stdout(&["-dddd"]), ddd);
+    assert_eq!(stdout(&["-d", "-d"]), TCPDUMP_DD_IP6);
+    let listed = with_stdin(ipv6_filter().arg("--disasm"), &ddd);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), TCPDUMP_D_IP6);
+}
+
 #[test]
 fn disasm_reads_tcpdump_ddd() {
     let mut command = ipv6_filter();

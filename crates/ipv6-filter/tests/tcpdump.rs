@@ -1,6 +1,7 @@
 //! The listing checked against its model: for many filters, tcpdump's own
 //! `-ddd` numbers run through `ipv6-filter --disasm` must print exactly what
-//! `tcpdump -d` prints. Peer-only: it needs tcpdump, so it is ignored by
+//! `tcpdump -d` prints, and `ipv6-filter -d`, `-dd` and `-ddd` what
+//! tcpdump's do for `ip6`. Peer-only: it needs tcpdump, so it is ignored by
 //! default and fails, never passes, when tcpdump is missing.
 
 use std::io::Write;
@@ -136,6 +137,18 @@ fn disasm_matches_tcpdump_on_many_filters() {
         "ipv6-filter -d differs from tcpdump -d ip6:\n{}\n{theirs}",
         String::from_utf8_lossy(&ours.stdout)
     );
+
+    // And its C and decimal forms: -dd and -ddd print what tcpdump's do.
+    for flag in ["-dd", "-ddd"] {
+        let ours = workbook::testing::run(Command::new(get_cargo_bin("ipv6-filter")).arg(flag));
+        assert!(ours.status.success(), "ipv6-filter {flag} failed");
+        let theirs = tcpdump(flag, "ip6").expect("tcpdump compiles ip6");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            theirs,
+            "ipv6-filter {flag} differs from tcpdump {flag} ip6"
+        );
+    }
 
     for &filter in FILTERS {
         let (Some(ddd), Some(listing)) = (tcpdump("-ddd", filter), tcpdump("-d", filter)) else {

@@ -2,21 +2,16 @@
 //! exactly the IPv6 UDP frames in the interpreter and in the kernel, and
 //! the live run must be the demo's. Each test's points are in lab.toml.
 //!
-//! Filters are attached only in the lab binary, never in this process: the
-//! interpreter test runs your program in userspace (`bpf::interp`).
+//! Your code runs only in the lab binary, never in this process: the
+//! interpreter test reads your program from `lab-ipv6-filter -dd` and runs
+//! it in userspace (`bpf::interp`); filters are attached only by the lab.
 
 use std::path::Path;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::bpf::interp;
+use workbook::bpf::{interp, sock_filter};
 use workbook::testing::Transcript;
-
-/// Your lab.rs, compiled into this test too, so that the interpreter can
-/// run the program you build (the attach is only ever called by the lab).
-#[allow(dead_code)]
-#[path = "../src/lab.rs"]
-mod lab;
 
 /// The lab, killed if it runs past the time limit.
 fn lab() -> Command {
@@ -128,12 +123,70 @@ fn frames() -> Vec<(&'static str, Vec<u8>, bool)> {
     ]
 }
 
+/// Your program, as `lab-ipv6-filter -dd` prints it (tcpdump's `-dd`: one
+/// `{ 0x28, 0, 0, 0x0000000c },` a line); a listing in any other form fails
+/// the test, naming the line.
+fn program_of_the_lab() -> Vec<sock_filter> {
+    let output = workbook::testing::run(lab().arg("-dd"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "`lab-ipv6-filter -dd` failed ({}): {stderr}",
+        output.status
+    );
+    let program = stdout
+        .lines()
+        .enumerate()
+        .map(|(n, line)| {
+            parse_dd_line(line).unwrap_or_else(|| {
+                panic!(
+                    "`lab-ipv6-filter -dd` line {}: expected `{{ 0xCODE, JT, JF, 0xK }},` \
+                     as tcpdump -dd prints it, found {line:?}",
+                    n + 1
+                )
+            })
+        })
+        .collect::<Vec<_>>();
+    assert!(
+        !program.is_empty(),
+        "`lab-ipv6-filter -dd` printed no instructions"
+    );
+    program
+}
+
+/// `{ 0x%x, %d, %d, 0x%08x },`, libpcap's format for `-dd`; `None` for
+/// anything else.
+fn parse_dd_line(line: &str) -> Option<sock_filter> {
+    let fields = line.strip_prefix("{ ")?.strip_suffix(" },")?;
+    let [code, jt, jf, k] = fields.split(", ").collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let hex = |text: &str, digits: Option<usize>| {
+        let digits_text = text.strip_prefix("0x")?;
+        let exact = digits.is_none_or(|n| digits_text.len() == n);
+        let hex_only =
+            !digits_text.is_empty() && digits_text.bytes().all(|b| b.is_ascii_hexdigit());
+        (exact && hex_only).then(|| u32::from_str_radix(digits_text, 16).ok())?
+    };
+    let decimal = |text: &str| {
+        let digits_only = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        digits_only.then(|| text.parse::<u8>().ok())?
+    };
+    Some(sock_filter {
+        code: u16::try_from(hex(code, None)?).ok()?,
+        jt: decimal(jt)?,
+        jf: decimal(jf)?,
+        k: hex(k, Some(8))?,
+    })
+}
+
 /// Your program in the workspace's interpreter, which follows the kernel's
 /// rules: the kernel's checker must accept it, and it must keep the whole
 /// of every IPv6 UDP frame (behind a fragment header too) and nothing else.
 #[test]
 fn the_interpreter_keeps_ipv6_udp_and_nothing_else() {
-    let program = lab::ip6_udp_filter();
+    let program = program_of_the_lab();
     if let Err(refusal) = interp::check(&program) {
         panic!("the kernel would refuse the program: {refusal:#}");
     }
