@@ -30,7 +30,7 @@ use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
 use workbook::process::{exit_child, find_executable, program_name};
 use workbook::seccomp::{self, listed, load, LECTURE_DANGEROUS, NR};
 use workbook::stop::Event;
-use workbook::targets::overhead::{pattern, BUFFER_LEN};
+use workbook::targets::overhead::{contents, random_seed, BUFFER_LEN, SEED_VARIABLE};
 use workbook::trace::spawn_traced_with;
 use workbook::{ptrace_cont, wait_for, ChildGuard, Program, Sig, Stop};
 
@@ -78,6 +78,27 @@ struct Args {
     /// Also draw the ns-per-syscall chart (log scale) into this SVG file.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+
+    /// Instead of measuring: read the 1 MiB buffer of a `buffer` target
+    /// (process PID, at the ADDRESS it printed) with process_vm_readv, as
+    /// the memory table does, and write the bytes to stdout.
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["PID", "ADDRESS"],
+        value_parser = number,
+        conflicts_with_all = ["iterations", "runs", "json", "svg"]
+    )]
+    read_buffer: Option<Vec<u64>>,
+}
+
+/// A number in decimal, or in hex after `0x`.
+fn number(text: &str) -> Result<u64, String> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .map_err(|_| format!("{text:?} is not a number (decimal, or hex after 0x)"))
 }
 
 /// How many times fewer calls the rows that stop at every call make.
@@ -97,6 +118,10 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
+    if let Some(target) = &args.read_buffer {
+        read_buffer(target[0], target[1])?;
+        return Ok(ExitCode::SUCCESS);
+    }
     // Before nine seconds of measuring: a path that can't be written fails now.
     let svg = args.svg.as_deref().map(SvgFile::open).transpose()?;
     if cfg!(debug_assertions) {
@@ -564,8 +589,12 @@ struct MemoryRow {
 }
 
 /// Reads the `buffer` target's 1 MiB while it is stopped, `runs` times
-/// each way, checks every byte, then kills it.
+/// each way, checks every byte against the seed it was given, then kills it.
 fn memory_reads(runs: u32) -> Result<Vec<MemoryRow>> {
+    let seed = random_seed().context("getrandom")?;
+    let expected = contents(seed);
+    // The target inherits the environment; this process has one thread.
+    std::env::set_var(SEED_VARIABLE, seed.to_string());
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let program = Program::builtin("buffer", &[]);
     let guard = spawn_traced_with(&program, Options::PTRACE_O_TRACEEXEC, || {
@@ -594,7 +623,7 @@ fn memory_reads(runs: u32) -> Result<Vec<MemoryRow>> {
             let start = Instant::now();
             let bytes = read(pid, address).with_context(|| format!("reading with {label}"))?;
             let seconds = start.elapsed().as_secs_f64();
-            if !bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)) {
+            if bytes != expected {
                 bail!("{label} read other bytes than the target wrote");
             }
             rates.push(BUFFER_LEN as f64 / seconds / 1e6);
@@ -666,3 +695,20 @@ fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 // ANCHOR_END: memory
+
+/// `--read-buffer PID ADDRESS`: the `buffer` target's bytes, read with
+/// `vm_readv` and written to stdout. The lab's tests start the target with
+/// a seed of their own and compare.
+fn read_buffer(pid: u64, address: u64) -> Result<()> {
+    let pid = i32::try_from(pid)
+        .ok()
+        .filter(|&pid| pid > 0)
+        .with_context(|| format!("--read-buffer: {pid} is no process id"))?;
+    let bytes = vm_readv(Pid::from_raw(pid), address)
+        .with_context(|| format!("reading pid {pid} at {address:#x}"))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&bytes)
+        .and_then(|()| stdout.flush())
+        .context("writing the bytes to stdout")
+}

@@ -188,6 +188,56 @@ fn zero_runs_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--runs"));
 }
 
+#[path = "common/buffer.rs"]
+mod buffer;
+use buffer::Buffer;
+
+/// `--read-buffer PID ADDRESS`: the 1 MiB of a `buffer` target started by
+/// the test (so the demo is not its parent), read with process_vm_readv and
+/// written to stdout; the test knows the bytes from the seed it gave.
+#[test]
+fn read_buffer_writes_the_targets_bytes() {
+    let target = Buffer::start(&get_cargo_bin("syscall-overhead"));
+    let output = run(Command::new(get_cargo_bin("syscall-overhead")).args([
+        "--read-buffer",
+        &target.pid(),
+        &target.address,
+    ]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr, "");
+    target.assert_read(&output.stdout, "syscall-overhead --read-buffer");
+    drop(target);
+    assert_no_orphaned_targets();
+}
+
+/// No such process: one line, naming the call and the errno.
+#[test]
+fn read_buffer_of_no_process() {
+    assert_limited_snapshot!(Command::new(get_cargo_bin("syscall-overhead")).args([
+        "--read-buffer",
+        "2147483647",
+        "0x1000"
+    ]));
+}
+
+/// Two numbers, and nothing that belongs to measuring; anything else is a
+/// usage error.
+#[test]
+fn read_buffer_usage_errors() {
+    for args in [
+        &["--read-buffer", "1"][..],
+        &["--read-buffer", "1", "x1000"],
+        &["--read-buffer", "1", "0x1000", "--json"],
+        &["-n", "5", "--read-buffer", "1", "0x1000"],
+    ] {
+        let output = run(Command::new(get_cargo_bin("syscall-overhead")).args(args));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--read-buffer"), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn help() {
     assert_limited_snapshot!(Command::new(get_cargo_bin("syscall-overhead")).arg("--help"));

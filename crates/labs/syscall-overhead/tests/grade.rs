@@ -2,20 +2,13 @@
 //! can't be compared: the tests run it with tiny loops and one run, and
 //! check the shape of what it prints and the bytes it reads, never how fast
 //! anything is. Each test's points are in lab.toml.
+//!
+//! Your code runs only in the lab binary, never in this process.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use nix::unistd::Pid;
-use workbook::targets::overhead::{pattern, BUFFER_LEN};
-
-/// Your lab.rs, compiled into this test too, for `vm_readv` (the tracers
-/// run only in the lab).
-#[allow(dead_code)]
-#[path = "../src/lab.rs"]
-mod lab;
+use workbook::testing::workspace_bin;
 
 /// Every row of the demo's table, but strace's, which need strace and bash.
 const LABELS: &[&str] = &[
@@ -74,38 +67,30 @@ fn every_row_is_measured() {
     workbook::testing::assert_no_orphaned_targets();
 }
 
-/// The built-in target `buffer`, killed and reaped however the test ends.
-struct Buffer(Child);
+#[path = "../../../syscall-overhead/tests/common/buffer.rs"]
+mod buffer;
+use buffer::Buffer;
 
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Your `vm_readv` on the `buffer` target, untraced: it fills 1 MiB with
-/// a pattern, prints the address and stops itself with SIGSTOP.
-/// process_vm_readv needs no tracer, only the right to trace (a child of
-/// ours).
+/// Your `vm_readv`, in the lab (`lab-syscall-overhead --read-buffer PID
+/// ADDRESS`), on the `buffer` target: started by this test from the demo's
+/// binary, it fills 1 MiB from a seed chosen at random for this run, prints
+/// the address and stops itself with SIGSTOP. process_vm_readv needs no
+/// tracer, only the right to trace it. The bytes must be the target's, all
+/// of them.
 #[test]
 fn vm_readv_reads_the_whole_buffer() {
-    let mut command = Command::new(get_cargo_bin("lab-syscall-overhead"));
-    command.arg0("builtin:buffer").stdout(Stdio::piped());
-    workbook::testing::limited(&mut command);
-    let mut target = Buffer(command.spawn().expect("starting the buffer target"));
-    let mut line = String::new();
-    BufReader::new(target.0.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("reading the buffer's address");
-    let address = u64::from_str_radix(line.trim().trim_start_matches("0x"), 16)
-        .unwrap_or_else(|_| panic!("the buffer target printed {line:?}, not an address"));
-    let pid = Pid::from_raw(target.0.id() as i32);
-    let bytes = lab::vm_readv(pid, address).expect("vm_readv");
-    assert_eq!(bytes.len(), BUFFER_LEN, "all of the buffer, and no more");
-    let wrong = bytes
-        .iter()
-        .enumerate()
-        .find(|&(i, &byte)| byte != pattern(i));
-    assert_eq!(wrong, None, "the first byte that is not the target's");
+    let target = Buffer::start(&workspace_bin("syscall-overhead"));
+    let output =
+        workbook::testing::run(Command::new(get_cargo_bin("lab-syscall-overhead")).args([
+            "--read-buffer",
+            &target.pid(),
+            &target.address,
+        ]));
+    assert!(
+        output.status.success(),
+        "`lab-syscall-overhead --read-buffer` failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.assert_read(&output.stdout, "what your vm_readv read");
 }

@@ -11,11 +11,39 @@ use nix::sys::signal::{raise, Signal};
 /// The size of the `buffer` target's buffer: 1 MiB.
 pub const BUFFER_LEN: usize = 1 << 20;
 
-/// The byte at offset `i` of the `buffer` target's buffer. 251 is prime, so
-/// the pattern doesn't repeat with the page size: a read from the wrong
-/// offset or the wrong page shows.
-pub fn pattern(i: usize) -> u8 {
-    (i % 251) as u8
+/// The environment variable that gives the `buffer` target its seed, a
+/// decimal number (0 when it is not set).
+pub const SEED_VARIABLE: &str = "WORKBOOK_BUFFER_SEED";
+
+/// The `buffer` target's bytes for `seed`: splitmix64's numbers from that
+/// seed, 8 bytes each. Nothing in them repeats, so a read from the wrong
+/// offset or the wrong page shows; and with a seed chosen at random for each
+/// run, a reader can only know them by reading them.
+pub fn contents(seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    let mut bytes = Vec::with_capacity(BUFFER_LEN);
+    while bytes.len() < BUFFER_LEN {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes
+}
+
+/// A seed for the `buffer` target, different at every call: 8 bytes from
+/// getrandom(2).
+pub fn random_seed() -> std::io::Result<u64> {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into `bytes`.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Up to 256 bytes come whole once the pool is ready; never short here.
+    assert_eq!(got as usize, bytes.len(), "getrandom came short");
+    Ok(u64::from_ne_bytes(bytes))
 }
 
 /// getppid(2) through syscall(2): always a real trip into the kernel (libc
@@ -45,11 +73,27 @@ pub fn spin(n: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `buffer`: fills 1 MiB with `pattern`, prints its address in hex, and
-/// stops itself with SIGSTOP, so that a tracer can read the buffer from a
-/// process that holds still.
+/// `buffer`: fills 1 MiB with `contents` of the seed in `SEED_VARIABLE`,
+/// prints its address in hex, and stops itself with SIGSTOP, so that a
+/// tracer can read the buffer from a process that holds still.
 pub fn buffer() -> ExitCode {
-    let buffer: Vec<u8> = (0..BUFFER_LEN).map(pattern).collect();
+    let seed = match std::env::var_os(SEED_VARIABLE) {
+        None => 0,
+        Some(text) => match text.to_str().and_then(|text| text.parse::<u64>().ok()) {
+            Some(seed) => seed,
+            None => {
+                eprintln!("builtin:buffer: {SEED_VARIABLE} must be a number from 0 to 2^64-1");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    // Any process of this user may read the buffer, not only an ancestor,
+    // which is all Yama's ptrace_scope 1 (Ubuntu's default) allows: the
+    // tests start this target and have `syscall-overhead --read-buffer`, its
+    // sibling, read it. EINVAL without Yama: nothing to allow.
+    // SAFETY: PR_SET_PTRACER takes a number and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
+    let buffer = contents(seed);
     let mut out = std::io::stdout();
     if writeln!(out, "{:#x}", buffer.as_ptr() as usize)
         .and_then(|()| out.flush())
