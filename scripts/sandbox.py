@@ -177,30 +177,56 @@ def _setup_script(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> s
             bind(str(source), str(place), writable)
     lines += [
         "mkdir .old && pivot_root . .old && umount -l /.old && rmdir /.old",
-        "mount -o remount,ro,nosuid,nodev /",
+        "mount -o remount,bind,ro,nosuid,nodev /",
         "hostname sandbox",
         "{ ip link set lo up 2>/dev/null || true; }",
     ]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
     env.update(box.env)
-    drop = ["setpriv"]
+    strip = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"]
     if is_root():
         uid = FIRST_UID + slot
-        drop += [f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-    drop += ["--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"]
+        drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + strip[1:]
+    else:
+        # Root of the outer user namespace sets up; the command runs as
+        # INNER_UID of a nested one, where every mount is locked as it is.
+        drop = ["unshare", "--user", f"--map-user={INNER_UID}", f"--map-group={INNER_UID}", "--keep-caps", "--"] + strip
     command = drop + ["env", "-i", "-C", box.cwd] + [f"{k}={v}" for k, v in env.items()] + argv
-    # Not exec: this shell, root of the namespaces, stays PID 1, so nothing
-    # the command starts can signal or trace the process whose status counts.
     setup = " &&\n".join(lines)
+    # PID 1 stays ours, non-dumpable, and exits with the command's status.
     return (f"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{{ {setup}; }} || {{ echo {_q(SETUP_FAILED)} >&2; exit 125; }}\n"
-            + " ".join(_q(part) for part in command) + "\n")
+            + "exec python3 -I -S -c " + _q(INIT) + " " + " ".join(_q(part) for part in command) + "\n")
+
+
+# The sandbox's PID 1: made non-dumpable (nothing in the sandbox can trace
+# it or change the status it reports), it starts the command, reaps every
+# orphan, and exits with the command's status (128+N for signal N). When it
+# exits, the kernel kills whatever is left in the namespace.
+INIT = """
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+child = os.fork()
+if child == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+while True:
+    try:
+        pid, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        sys.exit(127)
+    if pid == child:
+        code = os.waitstatus_to_exitcode(status)
+        sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 def sandbox_command(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> list[str]:
     command = ["unshare", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child",
                "--propagation", "private"]
     if not is_root():
-        command += [f"--map-user={INNER_UID}", "--keep-caps"]
+        command += ["--map-root-user"]
     return command + ["--", "/bin/sh", "-c", _setup_script(argv, box, limits, slot)]
 
 
