@@ -81,8 +81,8 @@ def manifest(*tops: Path, skip: tuple[str, ...] = (), shallow: tuple[Path, ...] 
             for name in dirnames + filenames:
                 path = os.path.join(dirpath, name)
                 info = os.lstat(path)
-                entry = f"{info.st_mode:o} {info.st_uid} {info.st_size}"
-                if os.path.isfile(path) and not os.path.islink(path):
+                entry = f"{info.st_mode:o} {info.st_uid} {info.st_size} {info.st_ino} {info.st_mtime_ns}"
+                if os.path.isfile(path) and not os.path.islink(path) and os.access(path, os.R_OK):
                     with open(path, "rb") as f:
                         entry += " " + hashlib.sha256(f.read()).hexdigest()
                 seen[path] = entry

@@ -187,11 +187,12 @@ class Workbook:
         fresh.rename(self.tree)
         stamp.write_text(digest)
 
-    def _cargo_build(self, packages: list[str], features: list[str]) -> list[dict]:
-        command = ["cargo", "build", "--locked", "--bins", "--tests", "--message-format=json-render-diagnostics"]
+    def _cargo_build(self, packages: list[str], targets: list[str], features: list[str]) -> list[dict]:
+        command = ["cargo", "build", "--locked", "--message-format=json-render-diagnostics"] + targets
         for package in packages:
             command += ["-p", package]
-        command += ["--features", ",".join(features)]
+        if features:
+            command += ["--features", ",".join(features)]
         env = dict(os.environ, CARGO_TARGET_DIR=str(self.target),
                    RUSTC_WRAPPER=str(ROOT / "scripts" / "grade-rustc-record"),
                    WORKBOOK_RUSTC_RECORD=str(self.records_dir))
@@ -207,19 +208,23 @@ class Workbook:
                 continue
         return messages
 
+    def _build_all(self, demos: list[str]) -> list[dict]:
+        """The demos' programs; the labs' programs and grading tests."""
+        self._cargo_build(demos, ["--bins"], [])
+        return self._cargo_build([lab.package for lab in self.labs], ["--bins", "--test", "grade"],
+                                 [f"{lab.package}/grade" for lab in self.labs])
+
     def _build(self) -> None:
         _private_dir(self.records_dir)
         demos = lablib.demo_packages(self.tree)
-        packages = demos + [lab.package for lab in self.labs]
-        features = [f"{lab.package}/grade" for lab in self.labs]
-        messages = self._cargo_build(packages, features)
+        messages = self._build_all(demos)
         missing = [lab for lab in self.labs if not (self.records_dir / f"{self._crate(lab)}.json").is_file()]
         if missing:
             # Built before the recorder was there: build those programs again.
             for lab in missing:
                 for stale in (self.target / "debug" / ".fingerprint").glob(f"{lab.package}-*"):
                     shutil.rmtree(stale)
-            messages = self._cargo_build(packages, features)
+            messages = self._build_all(demos)
         self.records = {}
         for lab in self.labs:
             path = self.records_dir / f"{self._crate(lab)}.json"
