@@ -309,10 +309,18 @@ def agrees(check: Check, workbook: grading.Workbook, lab: lablib.Lab) -> None:
 
 
 def junit_is_valid(path: Path) -> bool:
-    """The shape JUnit XML readers (Jenkins, GitLab, GitHub's reporters)
-    take: <testsuites> of <testsuite name tests failures> of <testcase name
-    classname>, each with at most one <failure message>, and counts that
-    add up."""
+    """Valid against scripts/junit.xsd (by xmllint), the shape JUnit XML
+    readers (Jenkins, GitLab, GitHub's reporters) take, and with counts
+    that add up."""
+    schema = ROOT / "scripts" / "junit.xsd"
+    try:
+        done = subprocess.run(["xmllint", "--noout", "--schema", str(schema), str(path)], capture_output=True, text=True)
+    except FileNotFoundError:
+        print("     xmllint is missing (apt install libxml2-utils): the JUnit XML can't be validated")
+        return False
+    if done.returncode != 0:
+        print("     " + done.stderr.strip()[-500:])
+        return False
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError:

@@ -111,8 +111,9 @@ def write_json(path: Path, grades: list[Grade], one: bool) -> None:
 
 
 def _xml_text(text: str) -> str:
-    """XML 1.0 can't hold most control characters even escaped: show them."""
-    return shown(text).replace("\\n", "\n")
+    """XML 1.0 can't hold most control characters even escaped: show them
+    (a failure's text keeps its lines)."""
+    return "\n".join(shown(line) for line in text.split("\n"))
 
 
 def junit(grades: list[Grade]) -> ET.ElementTree:
@@ -123,16 +124,16 @@ def junit(grades: list[Grade]) -> ET.ElementTree:
     for grade in grades:
         for result in grade.labs:
             lost = [t for t in result.tests if not t.passed]
-            suite = ET.SubElement(suites, "testsuite", name=_xml_text(f"{grade.name}/{result.lab.name}"),
+            suite = ET.SubElement(suites, "testsuite", name=shown(f"{grade.name}/{result.lab.name}"),
                                   tests=str(len(result.tests)), failures=str(len(lost)), errors="0", skipped="0")
             if result.status != "graded":
                 ET.SubElement(suite, "properties").append(
-                    ET.Element("property", name="status", value=_xml_text(f"{result.status} {result.detail}".strip())))
+                    ET.Element("property", name="status", value=shown(f"{result.status} {result.detail}".strip())))
             for test in result.tests:
-                case = ET.SubElement(suite, "testcase", name=test.name, classname=_xml_text(f"{grade.name}.{result.lab.name}"),
+                case = ET.SubElement(suite, "testcase", name=test.name, classname=shown(f"{grade.name}.{result.lab.name}"),
                                      assertions=str(test.max_points))
                 if not test.passed:
-                    failure = ET.SubElement(case, "failure", message=_xml_text(test.reason or "failed"), type="lost")
+                    failure = ET.SubElement(case, "failure", message=shown(test.reason or "failed"), type="lost")
                     failure.text = _xml_text(f"{test.max_points} point(s) lost: {test.reason}")
             total += len(result.tests)
             failed += len(lost)
