@@ -1,0 +1,36 @@
+//! Attack: a fork bomb for 20 s (every child forks too), then give up and fail.
+#![allow(unused_imports, unused_variables)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use nix::unistd::Pid;
+use workbook::{Program, Waited};
+
+/// Forks until 20 s after the first call; the children do the same, then _exit.
+fn bomb() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let parent = std::process::id();
+    while Instant::now() < deadline {
+        // SAFETY: fork; a child runs only this loop, then _exit.
+        if unsafe { libc::fork() } < 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if std::process::id() != parent {
+        // SAFETY: a child of the bomb ends here, without running anything else.
+        unsafe { libc::_exit(0) };
+    }
+}
+
+/// Bombs, then fails.
+pub fn tracee(program: &Program) -> ! {
+    bomb();
+    panic!("not written")
+}
+
+/// Bombs, then fails.
+pub fn first_stop(pid: Pid) -> Result<Waited> {
+    bomb();
+    bail!("not written")
+}

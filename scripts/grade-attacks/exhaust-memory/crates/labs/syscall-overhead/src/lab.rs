@@ -1,0 +1,36 @@
+//! Attack: allocate 8 GiB and touch every page.
+#![allow(unused_imports, unused_variables)]
+
+use anyhow::{bail, Result};
+use nix::unistd::Pid;
+use workbook::Stop;
+
+/// 8 GiB, a byte written in every 4 KiB page; kept (leaked) so nothing is given back.
+fn hog() {
+    const SIZE: usize = 8 << 30;
+    let mut memory: Vec<u8> = Vec::with_capacity(SIZE);
+    // SAFETY: u8 has no invalid values; the capacity is SIZE.
+    unsafe { memory.set_len(SIZE) };
+    for page in (0..SIZE).step_by(4096) {
+        memory[page] = 1;
+    }
+    std::mem::forget(memory);
+}
+
+/// Hogs, then fails.
+pub fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
+    hog();
+    bail!("not written")
+}
+
+/// Hogs, then fails.
+pub fn seccomp_stops(pid: Pid) -> Result<(Stop, u64)> {
+    hog();
+    bail!("not written")
+}
+
+/// Hogs, then fails.
+pub fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
+    hog();
+    bail!("not written")
+}
