@@ -304,6 +304,36 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
 
 pub use crate::process::{limited, run, TIME_LIMIT_SECS};
 
+/// Makes this process non-dumpable: no process of the same uid can then
+/// ptrace it, read or write its memory, or open its `/proc/PID/fd`. A
+/// grading test starts the student's program as a child; sealed, the test
+/// is out of that program's reach, so the test's exit status, which is its
+/// result, is the test's own. (The grader also runs the test binary
+/// execute-only, which seals it too while `fs.suid_dumpable` is 0.) A
+/// child the test forks without exec inherits the seal and must lift it
+/// (`prctl(PR_SET_DUMPABLE, 1)`) if the lab is to trace it.
+pub fn seal_this_process() {
+    // SAFETY: prctl with integer arguments touches no memory of ours.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
+
+/// In a grading test file: seals the test process (`seal_this_process`)
+/// before any test runs, from a constructor of the test binary itself, so
+/// the seal holds whichever test runs and whatever it calls first.
+#[macro_export]
+macro_rules! seal_grading_tests {
+    () => {
+        #[used]
+        #[link_section = ".init_array"]
+        static SEAL_GRADING_TESTS: extern "C" fn() = {
+            extern "C" fn seal() {
+                $crate::testing::seal_this_process();
+            }
+            seal
+        };
+    };
+}
+
 /// `command` with core dumps off: a process killed by SIGSYS (a seccomp
 /// trap) would otherwise leave a core file wherever the kernel's
 /// core_pattern says. The limit is 1, not 0: a core_pattern that pipes to a
