@@ -71,7 +71,7 @@ def manifest(*tops: Path, skip: tuple[str, ...] = (), shallow: tuple[Path, ...] 
         # is the sandbox's doing.
         for entry in os.scandir(top) if top.is_dir() else []:
             info = entry.stat(follow_symlinks=False)
-            if sandbox.FIRST_UID <= info.st_uid < sandbox.FIRST_UID + 64:
+            if sandbox.FIRST_UID <= info.st_uid < sandbox.FIRST_UID + 4096:
                 seen[entry.path] = f"{info.st_mode:o} {info.st_uid}"
     for top in tops:
         if not top.exists():
@@ -107,7 +107,7 @@ def leftover_processes() -> list[str]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80]
         except OSError:
             continue
-        sandboxed = sandbox.FIRST_UID <= uid < sandbox.FIRST_UID + 64
+        sandboxed = sandbox.FIRST_UID <= uid < sandbox.FIRST_UID + 4096
         if sandboxed or (pidns != ours and uid == os.getuid()):
             left.append(f"{proc.name} uid {uid}: {cmdline}")
     return left

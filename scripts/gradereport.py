@@ -20,13 +20,15 @@ _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def shown(text: str) -> str:
-    """`text` with every control character (C0, DEL, C1) and bidirectional
-    override written as an escape: one line, nothing a terminal obeys."""
+    """`text` with every control character (C0, DEL, C1), format character
+    (bidirectional marks and overrides, zero-width characters) and line or
+    paragraph separator written as an escape: one line, nothing a terminal
+    obeys, nothing hidden."""
     out = []
     for ch in text:
         if ch == "\\":
             out.append("\\\\")
-        elif ch in _BIDI or unicodedata.category(ch) == "Cc":
+        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"))
         else:
             out.append(ch)

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import buildenv
 import lablib
 import sandbox
 from lablib import ROOT, Lab
@@ -151,6 +152,7 @@ class Workbook:
         self.run_dir = self.cache / "run"
         self.work = self.cache / "work"
         sandbox.ROOT_MOUNT = _private_dir(self.cache / "root")
+        sandbox.claim_uids(settings.jobs)
         self.sandbox_line = sandbox.check()
         self._lay_tree()
         self.labs = lablib.labs(self.tree)
@@ -290,7 +292,7 @@ class Workbook:
     def _give(self, path: Path, slot: int) -> None:
         """A folder of this run's, writable by the sandbox of `slot`."""
         if sandbox.is_root():
-            os.chown(path, sandbox.FIRST_UID + slot, sandbox.FIRST_UID + slot)
+            os.chown(path, sandbox.uid_of(slot), sandbox.uid_of(slot))
         os.chmod(path, 0o700)
 
     # -- a submission -------------------------------------------------------
@@ -344,7 +346,7 @@ class Workbook:
             ro=[str(sysroot), str(self.tree), str(self.target),
                 (str(source_file), str(lab.student_file(self.tree)))],
             rw=[(str(out), "/out")],
-            env={k: v for k, v in record["env"].items()},
+            env={k: v for k, v in record["env"].items() if buildenv.kept(k)},
             cwd=record["cwd"],
         )
         limits = sandbox.Limits(wall=self.settings.build_time, memory=self.settings.build_memory,

@@ -349,10 +349,30 @@ def failure_details(output: str, test: str) -> list[str]:
     return shown[:40]
 
 
+def git(source: Path, *args: str) -> subprocess.CompletedProcess:
+    """git in the checkout at `source`, whoever owns it (the grader may be
+    another user than the checkout's owner)."""
+    return subprocess.run(["git", "-c", "safe.directory=*", "-C", str(source), *args], capture_output=True)
+
+
 def copy_tree(source: Path, destination: Path) -> None:
-    """The sources of the workbook at `source`, without builds or history."""
-    ignore = shutil.ignore_patterns("target", ".git", "build", "*.snap.new", "*.pending-snap")
-    shutil.copytree(source, destination, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+    """The sources of the workbook at `source`, without builds or history:
+    in a git checkout, the files git tracks (as they are in the working
+    tree), so that nothing else lying there (a class's submissions, notes,
+    secrets) reaches a copy; elsewhere, every file."""
+    listed = git(source, "ls-files", "-z", "--cached")
+    if listed.returncode != 0:
+        ignore = shutil.ignore_patterns("target", ".git", "build", "*.snap.new", "*.pending-snap")
+        shutil.copytree(source, destination, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+        return
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in listed.stdout.decode().split("\0"):
+        origin = source / name
+        if not name or not (origin.is_file() or origin.is_symlink()):
+            continue  # deleted in the working tree
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, target, follow_symlinks=False)
 
 
 def export_tree(destination: Path, source: Path = ROOT) -> int:
@@ -371,14 +391,9 @@ def export_tree(destination: Path, source: Path = ROOT) -> int:
                 secret.unlink()
                 removed += 1
         # The skeleton, whatever the instructor's copy holds now.
-        skeleton = subprocess.run(
-            ["git", "show", f"HEAD:{lab.student_file(source).relative_to(source)}"],
-            cwd=source,
-            capture_output=True,
-            text=True,
-        )
+        skeleton = git(source, "show", f"HEAD:{lab.student_file(source).relative_to(source)}")
         if skeleton.returncode == 0:
-            lab.student_file(destination).write_text(skeleton.stdout)
+            lab.student_file(destination).write_bytes(skeleton.stdout)
     book = destination / "book" / "src"
     (book / "solutions.md").unlink(missing_ok=True)
     summary = book / "SUMMARY.md"

@@ -9,8 +9,10 @@ says otherwise), private size-capped tmpfs folders; then `pivot_root`
 into it, and the host's tree unmounted. Every mount is nosuid and nodev.
 The command runs as a uid that is not the grader's, without capabilities:
 
-- the grader is root: a dedicated uid of its own (FIRST_UID + the slot, so
-  that two sandboxes running at once don't share a process limit);
+- the grader is root: a dedicated uid of its own (one per slot, claimed so
+  that no two sandboxes running at once share it, even from two graders),
+  in a user namespace of its own (what the kernel keeps per user, such as
+  keyrings, stays with the sandbox);
 - the grader is not root: a user namespace too, in which the command runs
   as INNER_UID, mapped to the grader's uid, with no capabilities.
 
@@ -28,8 +30,10 @@ Standard library only (Python 3.11).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
+import re
 import shlex
 import shutil
 import signal
@@ -40,9 +44,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The first dedicated uid (and gid) when the grader is root; slot N runs as
-# FIRST_UID + N. No user of the system has them: nothing else is theirs.
+# The first of the dedicated uids (and gids) when the grader is root: each
+# slot runs as one of FIRST_UID and up that no other grader holds. No user
+# of the system has them: nothing else is theirs.
 FIRST_UID = int(os.environ.get("WORKBOOK_GRADE_UID", "3141500"))
+# The uids this grader holds (claim_uids), slot by slot; another grader
+# running at the same time holds others.
+UIDS: list[int] = []
+_claims: list = []
 # The uid the sandboxed command has inside its user namespace (non-root grader).
 INNER_UID = 1000
 # Where the system's programs and libraries are: bound read-only, or, where
@@ -106,6 +115,33 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
+def claim_uids(count: int) -> list[int]:
+    """As root: `count` dedicated uids that no other grader on this machine
+    is using (a lock file each, held while this process lives), so that
+    two gradings at once never share a uid's process limit."""
+    global UIDS
+    if not is_root():
+        return []
+    locks = Path("/run/lock") if Path("/run/lock").is_dir() else Path("/tmp")
+    candidate = FIRST_UID
+    while len(UIDS) < count:
+        if candidate >= FIRST_UID + 4096:
+            raise Unavailable(f"no free sandbox uid in {FIRST_UID}..{FIRST_UID + 4095}")
+        handle = open(os.open(locks / f"workbook-grade-uid-{candidate}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _claims.append(handle)
+            UIDS.append(candidate)
+        except BlockingIOError:
+            handle.close()
+        candidate += 1
+    return UIDS
+
+
+def uid_of(slot: int) -> int:
+    return UIDS[slot] if slot < len(UIDS) else FIRST_UID + slot
+
+
 def check() -> str:
     """How sandboxes run here, in a line; raises Unavailable with the reason
     and the cure when they can't."""
@@ -123,7 +159,7 @@ def check() -> str:
             + ("" if is_root() else ": unprivileged user namespaces must be enabled (sysctl user.max_user_namespaces, "
                "kernel.unprivileged_userns_clone=1, or AppArmor's kernel.apparmor_restrict_unprivileged_userns=0)")
         )
-    who = f"uid {FIRST_UID}+slot" if is_root() else f"a user namespace, uid {INNER_UID} in it"
+    who = f"uids {', '.join(map(str, UIDS)) or FIRST_UID}" if is_root() else f"a user namespace, uid {INNER_UID} in it"
     return f"sandbox: {who}, no capabilities; memory and processes limited by {Cgroup.kind() or 'rlimits'}"
 
 
@@ -184,12 +220,16 @@ def _setup_script(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> s
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
     env.update(box.env)
     strip = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"]
+    # The command runs in a user namespace of its own, with no capability
+    # in it: every mount is locked as it is, and what the kernel keeps per
+    # user (keyrings) is this sandbox's alone.
     if is_root():
-        uid = FIRST_UID + slot
+        uid = uid_of(slot)
         drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + strip[1:]
+        drop += ["unshare", "--user", "--map-current-user", "--keep-caps", "--"] + strip
     else:
-        # Root of the outer user namespace sets up; the command runs as
-        # INNER_UID of a nested one, where every mount is locked as it is.
+        # Here root of the outer user namespace set up; INNER_UID of a
+        # nested one runs the command.
         drop = ["unshare", "--user", f"--map-user={INNER_UID}", f"--map-group={INNER_UID}", "--keep-caps", "--"] + strip
     command = drop + ["env", "-i", "-C", box.cwd] + [f"{k}={v}" for k, v in env.items()] + argv
     setup = " &&\n".join(lines)
@@ -388,6 +428,10 @@ def run(argv: list[str], box: Sandbox, limits: Limits, slot: int = 0) -> Result:
                 cgroup.kill_all()
         if process.returncode == 125 and SETUP_FAILED in _tail(err):
             raise Unavailable(f"{SETUP_FAILED}: {_tail(err).strip()[-500:]}")
+        first = _head(err)
+        if process.returncode != 0 and re.match(r"(setpriv|unshare|env|python3): ", first):
+            # The sandbox's own tools failed before the command ran.
+            raise Unavailable(f"the sandbox could not start the command: {first.strip()[:300]}")
         result = Result(
             returncode=None if timed_out else process.returncode,
             stdout=_tail(out),
@@ -397,6 +441,11 @@ def run(argv: list[str], box: Sandbox, limits: Limits, slot: int = 0) -> Result:
             memory_exceeded=memory_exceeded,
         )
     return result
+
+
+def _head(file) -> str:
+    file.seek(0)
+    return file.readline(1024).decode("utf-8", errors="replace")
 
 
 def _tail(file) -> str:
