@@ -162,6 +162,8 @@ def odd_submissions(scratch: Path, labs: list[lablib.Lab]) -> list[tuple[str, Pa
 
 def self_check(cache: Path, settings: grading.Settings) -> int:
     check = Check()
+    canary = f"workbook-canary-{os.urandom(8).hex()}"
+    os.environ["CARGO_REGISTRY_TOKEN"] = canary
     # Build bombs cost their time: a short build limit keeps CI short.
     settings.build_time = min(settings.build_time, 60)
     workbook = grading.Workbook(cache, settings)
@@ -215,9 +217,15 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
 
         print("== 5. attacks, in a class with two classmates")
         attacks = []
+        leaks: dict[str, list[str]] = {}
         for folder in sorted(p for p in ATTACKS.iterdir() if (p / "attack.toml").is_file()) if ATTACKS.is_dir() else []:
             meta = tomllib.loads((folder / "attack.toml").read_text())
             attacks.append((folder.name, folder, meta["lab"], meta["what"]))
+            leaks[folder.name] = [text.replace("CANARY", canary) for text in meta.get("leaks", [])]
+        # A secret in the grader's environment, and in a rustc record as an
+        # older recorder would have kept it: no build may see it.
+        for record in workbook.records.values():
+            record["env"]["CARGO_REGISTRY_TOKEN"] = canary
         if not attacks:
             check(False, f"no attacks in {ATTACKS.relative_to(ROOT)}")
         classmates = [(f"classmate-{i}", write_submission(scratch / f"classmate-{i}", solutions)) for i in (1, 2)]
@@ -234,6 +242,11 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
             result = next(r for r in grade.labs if r.lab.name == lab_name)
             why = f" ({result.status}: {gradereport.shown(result.detail)})" if result.status != "graded" else ""
             check(grade.score == 0, f"{gradereport.shown(name)}: {grade.score}/{grade.max_score} on {lab_name}{why}: {what}")
+        for (name, _, _, _), grade in zip(attacks, grades):
+            if leaks.get(name):
+                said = json.dumps(gradereport.as_json(grade))
+                found = [text for text in leaks[name] if text in said or gradereport.shown(text) in said]
+                check(not found, f"{name} leaks nothing into its report{': ' + ', '.join(found) if found else ''}")
         for grade in grades[len(attacks):]:
             check(grade.score == grade.max_score, f"{grade.name} keeps full marks: {grade.score}/{grade.max_score}")
         shown = io.StringIO()

@@ -382,6 +382,11 @@ def export_tree(destination: Path, source: Path = ROOT) -> int:
     many files and folders were taken out."""
     copy_tree(source, destination)
     removed = 0
+    # The grader's corpus of hostile submissions is the instructors' business.
+    attacks = destination / "scripts" / "grade-attacks"
+    if attacks.is_dir():
+        shutil.rmtree(attacks)
+        removed += 1
     for lab in labs(destination):
         for secret in [lab.path(destination) / "src" / "solution.rs", lab.path(destination) / "mistakes"]:
             if secret.is_dir():
