@@ -26,6 +26,7 @@ reported, and the others are graded.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -144,8 +145,14 @@ class Workbook:
 
     def __init__(self, cache: Path, settings: Settings, log=print):
         self.settings = settings
-        self.log = log
         self.cache = _private_dir(cache)
+        # One grading at a time in a cache: another waits for it.
+        self._lock = open(os.open(self.cache / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another grading that uses {self.cache} (or give another --cache)")
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
         self.tree = self.cache / "tree"
         self.target = self.cache / "target"
         self.records_dir = self.cache / "rustc"
@@ -154,11 +161,13 @@ class Workbook:
         sandbox.ROOT_MOUNT = _private_dir(self.cache / "root")
         sandbox.claim_uids(settings.jobs)
         self.sandbox_line = sandbox.check()
+        log(f"the students' copy of the workbook, built in {self.cache} (the first time takes minutes)")
         self._lay_tree()
         self.labs = lablib.labs(self.tree)
         if not self.labs:
             raise GraderError("no labs in crates/labs")
         self._build()
+        log(self.sandbox_line)
         self._slots = list(range(settings.jobs))
         self._slot_lock = threading.Lock()
         self._builds: dict[tuple[str, str], threading.Event] = {}
@@ -451,6 +460,7 @@ class Workbook:
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+        self._lock.close()
 
 
 def sandbox_memory_out(result: sandbox.Result) -> bool:

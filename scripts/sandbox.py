@@ -127,7 +127,11 @@ def claim_uids(count: int) -> list[int]:
     while len(UIDS) < count:
         if candidate >= FIRST_UID + 4096:
             raise Unavailable(f"no free sandbox uid in {FIRST_UID}..{FIRST_UID + 4095}")
-        handle = open(os.open(locks / f"workbook-grade-uid-{candidate}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "w")
+        try:
+            handle = open(os.open(locks / f"workbook-grade-uid-{candidate}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "w")
+        except OSError:
+            candidate += 1  # a symlink or worse in its place: not ours to use
+            continue
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _claims.append(handle)
