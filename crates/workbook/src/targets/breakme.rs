@@ -44,7 +44,8 @@ fn call(n: u64, seed: u64, shift: u64) -> u64 {
 /// Calls target_fn three times and prints each result; with `threads`,
 /// each call comes from a thread of its own; with `fork`, the second call
 /// comes from a forked child (which inherits a debugger's 0xCC bytes in
-/// its copy of the text).
+/// its copy of the text); with `mailbox`, the calls a test posts
+/// (`calls_from_the_mailbox`).
 pub fn breakme(mode: Option<&str>) -> ExitCode {
     match mode {
         None => {
@@ -72,8 +73,9 @@ pub fn breakme(mode: Option<&str>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("fork") => fork_in_the_middle(),
+        Some("mailbox") => super::mailbox::serve(calls_from_the_mailbox),
         Some(other) => {
-            eprintln!("target: breakme: unknown mode {other} (threads or fork)");
+            eprintln!("target: breakme: unknown mode {other} (threads, fork or mailbox)");
             ExitCode::from(2)
         }
     }
@@ -121,4 +123,28 @@ fn fork_in_the_middle() -> ExitCode {
             }
         }
     }
+}
+
+/// The `mailbox` mode, for grading tests: the input is the exit status,
+/// the number of calls and each call's (n, seed, shift), which only the
+/// test knows. Before each call the target reads target_fn's first byte
+/// (0xCC while a breakpoint is planted there), then calls it and prints
+/// the result alone: `target: call N = 0x...`. The report gives, per
+/// call, the byte it saw and the result.
+fn calls_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
+    use super::mailbox::{Reader, Writer};
+    let mut input = Reader::new(input);
+    let status = input.u64()? as u8;
+    let count = input.u64()?.min(64);
+    let mut report = Writer::new();
+    report.u64(count);
+    for number in 1..=count {
+        let (n, seed, shift) = (input.u64()?, input.u64()?, input.u64()?);
+        // SAFETY: target_fn's first byte is in the mapped text, readable.
+        let seen = unsafe { std::ptr::read_volatile((target_fn as *const ()).cast::<u8>()) };
+        let result = call(n, seed, shift);
+        println!("target: call {number} = {result:#x}");
+        report.u64(u64::from(seen)).u64(result);
+    }
+    Ok((report.0, status))
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod breakme;
 mod hostile_writes;
+pub mod mailbox;
 pub mod overhead;
 mod robustness;
 mod seccomp;
