@@ -325,7 +325,11 @@ pub mod test {
                     .recv_timeout(Duration::from_secs(5))
                     .unwrap_or_default(),
             };
-            Traced { output, report }
+            Traced {
+                lab: child.id(),
+                output,
+                report,
+            }
         }
 
         fn talk(
@@ -360,8 +364,9 @@ pub mod test {
             remote.collect()
         }
 
-        /// A descendant of the lab (pid `lab`) that runs our target with its
-        /// mailbox ready, checked; `Err` when one runs it but fails a check.
+        /// The lab (pid `lab`), or a descendant of it, that runs our target
+        /// with its mailbox ready, checked; `Err` when one runs it but fails
+        /// a check.
         fn find(&self, lab: u32) -> Result<Option<Remote>, String> {
             let demo = std::fs::metadata(&self.demo)
                 .map_err(|error| format!("{}: {error}", self.demo.display()))?;
@@ -374,7 +379,7 @@ pub mod test {
                 else {
                     continue;
                 };
-                if pid as u32 == lab || !descends_from(pid, lab) {
+                if pid as u32 != lab && !descends_from(pid, lab) {
                     continue;
                 }
                 // The pidfd first: what is checked next is then this
@@ -407,6 +412,8 @@ pub mod test {
     /// What a lab's run gave: its output and exit status, and the target's
     /// report (or why there is none).
     pub struct Traced {
+        /// The lab's pid.
+        pub lab: u32,
         pub output: Output,
         pub report: Result<Vec<u8>, String>,
     }

@@ -70,7 +70,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "signals" => signals(),
         "threads" => threads(),
         "writes" => writes(),
-        "tries" => tries::tries(),
+        "tries" => tries::tries(std::env::args().nth(1).as_deref()),
         "mount" => sigsys::mount(),
         "sigsys" => sigsys::sigsys(),
         "forbidden" => seccomp::forbidden(),
