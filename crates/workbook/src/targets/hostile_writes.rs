@@ -10,6 +10,7 @@
 //! `hostile long` makes one valid but long write instead: 3 MiB of `x`
 //! (the last byte a newline) from the heap, in one write(2).
 
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 use super::{write_raw, Aligned};
@@ -74,4 +75,168 @@ fn long_write() -> ExitCode {
         eprintln!("target: the long write returned {written}, not {LONG_WRITE}");
         ExitCode::FAILURE
     }
+}
+
+/// The page size, for the mailbox's pages.
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+}
+
+/// A buffer the mailbox mode writes from.
+enum Buffer {
+    /// A Vec, on the heap.
+    Heap(Vec<u8>),
+    /// A mapping (anonymous, or of a file), read-only.
+    Mapped(*mut u8, usize),
+}
+
+impl Buffer {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Buffer::Heap(bytes) => bytes,
+            // SAFETY: a mapping of `len` readable bytes, alive until drop.
+            Buffer::Mapped(base, len) => unsafe { std::slice::from_raw_parts(*base, *len) },
+        }
+    }
+
+    /// One write(2) to stdout of `len` bytes from `at`, straight to the
+    /// kernel; then the whole buffer as it is now.
+    fn write_and_read_back(&self, at: usize, len: usize) -> Result<Vec<u8>, String> {
+        let bytes = self.bytes();
+        if at.checked_add(len).is_none_or(|end| end > bytes.len()) {
+            return Err(format!("{at} + {len} is past the buffer's {}", bytes.len()));
+        }
+        let written = write_raw(libc::STDOUT_FILENO, bytes[at..].as_ptr(), len);
+        if written != len as isize {
+            return Err(format!("write returned {written}, not {len}"));
+        }
+        // Read again through a volatile pointer: the compiler can't assume
+        // the bytes are what they were before the write.
+        let bytes = self.bytes();
+        Ok((0..bytes.len())
+            // SAFETY: each index is inside the buffer.
+            .map(|i| unsafe { std::ptr::read_volatile(bytes.as_ptr().add(i)) })
+            .collect())
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Buffer::Mapped(base, len) = *self {
+            // SAFETY: the mapping this buffer made, no longer referred to.
+            unsafe { libc::munmap(base.cast(), len) };
+        }
+    }
+}
+
+/// A read-only private mapping of `len` bytes: of `file`, or anonymous and
+/// filled with `contents` before it is made read-only.
+fn mapped(file: Option<&std::fs::File>, contents: &[u8]) -> Result<Buffer, String> {
+    use std::os::fd::AsRawFd;
+    let len = contents.len().max(1).div_ceil(page_size()) * page_size();
+    let (prot, flags, fd) = match file {
+        Some(file) => (libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()),
+        None => (
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+        ),
+    };
+    // SAFETY: a fresh mapping; no memory of ours is touched.
+    let base = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+    if base == libc::MAP_FAILED {
+        return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+    }
+    let buffer = Buffer::Mapped(base.cast(), contents.len());
+    if file.is_none() {
+        // SAFETY: the mapping is writable and `contents.len()` long at least.
+        unsafe {
+            std::ptr::copy_nonoverlapping(contents.as_ptr(), base.cast(), contents.len());
+            if libc::mprotect(base, len, libc::PROT_READ) != 0 {
+                return Err(format!("mprotect: {}", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    Ok(buffer)
+}
+
+/// splitmix64's bytes from `seed`: the long write's contents.
+fn long_contents(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// The `writes mailbox` mode, for grading tests. The input: the exit status,
+/// then writes to stdout, one write(2) each: `1` from a Vec (its bytes, the
+/// offset and length to write), `2` from an anonymous page made read-only
+/// (the same), `3` from a read-only private mapping of a file (its path, the
+/// offset and length), `4` a long one from the heap (a seed for its bytes,
+/// its length). The report: for each of the first three, the whole buffer as
+/// it is after the write; for a long one, how many of its bytes are not the
+/// rewriter's ('A', or the last newline kept) and where the first is.
+pub fn mailbox() -> ExitCode {
+    super::mailbox::serve(writes_from_the_mailbox)
+}
+
+fn writes_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
+    use super::mailbox::{Reader, Writer};
+    let mut input = Reader::new(input);
+    let status = input.u64()? as u8;
+    let count = input.u64()?;
+    let mut report = Writer::new();
+    for _ in 0..count {
+        match input.u64()? {
+            kind @ (1..=3) => {
+                let buffer = match kind {
+                    1 => Buffer::Heap(input.bytes()?.to_vec()),
+                    2 => mapped(None, input.bytes()?)?,
+                    _ => {
+                        let path = std::ffi::OsStr::from_bytes(input.bytes()?);
+                        let file = std::fs::File::open(path)
+                            .map_err(|error| format!("{}: {error}", path.to_string_lossy()))?;
+                        let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
+                        mapped(Some(&file), &vec![0; len])?
+                    }
+                };
+                let (at, len) = (input.u64()? as usize, input.u64()? as usize);
+                report.bytes(&buffer.write_and_read_back(at, len)?);
+            }
+            4 => {
+                let (seed, len) = (input.u64()?, input.u64()? as usize);
+                let mut long = long_contents(seed, len);
+                let last = long.len().saturating_sub(1);
+                let keep_newline = long.last() == Some(&b'\n');
+                let written = write_raw(libc::STDOUT_FILENO, long.as_ptr(), long.len());
+                if written != len as isize {
+                    return Err(format!("the long write returned {written}, not {len}"));
+                }
+                let long = std::hint::black_box(&mut long);
+                let wrong: Vec<usize> = (0..long.len())
+                    .filter(|&i| {
+                        let wanted = if i == last && keep_newline {
+                            b'\n'
+                        } else {
+                            b'A'
+                        };
+                        long[i] != wanted
+                    })
+                    .collect();
+                report
+                    .u64(wrong.len() as u64)
+                    .u64(wrong.first().map_or(u64::MAX, |&i| i as u64));
+            }
+            other => return Err(format!("no write of kind {other}")),
+        }
+    }
+    Ok((report.0, status))
 }

@@ -69,6 +69,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "ticker" => ticker(),
         "signals" => signals(),
         "threads" => threads(),
+        "writes" if std::env::args().nth(1).as_deref() == Some("mailbox") => {
+            hostile_writes::mailbox()
+        }
         "writes" => writes(),
         "tries" => tries::tries(std::env::args().nth(1).as_deref()),
         "mount" => sigsys::mount(),
