@@ -1,16 +1,33 @@
-//! Grading tests for lab-seccomp-lib: the deny-list must run as the demo
-//! does, and the allow-list must let echo and true run and trap the rest.
-//! The filters are loaded by the lab (which then becomes the program),
-//! never by this process. Each test's points are in lab.toml.
+//! Grading tests for lab-seccomp-lib: your deny-list and allow-list, judged
+//! by what the kernel does to programs the test trusts.
+//!
+//! The lab loads the filter and becomes the program (execvp), as this
+//! test's tracee: the test sees that execve, checks that the program runs
+//! under a filter, and how it ends. The programs are /bin/echo and
+//! /bin/true with words chosen at random, and a probe (the seccomp-filter
+//! lab's tests/common/probe.rs): a tiny program, new for each run, that
+//! writes a line of random text and makes one syscall chosen at random by
+//! the test. A trapped call shows as a SIGSYS whose siginfo (si_code
+//! SYS_SECCOMP, si_syscall) names it; a kill shows no SIGSYS at all. What
+//! the lab prints is not what counts; the demo's own runs are compared too,
+//! but never alone. The filters are loaded by the lab, never by this
+//! process. Each test's points are in lab.toml.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
 
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
+use workbook::arch::Abi;
 use workbook::testing::Transcript;
+
+#[path = "../../seccomp-filter/tests/common/probe.rs"]
+mod probe;
+use probe::{
+    identity_of, random_word, trace, Call, End, Expected, Probe, Runner, DANGEROUS, HARMLESS,
+    PROBE_PATH,
+};
 
 /// The lab, killed if it runs past the time limit, with core dumps off
 /// (`without_core_dumps`).
@@ -28,93 +45,97 @@ fn same_as_demo(args: &[&str], snapshot: &str) {
     ours.assert_same_as(&demo, &format!("`lab-seccomp-lib {}`", args.join(" ")));
 }
 
-/// Your deny_list is the lecture's: echo runs, and a trapped mount(2)
-/// reaches the sigsys target's SIGSYS handler.
+/// `lab-seccomp-lib OPTIONS -- PROBE`, the probe making `call`, as this
+/// test's tracee; panics unless the lab became the probe under a filter and
+/// the call ended as `expected`.
+fn probe(options: &[&str], call: Call, expected: Expected, why: &str) {
+    let probe = Probe::new(call);
+    let mut command = lab();
+    command.args(options).args(["--", PROBE_PATH]);
+    let run = trace(command, Some(&probe));
+    run.assert_probe(
+        &probe,
+        Runner::Itself,
+        expected,
+        &format!("`lab-seccomp-lib {}`: {why}", options.join(" ")),
+    );
+}
+
+/// `lab-seccomp-lib OPTIONS -- PROGRAM ARGS`, as this test's tracee: the lab
+/// became PROGRAM, under a filter, and PROGRAM printed `stdout` and exited 0.
+fn runs_as_usual(options: &[&str], program: &str, args: &[&str], stdout: &str) {
+    let mut command = lab();
+    command.args(options).arg("--").arg(program).args(args);
+    let run = trace(command, None);
+    run.exec_of(identity_of(program), Runner::Itself, program);
+    assert_eq!(
+        run.ends.get(&run.root),
+        Some(&End::Exited(0)),
+        "{program} must run as usual and exit 0\n{}",
+        run.shown()
+    );
+    assert_eq!(run.stdout, stdout, "{program}'s output\n{}", run.shown());
+}
+
+/// Your deny_list is the lecture's: a dangerous call, at random, traps
+/// (SIGSYS, naming it), a harmless one runs, and `/bin/echo` with random
+/// words runs as usual; `echo hello` and `--catch` are the demo's.
 #[test]
-fn the_deny_list_runs_as_under_the_demo() {
+fn the_deny_list_traps_the_dangerous_calls() {
+    probe(
+        &[],
+        Call::any_of(Abi::X86_64, DANGEROUS),
+        Expected::Trapped,
+        "the lecture's calls trap (SCMP_ACT_TRAP)",
+    );
+    probe(
+        &[],
+        Call::any_of(Abi::X86_64, HARMLESS),
+        Expected::Ran,
+        "a call off the list is allowed (SCMP_ACT_ALLOW by default)",
+    );
+    let words = format!("{} {}", random_word(12), random_word(8));
+    runs_as_usual(&[], "/bin/echo", &[&words], &format!("{words}\n"));
     same_as_demo(&["echo", "hello"], "echo_runs_as_usual");
     same_as_demo(&["--catch"], "a_sigsys_handler_sees_the_trapped_call");
 }
 
-fn shown(output: &Output) -> String {
-    format!(
-        "{}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Under your allow_list of your echo_needs, echo and true run as usual.
+/// Under your allow_list of your echo_needs, /bin/echo (with random words,
+/// with and without -n) and /bin/true run as usual.
 #[test]
 fn echo_and_true_run_under_the_allow_list() {
-    for (args, stdout) in [
-        (&["--allow-list", "echo", "hello"][..], "hello\n"),
-        (
-            &["--allow-list", "--", "/bin/echo", "-n", "two words"],
-            "two words",
-        ),
-        (&["--allow-list", "true"], ""),
-    ] {
-        let output = workbook::testing::run(lab().args(args));
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            shown(&output)
-        );
-        assert_eq!(String::from_utf8_lossy(&output.stdout), stdout, "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("syscalls allowed, every other one traps with SIGSYS"),
-            "{args:?}: {stderr}"
-        );
-    }
+    let (one, two) = (random_word(10), random_word(14));
+    runs_as_usual(
+        &["--allow-list"],
+        "/bin/echo",
+        &[&one, &two],
+        &format!("{one} {two}\n"),
+    );
+    let words = format!("{two} {one}");
+    runs_as_usual(&["--allow-list"], "/bin/echo", &["-n", &words], &words);
+    runs_as_usual(&["--allow-list"], "/bin/true", &[], "");
 }
 
-/// A call off the list traps: the built-in target `mount` dies of SIGSYS.
+/// Under the allow-list, a call of the lecture's dangerous list, at random,
+/// traps: SIGSYS, naming it.
 #[test]
-fn a_call_off_the_allow_list_traps() {
-    let output = workbook::testing::run(lab().args(["--allow-list", "--demo"]));
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSYS),
-        "the mount target must die of SIGSYS: {}",
-        shown(&output)
+fn a_dangerous_call_traps_under_the_allow_list() {
+    probe(
+        &["--allow-list"],
+        Call::any_of(Abi::X86_64, DANGEROUS),
+        Expected::Trapped,
+        "a call off the allow-list traps",
     );
 }
 
-/// `--allow-list --print-filter` shows your policy as libseccomp's
-/// pseudo-code: ALLOW rules for the calls echo needs, none for mount or
-/// the lecture's dangerous calls, and TRAP by default.
+/// Under the allow-list, a harmless call that echo never makes, at random,
+/// traps too: the default is SCMP_ACT_TRAP, not allow, not kill.
 #[test]
 fn the_allow_list_traps_by_default() {
-    let output = workbook::testing::run(lab().args(["--allow-list", "--print-filter"]));
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
-    let pfc = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<&str> = pfc.lines().map(str::trim).collect();
-    let default = lines
-        .iter()
-        .position(|line| *line == "# default action")
-        .unwrap_or_else(|| panic!("no default action in:\n{pfc}"));
-    assert_eq!(lines.get(default + 1), Some(&"action TRAP;"), "{pfc}");
-    assert!(
-        lines[..default]
-            .iter()
-            .filter(|line| line.starts_with("action "))
-            .all(|rule| *rule == "action ALLOW;"),
-        "every rule allows: {pfc}"
+    probe(
+        &["--allow-list"],
+        Call::any_of(Abi::X86_64, HARMLESS),
+        Expected::Trapped,
+        "every call nobody listed traps",
     );
-    for name in ["execve", "write", "exit_group"] {
-        assert!(
-            pfc.contains(&format!("# filter for syscall \"{name}\"")),
-            "{name} is needed: {pfc}"
-        );
-    }
-    for &name in workbook::seccomp::LECTURE_DANGEROUS {
-        assert!(
-            !pfc.contains(&format!("# filter for syscall \"{name}\"")),
-            "{name} must not be allowed: {pfc}"
-        );
-    }
 }
