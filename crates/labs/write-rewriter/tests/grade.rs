@@ -48,13 +48,16 @@ fn rewritten(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Random bytes for a buffer, with some newlines; the last byte is a
-/// newline one time in two.
+/// Random bytes for a buffer, with some newlines and no `A` (so that every
+/// byte left unrewritten shows); the last byte is a newline one time in
+/// two.
 fn random_text(len: usize) -> Vec<u8> {
     let mut bytes = random_bytes(len);
     for byte in bytes.iter_mut() {
         if *byte % 16 == 0 {
             *byte = b'\n';
+        } else if *byte == b'A' {
+            *byte = b'B';
         }
     }
     if let Some(last) = bytes.last_mut() {
@@ -88,13 +91,15 @@ enum Write {
     Long { seed: u64, len: usize },
 }
 
-/// An offset and a length in a page, both unaligned: the buffer starts and
-/// ends in the middle of a word.
+/// An offset and a length in a page, none of them whole words: the buffer
+/// starts and ends in the middle of a word, and is not a whole number of
+/// words long (two bytes past one at least, so that a tail left out shows
+/// even when its last byte is a newline, which stays).
 fn unaligned(page: usize, most: usize) -> (usize, usize) {
     loop {
         let at = random_in(1..=(page - most - 1) as u64) as usize;
         let len = random_in(9..=most as u64) as usize;
-        if at % 8 != 0 && (at + len) % 8 != 0 {
+        if at % 8 != 0 && len % 8 >= 2 && (at + len) % 8 != 0 {
             return (at, len);
         }
     }
