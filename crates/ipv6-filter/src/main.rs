@@ -100,6 +100,11 @@ struct Args {
     /// With --iface: stop after this many frames (at least 1).
     #[arg(long, requires = "iface", value_parser = at_least_one)]
     count: Option<u64>,
+    /// Attach the program to the socket open on file descriptor FD, one
+    /// this process inherited, and exit: the process that handed it over
+    /// keeps the socket, filtered.
+    #[arg(long, group = "mode", value_name = "FD", value_parser = clap::value_parser!(i32).range(0..))]
+    attach_fd: Option<i32>,
 }
 
 /// `--count`: a number of frames, 1 or more.
@@ -130,6 +135,8 @@ fn run() -> Result<ExitCode> {
         explain::explain(&program)?;
     } else if let Some(name) = &args.iface {
         listen(name, Duration::from_secs(args.seconds), args.count)?;
+    } else if let Some(fd) = args.attach_fd {
+        attach_to(fd)?;
     } else {
         live_run()?;
     }
@@ -213,6 +220,20 @@ fn live_run() -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: live
+
+/// `--attach-fd FD`: SetIPV6Filter alone, on a socket someone handed over.
+fn attach_to(fd: std::os::fd::RawFd) -> Result<()> {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        anyhow::bail!("--attach-fd {fd}: no file descriptor {fd} is open here");
+    }
+    // SAFETY: the descriptor is open (checked above) and stays open while
+    // it is borrowed: nothing here closes it.
+    let socket = unsafe { BorrowedFd::borrow_raw(fd) };
+    attach_filter(socket, &ipv6_filter()).with_context(|| format!("--attach-fd {fd}"))?;
+    eprintln!("ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}");
+    Ok(())
+}
 
 /// As root, on a real interface: only the filter decides what we see.
 fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {

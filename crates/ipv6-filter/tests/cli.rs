@@ -161,6 +161,80 @@ fn live_run_as_an_unprivileged_user() {
     );
 }
 
+/// `--attach-fd 3`, with `socket` as the demo's descriptor 3: its status
+/// and its stderr.
+fn attach_to(socket: std::os::fd::RawFd) -> (Option<i32>, String) {
+    let mut command = ipv6_filter();
+    command.args(["--attach-fd", "3"]);
+    // SAFETY: dup2 is async-signal-safe; it makes the socket descriptor 3
+    // (and clears close-on-exec there).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(socket, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = workbook::testing::run(&mut command);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `--attach-fd` attaches the program to a socket it was handed, and the
+/// socket keeps it after the demo is gone: on a Unix datagram socket the
+/// kernel runs it on each datagram, and an IPv6 frame gets through, an
+/// IPv4 frame does not.
+#[test]
+fn attach_fd_filters_the_socket_it_was_handed() {
+    use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+    use std::os::fd::AsRawFd;
+    let (sender, receiver) = socketpair(
+        AddressFamily::Unix,
+        SockType::Datagram,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .unwrap();
+    let (code, stderr) = attach_to(receiver.as_raw_fd());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        "ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd 3\n"
+    );
+    let frame = |ethertype: [u8; 2]| {
+        let mut frame = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1];
+        frame.extend(ethertype);
+        frame.extend([0x60; 40]);
+        frame
+    };
+    let mut buffer = [0u8; 128];
+    for (ethertype, kept) in [([0x86, 0xdd], Some(54)), ([0x08, 0x00], None)] {
+        send(sender.as_raw_fd(), &frame(ethertype), MsgFlags::empty()).unwrap();
+        let got = recv(receiver.as_raw_fd(), &mut buffer, MsgFlags::MSG_DONTWAIT).ok();
+        assert_eq!(got, kept, "ethertype {ethertype:02x?}");
+    }
+}
+
+/// A descriptor that is not open, or not a socket, is named in one line.
+#[test]
+fn attach_fd_names_what_is_wrong() {
+    let output = workbook::testing::run(ipv6_filter().args(["--attach-fd", "99"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "ipv6-filter: --attach-fd 99: no file descriptor 99 is open here\n"
+    );
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let (code, stderr) = attach_to(std::os::fd::AsRawFd::as_raw_fd(&file));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--attach-fd 3"), "{stderr}");
+    assert!(stderr.contains("ENOTSOCK"), "{stderr}");
+}
+
 #[test]
 fn unknown_interface_is_named() {
     let _redactions = redactions().bind_to_scope();
