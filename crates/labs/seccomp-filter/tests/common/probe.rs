@@ -390,6 +390,8 @@ pub fn trace(mut command: Command, probe: Option<&Probe>) -> Run {
             Ok(())
         });
     }
+    // Reaped by `follow`, with its children: waitpid, not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let mut child = command
         .spawn()
         .unwrap_or_else(|error| panic!("starting {what}: {error}"));
