@@ -90,6 +90,38 @@ struct Args {
         conflicts_with_all = ["iterations", "runs", "json", "svg"]
     )]
     read_buffer: Option<Vec<u64>>,
+
+    /// Instead of measuring: run CMD under the tracer of one of the two
+    /// ptrace rows and say, on stderr, how many times it stopped: at every
+    /// call's entry and exit (syscall, PTRACE_SYSCALL), or at its calls of
+    /// reboot(2) alone (seccomp, SECCOMP_RET_TRACE). The exit status is
+    /// CMD's.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ROW",
+        requires = "command",
+        conflicts_with_all = ["iterations", "runs", "json", "svg", "read_buffer"]
+    )]
+    count_stops: Option<Watcher>,
+
+    /// With --count-stops: the command to run, and its arguments.
+    #[arg(
+        trailing_var_arg = true,
+        value_name = "CMD ARGS",
+        requires = "count_stops"
+    )]
+    command: Vec<std::ffi::OsString>,
+}
+
+/// The tracers of the two ptrace rows, for --count-stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Watcher {
+    // PTRACE_SYSCALL: two stops for every call. (Plain comments: a doc
+    // comment here would turn --help into its long form.)
+    Syscall,
+    // SECCOMP_RET_TRACE for reboot(2): a stop for each reboot call only.
+    Seccomp,
 }
 
 /// A number in decimal, or in hex after `0x`.
@@ -121,6 +153,9 @@ fn run() -> Result<ExitCode> {
     if let Some(target) = &args.read_buffer {
         read_buffer(target[0], target[1])?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(watcher) = args.count_stops {
+        return count_stops(watcher, &args.command);
     }
     // Before nine seconds of measuring: a path that can't be written fails now.
     let svg = args.svg.as_deref().map(SvgFile::open).transpose()?;
@@ -695,6 +730,40 @@ fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 // ANCHOR_END: memory
+
+/// `--count-stops ROW CMD`: CMD, traced as the row `ROW` traces its target,
+/// with the same tracer loop; the count of its stops on stderr, and its
+/// exit status for ours. The lab's tests run a target whose number of calls
+/// only it knows, and check the count.
+fn count_stops(watcher: Watcher, command: &[std::ffi::OsString]) -> Result<ExitCode> {
+    let program = Program::from_command_line(command, "spin")?;
+    let (end, stops, what) = match watcher {
+        Watcher::Syscall => {
+            let options = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC;
+            let guard = spawn_traced_with(&program, options, || Ok(()))?;
+            let (end, stops) = syscall_stops(guard.pid())?;
+            guard.reaped();
+            (end, stops, "syscall stops (PTRACE_SYSCALL)")
+        }
+        Watcher::Seccomp => {
+            let options = Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_TRACEEXEC;
+            let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64], &[], &[]);
+            let guard = spawn_traced_with(&program, options, || {
+                seccomp::no_new_privs()?;
+                seccomp::install(&filter)
+            })?;
+            let (end, stops) = seccomp_stops(guard.pid())?;
+            guard.reaped();
+            (end, stops, "seccomp stops (SECCOMP_RET_TRACE for reboot)")
+        }
+    };
+    eprintln!(
+        "{}: {}: {stops} {what}, then {end}",
+        program_name(),
+        program.label
+    );
+    Ok(ExitCode::from(end.exit_code().unwrap_or(1)))
+}
 
 /// `--read-buffer PID ADDRESS`: the `buffer` target's bytes, read with
 /// `vm_readv` and written to stdout. The lab's tests start the target with

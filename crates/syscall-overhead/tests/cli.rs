@@ -188,6 +188,50 @@ fn zero_runs_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--runs"));
 }
 
+#[path = "common/calls.rs"]
+mod calls;
+
+/// `--count-stops ROW -- CMD` runs CMD under the row's tracer and says how
+/// many times it stopped. The `calls` target, told over a socket how many
+/// calls to make: under PTRACE_SYSCALL each getppid call is two stops more,
+/// under SECCOMP_RET_TRACE each reboot call one, each getppid call none.
+#[test]
+fn count_stops_counts_the_targets_calls() {
+    let demo = get_cargo_bin("syscall-overhead");
+    let counted = |row, syscall, count| {
+        let counted = calls::count_stops(&demo, &demo, row, syscall, count);
+        assert!(counted.output.status.success(), "{row} {count}");
+        let stderr = String::from_utf8_lossy(&counted.output.stderr).into_owned();
+        let line = stderr.lines().last().unwrap_or_default().to_string();
+        assert!(
+            line.starts_with("syscall-overhead: bash -c ")
+                && line.ends_with(", then exited with status 0"),
+            "{stderr}"
+        );
+        counted.stops(row)
+    };
+    let calls = calls::random_count(20, 200);
+    let few = counted("syscall", libc::SYS_getppid, calls);
+    let more = counted("syscall", libc::SYS_getppid, calls + 100);
+    assert!(few >= 2 * calls, "{few} stops for {calls} calls");
+    assert_eq!(more - few, 200);
+    assert_eq!(counted("seccomp", libc::SYS_reboot, calls), calls);
+    assert_eq!(counted("seccomp", libc::SYS_getppid, 25), 0);
+}
+
+/// --count-stops wants a command, and goes with no measuring option.
+#[test]
+fn count_stops_usage_errors() {
+    for args in [
+        &["--count-stops", "syscall"][..],
+        &["--count-stops", "syscall", "-r", "3", "--", "true"],
+        &["--", "true"],
+    ] {
+        let output = run(Command::new(get_cargo_bin("syscall-overhead")).args(args));
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+}
+
 #[path = "common/buffer.rs"]
 mod buffer;
 use buffer::Buffer;

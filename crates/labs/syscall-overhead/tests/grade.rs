@@ -1,9 +1,14 @@
 //! Grading tests for lab-syscall-overhead. It measures, so its numbers
-//! can't be compared: the tests run it with tiny loops and one run, and
-//! check the shape of what it prints and the bytes it reads, never how fast
-//! anything is. Each test's points are in lab.toml.
+//! can't be compared: the tests never check how fast anything is. They
+//! check what your code must get right whatever the speed, with inputs only
+//! they know: how many times your tracers stopped a target that made a
+//! number of calls chosen at random, and the bytes your read returns of a
+//! buffer filled from a seed chosen at random. Each test's points are in
+//! lab.toml.
 //!
-//! Your code runs only in the lab binary, never in this process.
+//! Your code runs only in the lab binary, never in this process. The
+//! targets are the demo's, started from its binary: your tracers trace them
+//! through `lab-syscall-overhead --count-stops ROW -- CMD`.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
@@ -13,61 +18,75 @@ use std::process::Command;
 use insta_cmd::get_cargo_bin;
 use workbook::testing::workspace_bin;
 
-/// Every row of the demo's table, but strace's, which need strace and bash.
-const LABELS: &[&str] = &[
-    "baseline: untraced",
-    "seccomp: allow everything, 1 instruction",
-    "seccomp: the lecture's 4 checks",
-    "seccomp: libseccomp, the lecture's 42 traps",
-    "seccomp: 300 checks in a row",
-    "seccomp: libseccomp, the 300 as a tree",
-    "seccomp: reads an argument, then allows",
-    "seccomp: reads an argument, then 300 checks",
-    "ptrace: PTRACE_SYSCALL, 2 stops a call",
-    "ptrace: SECCOMP_RET_TRACE, no stops",
-];
+#[path = "../../../syscall-overhead/tests/common/calls.rs"]
+mod calls;
+use calls::{count_stops, random_count};
 
-#[path = "../../../syscall-overhead/tests/common/table.rs"]
-mod table;
-use table::{figures, row_figures};
+/// `lab-syscall-overhead --count-stops ROW` on the demo's `calls` target,
+/// told to make `count` calls of `syscall`: the stops your tracer counted.
+fn stops(row: &str, syscall: i64, count: u64) -> u64 {
+    let lab = get_cargo_bin("lab-syscall-overhead");
+    let demo = workspace_bin("syscall-overhead");
+    let counted = count_stops(&lab, &demo, row, syscall, count);
+    let what = format!("`lab-syscall-overhead --count-stops {row}` ({count} calls)");
+    assert!(
+        counted.output.status.success(),
+        "{what} failed ({}): {}",
+        counted.output.status,
+        String::from_utf8_lossy(&counted.output.stderr)
+    );
+    counted.stops(&what)
+}
 
-/// A quick run: every row measured (your tracers stop the target as they
-/// should, or the lab says so and fails), every figure positive, and the
-/// three reads of the tracee's buffer return its bytes.
+/// Your syscall_stops (the row "ptrace: PTRACE_SYSCALL, 2 stops a call")
+/// on a target that makes getppid calls, two runs with counts chosen at
+/// random and told to the target alone: two stops a call, so the counts
+/// differ by twice the difference of the calls (the target's other calls,
+/// its start-up and exit, are the same in both runs).
 #[test]
-fn every_row_is_measured() {
-    let mut command = Command::new(get_cargo_bin("lab-syscall-overhead"));
-    command.args(["-n", "40", "-r", "1"]);
-    let output = workbook::testing::run(&mut command);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the lab failed: {stderr}\n{stdout}"
+fn ptrace_syscall_stops_twice_a_call() {
+    let first = random_count(50, 1000);
+    let second = loop {
+        let count = random_count(50, 1000);
+        if count != first {
+            break count;
+        }
+    };
+    let (a, b) = (
+        stops("syscall", libc::SYS_getppid, first),
+        stops("syscall", libc::SYS_getppid, second),
     );
-    for label in LABELS {
-        let line = stdout
-            .lines()
-            .find(|line| line.starts_with(&format!("{label} ")))
-            .unwrap_or_else(|| panic!("no row {label:?} in:\n{stdout}"));
-        let ns = row_figures(line, label);
-        assert_eq!(ns.len(), 3, "median, min, max in {line:?}");
-        assert!(
-            ns.iter().all(|&ns| ns > 0.0),
-            "positive figures in {line:?}"
-        );
-    }
-    let rates: Vec<f64> = stdout
-        .lines()
-        .flat_map(|line| figures(line, " MB/s"))
-        .collect();
-    assert_eq!(rates.len(), 3, "three memory reads in:\n{stdout}");
-    assert!(rates.iter().all(|&rate| rate > 0.0), "{stdout}");
     assert!(
-        stdout.contains("the bytes matched the target's pattern, all three ways"),
-        "{stdout}"
+        a >= 2 * first && b >= 2 * second,
+        "{a} stops for {first} getppid calls, {b} for {second}: at least two a call"
     );
-    workbook::testing::assert_no_orphaned_targets();
+    assert_eq!(
+        a as i64 - b as i64,
+        2 * (first as i64 - second as i64),
+        "{a} stops for {first} getppid calls, {b} for {second}: the difference must be \
+         two stops for each call more, no fewer, no more"
+    );
+}
+
+/// Your seccomp_stops (the row "ptrace: SECCOMP_RET_TRACE, no stops"),
+/// with the row's filter, which returns SECCOMP_RET_TRACE for reboot(2)
+/// alone: a target that makes a number of reboot calls chosen at random
+/// (each fails: no magic numbers) stops exactly that many times, one that
+/// makes only getppid calls never.
+#[test]
+fn seccomp_ret_trace_stops_at_the_traced_calls_only() {
+    let count = random_count(1, 300);
+    assert_eq!(
+        stops("seccomp", libc::SYS_reboot, count),
+        count,
+        "seccomp stops for {count} reboot calls: one each, and none for anything else"
+    );
+    let count = random_count(1, 300);
+    assert_eq!(
+        stops("seccomp", libc::SYS_getppid, count),
+        0,
+        "seccomp stops for {count} getppid calls, which the filter allows"
+    );
 }
 
 #[path = "../../../syscall-overhead/tests/common/buffer.rs"]

@@ -1,0 +1,158 @@
+//! `--count-stops` on the `calls` target, with a number of calls only the
+//! test and the target know: for syscall-overhead's tests and its lab's
+//! grading tests (which include this file by `#[path]`).
+//!
+//! The target (`builtin:calls NAME`, from the demo's binary: a program the
+//! test trusts) connects to a Unix socket the test listens on, and reads
+//! there which call to make and how many times. Before it answers, the test
+//! asks the kernel who is on the other end (SO_PEERCRED): a process
+//! running the demo's binary, a child of the tracer under test, traced by
+//! it (TracerPid). So the count is in no argument, and only a tracer that
+//! watched the target's calls can report it.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use workbook::targets::overhead::random_seed;
+
+/// What `tracer --count-stops ROW` said of a `calls` target that made
+/// `count` calls of `syscall`.
+pub struct Counted {
+    /// The number it reported, if it reported one.
+    pub stops: Option<u64>,
+    pub output: Output,
+}
+
+impl Counted {
+    /// The count, or a panic that shows what the tracer said.
+    pub fn stops(&self, what: &str) -> u64 {
+        self.stops.unwrap_or_else(|| {
+            panic!(
+                "{what}: no count of stops ({}): {}",
+                self.output.status,
+                String::from_utf8_lossy(&self.output.stderr)
+            )
+        })
+    }
+}
+
+/// `tracer --count-stops ROW -- bash -c 'exec -a builtin:calls "$0" "$1"'
+/// TARGET NAME`: the `calls` target of `target` (a demo's binary) under the
+/// tracer of `row` (`syscall` or `seccomp`) of `tracer`, told to make
+/// `count` calls of `syscall` (getppid or reboot).
+pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count: u64) -> Counted {
+    let name = format!(
+        "workbook-calls-{:016x}{:016x}",
+        random_seed().expect("getrandom"),
+        random_seed().expect("getrandom")
+    );
+    let address = SocketAddr::from_abstract_name(name.as_bytes()).expect("an abstract name");
+    let listener = UnixListener::bind_addr(&address).expect("binding an abstract Unix socket");
+    listener.set_nonblocking(true).expect("O_NONBLOCK");
+    let mut command = Command::new(tracer);
+    command
+        .args(["--count-stops", row, "--", "bash", "-c"])
+        .arg(r#"exec -a builtin:calls "$0" "$1""#)
+        .arg(target)
+        .arg(&name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    workbook::testing::limited(&mut command);
+    let mut child = command.spawn().expect("starting the tracer");
+    let tracer_pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let ended = child.try_wait().expect("waitpid").is_some();
+                if ended || Instant::now() > deadline {
+                    if !ended {
+                        let _ = child.kill();
+                    }
+                    let output = child.wait_with_output().expect("the tracer's output");
+                    panic!(
+                        "the calls target never asked what to do ({}): {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(error) => panic!("accept: {error}"),
+        }
+    };
+    let peer = peer_pid(&stream);
+    let exe = std::fs::metadata(format!("/proc/{peer}/exe")).map(|m| (m.dev(), m.ino()));
+    let expected = std::fs::metadata(target).map(|m| (m.dev(), m.ino()));
+    let status = std::fs::read_to_string(format!("/proc/{peer}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(str::trim)
+            .and_then(|value| value.parse::<u32>().ok())
+    };
+    let checks = [
+        (
+            exe.is_ok() && exe.ok() == expected.ok(),
+            "runs the demo's binary",
+        ),
+        (field("PPid:") == Some(tracer_pid), "is the tracer's child"),
+        (field("TracerPid:") == Some(tracer_pid), "is traced by it"),
+    ];
+    if let Some((_, what)) = checks.iter().find(|(ok, _)| !ok) {
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("the tracer's output");
+        panic!(
+            "the process that asked for the calls' count is not the calls target started by \
+             `--count-stops`: it is not true that it {what}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut request = Vec::new();
+    request.extend((syscall as u64).to_ne_bytes());
+    request.extend(count.to_ne_bytes());
+    stream.write_all(&request).expect("sending the request");
+    drop(stream);
+    let output = child.wait_with_output().expect("the tracer's output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stops = stderr.lines().last().and_then(|line| {
+        let (before, _) = line
+            .split_once(" syscall stops (")
+            .or_else(|| line.split_once(" seccomp stops ("))?;
+        before.rsplit(' ').next()?.parse().ok()
+    });
+    Counted { stops, output }
+}
+
+/// The process on the other end of `stream`, as the kernel knows it.
+fn peer_pid(stream: &std::os::unix::net::UnixStream) -> u32 {
+    // SAFETY: ucred is plain data; all zeroes is a valid value.
+    let mut credentials: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `length` bytes into `credentials`.
+    let got = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut credentials as *mut libc::ucred).cast(),
+            &mut length,
+        )
+    };
+    assert_eq!(got, 0, "SO_PEERCRED: {}", std::io::Error::last_os_error());
+    credentials.pid as u32
+}
+
+/// A number of calls from `low` to `high`, at random.
+pub fn random_count(low: u64, high: u64) -> u64 {
+    low + random_seed().expect("getrandom") % (high - low + 1)
+}
