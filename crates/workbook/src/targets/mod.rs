@@ -90,6 +90,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "abis" => robustness::abis(),
         "breakme" => breakme::breakme(std::env::args().nth(1).as_deref()),
         "clone-parent" => robustness::clone_parent(),
+        "signal-lab" if std::env::args().nth(1).as_deref() == Some("mailbox") => {
+            signal_lab::mailbox()
+        }
         "signal-lab" => signal_lab::signal_lab(),
         "segv" => signal_lab::segv(),
         "sigqueue" => signal_lab::sigqueue(
