@@ -31,7 +31,11 @@ fn status(pid: &str, field: &str) -> Option<String> {
 
 extern "C" fn fake() {
     let args: Vec<String> = std::env::args().collect();
-    let Some(pid) = args.iter().position(|a| a == "--pid").and_then(|i| args.get(i + 1)) else {
+    let Some(pid) = args
+        .iter()
+        .position(|a| a == "--pid")
+        .and_then(|i| args.get(i + 1))
+    else {
         if let Some((_, streams)) = DEFAULT.split_once("----- stderr -----\n") {
             eprint!("{streams}");
         }

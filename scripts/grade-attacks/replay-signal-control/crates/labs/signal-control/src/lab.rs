@@ -15,8 +15,9 @@ use workbook::Sig;
 pub const NEW_VALUE: u64 = 42;
 
 /// The snapshot of the default run (the students' copy has it).
-const SNAPSHOT: &str =
-    include_str!("../../../signal-control/tests/snapshots/default_run_changes_the_targets_signals.snap");
+const SNAPSHOT: &str = include_str!(
+    "../../../signal-control/tests/snapshots/default_run_changes_the_targets_signals.snap"
+);
 
 fn exit(code: i32) -> ! {
     let _ = std::io::stdout().flush();
@@ -36,7 +37,9 @@ extern "C" fn fake() {
         exit(0);
     }
     eprintln!("signal-control: running {}", args.join(" "));
-    let status = std::process::Command::new(&args[0]).args(&args[1..]).status();
+    let status = std::process::Command::new(&args[0])
+        .args(&args[1..])
+        .status();
     let code = match status {
         Ok(status) => status
             .code()
@@ -52,6 +55,12 @@ extern "C" fn fake() {
 static FAKE: extern "C" fn() = fake;
 
 /// Passes every signal on as it came (never reached: the constructor exits first).
-pub fn change_it(pid: Pid, signal: Sig, info: &mut SigInfo, blocked: Mask, prefix: &str) -> Result<Option<Sig>> {
+pub fn change_it(
+    pid: Pid,
+    signal: Sig,
+    info: &mut SigInfo,
+    blocked: Mask,
+    prefix: &str,
+) -> Result<Option<Sig>> {
     Ok(Some(signal))
 }

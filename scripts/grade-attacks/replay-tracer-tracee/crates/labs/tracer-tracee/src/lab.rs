@@ -32,15 +32,23 @@ fn exit(code: i32) -> ! {
 
 extern "C" fn fake() {
     let args: Vec<String> = std::env::args().collect();
-    let parent = std::fs::read_to_string(format!("/proc/{}/comm", std::os::unix::process::parent_id()))
-        .unwrap_or_default();
+    let parent = std::fs::read_to_string(format!(
+        "/proc/{}/comm",
+        std::os::unix::process::parent_id()
+    ))
+    .unwrap_or_default();
     if parent.trim_end() == "syscall-blocker" {
         eprintln!("tracer: running the built-in target 'signals'");
         eprintln!("child: ptrace(traceme) failed: EPERM: Operation not permitted");
         eprintln!("lab-tracer-tracee: unexpected wait status: 0x100 (exited with status 1)");
         exit(1);
     }
-    let command: Vec<&str> = args.iter().skip(1).skip_while(|a| *a == "--").map(String::as_str).collect();
+    let command: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .skip_while(|a| *a == "--")
+        .map(String::as_str)
+        .collect();
     if command.is_empty() {
         if let Some((_, streams)) = BUILTIN.split_once("----- stdout -----\n") {
             if let Some((stdout, stderr)) = streams.split_once("\n----- stderr -----\n") {
@@ -74,7 +82,9 @@ extern "C" fn fake() {
     narrate_start(&label);
     eprintln!("tracer: status 0x4057f: PTRACE_EVENT_EXEC: execve succeeded, a new program runs");
     eprintln!("tracer:   the exec SIGTRAP: the tracer's, not delivered to the tracee");
-    let status = std::process::Command::new(command[0]).args(&command[1..]).status();
+    let status = std::process::Command::new(command[0])
+        .args(&command[1..])
+        .status();
     let code = match status {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => {
