@@ -103,17 +103,25 @@ pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count:
     let checks = [
         (
             exe.is_ok() && exe.ok() == expected.ok(),
-            "runs the demo's binary",
+            "it does not run the demo's binary",
         ),
-        (field("PPid:") == Some(tracer_pid), "is the tracer's child"),
-        (field("TracerPid:") == Some(tracer_pid), "is traced by it"),
+        (
+            field("PPid:") == Some(tracer_pid),
+            "it is not a child of the tracer",
+        ),
+        (
+            field("TracerPid:") == Some(tracer_pid),
+            "the tracer does not trace it (TracerPid in /proc/PID/status)",
+        ),
     ];
     if let Some((_, what)) = checks.iter().find(|(ok, _)| !ok) {
+        // Whoever asked gets no answer: end of file, and it ends too.
+        drop(stream);
         let _ = child.kill();
         let output = child.wait_with_output().expect("the tracer's output");
         panic!(
             "the process that asked for the calls' count is not the calls target started by \
-             `--count-stops`: it is not true that it {what}\n{}",
+             `--count-stops`: {what}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
