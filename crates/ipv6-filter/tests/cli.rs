@@ -166,11 +166,17 @@ fn live_run_as_an_unprivileged_user() {
 fn attach_to(socket: std::os::fd::RawFd) -> (Option<i32>, String) {
     let mut command = ipv6_filter();
     command.args(["--attach-fd", "3"]);
-    // SAFETY: dup2 is async-signal-safe; it makes the socket descriptor 3
-    // (and clears close-on-exec there).
+    // SAFETY: dup2 and fcntl are async-signal-safe: they make the socket
+    // descriptor 3, without close-on-exec (dup2 of 3 onto itself would
+    // leave it set).
     unsafe {
         command.pre_exec(move || {
-            if libc::dup2(socket, 3) < 0 {
+            let moved = if socket == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(socket, 3)
+            };
+            if moved < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
