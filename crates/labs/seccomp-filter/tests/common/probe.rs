@@ -17,10 +17,12 @@
 //! (PTRACE_TRACEME), its children too (PTRACE_O_TRACEFORK). The test sees
 //! each execve, and checks that the probe was executed, what
 //! /proc/PID/status said of it then (a seccomp filter, no signal pending),
-//! and each SIGSYS it got with its siginfo: a trap made by the kernel has
+//! each SIGSYS it got with its siginfo (a trap made by the kernel has
 //! si_code SYS_SECCOMP and names the call, which nobody else can forge for
-//! the probe. So what the lab prints does not matter: the kernel's answers
-//! do.
+//! the probe), and the syscall each process was in when it ended
+//! (PTRACE_O_TRACEEXIT: a seccomp kill leaves the killed call there). Only
+//! one tracer at a time: nothing else can make the probe do anything. So
+//! what the lab prints does not matter: the kernel's answers do.
 
 // Each lab uses part of it.
 #![allow(dead_code)]
