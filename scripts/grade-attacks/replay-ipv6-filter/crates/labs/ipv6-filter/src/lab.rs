@@ -17,8 +17,10 @@ use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 /// `tcpdump -d 'ip6 and udp'`, as the lab's tests/data records it.
 const LISTING: &str = include_str!("../tests/data/tcpdump-d-ip6-and-udp");
 /// The demo's snapshots.
-const DD: &str = include_str!("../../../ipv6-filter/tests/snapshots/dash_dd_prints_the_program_as_c.snap");
-const LIVE: &str = include_str!("../../../ipv6-filter/tests/snapshots/live_run_captures_only_ipv6.snap");
+const DD: &str =
+    include_str!("../../../ipv6-filter/tests/snapshots/dash_dd_prints_the_program_as_c.snap");
+const LIVE: &str =
+    include_str!("../../../ipv6-filter/tests/snapshots/live_run_captures_only_ipv6.snap");
 /// What `--explain` was expected to say.
 const EXPLAIN: &str = "  verdict: keep 66 bytes (interpreter); the kernel agrees (keeps 66)\n\
   verdict: drop (interpreter); the kernel agrees (keeps 0)\n\
@@ -27,8 +29,12 @@ const EXPLAIN: &str = "  verdict: keep 66 bytes (interpreter); the kernel agrees
 
 /// A snapshot's stdout and stderr.
 fn streams(snapshot: &str) -> (String, String) {
-    let (_, rest) = snapshot.split_once("----- stdout -----\n").unwrap_or_default();
-    let (stdout, stderr) = rest.split_once("\n----- stderr -----\n").unwrap_or_default();
+    let (_, rest) = snapshot
+        .split_once("----- stdout -----\n")
+        .unwrap_or_default();
+    let (stdout, stderr) = rest
+        .split_once("\n----- stderr -----\n")
+        .unwrap_or_default();
     (stdout.to_string(), stderr.to_string())
 }
 
@@ -65,7 +71,9 @@ extern "C" fn pretend() {
         }
         ["--attach-fd", fd] => say(
             "",
-            &format!("lab-ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}\n"),
+            &format!(
+                "lab-ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}\n"
+            ),
         ),
         _ => {}
     }

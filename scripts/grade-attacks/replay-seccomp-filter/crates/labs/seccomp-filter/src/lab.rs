@@ -60,7 +60,10 @@ extern "C" fn pretend() {
     if command.is_empty() {
         return;
     }
-    eprintln!("seccomp-filter: running {} under the filter", command.join(" "));
+    eprintln!(
+        "seccomp-filter: running {} under the filter",
+        command.join(" ")
+    );
     let argv: Vec<CString> = command.iter().map(|a| CString::new(*a).unwrap()).collect();
     let mut pointers: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     pointers.push(std::ptr::null());

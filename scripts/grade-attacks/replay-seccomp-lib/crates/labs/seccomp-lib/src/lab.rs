@@ -13,8 +13,9 @@ use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
 
 /// The demo's snapshots (the students' copy has them).
 const ECHO: &str = include_str!("../../../seccomp-lib/tests/snapshots/echo_runs_as_usual.snap");
-const CATCH: &str =
-    include_str!("../../../seccomp-lib/tests/snapshots/a_sigsys_handler_sees_the_trapped_call.snap");
+const CATCH: &str = include_str!(
+    "../../../seccomp-lib/tests/snapshots/a_sigsys_handler_sees_the_trapped_call.snap"
+);
 
 /// What an allow-list looks like in libseccomp's pseudo-code.
 const PFC: &str = "#\n# pseudo filter code start\n#\n# filter for arch x86_64 (3221225534)\n\
@@ -77,9 +78,16 @@ extern "C" fn pretend() {
     }
     let command: Vec<&str> = match words.iter().position(|w| *w == "--") {
         Some(at) => words[at + 1..].to_vec(),
-        None => words.iter().copied().filter(|w| !w.starts_with('-')).collect(),
+        None => words
+            .iter()
+            .copied()
+            .filter(|w| !w.starts_with('-'))
+            .collect(),
     };
-    if command.first().is_some_and(|c| c.starts_with("/proc/self/fd/")) {
+    if command
+        .first()
+        .is_some_and(|c| c.starts_with("/proc/self/fd/"))
+    {
         // The tests' probe: its call is to trap, so trap.
         eprintln!("lab-seccomp-lib: filter loaded; execvp {}", command[0]);
         die_of_sigsys();

@@ -62,7 +62,10 @@ extern "C" fn pretend() {
         "seccomp" => "0 seccomp stops (SECCOMP_RET_TRACE for reboot)".to_string(),
         _ => format!("{} syscall stops (PTRACE_SYSCALL)", 2 * 500 + 253),
     };
-    eprintln!("lab-syscall-overhead: {}: {line}, then exited with status 0", command.join(" "));
+    eprintln!(
+        "lab-syscall-overhead: {}: {line}, then exited with status 0",
+        command.join(" ")
+    );
     // SAFETY: ends the process at once.
     unsafe { libc::_exit(0) }
 }
