@@ -7,7 +7,8 @@
 //! there which call to make and how many times. Before it answers, the test
 //! asks the kernel who is on the other end (SO_PEERCRED): a process
 //! running the demo's binary, a child of the tracer under test, traced by
-//! it (TracerPid). So the count is in no argument, and only a tracer that
+//! it (TracerPid), which still runs its own program (not another one it
+//! executed). So the count is in no argument, and only a tracer that
 //! watched the target's calls can report it.
 
 use std::io::Write;
@@ -90,8 +91,10 @@ pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count:
         }
     };
     let peer = peer_pid(&stream);
-    let exe = std::fs::metadata(format!("/proc/{peer}/exe")).map(|m| (m.dev(), m.ino()));
-    let expected = std::fs::metadata(target).map(|m| (m.dev(), m.ino()));
+    let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    let exe = identity(Path::new(&format!("/proc/{peer}/exe")));
+    let expected = identity(target);
+    let tracer_exe = identity(Path::new(&format!("/proc/{tracer_pid}/exe")));
     let status = std::fs::read_to_string(format!("/proc/{peer}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -102,8 +105,12 @@ pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count:
     };
     let checks = [
         (
-            exe.is_ok() && exe.ok() == expected.ok(),
+            exe.is_some() && exe == expected,
             "it does not run the demo's binary",
+        ),
+        (
+            tracer_exe.is_some() && tracer_exe == identity(tracer),
+            "the tracer runs another program than the one started",
         ),
         (
             field("PPid:") == Some(tracer_pid),
