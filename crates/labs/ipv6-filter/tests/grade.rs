@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use insta_cmd::get_cargo_bin;
 use workbook::bpf::disasm::listing;
 use workbook::bpf::{interp, sock_filter};
+use workbook::testing::Transcript;
 
 #[path = "common/frames.rs"]
 mod frames;
@@ -158,6 +159,16 @@ fn the_kernel_keeps_ipv6_udp_and_nothing_else() {
     if let Err(message) = in_a_namespace_of_our_own(live_check) {
         panic!("{message}");
     }
+    // Around your functions runs the demo's own code: for an interface that
+    // does not exist, its error is the demo's, word for word.
+    let mut command = Command::new(get_cargo_bin("lab-ipv6-filter"));
+    command.args(["--iface", "nosuch0"]);
+    workbook::testing::limited(&mut command);
+    let ours = Transcript::of_run(&mut command, ("lab-ipv6-filter", "ipv6-filter"));
+    ours.assert_same_as(
+        &Transcript::of_demo("ipv6-filter", "unknown_interface_is_named"),
+        "lab-ipv6-filter --iface nosuch0 (the demo's snapshot unknown_interface_is_named)",
+    );
 }
 
 /// Runs `check` in a child process in a new user and network namespace
