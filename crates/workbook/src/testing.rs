@@ -304,6 +304,26 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
 
 pub use crate::process::{limited, run, TIME_LIMIT_SECS};
 
+/// `size` random bytes from the kernel (getrandom): the per-run inputs of
+/// grading tests, which nobody can know in advance.
+pub fn random_bytes(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; size];
+    let mut done = 0;
+    while done < size {
+        // SAFETY: getrandom writes at most `size - done` bytes at that place.
+        let got = unsafe { libc::getrandom(bytes[done..].as_mut_ptr().cast(), size - done, 0) };
+        assert!(got > 0, "getrandom: {}", std::io::Error::last_os_error());
+        done += got as usize;
+    }
+    bytes
+}
+
+/// A random 64-bit number (`random_bytes`).
+pub fn random_u64() -> u64 {
+    let bytes: [u8; 8] = random_bytes(8).try_into().expect("8 bytes");
+    u64::from_ne_bytes(bytes)
+}
+
 /// Makes this process non-dumpable: no process of the same uid can then
 /// ptrace it, read or write its memory, or open its `/proc/PID/fd`. A
 /// grading test starts the student's program as a child; sealed, the test

@@ -18,6 +18,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
+use workbook::testing::random_u64;
 use workbook::testing::{assert_no_orphaned_targets, Transcript};
 
 /// Seconds one run may take. The lab's runs take about a second; but a
@@ -51,15 +52,6 @@ fn run(command: &mut Command) -> Output {
     limited(command)
         .output()
         .expect("starting lab-attach-seize")
-}
-
-/// A number from the kernel's random pool.
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most 8 bytes into `bytes`.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    assert_eq!(got, 8, "getrandom");
-    u64::from_ne_bytes(bytes)
 }
 
 /// A field of /proc/PID/status ("" once the process is gone).

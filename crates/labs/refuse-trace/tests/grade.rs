@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use insta_cmd::get_cargo_bin;
 use nix::errno::Errno;
 use workbook::names::errno_name;
+use workbook::testing::random_u64;
 use workbook::testing::{bin_dir, deny_syscall, workspace_bin, Transcript};
 
 /// The lab, killed if it runs past the time limit.
@@ -40,15 +41,6 @@ fn assert_same_as_demo(mut ours: Transcript, snapshot: &str, what: &str) {
     ours.stderr = ours.stderr.replace(&own_comm(), "[TEST]");
     let demo = Transcript::of_demo("refuse-trace", snapshot);
     ours.assert_same_as(&demo, &format!("{what} (the demo's snapshot {snapshot})"));
-}
-
-/// A number from the kernel's random pool.
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most 8 bytes into `bytes`.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    assert_eq!(got, 8, "getrandom");
-    u64::from_ne_bytes(bytes)
 }
 
 /// A field of /proc/PID/status ("" when the process is gone).

@@ -18,6 +18,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
+use workbook::testing::random_u64;
 use workbook::testing::Transcript;
 
 /// The lab, killed if it runs past the time limit.
@@ -32,15 +33,6 @@ fn same_as_demo(args: &[&str], snapshot: &str) {
     let ours = Transcript::of_run(lab().args(args), ("lab-tracer-tracee", "tracer-tracee"));
     let demo = Transcript::of_demo("tracer-tracee", snapshot);
     ours.assert_same_as(&demo, &format!("lab-tracer-tracee {}", args.join(" ")));
-}
-
-/// A number from the kernel's random pool.
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most 8 bytes into `bytes`.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    assert_eq!(got, 8, "getrandom");
-    u64::from_ne_bytes(bytes)
 }
 
 /// A folder of this test's own under /tmp, with a random name; removed at

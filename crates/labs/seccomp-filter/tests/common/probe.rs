@@ -36,18 +36,7 @@ use std::process::{Command, Stdio};
 
 use workbook::arch::{Abi, AUDIT_ARCH, AUDIT_ARCH_COMPAT};
 
-/// `size` random bytes, from getrandom(2).
-pub fn random_bytes(size: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; size];
-    let mut done = 0;
-    while done < size {
-        // SAFETY: getrandom writes at most `size - done` bytes at that place.
-        let got = unsafe { libc::getrandom(bytes[done..].as_mut_ptr().cast(), size - done, 0) };
-        assert!(got > 0, "getrandom: {}", std::io::Error::last_os_error());
-        done += got as usize;
-    }
-    bytes
-}
+pub use workbook::testing::random_bytes;
 
 /// A number below `n`, at random.
 pub fn random_below(n: usize) -> usize {
