@@ -456,7 +456,7 @@ pub mod tracer_checks {
     }
 
     fn builtin(demo: Command, target: &str, own_binary: &std::path::Path) -> Command {
-        let exec = format!("exec -a builtin:{target} \"$0\"");
+        let exec = format!("exec -a builtin:{target} \"$0\" \"$@\"");
         let mut command = under(demo, &["bash", "-c", &exec]);
         command.arg(own_binary);
         command
@@ -541,6 +541,51 @@ pub mod tracer_checks {
         if let Err(panic) = result {
             std::panic::resume_unwind(panic);
         }
+    }
+
+    /// Busy threads must not starve the others (strace serves every
+    /// tracee in turn and finishes each case in well under a second): the
+    /// first of 31 threads must get to run while 30 newer ones make
+    /// syscalls without pause; so must a thread started after them; execve
+    /// from one of 100 busy threads must go through; and a process whose 8
+    /// threads write without pause must die of its child's SIGKILL (137).
+    pub fn busy_threads_are_served_fairly(
+        demo: impl Fn() -> Command,
+        own_binary: &std::path::Path,
+    ) {
+        let cases = [
+            (
+                "first-thread",
+                "target: the first thread ran, and stopped the 30 busy ones started after it\n",
+            ),
+            (
+                "late-thread",
+                "target: the thread started last ran, and stopped the 30 busy ones\n",
+            ),
+            (
+                "exec",
+                "target: execve from one of 100 busy threads: done\n",
+            ),
+        ];
+        for (case, wanted) in cases {
+            let mut command = builtin(demo(), "crowd", own_binary);
+            let output = run(command.arg(case));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "crowd {case}: {stderr}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                as_shown(wanted),
+                "crowd {case}: {stderr}"
+            );
+        }
+        let mut command = builtin(demo(), "crowd", own_binary);
+        let output = run(command.arg("kill-writers").stdout(Stdio::null()));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(137),
+            "crowd kill-writers: {stderr}"
+        );
     }
 
     /// The demo in a process group of its own, as a shell runs a job, with
@@ -761,6 +806,17 @@ macro_rules! tracer_check_tests {
                 $crate::testing::tracer_checks::Shown::$shown,
             );
             $crate::testing::tracer_checks::threads_under_load(
+                demo,
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn busy_threads_are_served_fairly() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
+            $crate::testing::tracer_checks::busy_threads_are_served_fairly(
                 demo,
                 &::insta_cmd::get_cargo_bin($bin),
             );

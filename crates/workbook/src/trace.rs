@@ -1,7 +1,7 @@
 //! The tracer/tracee start-up from the tracer-tracee chapter, packaged for
 //! the demos that come after it.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -125,6 +125,9 @@ pub struct Tracees {
     in_syscall: HashSet<Pid>,
     first_execed: bool,
     exit_code: Option<u8>,
+    /// Reports taken from waitpid and not yet handed to the loop, oldest
+    /// first (see `wait`).
+    pending: VecDeque<(Pid, i32)>,
 }
 
 impl Tracees {
@@ -140,6 +143,7 @@ impl Tracees {
             in_syscall: HashSet::new(),
             first_execed: false,
             exit_code: None,
+            pending: VecDeque::new(),
         }
     }
 
@@ -166,20 +170,23 @@ impl Tracees {
     /// PTRACE_SEIZE) is ptrace's, not the program's: it is resumed here. So
     /// is a stop whose tracee was killed before we could look at it: its
     /// death is reported next.
+    ///
+    /// Every tracee is served in turn, as strace does. waitpid(-1) always
+    /// reports the first waiting tracee in the kernel's list (the newest
+    /// thread first), so a tracer that took one report at a time would
+    /// serve a few busy threads for ever and starve the rest. Instead, when
+    /// the loop has handled every report it was given, this takes all the
+    /// reports waiting at that moment (WNOHANG), and hands them out one by
+    /// one before it asks the kernel again.
     pub fn wait(&mut self) -> Result<Option<Waited>> {
         loop {
             if self.alive.is_empty() {
                 return Ok(None);
             }
-            let (pid, raw) = match wait_raw(None, WaitPidFlag::__WALL) {
-                Ok(Some(found)) => found,
-                Ok(None) => continue,
+            let Some((pid, raw)) = self.next_report()? else {
                 // Nobody left to wait for, whatever our bookkeeping thought.
-                Err(error) if error.downcast_ref::<Errno>() == Some(&Errno::ECHILD) => {
-                    self.alive.clear();
-                    return Ok(None);
-                }
-                Err(error) => return Err(error),
+                self.alive.clear();
+                return Ok(None);
             };
             let in_syscall = self.in_syscall.contains(&pid);
             let waited = Waited {
@@ -235,6 +242,27 @@ impl Tracees {
             }
             return Ok(Some(waited));
         }
+    }
+
+    /// The oldest report not yet handed out; when there is none, waits for
+    /// one, then takes every other report already waiting. `None`: the
+    /// tracer has no children left (ECHILD).
+    fn next_report(&mut self) -> Result<Option<(Pid, i32)>> {
+        if let Some(report) = self.pending.pop_front() {
+            return Ok(Some(report));
+        }
+        let mut flags = WaitPidFlag::__WALL;
+        loop {
+            match wait_raw(None, flags) {
+                Ok(Some(report)) => self.pending.push_back(report),
+                Ok(None) if flags.contains(WaitPidFlag::WNOHANG) => break,
+                Ok(None) => continue,
+                Err(error) if error.downcast_ref::<Errno>() == Some(&Errno::ECHILD) => break,
+                Err(error) => return Err(error),
+            }
+            flags |= WaitPidFlag::WNOHANG;
+        }
+        Ok(self.pending.pop_front())
     }
 
     /// Whether the first tracee got as far as running its program (a

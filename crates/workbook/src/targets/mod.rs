@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 mod breakme;
+mod crowd;
 mod hostile_writes;
 pub mod mailbox;
 pub mod overhead;
@@ -53,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "signal-lab",
     "segv",
     "sigqueue",
+    "crowd",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -99,6 +101,19 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        "crowd" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            match std::env::args().nth(1).as_deref() {
+                Some("late-thread") => crowd::late_thread(),
+                Some("first-thread") => crowd::first_thread(),
+                Some("exec") => crowd::exec_from_busy_thread(&args),
+                Some("kill-writers") => crowd::kill_writers(),
+                _ => {
+                    eprintln!("crowd: late-thread, exec [COMMAND...] or kill-writers");
+                    ExitCode::from(2)
+                }
+            }
+        }
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
