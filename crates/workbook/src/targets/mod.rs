@@ -13,6 +13,7 @@ use std::time::Duration;
 mod breakme;
 mod hostile_writes;
 pub mod mailbox;
+mod mapped_writes;
 pub mod overhead;
 mod robustness;
 mod seccomp;
@@ -53,6 +54,8 @@ pub const NAMES: &[&str] = &[
     "signal-lab",
     "segv",
     "sigqueue",
+    "mapped-writes",
+    "int80-write",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -99,6 +102,11 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        "mapped-writes" => mapped_writes::mapped_writes(
+            std::env::args().nth(1).as_deref(),
+            std::env::args().nth(2).as_deref(),
+        ),
+        "int80-write" => mapped_writes::int80_write(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
