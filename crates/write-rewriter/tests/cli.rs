@@ -245,6 +245,33 @@ fn a_shared_file_mapping_is_left_unchanged() {
     assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
 }
 
+/// The same run for the book: the demo runs its target as `./write-rewriter`
+/// (a link in the test's directory) on `data` there, so that only the
+/// directory's name differs between runs.
+#[test]
+fn shared_file_mapping_run() {
+    let dir = TempDir::new("shared");
+    let path = file_with(&dir, FILE_CONTENTS);
+    std::os::unix::fs::symlink(
+        get_cargo_bin("write-rewriter"),
+        dir.0.join("write-rewriter"),
+    )
+    .unwrap();
+    let mut settings = redactions();
+    settings.add_filter(r"/\S*/write-rewriter-shared-\d+-[0-9a-f]+", "[DIR]");
+    let _redactions = settings.bind_to_scope();
+    workbook::assert_limited_snapshot!(rewriter().current_dir(&dir.0).args([
+        "--",
+        "bash",
+        "-c",
+        "exec -a builtin:mapped-writes \"$0\" \"$@\"",
+        "./write-rewriter",
+        "shared",
+        "data",
+    ]));
+    assert_eq!(std::fs::read(&path).unwrap(), FILE_CONTENTS);
+}
+
 /// A writable MAP_PRIVATE mapping of a file is the program's own
 /// copy-on-write memory: it is rewritten, and the file stays as it was.
 #[test]
