@@ -1,5 +1,6 @@
 //! Reading a tracee's memory and showing it: one process_vm_readv per read,
-//! and bytes escaped the way strace prints them.
+//! and bytes escaped the way strace prints them; and what the tracee has
+//! mapped where, from /proc/PID/maps.
 
 use std::io::IoSliceMut;
 
@@ -44,6 +45,66 @@ pub fn read_c_string(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>> {
     Ok(text)
 }
 
+/// One line of /proc/PID/maps: `start-end perms offset dev inode path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// `r`, `w`, `x` or `-` each, then `p` (private) or `s` (shared).
+    pub perms: String,
+    /// The file's inode; 0 for memory that no file backs.
+    pub inode: u64,
+    /// The file, a name such as `[heap]` or `[stack]`, or empty.
+    pub path: String,
+}
+
+impl Mapping {
+    pub fn readable(&self) -> bool {
+        self.perms.starts_with('r')
+    }
+
+    /// MAP_SHARED: the pages are not this process's own. They are a
+    /// file's pages in the page cache (the file itself, for anyone who
+    /// reads it), or memory other processes map too. A change to them is
+    /// seen there.
+    pub fn shared(&self) -> bool {
+        self.perms.as_bytes().get(3) == Some(&b's')
+    }
+
+    /// Whether any byte of `start..end` lies in this mapping.
+    pub fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.start < end && start < self.end
+    }
+
+    /// `start-end perms offset dev inode path`, or `None` for a line that
+    /// isn't one. The first five fields are separated by one space each;
+    /// the path comes after padding and may itself hold spaces
+    /// (`/dev/zero (deleted)`).
+    pub fn parse(line: &str) -> Option<Mapping> {
+        let mut fields = line.splitn(6, ' ');
+        let (start, end) = fields.next()?.split_once('-')?;
+        let perms = fields.next()?.to_string();
+        let _offset = fields.next()?;
+        let _device = fields.next()?;
+        let inode = fields.next()?.parse().ok()?;
+        Some(Mapping {
+            start: usize::from_str_radix(start, 16).ok()?,
+            end: usize::from_str_radix(end, 16).ok()?,
+            perms,
+            inode,
+            path: fields.next().unwrap_or_default().trim_start().to_string(),
+        })
+    }
+}
+
+/// What `pid` has mapped, in address order, as /proc/PID/maps lists it.
+pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
+    let path = format!("/proc/{pid}/maps");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    Ok(text.lines().filter_map(Mapping::parse).collect())
+}
+
 /// `"hello\n"...` as strace shows a buffer: escaped, quoted, and cut after
 /// `cap` bytes with `...`.
 pub fn quoted(bytes: &[u8], cap: usize) -> String {
@@ -75,6 +136,38 @@ mod tests {
         assert_eq!(quoted(b"hi\n", 32), "\"hi\\n\"");
         assert_eq!(quoted(b"a\x01\"b", 32), "\"a\\x01\\\"b\"");
         assert_eq!(quoted(b"abcdef", 3), "\"abc\"...");
+    }
+
+    #[test]
+    fn maps_lines_parse() {
+        let shared = Mapping::parse(
+            "7f8cb38f1000-7f8cb38f2000 rw-s 00000000 00:01 50919   /dev/zero (deleted)",
+        )
+        .unwrap();
+        assert_eq!(
+            (shared.start, shared.end),
+            (0x7f8c_b38f_1000, 0x7f8c_b38f_2000)
+        );
+        assert!(shared.readable() && shared.shared());
+        assert_eq!(
+            (shared.inode, shared.path.as_str()),
+            (50919, "/dev/zero (deleted)")
+        );
+        let anonymous = Mapping::parse("7f8cb2aa7000-7f8cb2bda000 rw-p 00000000 00:00 0 ").unwrap();
+        assert!(!anonymous.shared());
+        assert_eq!((anonymous.inode, anonymous.path.as_str()), (0, ""));
+        assert!(anonymous.overlaps(0x7f8c_b2bd_9fff, 0x7f8c_b2bd_a001));
+        assert!(!anonymous.overlaps(0x7f8c_b2bd_a000, 0x7f8c_b2bd_b000));
+        assert!(Mapping::parse("not a mapping").is_none());
+    }
+
+    #[test]
+    fn our_own_maps_hold_our_stack() {
+        let local = 0u8;
+        let at = std::ptr::addr_of!(local) as usize;
+        let maps = maps(Pid::this()).unwrap();
+        let stack = maps.iter().find(|m| m.overlaps(at, at + 1)).unwrap();
+        assert!(stack.readable() && !stack.shared(), "{stack:?}");
     }
 
     #[test]

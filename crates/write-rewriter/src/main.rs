@@ -6,19 +6,21 @@
 // It only rewrites what the kernel would copy whole: a range the kernel
 // refuses, or one that runs into unmapped memory, is reported and left as
 // it was, and so is anything the demo's own child writes before its execve.
+// It never changes a file: a buffer in a shared mapping (of a file, or
+// memory other processes share) is left as it was too.
 
 use std::collections::HashSet;
 use std::io::{IoSlice, IoSliceMut};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 use workbook::arch::Abi;
-use workbook::memory::quoted;
+use workbook::memory::{self, quoted, Mapping};
 use workbook::names::errno_name;
 use workbook::trace::{spawn_traced, Resume, Tracees};
 use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
@@ -50,6 +52,9 @@ const SHOWN: usize = 64;
 /// How much of one write the tracer rewrites at most; a longer one is
 /// rewritten this far and reported as partly rewritten.
 const REWRITE_AT_MOST: usize = 16 << 20;
+/// write(2) through `int 0x80`, the i386 ABI (arch/x86/entry/syscalls/
+/// syscall_32.tbl); through `syscall` it is 1, libc::SYS_write.
+const I386_WRITE: u64 = 4;
 /// The top of user space (TASK_SIZE_MAX) on x86_64 with 4-level paging. With
 /// 5-level paging it is higher, and a buffer above this is left alone: safe.
 const USER_TOP: usize = 0x7fff_ffff_f000;
@@ -85,9 +90,9 @@ fn run() -> Result<ExitCode> {
             Stop::SyscallEnter {
                 nr,
                 args: call,
-                abi: Abi::X86_64,
-            } if nr == libc::SYS_write as u64 => {
-                if !rewrite_write(pid, call, args.peek, tracees.first_execed()) {
+                abi,
+            } if is_write(nr, abi) => {
+                if !rewrite_write(pid, abi, call, args.peek, tracees.first_execed()) {
                     partial.insert(pid);
                 }
                 None
@@ -120,15 +125,36 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::from(tracees.exit_code()?))
 }
 
+/// Whether a syscall-enter-stop is a write(2): call 1 through `syscall`,
+/// call 4 through `int 0x80` (which a 64-bit program may use too, and
+/// strace shows as the i386 write it is). The x32 ABI's write is left
+/// alone: most kernels are built without x32.
+fn is_write(nr: u64, abi: Abi) -> bool {
+    match abi {
+        Abi::X86_64 => nr == libc::SYS_write as u64,
+        Abi::I386 => nr == I386_WRITE,
+        Abi::X32 => false,
+    }
+}
+
 // ANCHOR: rewrite
 /// One write(2) entry: check the range, read the buffer, show it, overwrite
 /// it with 'A's. `started` is false while the only tracee is still the
 /// demo's own child, before its execve. Returns false when the buffer was
 /// left as it was, or rewritten only in part: the loop then shows what the
 /// kernel's write made of it.
-fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
+fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) -> bool {
+    let (args, via) = match abi {
+        // The i386 ABI passes 32-bit values in ebx, ecx, edx; the kernel
+        // ignores the registers' upper halves, and so do we.
+        Abi::I386 => (
+            args.map(|arg| arg & 0xffff_ffff),
+            " via int 0x80 (i386 ABI)",
+        ),
+        Abi::X86_64 | Abi::X32 => (args, ""),
+    };
     let (fd, base, len) = (args[0] as i32, args[1] as usize, args[2] as usize);
-    say!("[pid {pid}] SYS_write({fd}, len {len}): base={base:#x}");
+    say!("[pid {pid}] SYS_write({fd}, len {len}){via}: base={base:#x}");
     if !started {
         say!(
             "[pid {pid}]   left unchanged: the program has not started (this \
@@ -136,7 +162,17 @@ fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
         );
         return true;
     }
-    let count = match what_the_kernel_copies(pid, base, len) {
+    // This thread is stopped at its syscall entry: its mappings stay as
+    // they are until we let it go. One look at /proc/PID/maps serves both
+    // checks below.
+    let maps = match memory::maps(pid) {
+        Ok(maps) => maps,
+        Err(error) => {
+            say!("[pid {pid}]   left unchanged: {error:#}");
+            return false;
+        }
+    };
+    let count = match what_the_kernel_copies(&maps, base, len) {
         Ok(count) => count,
         Err(why) => {
             say!("[pid {pid}]   left unchanged: {why}");
@@ -144,6 +180,19 @@ fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
         }
     };
     let wanted = count.min(REWRITE_AT_MOST);
+    // A shared mapping is not the program's own memory: both ways of
+    // writing below would change the file, or what other processes see.
+    // Other threads of the program run on meanwhile, and one could map a
+    // file over the buffer between this look and the write. A tracer that
+    // stops one thread at a syscall, as strace does, can't rule that out;
+    // only stopping every thread first (a debugger's all-stop) could.
+    if let Some(shared) = shared_mapping_under(&maps, base, wanted) {
+        say!(
+            "[pid {pid}]   left unchanged: the buffer is in {}",
+            what_is_shared(shared)
+        );
+        return false;
+    }
     let mut data = if peek {
         let (data, calls) = peek_buffer(pid, base, wanted);
         say!(
@@ -241,7 +290,7 @@ fn rewrite_write(pid: Pid, args: [u64; 6], peek: bool, started: bool) -> bool {
 /// write depending on the file. Only a range that is readable to its end
 /// is rewritten; anything else is the program's bug, and the program should
 /// see what it would see without a tracer.
-fn what_the_kernel_copies(pid: Pid, base: usize, len: usize) -> Result<usize, String> {
+fn what_the_kernel_copies(maps: &[Mapping], base: usize, len: usize) -> Result<usize, String> {
     let Some(end) = base.checked_add(len) else {
         return Err("buf + count wraps around: access_ok refuses it (EFAULT)".into());
     };
@@ -252,7 +301,7 @@ fn what_the_kernel_copies(pid: Pid, base: usize, len: usize) -> Result<usize, St
         ));
     }
     let count = len.min(max_rw_count());
-    let readable = readable_from(pid, base, count).map_err(|error| format!("{error:#}"))?;
+    let readable = readable_from(maps, base, count);
     if readable < count {
         return Err(format!(
             "only the first {readable} of its {count} bytes are mapped \
@@ -264,32 +313,18 @@ fn what_the_kernel_copies(pid: Pid, base: usize, len: usize) -> Result<usize, St
 
 /// How many bytes from `base` on, up to `len`, lie in readable mappings
 /// with no gap between them, by /proc/PID/maps (sorted by address).
-fn readable_from(pid: Pid, base: usize, len: usize) -> Result<usize> {
-    let path = format!("/proc/{pid}/maps");
-    let maps = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+fn readable_from(maps: &[Mapping], base: usize, len: usize) -> usize {
     let mut reached = base;
-    for line in maps.lines() {
-        let Some((start, end, perms)) = mapping(line) else {
-            continue;
-        };
-        if end <= reached {
+    for mapping in maps {
+        if mapping.end <= reached {
             continue;
         }
-        if start > reached || !perms.starts_with('r') || reached - base >= len {
+        if mapping.start > reached || !mapping.readable() || reached - base >= len {
             break;
         }
-        reached = end;
+        reached = mapping.end;
     }
-    Ok((reached - base).min(len))
-}
-
-/// `start-end perms ...`, a line of /proc/PID/maps.
-fn mapping(line: &str) -> Option<(usize, usize, &str)> {
-    let mut fields = line.split_ascii_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    Some((start, end, fields.next()?))
+    (reached - base).min(len)
 }
 
 /// The most one read or write moves: INT_MAX rounded down to a page
@@ -300,6 +335,42 @@ fn max_rw_count() -> usize {
     i32::MAX as usize & !(page - 1)
 }
 // ANCHOR_END: range
+
+// ANCHOR: shared
+/// The first shared mapping (MAP_SHARED, the `s` in /proc/PID/maps) that
+/// any byte of `base..base + len` lies in. Its pages are not the
+/// program's own: a file's pages in the page cache ARE the file, so
+/// process_vm_writev or PTRACE_POKEDATA there writes into the file on disk
+/// (the kernel writes it back later, as for any change through the
+/// mapping). A memfd or a file in /dev/shm is a file too, and shared
+/// anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is seen by every process
+/// that shares it. A private mapping, even of a file, is safe: the first
+/// write to a page copies it (copy-on-write).
+fn shared_mapping_under(maps: &[Mapping], base: usize, len: usize) -> Option<&Mapping> {
+    let end = base.saturating_add(len);
+    maps.iter()
+        .find(|mapping| mapping.shared() && mapping.overlaps(base, end))
+}
+
+/// The narration's words for a shared mapping, and why it is left alone.
+fn what_is_shared(mapping: &Mapping) -> String {
+    match mapping.path.as_str() {
+        // The kernel backs shared anonymous memory with a file of its own,
+        // which /proc/PID/maps names so.
+        "/dev/zero (deleted)" => "shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): \
+             every process that shares it would see the 'A's"
+            .to_string(),
+        "" => format!(
+            "a shared mapping at {:#x}-{:#x}: other processes would see the 'A's",
+            mapping.start, mapping.end
+        ),
+        path => format!(
+            "a shared mapping of {path}: its pages are the file's, \
+             and the 'A's would be written to the file"
+        ),
+    }
+}
+// ANCHOR_END: shared
 
 #[cfg(not(lab))] // the lab brings its own (outside the book's listing)
 // ANCHOR: readv

@@ -173,3 +173,170 @@ fn a_failed_exec_is_reported_unchanged() {
     assert_eq!(shell.status.code(), Some(127));
     assert_eq!(output.status.code(), Some(127), "stderr:\n{stderr}");
 }
+
+/// A directory of the test's own, removed when dropped: the files the
+/// targets map live here, never among the user's files.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "write-rewriter-{tag}-{}-{:x}",
+            std::process::id(),
+            workbook::testing::random_u64()
+        ));
+        std::fs::create_dir(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the built-in target `mapped-writes` (with `args`) under write-rewriter.
+fn rewriter_on_mapped_writes(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let mut command = rewriter();
+    command
+        .args([
+            "--",
+            "bash",
+            "-c",
+            "exec -a builtin:mapped-writes \"$0\" \"$@\"",
+        ])
+        .arg(get_cargo_bin("write-rewriter"))
+        .args(args);
+    workbook::testing::run(&mut command)
+}
+
+/// A file with known contents in a directory of the test's own.
+fn file_with(dir: &TempDir, contents: &[u8]) -> std::path::PathBuf {
+    let path = dir.0.join("data");
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+const FILE_CONTENTS: &[u8] = b"the file's own contents, which no tracer may change\n";
+
+/// write(1, map, n) from a writable MAP_SHARED mapping of a file: the
+/// mapping's pages are the file's pages in the page cache, so writing 'A's
+/// there would write them into the file on disk. The buffer is left alone,
+/// the narration says why, and the file is as it was.
+#[test]
+fn a_shared_file_mapping_is_left_unchanged() {
+    let dir = TempDir::new("shared");
+    let path = file_with(&dir, FILE_CONTENTS);
+    let output = rewriter_on_mapped_writes(&["shared".as_ref(), path.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        FILE_CONTENTS,
+        "the file was changed; stderr:\n{stderr}"
+    );
+    assert_eq!(output.stdout, FILE_CONTENTS, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("shared mapping of {}", path.display())),
+        "the narration does not name the shared mapping:\n{stderr}"
+    );
+    assert!(!stderr.contains("process_vm_writev"), "stderr:\n{stderr}");
+    assert!(!stderr.contains("PTRACE_POKEDATA"), "stderr:\n{stderr}");
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+}
+
+/// The same run for the book: the demo runs its target as `./write-rewriter`
+/// (a link in the test's directory) on `data` there, so that only the
+/// directory's name differs between runs.
+#[test]
+fn shared_file_mapping_run() {
+    let dir = TempDir::new("shared");
+    let path = file_with(&dir, FILE_CONTENTS);
+    std::os::unix::fs::symlink(
+        get_cargo_bin("write-rewriter"),
+        dir.0.join("write-rewriter"),
+    )
+    .unwrap();
+    let mut settings = redactions();
+    settings.add_filter(r"/\S*/write-rewriter-shared-\d+-[0-9a-f]+", "[DIR]");
+    let _redactions = settings.bind_to_scope();
+    workbook::assert_limited_snapshot!(rewriter().current_dir(&dir.0).args([
+        "--",
+        "bash",
+        "-c",
+        "exec -a builtin:mapped-writes \"$0\" \"$@\"",
+        "./write-rewriter",
+        "shared",
+        "data",
+    ]));
+    assert_eq!(std::fs::read(&path).unwrap(), FILE_CONTENTS);
+}
+
+/// A writable MAP_PRIVATE mapping of a file is the program's own
+/// copy-on-write memory: it is rewritten, and the file stays as it was.
+#[test]
+fn a_private_file_mapping_is_rewritten_and_the_file_kept() {
+    let dir = TempDir::new("private");
+    let path = file_with(&dir, FILE_CONTENTS);
+    let output = rewriter_on_mapped_writes(&["private".as_ref(), path.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        FILE_CONTENTS,
+        "the file was changed; stderr:\n{stderr}"
+    );
+    let rewritten = "A".repeat(FILE_CONTENTS.len() - 1) + "\n";
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        rewritten,
+        "stderr:\n{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+}
+
+/// Shared memory that is not a file on disk is still shared: a memfd (a
+/// file without a name) and MAP_SHARED|MAP_ANONYMOUS memory are what other
+/// processes see too. Both are left alone; the target checks its buffer.
+#[test]
+fn shared_memory_is_left_unchanged() {
+    for (mode, named) in [
+        ("memfd", "shared mapping of /memfd:mapped-writes"),
+        ("shared-anonymous", "shared anonymous memory"),
+    ] {
+        let output = rewriter_on_mapped_writes(&[mode.as_ref()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "from shared memory\n",
+            "{mode}; stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(named),
+            "{mode}: no {named:?} in stderr:\n{stderr}"
+        );
+        assert_eq!(output.status.code(), Some(0), "{mode}; stderr:\n{stderr}");
+    }
+}
+
+/// write(2) through `int 0x80` (the i386 ABI, call 4) from a 64-bit
+/// process is a write all the same, as strace shows it: rewritten.
+#[test]
+fn an_int_0x80_write_is_rewritten() {
+    let mut command = rewriter();
+    command
+        .args(["--", "bash", "-c", "exec -a builtin:int80-write \"$0\""])
+        .arg(get_cargo_bin("write-rewriter"));
+    let output = workbook::testing::run(&mut command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = "written through int 0x80\n";
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "A".repeat(line.len() - 1) + "\n",
+        "stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("SYS_write(1, len {}) via int 0x80", line.len())),
+        "stderr:\n{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+}

@@ -14,6 +14,7 @@ mod breakme;
 mod crowd;
 mod hostile_writes;
 pub mod mailbox;
+mod mapped_writes;
 pub mod overhead;
 mod robustness;
 mod seccomp;
@@ -55,6 +56,8 @@ pub const NAMES: &[&str] = &[
     "segv",
     "sigqueue",
     "crowd",
+    "mapped-writes",
+    "int80-write",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -114,6 +117,11 @@ pub fn run_if_requested() -> Option<ExitCode> {
                 }
             }
         }
+        "mapped-writes" => mapped_writes::mapped_writes(
+            std::env::args().nth(1).as_deref(),
+            std::env::args().nth(2).as_deref(),
+        ),
+        "int80-write" => mapped_writes::int80_write(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
