@@ -470,3 +470,101 @@ fn trace_of_an_execve_from_a_thread() {
         "a stale call was paired with the execve's exit: {stderr}"
     );
 }
+
+/// The built-in target `own-filter`: a seccomp filter of its own returns
+/// SECCOMP_RET_TRACE|0x1234 for getppid and uname, then it makes both.
+const OWN_FILTER: [&str; 3] = ["bash", "-c", "exec -a builtin:own-filter \"$0\""];
+
+/// A program's own SECCOMP_RET_TRACE is not ours: without a tracer that
+/// asked for seccomp stops the kernel fails the call with ENOSYS, and so
+/// must the demo, in both modes. A call we block is blocked all the same,
+/// with our errno, even when the program's filter traces it too (its data
+/// then reaches the stop, not ours).
+#[test]
+fn the_programs_own_ret_trace_gets_enosys_as_without_us() {
+    let own = get_cargo_bin("syscall-blocker");
+    let mut alone = Command::new(OWN_FILTER[0]);
+    alone.args(&OWN_FILTER[1..]).arg(&own);
+    let alone = workbook::testing::run(workbook::testing::limited(&mut alone));
+    let enosys = "target: my own filter returns SECCOMP_RET_TRACE|0x1234 for getppid and uname\n\
+                  target: getppid: ENOSYS (Function not implemented)\n\
+                  target: uname: ENOSYS (Function not implemented)\n";
+    assert_eq!(String::from_utf8_lossy(&alone.stdout), enosys);
+    let uname_blocked = enosys.replace(
+        "uname: ENOSYS (Function not implemented)",
+        "uname: EACCES (Permission denied)",
+    );
+    for mode in [&[][..], &["--seccomp"][..]] {
+        for (block, wanted) in [("socket", enosys), ("uname", uname_blocked.as_str())] {
+            let output = workbook::testing::run(
+                blocker()
+                    .args(mode)
+                    .args(["--block", block, "--errno", "EACCES", "--"])
+                    .args(OWN_FILTER)
+                    .arg(&own),
+            );
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                wanted,
+                "{mode:?} --block {block}: {stderr}"
+            );
+            assert_eq!(output.status.code(), Some(0), "{mode:?} --block {block}");
+        }
+    }
+}
+
+/// The same under strace, which sets no PTRACE_O_TRACESECCOMP without
+/// --seccomp-bpf: ENOSYS for both calls.
+#[test]
+#[ignore = "needs strace"]
+fn strace_too_leaves_the_programs_own_ret_trace_enosys() {
+    let own = get_cargo_bin("syscall-blocker");
+    let theirs = workbook::testing::run(
+        workbook::testing::limited(&mut Command::new("strace"))
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .args(OWN_FILTER)
+            .arg(&own),
+    );
+    let ours = workbook::testing::run(
+        blocker()
+            .args(["--seccomp", "--block", "socket", "--"])
+            .args(OWN_FILTER)
+            .arg(&own),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+    assert!(String::from_utf8_lossy(&theirs.stdout).contains("getppid: ENOSYS"));
+}
+
+/// `--trace` tells the program's own RET_TRACE stops from ours.
+#[test]
+fn trace_tells_the_programs_own_ret_trace_from_ours() {
+    let own = get_cargo_bin("syscall-blocker");
+    let output = workbook::testing::run(
+        blocker()
+            .args(["--seccomp", "--trace", "--block", "uname", "--"])
+            .args(OWN_FILTER)
+            .arg(&own),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let getppid = stderr
+        .lines()
+        .find(|line| line.starts_with("getppid("))
+        .unwrap_or_else(|| panic!("no getppid line: {stderr}"));
+    assert!(!getppid.contains("(blocked)"), "{stderr}");
+    assert!(getppid.contains("ENOSYS"), "{stderr}");
+    assert!(getppid.contains("0x1234"), "{stderr}");
+    // bash calls uname too, before the target's own filter is there.
+    let uname = stderr
+        .lines()
+        .rfind(|line| line.starts_with("uname("))
+        .unwrap_or_else(|| panic!("no uname line: {stderr}"));
+    assert!(uname.contains("EPERM"), "{stderr}");
+    assert!(
+        uname.ends_with("(blocked; its own filter traces it too, data 0x1234)"),
+        "{stderr}"
+    );
+}

@@ -14,6 +14,7 @@ mod breakme;
 mod hostile_writes;
 pub mod mailbox;
 pub mod overhead;
+pub mod own_filter;
 mod robustness;
 mod seccomp;
 mod signal_lab;
@@ -53,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "signal-lab",
     "segv",
     "sigqueue",
+    "own-filter",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -99,6 +101,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        "own-filter" => own_filter::own_filter(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
