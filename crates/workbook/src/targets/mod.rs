@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod breakme;
 mod hostile_writes;
+pub mod numbers;
 pub mod mailbox;
 pub mod overhead;
 pub mod own_filter;
@@ -55,6 +56,7 @@ pub const NAMES: &[&str] = &[
     "segv",
     "sigqueue",
     "own-filter",
+    "odd-numbers",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -102,6 +104,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(2).as_deref(),
         ),
         "own-filter" => own_filter::own_filter(),
+        "odd-numbers" => numbers::odd_numbers(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
