@@ -668,3 +668,23 @@ fn odd_numbers_are_named_as_strace_names_them() {
     assert_eq!(calls(&ours), calls(&theirs));
     assert_eq!(ours.stdout, theirs.stdout);
 }
+
+/// A command of 20,000 arguments, each 40 characters (820 KB; execve's
+/// limit is a quarter of the stack's, 2 MB by default): the narration names
+/// it as strace abbreviates an execve's argv (`-s 32`): each argument cut
+/// after 32 characters, `...` after the first 32 arguments.
+#[test]
+fn a_long_command_line_is_narrated_abbreviated() {
+    let long: Vec<String> = (0..20_000).map(|n| format!("{n:040}")).collect();
+    let output = workbook::testing::run(blocker().args(["--", "/bin/true"]).args(&long));
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let shown: Vec<String> = long[..31].iter().map(|arg| format!("{}...", &arg[..32])).collect();
+    assert_eq!(
+        stderr,
+        format!(
+            "syscall-blocker: running /bin/true {} ..., blocking nothing\n",
+            shown.join(" ")
+        )
+    );
+}
