@@ -233,7 +233,12 @@ fn trace_with_seccomp(
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
         let signal = match status.stop {
-            Stop::Event(Event::Seccomp { data, nr, args, abi }) => {
+            Stop::Event(Event::Seccomp {
+                data,
+                nr,
+                args,
+                abi,
+            }) => {
                 // Our filter's stop, or the program's own filter's: see Sent.
                 let sent = Sent::by(data, blocked.contains(abi, nr));
                 // Not run yet, as at a syscall entry: skip it and set its result.

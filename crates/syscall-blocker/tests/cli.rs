@@ -650,7 +650,12 @@ fn odd_numbers_are_named_as_strace_names_them() {
             .args(ODD_NUMBERS)
             .arg(&own),
     );
-    let ours = workbook::testing::run(blocker().args(["--trace", "--"]).args(ODD_NUMBERS).arg(&own));
+    let ours = workbook::testing::run(
+        blocker()
+            .args(["--trace", "--"])
+            .args(ODD_NUMBERS)
+            .arg(&own),
+    );
     // name and result, without arguments (strace shows six for an unknown
     // call), a pid's value or a mode line
     let calls = |output: &Output| -> Vec<(String, String)> {
@@ -660,7 +665,11 @@ fn odd_numbers_are_named_as_strace_names_them() {
             .map(|line| {
                 let (call, result) = line.rsplit_once(" = ").expect("a finished call");
                 let name = call.split('(').next().unwrap_or_default().to_string();
-                let result = if result.starts_with("-1 ") { result.trim() } else { "a value" };
+                let result = if result.starts_with("-1 ") {
+                    result.trim()
+                } else {
+                    "a value"
+                };
                 (name, result.to_string())
             })
             .collect()
@@ -679,7 +688,10 @@ fn a_long_command_line_is_narrated_abbreviated() {
     let output = workbook::testing::run(blocker().args(["--", "/bin/true"]).args(&long));
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let shown: Vec<String> = long[..31].iter().map(|arg| format!("{}...", &arg[..32])).collect();
+    let shown: Vec<String> = long[..31]
+        .iter()
+        .map(|arg| format!("{}...", &arg[..32]))
+        .collect();
     assert_eq!(
         stderr,
         format!(

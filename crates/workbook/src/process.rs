@@ -369,7 +369,8 @@ mod tests {
 
     #[test]
     fn long_command_lines_are_abbreviated_as_strace_does() {
-        let command = |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };
+        let command =
+            |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };
         assert_eq!(abbreviated(&command(&["ls", "-l"])), "ls -l");
         let exactly = "a".repeat(32);
         assert_eq!(abbreviated(&command(&[&exactly])), exactly);
@@ -377,7 +378,10 @@ mod tests {
         assert_eq!(abbreviated(&command(&[&longer])), format!("{exactly}..."));
         // Cut by characters, not bytes: a multi-byte character stays whole.
         let wide = "й".repeat(40);
-        assert_eq!(abbreviated(&command(&[&wide])), format!("'{}'...", "й".repeat(32)));
+        assert_eq!(
+            abbreviated(&command(&[&wide])),
+            format!("'{}'...", "й".repeat(32))
+        );
         let many: Vec<String> = (0..100_000).map(|n| n.to_string()).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         let shown = abbreviated(&command(&many));

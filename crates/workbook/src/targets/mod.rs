@@ -12,8 +12,8 @@ use std::time::Duration;
 
 mod breakme;
 mod hostile_writes;
-pub mod numbers;
 pub mod mailbox;
+pub mod numbers;
 pub mod overhead;
 pub mod own_filter;
 mod robustness;

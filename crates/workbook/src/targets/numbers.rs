@@ -12,7 +12,10 @@ pub const ODD_NUMBERS: [(u64, &str); 6] = [
     (u64::MAX - 1, "syscall(-2)"),
     (u64::MAX, "syscall(-1)"),
     (0x7fff_ffff, "syscall(0x7fffffff)"),
-    (X32_SYSCALL_BIT | 1000, "syscall(0x400003e8), the x32 bit on no x32 call"),
+    (
+        X32_SYSCALL_BIT | 1000,
+        "syscall(0x400003e8), the x32 bit on no x32 call",
+    ),
     (
         1 << 32 | libc::SYS_getppid as u64,
         "syscall(0x10000006e), getppid with the upper half set",

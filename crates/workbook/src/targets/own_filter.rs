@@ -36,7 +36,9 @@ pub fn own_filter() -> ExitCode {
         eprintln!("target: installing my own seccomp filter: {errno}");
         return ExitCode::FAILURE;
     }
-    println!("target: my own filter returns SECCOMP_RET_TRACE|{OWN_TRACE_DATA:#x} for getppid and uname");
+    println!(
+        "target: my own filter returns SECCOMP_RET_TRACE|{OWN_TRACE_DATA:#x} for getppid and uname"
+    );
     // What a call returned, read at once: the next call overwrites errno.
     let answer = |result: libc::c_long| {
         if result < 0 {
