@@ -233,17 +233,24 @@ fn trace_with_seccomp(
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
         let signal = match status.stop {
-            Stop::Event(Event::Seccomp { nr, args, abi, .. }) => {
+            Stop::Event(Event::Seccomp {
+                data,
+                nr,
+                args,
+                abi,
+            }) => {
+                // Our filter's stop, or the program's own filter's: see Sent.
+                let sent = Sent::by(data, blocked.contains(abi, nr));
                 // Not run yet, as at a syscall entry: skip it and set its result.
                 if block_at_entry(pid)?.is_none() {
                     continue;
                 }
-                let Some(ret) = fail_at_exit(pid, errno)? else {
+                let Some(ret) = fail_at_exit(pid, sent.errno(errno))? else {
                     continue;
                 };
                 let call = Call { nr, args, abi };
                 printer.enter(pid, prefix(&tracees, pid), &call);
-                printer.exit(pid, prefix(&tracees, pid), &call, ret, true);
+                printer.exit_noted(pid, prefix(&tracees, pid), &call, ret, &sent.note());
                 None
             }
             Stop::Signal(signal) => Some(signal),
@@ -258,6 +265,53 @@ fn trace_with_seccomp(
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()
+}
+
+/// Who sent the call to the tracer. Filters stack: the program may install
+/// its own, returning SECCOMP_RET_TRACE with data of its own for a tracer
+/// that understands it. The kernel runs every filter and keeps the most
+/// restrictive action; of equal ones, the first it ran, the newest filter's,
+/// so when both filters trace a call the stop brings the program's data.
+enum Sent {
+    /// A blocked call, sent by our filter alone.
+    Ours,
+    /// A blocked call the program's own filter traces too.
+    OursAndTheirs { data: u16 },
+    /// Only the program's own filter wants this call traced.
+    Theirs { data: u16 },
+}
+
+impl Sent {
+    fn by(data: u16, blocked: bool) -> Sent {
+        match (blocked, data == seccomp::TRACE_ONLY_DATA) {
+            (true, true) => Sent::Ours,
+            (true, false) => Sent::OursAndTheirs { data },
+            (false, _) => Sent::Theirs { data },
+        }
+    }
+
+    /// A blocked call fails with our errno. The program's own RET_TRACE
+    /// gets what the kernel gives it when no tracer asked for seccomp
+    /// stops (PTRACE_O_TRACESECCOMP): the call is skipped and fails with
+    /// ENOSYS. That is what the program meets without us, or under strace.
+    fn errno(&self, ours: Errno) -> Errno {
+        match self {
+            Sent::Ours | Sent::OursAndTheirs { .. } => ours,
+            Sent::Theirs { .. } => Errno::ENOSYS,
+        }
+    }
+
+    fn note(&self) -> String {
+        match self {
+            Sent::Ours => "(blocked)".to_string(),
+            Sent::OursAndTheirs { data } => {
+                format!("(blocked; its own filter traces it too, data {data:#x})")
+            }
+            Sent::Theirs { data } => format!(
+                "(its own filter's SECCOMP_RET_TRACE, data {data:#x}: failed as without a tracer)"
+            ),
+        }
+    }
 }
 // ANCHOR_END: seccomp
 

@@ -61,14 +61,20 @@ impl Printer {
 
     /// The call returns `ret`: the rest of its line, or a `resumed` line.
     pub fn exit(&mut self, pid: Pid, prefix: Option<Pid>, call: &Call, ret: i64, blocked: bool) {
+        let note = if blocked { "(blocked)" } else { "" };
+        self.exit_noted(pid, prefix, call, ret, note);
+    }
+
+    /// The same, with a note after the result (none if empty).
+    pub fn exit_noted(&mut self, pid: Pid, prefix: Option<Pid>, call: &Call, ret: i64, note: &str) {
         if !self.enabled {
             return;
         }
+        let space = if note.is_empty() { "" } else { " " };
         let rest = format!(
-            "{}) = {}{}\n",
+            "{}) = {}{space}{note}\n",
             exit_arguments(pid, call, ret),
             result(ret),
-            if blocked { " (blocked)" } else { "" }
         );
         self.finish(pid, prefix, call, &rest);
     }

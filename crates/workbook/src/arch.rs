@@ -136,10 +136,20 @@ pub enum Abi {
 impl Abi {
     /// The ABI of a call, from the `arch` that PTRACE_GET_SYSCALL_INFO or
     /// seccomp_data reports and the number as the program passed it.
+    ///
+    /// x32 calls report AUDIT_ARCH_X86_64 too; the number tells them apart,
+    /// as the kernel does: it takes the number as a 32-bit int
+    /// (`do_syscall_64(regs, int nr)`) and runs an x32 call only when
+    /// `(unsigned int)(nr - __X32_SYSCALL_BIT) < X32_NR_syscalls`
+    /// (`do_syscall_x32`). So -1, -2 or 0x7fffffff, which have bit 30 set,
+    /// are no x32 call: nothing runs, and the call is an x86_64 one that
+    /// fails with ENOSYS. (strace takes bit 30 alone, -1 excepted, and
+    /// announces x32 mode for them.)
     pub fn of(audit_arch: u32, nr: u64) -> Abi {
+        let x32_index = (nr as u32).wrapping_sub(X32_SYSCALL_BIT as u32);
         match audit_arch {
             AUDIT_ARCH_COMPAT => Abi::I386,
-            _ if nr & X32_SYSCALL_BIT != 0 && nr != u64::MAX => Abi::X32,
+            _ if x32_index < X32_NR_SYSCALLS => Abi::X32,
             _ => Abi::X86_64,
         }
     }
@@ -207,6 +217,10 @@ impl Abi {
         known.map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
     }
 }
+
+/// The kernel's X32_NR_syscalls: one past the highest x32 number, the
+/// last of the x32 ABI's own numbers (pwritev2, 547).
+const X32_NR_SYSCALLS: u32 = X32_OWN_NUMBERS[X32_OWN_NUMBERS.len() - 1].1 as u32 + 1;
 
 /// The x32 ABI's calls with numbers of their own (the kernel's
 /// arch/x86/entry/syscalls/syscall_64.tbl, "x32" rows; asm/unistd_x32.h):
@@ -293,6 +307,22 @@ mod abi_tests {
         assert_eq!(Abi::of(AUDIT_ARCH_COMPAT, 1), Abi::I386);
         assert_eq!(Abi::of(AUDIT_ARCH, 1 | X32_SYSCALL_BIT), Abi::X32);
         assert_eq!(Abi::of(AUDIT_ARCH, u64::MAX), Abi::X86_64);
+    }
+
+    #[test]
+    fn x32_only_where_the_kernel_runs_an_x32_call() {
+        assert_eq!(X32_NR_SYSCALLS, 548);
+        let x32 = |nr: u64| Abi::of(AUDIT_ARCH, nr) == Abi::X32;
+        // syscall(-2), syscall(-1): bit 30 set, and no call at all.
+        assert!(!x32(u64::MAX - 1));
+        assert!(!x32(u64::MAX));
+        assert!(!x32(0x7fff_ffff));
+        assert!(!x32(X32_SYSCALL_BIT | 548));
+        assert!(x32(X32_SYSCALL_BIT));
+        assert!(x32(X32_SYSCALL_BIT | 547));
+        // The kernel reads only the lower 32 bits of the number.
+        assert!(x32(0xffff_ffff_4000_0029));
+        assert!(!x32(0x4000_0000_0000_0029));
     }
 }
 

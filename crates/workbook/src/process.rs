@@ -108,11 +108,7 @@ impl Program {
             .collect::<Result<Vec<_>>>()?;
         Ok(Program {
             file: c_string(path.as_os_str())?,
-            label: command
-                .iter()
-                .map(|arg| shell_quote(&arg.to_string_lossy()))
-                .collect::<Vec<_>>()
-                .join(" "),
+            label: abbreviated(command),
             argv,
         })
     }
@@ -135,6 +131,33 @@ impl Program {
             },
         }
     }
+}
+
+/// How much of a command line the narration shows: strace's limits for an
+/// execve's argv, the first 32 arguments and 32 characters of each (`-s
+/// 32`), so that 100,000 arguments make a line of about 1 KB, not 600 KB.
+const SHOWN_ARGUMENTS: usize = 32;
+const SHOWN_CHARACTERS: usize = 32;
+
+/// The command as a shell user would type it, abbreviated as strace
+/// abbreviates an argv: a longer argument ends in `...` after its first 32
+/// characters, and `...` stands for any arguments after the first 32.
+fn abbreviated(command: &[OsString]) -> String {
+    let mut shown: Vec<String> = command
+        .iter()
+        .take(SHOWN_ARGUMENTS)
+        .map(|arg| {
+            let arg = arg.to_string_lossy();
+            match arg.char_indices().nth(SHOWN_CHARACTERS) {
+                Some((cut, _)) => format!("{}...", shell_quote(&arg[..cut])),
+                None => shell_quote(&arg),
+            }
+        })
+        .collect();
+    if command.len() > SHOWN_ARGUMENTS {
+        shown.push("...".to_string());
+    }
+    shown.join(" ")
 }
 
 /// Quotes an argument the way a shell user would type it.
@@ -342,6 +365,28 @@ mod tests {
         assert_eq!(shell_quote("exit 3"), "'exit 3'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn long_command_lines_are_abbreviated_as_strace_does() {
+        let command =
+            |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };
+        assert_eq!(abbreviated(&command(&["ls", "-l"])), "ls -l");
+        let exactly = "a".repeat(32);
+        assert_eq!(abbreviated(&command(&[&exactly])), exactly);
+        let longer = format!("{exactly} b");
+        assert_eq!(abbreviated(&command(&[&longer])), format!("{exactly}..."));
+        // Cut by characters, not bytes: a multi-byte character stays whole.
+        let wide = "й".repeat(40);
+        assert_eq!(
+            abbreviated(&command(&[&wide])),
+            format!("'{}'...", "й".repeat(32))
+        );
+        let many: Vec<String> = (0..100_000).map(|n| n.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let shown = abbreviated(&command(&many));
+        assert!(shown.starts_with("0 1 2 "), "{shown}");
+        assert!(shown.ends_with(" 30 31 ..."), "{shown}");
     }
 
     #[test]

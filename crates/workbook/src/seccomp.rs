@@ -87,14 +87,22 @@ pub fn listed(numbers: &[u64], verdict: u32) -> Vec<sock_filter> {
 // ANCHOR_END: listed
 
 // ANCHOR: trace_list
-/// SECCOMP_RET_TRACE for the listed syscalls, ALLOW for the rest: a tracer
-/// with PTRACE_O_TRACESECCOMP is stopped for those calls only. Each ABI
-/// has its own list, since each numbers the calls its own way: the filter
-/// reads `arch` first, then the number, and x32 numbers carry bit 30.
+/// The data `trace_only` returns with SECCOMP_RET_TRACE (its low 16 bits),
+/// which the tracer reads with PTRACE_GETEVENTMSG at the stop. The program
+/// may install filters of its own that return RET_TRACE too, with data of
+/// their own: this value tells our filter's stops from theirs.
+pub const TRACE_ONLY_DATA: u16 = 0x7ace;
+
+/// SECCOMP_RET_TRACE | TRACE_ONLY_DATA for the listed syscalls, ALLOW for
+/// the rest: a tracer with PTRACE_O_TRACESECCOMP is stopped for those calls
+/// only. Each ABI has its own list, since each numbers the calls its own
+/// way: the filter reads `arch` first, then the number, and x32 numbers
+/// carry bit 30.
 pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
-    let native = listed(x86_64, libc::SECCOMP_RET_TRACE);
-    let x32 = listed(x32, libc::SECCOMP_RET_TRACE);
-    let compat = listed(i386, libc::SECCOMP_RET_TRACE);
+    let trace = libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA);
+    let native = listed(x86_64, trace);
+    let x32 = listed(x32, trace);
+    let compat = listed(i386, trace);
     let to_compat = 2 + native.len() + x32.len();
     let to_x32 = native.len();
     assert!(to_compat <= 255, "too many syscalls for one jump");
@@ -142,16 +150,16 @@ mod tests {
                 (0x15, 2, 0, 41),
                 (0x15, 1, 0, 42),
                 (0x06, 0, 0, 0x7fff_0000),
-                (0x06, 0, 0, 0x7ff0_0000),
+                (0x06, 0, 0, 0x7ff0_7ace),
                 (0x15, 1, 0, 41 | x32),
                 (0x06, 0, 0, 0x7fff_0000),
-                (0x06, 0, 0, 0x7ff0_0000),
+                (0x06, 0, 0, 0x7ff0_7ace),
                 (0x15, 1, 0, 0x4000_0003),
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x20, 0, 0, 0),
                 (0x15, 1, 0, 359),
                 (0x06, 0, 0, 0x7fff_0000),
-                (0x06, 0, 0, 0x7ff0_0000),
+                (0x06, 0, 0, 0x7ff0_7ace),
             ]
         );
     }

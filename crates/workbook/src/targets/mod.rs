@@ -15,7 +15,9 @@ mod crowd;
 mod hostile_writes;
 pub mod mailbox;
 mod mapped_writes;
+pub mod numbers;
 pub mod overhead;
+pub mod own_filter;
 mod robustness;
 mod seccomp;
 mod signal_lab;
@@ -58,6 +60,8 @@ pub const NAMES: &[&str] = &[
     "crowd",
     "mapped-writes",
     "int80-write",
+    "own-filter",
+    "odd-numbers",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -122,6 +126,8 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(2).as_deref(),
         ),
         "int80-write" => mapped_writes::int80_write(),
+        "own-filter" => own_filter::own_filter(),
+        "odd-numbers" => numbers::odd_numbers(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
