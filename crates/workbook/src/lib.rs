@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod hints;
 pub mod memory;
 pub mod names;
+pub mod narrate;
 pub mod process;
 pub mod seccomp;
 pub mod siginfo;

@@ -139,3 +139,40 @@ pub fn kill_writers() -> ExitCode {
         }
     }
 }
+
+/// `crowd nonblocking-stderr`: sets O_NONBLOCK on the stderr it shares with
+/// its tracer, then gives the tracer plenty to say: 3,000 handled SIGUSR1s
+/// and 3,000 lines on stdout. A tracer whose narration fails on EAGAIN
+/// when the reader is slow dies, and takes us with it.
+pub fn nonblocking_stderr() -> ExitCode {
+    // SAFETY: F_GETFL/F_SETFL on our own stderr change only its flags.
+    let set = unsafe {
+        let flags = libc::fcntl(libc::STDERR_FILENO, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(libc::STDERR_FILENO, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+    };
+    if !set {
+        eprintln!(
+            "target: fcntl(2, F_SETFL, O_NONBLOCK): {}",
+            std::io::Error::last_os_error()
+        );
+        return ExitCode::FAILURE;
+    }
+    if !super::count_sigusr1_deliveries() {
+        return ExitCode::FAILURE;
+    }
+    const ROUNDS: usize = 3000;
+    let mut out = std::io::stdout().lock();
+    for round in 0..ROUNDS {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGUSR1);
+        let line = format!("round {round}\n");
+        if std::io::Write::write_all(&mut out, line.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .is_err()
+        {
+            return ExitCode::FAILURE;
+        }
+    }
+    let caught = super::SIGUSR1_COUNT.load(Ordering::SeqCst);
+    println!("target: {ROUNDS} rounds with a non-blocking stderr, the handler ran {caught} times");
+    ExitCode::SUCCESS
+}

@@ -115,8 +115,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
                 Some("first-thread") => crowd::first_thread(),
                 Some("exec") => crowd::exec_from_busy_thread(&args),
                 Some("kill-writers") => crowd::kill_writers(),
+                Some("nonblocking-stderr") => crowd::nonblocking_stderr(),
                 _ => {
-                    eprintln!("crowd: late-thread, exec [COMMAND...] or kill-writers");
+                    eprintln!("crowd: first-thread, late-thread, exec [COMMAND...], kill-writers or nonblocking-stderr");
                     ExitCode::from(2)
                 }
             }
