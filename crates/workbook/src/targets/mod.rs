@@ -14,6 +14,7 @@ mod breakme;
 mod hostile_writes;
 pub mod mailbox;
 pub mod overhead;
+mod past_the_list;
 mod robustness;
 mod seccomp;
 mod signal_lab;
@@ -53,6 +54,9 @@ pub const NAMES: &[&str] = &[
     "signal-lab",
     "segv",
     "sigqueue",
+    "new-mount",
+    "io-uring",
+    "int80-thread",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -99,6 +103,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        "new-mount" => past_the_list::new_mount(std::env::args().nth(1).as_deref()),
+        "io-uring" => past_the_list::io_uring(),
+        "int80-thread" => past_the_list::int80_thread(),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
