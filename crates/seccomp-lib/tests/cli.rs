@@ -43,12 +43,38 @@ fn is_root() -> bool {
 /// The built-in target `name` with `args`, run by bash under the demo's
 /// filter: `seccomp-lib bash -c 'exec -a builtin:NAME "$0" ARGS' seccomp-lib`.
 fn target_under_the_filter(name: &str, args: &[&str]) -> Output {
-    let script = format!("exec -a builtin:{name} \"$0\" {}", args.join(" "));
+    let script = std::iter::once(format!("exec -a builtin:{name} \"$0\""))
+        .chain(args.iter().map(|arg| arg.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut command = seccomp_lib();
     command
         .args(["bash", "-c", &script])
         .arg(get_cargo_bin("seccomp-lib"));
     workbook::testing::run(&mut command)
+}
+
+/// insta settings that also redact the demo's path, as the book's command
+/// line names it.
+fn redactions_with_the_demo() -> insta::Settings {
+    let mut settings = redactions();
+    let demo = get_cargo_bin("seccomp-lib");
+    settings.add_filter(
+        &regex_escape(&demo.to_string_lossy()),
+        "target/debug/seccomp-lib",
+    );
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' => {
+                vec!['\\', c]
+            }
+            c => vec![c],
+        })
+        .collect()
 }
 
 /// The same target with no filter at all: what the filter must stop.
@@ -307,7 +333,9 @@ fn the_new_mount_api_mounts_a_tmpfs_without_the_filter() {
 /// target dies of SIGSYS, root or not (as root, without the fix, it mounts).
 #[test]
 fn the_new_mount_api_is_trapped_at_unshare() {
+    let _redactions = redactions_with_the_demo().bind_to_scope();
     let output = target_under_the_filter("new-mount", &[]);
+    insta::assert_snapshot!(outcome(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "target: unshare(CLONE_NEWNS)\n",
@@ -373,7 +401,9 @@ fn int_0x80_in_a_thread_kills_the_whole_process() {
     );
     assert_eq!(alone.status.code(), Some(0), "{}", outcome(&alone));
 
+    let _redactions = redactions_with_the_demo().bind_to_scope();
     let output = target_under_the_filter("int80-thread", &[]);
+    insta::assert_snapshot!(outcome(&output));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "target: thread: getpid through int 0x80 (i386 syscall 20)\n",

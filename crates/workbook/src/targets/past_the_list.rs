@@ -80,7 +80,6 @@ fn device_of(stat: impl FnOnce(&mut libc::stat) -> libc::c_int) -> Option<libc::
     (stat(&mut buffer) == 0).then_some(buffer.st_dev)
 }
 
-// ANCHOR: new_mount
 /// Mounts a tmpfs without mount(2): in a mount namespace of its own
 /// (unshare), with every mount in it made private first (mount_setattr), so
 /// the host never sees it; then fsopen, fsconfig, fsmount, move_mount onto
@@ -160,7 +159,6 @@ fn mount_tmpfs(detached: bool) -> Result<(), ExitCode> {
     );
     Ok(())
 }
-// ANCHOR_END: new_mount
 
 /// `struct io_uring_params` of io_uring_setup(2): 120 bytes, zero for the
 /// defaults; the kernel fills in the rest.
