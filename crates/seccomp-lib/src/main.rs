@@ -67,7 +67,7 @@ struct Args {
 const USAGE: &str = "seccomp-lib [--] <PROG> [ARGS]...\n       \
                      seccomp-lib --demo | --catch | --print-filter";
 
-/// Our sys_numbers[] (the slide elides the list), by name; modelled on
+/// Our sys_numbers[] (the slide elides the list), by name; checked against
 /// Docker's default profile, and shared with syscall-overhead.
 use workbook::seccomp::LECTURE_DANGEROUS as SYS_NUMBERS;
 
