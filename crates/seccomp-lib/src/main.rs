@@ -67,7 +67,7 @@ struct Args {
 const USAGE: &str = "seccomp-lib [--] <PROG> [ARGS]...\n       \
                      seccomp-lib --demo | --catch | --print-filter";
 
-/// Our sys_numbers[] (the slide elides the list), by name; modelled on
+/// Our sys_numbers[] (the slide elides the list), by name; checked against
 /// Docker's default profile, and shared with syscall-overhead.
 use workbook::seccomp::LECTURE_DANGEROUS as SYS_NUMBERS;
 
@@ -109,6 +109,11 @@ fn run() -> Result<ExitCode> {
     };
 
     let (mut ctx, policy) = filter()?;
+    // A call through another ABI (int 0x80 on x86_64) fails the filter's
+    // architecture check. libseccomp's default answer, SCMP_ACT_KILL, kills
+    // only the calling thread, and the program goes on without it: kill
+    // the whole process instead, as seccomp-filter's --hardened does.
+    let kill_process = ctx.set_act_badarch(ScmpAction::KillProcess).map(drop);
 
     let Some(program) = program else {
         ctx.export_pfc(std::io::stdout())
@@ -120,6 +125,13 @@ fn run() -> Result<ExitCode> {
     // /proc/self/exe (readlink), which a filter may trap.
     let me = program_name();
     load(&mut ctx)?;
+    // libseccomp refuses KILL_PROCESS where the kernel lacks it (before
+    // Linux 4.14), or lacks seccomp filters altogether: load() has said
+    // so for the latter already; nothing has been run yet.
+    kill_process.context(
+        "seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS): \
+         this kernel can't kill a whole process from a filter (Linux 4.14 can)",
+    )?;
     eprintln!("{me}: filter loaded, {policy}; execvp {}", program.label);
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     Err(ExitWith {

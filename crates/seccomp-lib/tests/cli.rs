@@ -40,6 +40,52 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// The built-in target `name` with `args`, run by bash under the demo's
+/// filter: `seccomp-lib bash -c 'exec -a builtin:NAME "$0" ARGS' seccomp-lib`.
+fn target_under_the_filter(name: &str, args: &[&str]) -> Output {
+    let script = std::iter::once(format!("exec -a builtin:{name} \"$0\""))
+        .chain(args.iter().map(|arg| arg.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = seccomp_lib();
+    command
+        .args(["bash", "-c", &script])
+        .arg(get_cargo_bin("seccomp-lib"));
+    workbook::testing::run(&mut command)
+}
+
+/// insta settings that also redact the demo's path, as the book's command
+/// line names it.
+fn redactions_with_the_demo() -> insta::Settings {
+    let mut settings = redactions();
+    let demo = get_cargo_bin("seccomp-lib");
+    settings.add_filter(
+        &regex_escape(&demo.to_string_lossy()),
+        "target/debug/seccomp-lib",
+    );
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' => {
+                vec!['\\', c]
+            }
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// The same target with no filter at all: what the filter must stop.
+fn target_alone(name: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(get_cargo_bin("seccomp-lib"));
+    command.arg0(format!("builtin:{name}")).args(args);
+    workbook::testing::without_core_dumps(&mut command);
+    workbook::testing::limited(&mut command);
+    workbook::testing::run(&mut command)
+}
+
 #[test]
 fn echo_runs_as_usual() {
     let _redactions = redactions().bind_to_scope();
@@ -162,7 +208,9 @@ fn non_executable_file_exits_126() {
 
 /// The pseudo-code's layout differs between libseccomp versions, so this
 /// checks its substance rather than snapshotting it: every syscall on the
-/// list traps, everything else is allowed, other architectures are killed.
+/// list traps, everything else is allowed, and a call through another
+/// architecture kills the process (KILL_PROCESS, not libseccomp's default,
+/// KILL, which kills only the calling thread).
 #[test]
 fn print_filter_traps_every_listed_syscall() {
     let output = seccomp_lib().arg("--print-filter").output().unwrap();
@@ -176,6 +224,10 @@ fn print_filter_traps_every_listed_syscall() {
         "kexec_load",
         "bpf_is_not_listed",
         "vmsplice",
+        "unshare",
+        "fsopen",
+        "move_mount",
+        "io_uring_setup",
     ] {
         let comment = format!("# filter for syscall \"{name}\"");
         let found = lines.iter().position(|line| line.starts_with(&comment));
@@ -192,9 +244,10 @@ fn print_filter_traps_every_listed_syscall() {
         assert_eq!(lines[at + 2], "action TRAP;", "{name}\n{pfc}");
     }
     let traps = lines.iter().filter(|line| **line == "action TRAP;").count();
-    assert_eq!(traps, 42, "{pfc}");
+    assert_eq!(traps, workbook::seccomp::LECTURE_DANGEROUS.len(), "{pfc}");
     assert!(lines.contains(&"action ALLOW;"), "{pfc}");
-    assert!(lines.contains(&"action KILL;"), "{pfc}");
+    assert!(lines.contains(&"action KILL_PROCESS;"), "{pfc}");
+    assert!(!lines.contains(&"action KILL;"), "{pfc}");
     assert!(pfc.contains("filter for arch x86_64"), "{pfc}");
 }
 
@@ -256,4 +309,148 @@ fn the_lectures_mount_as_root_is_killed() {
         "{}",
         outcome(&output)
     );
+}
+
+/// Without the filter, as root, the new mount API mounts a tmpfs (on /tmp,
+/// in the target's own mount namespace, whose mounts it makes private
+/// first): the target really does what the next tests' filter must stop.
+#[test]
+#[ignore = "needs root"]
+fn the_new_mount_api_mounts_a_tmpfs_without_the_filter() {
+    assert!(is_root(), "this test mounts a tmpfs: run it as root");
+    let output = target_alone("new-mount", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.ends_with("target: a new tmpfs is mounted on /tmp, in my own mount namespace: nothing stopped it\n"),
+        "{}",
+        outcome(&output)
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", outcome(&output));
+}
+
+/// unshare, mount_setattr, fsopen, fsconfig, fsmount and move_mount mount a
+/// tmpfs as mount(2) would: the filter traps the first, unshare, and the
+/// target dies of SIGSYS, root or not (as root, without the fix, it mounts).
+#[test]
+fn the_new_mount_api_is_trapped_at_unshare() {
+    let _redactions = redactions_with_the_demo().bind_to_scope();
+    let output = target_under_the_filter("new-mount", &[]);
+    insta::assert_snapshot!(outcome(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target: unshare(CLONE_NEWNS)\n",
+        "{}",
+        outcome(&output)
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSYS),
+        "{}",
+        outcome(&output)
+    );
+}
+
+/// Without a namespace, fsopen alone starts a mount: it traps too.
+#[test]
+fn the_new_mount_api_is_trapped_at_fsopen() {
+    let output = target_under_the_filter("new-mount", &["detached"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target: fsopen(\"tmpfs\", FSOPEN_CLOEXEC)\n",
+        "{}",
+        outcome(&output)
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSYS),
+        "{}",
+        outcome(&output)
+    );
+}
+
+/// io_uring opens files and sockets with no syscall of their own for a
+/// filter to see: io_uring_setup traps, as Docker refuses it since 2023.
+#[test]
+fn io_uring_setup_is_trapped() {
+    let output = target_under_the_filter("io-uring", &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target: io_uring_setup(8, &params)\n",
+        "{}",
+        outcome(&output)
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSYS),
+        "{}",
+        outcome(&output)
+    );
+}
+
+/// A call through `int 0x80` fails the filter's architecture check. Its
+/// action must kill the whole process: libseccomp's default kills only the
+/// calling thread, and the program carries on without it and exits 0.
+#[test]
+fn int_0x80_in_a_thread_kills_the_whole_process() {
+    // Without a filter the thread's call returns and the main thread says so.
+    let alone = target_alone("int80-thread", &[]);
+    assert!(
+        String::from_utf8_lossy(&alone.stdout).contains("I am still here"),
+        "{}",
+        outcome(&alone)
+    );
+    assert_eq!(alone.status.code(), Some(0), "{}", outcome(&alone));
+
+    let _redactions = redactions_with_the_demo().bind_to_scope();
+    let output = target_under_the_filter("int80-thread", &[]);
+    insta::assert_snapshot!(outcome(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "target: thread: getpid through int 0x80 (i386 syscall 20)\n",
+        "{}",
+        outcome(&output)
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSYS),
+        "{}",
+        outcome(&output)
+    );
+}
+
+/// A kernel before 4.14 has seccomp filters but no SECCOMP_RET_KILL_PROCESS:
+/// libseccomp finds out with seccomp(SECCOMP_GET_ACTION_AVAIL), which such
+/// a kernel doesn't know (EINVAL; a filter of the test's own stands in for
+/// it), and refuses the bad-arch action. The demo must not run the program
+/// with threads only half protected: one line, and nothing is run.
+#[test]
+fn a_kernel_without_kill_process_gets_one_line() {
+    const SECCOMP_GET_ACTION_AVAIL: u32 = 2;
+    let mut command = seccomp_lib();
+    command.args(["echo", "hello"]);
+    // SAFETY: the closure only calls prctl, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(deny_syscall(
+            libc::SYS_seccomp,
+            Some(SECCOMP_GET_ACTION_AVAIL),
+            libc::EINVAL,
+        ));
+    }
+    let output = workbook::testing::run(&mut command);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "{}",
+        outcome(&output)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "seccomp-lib: seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS): \
+             this kernel can't kill a whole process from a filter (Linux 4.14 can)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", outcome(&output));
 }

@@ -270,7 +270,7 @@ fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
             filtered(n, &lecture_filter())
         })?,
         Row::measure(
-            "seccomp: libseccomp, the lecture's 42 traps",
+            "seccomp: libseccomp, the lecture's 63 traps",
             n,
             runs,
             |n| libseccomp_loaded(n, &libseccomp_lecture),
@@ -384,7 +384,7 @@ fn reading_an_argument(filter: Vec<sock_filter>) -> Vec<sock_filter> {
 /// Offset of `args[0]` in `struct seccomp_data`.
 const ARG0: u32 = 16;
 
-/// The lecture's 42 dangerous calls, as seccomp-lib resolves them.
+/// The lecture's 63 dangerous calls, as seccomp-lib resolves them.
 fn lecture_numbers() -> Result<Vec<u64>> {
     LECTURE_DANGEROUS
         .iter()

@@ -12,7 +12,7 @@ const LABELS: &[&str] = &[
     "baseline: untraced",
     "seccomp: allow everything, 1 instruction",
     "seccomp: the lecture's 4 checks",
-    "seccomp: libseccomp, the lecture's 42 traps",
+    "seccomp: libseccomp, the lecture's 63 traps",
     "seccomp: 300 checks in a row",
     "seccomp: libseccomp, the 300 as a tree",
     "seccomp: reads an argument, then allows",

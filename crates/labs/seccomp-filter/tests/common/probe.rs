@@ -60,7 +60,7 @@ pub fn random_word(len: usize) -> String {
 
 /// The lecture's dangerous calls (seccomp-lib's list) that fail harmlessly
 /// with the probe's arguments, root or not: every pointer is bad, every
-/// number out of range. All 42 of them do.
+/// number out of range. All of them do.
 pub const DANGEROUS: &[&str] = workbook::seccomp::LECTURE_DANGEROUS;
 
 /// Calls nobody lists for echo or true and that the probe may make under
