@@ -453,7 +453,10 @@ impl Debugger {
             return Ok(());
         }
         let mut stopped = 0;
-        for thread in threads {
+        // Only our tracees: io_uring's threads (iou-wrk-N, iou-sqp-N) are
+        // threads of the process too, but ptrace never attaches them and
+        // no SIGSTOP stops them; waiting for theirs would be forever.
+        for thread in threads.into_iter().filter(|&thread| traced_by_us(thread)) {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
@@ -787,6 +790,18 @@ fn thread_group(pid: Pid) -> Option<i32> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+}
+
+/// Whether this thread traces `thread` (TracerPid in /proc/TID/status):
+/// not so for the kernel's own threads in a process, such as io_uring's.
+fn traced_by_us(thread: Pid) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{thread}/status")) else {
+        return false;
+    };
+    let tracer = status
+        .lines()
+        .find_map(|line| line.strip_prefix("TracerPid:")?.trim().parse::<i32>().ok());
+    tracer == Some(nix::unistd::gettid().as_raw())
 }
 
 /// The state letter of /proc/PID/stat: R running, S or D asleep, t traced.

@@ -36,7 +36,7 @@ const CALLS: [(u64, u64, u64); 3] = [
     (12, 0x5eed_000c, 0),
 ];
 
-fn call(n: u64, seed: u64, shift: u64) -> u64 {
+pub(super) fn call(n: u64, seed: u64, shift: u64) -> u64 {
     // SAFETY: target_fn only computes with its register arguments.
     unsafe { target_fn(n, seed, shift) }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod breakme;
 mod hostile_writes;
+mod io_uring;
 pub mod mailbox;
 pub mod overhead;
 mod robustness;
@@ -53,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "signal-lab",
     "segv",
     "sigqueue",
+    "io-uring",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -99,6 +101,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

@@ -1,0 +1,102 @@
+//! Programs that took gdb's behaviour to match: io_uring's kernel threads
+//! in the process, odd program paths, IFUNC and versioned symbols in libc,
+//! libraries loaded by dlopen, code run before main, CLONE_VM children.
+//! gdb is the spec; these tests check the demo's own behaviour, and the
+//! ones marked "needs gdb" compare with gdb itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use insta_cmd::get_cargo_bin;
+
+/// The demo, killed if it runs past the time limit.
+fn demo() -> Command {
+    let mut command = Command::new(get_cargo_bin("breakpoint"));
+    workbook::testing::limited(&mut command);
+    command
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A fresh directory, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("breakpoint-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The demo with `--break BREAKS...` on a built-in target run as
+/// `builtin:NAME ARGS` from PATH (a symlink named so in a fresh directory:
+/// argv[0] picks the target), so that the breakpoints go into the target
+/// itself, not into a shell that execs it.
+fn builtin(name: &str, args: &[&str], breaks: &[&str]) -> Output {
+    let dir = TempDir::new(&format!("hostile-{name}"));
+    let link = format!("builtin:{name}");
+    std::os::unix::fs::symlink(get_cargo_bin("breakpoint"), dir.path().join(&link)).unwrap();
+    let search = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = demo();
+    command.env("PATH", search);
+    for spec in breaks {
+        command.args(["--break", spec]);
+    }
+    workbook::testing::run(command.arg("--").arg(&link).args(args))
+}
+
+/// The `rdi=` values of the hit lines.
+fn first_arguments(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|line| line.contains(" hit ") && line.contains("rdi="))
+        .filter_map(|line| Some(line.split_once("rdi=")?.1.split(' ').next()?.to_string()))
+        .collect()
+}
+
+/// io_uring's worker (iou-wrk-N) and submission (iou-sqp-N) threads are
+/// threads of the process that are no tracees: no SIGSTOP stops them, and
+/// the step-over must not wait for them. Five hits, as gdb has.
+#[test]
+fn io_uring_threads_do_not_hang_the_step_over() {
+    for mode in [None, Some("sqpoll")] {
+        let args: Vec<&str> = mode.into_iter().collect();
+        let output = builtin("io-uring", &args, &["target_fn"]);
+        let (stdout, stderr) = text(&output);
+        if stdout.contains("io_uring not available") {
+            eprintln!("skipped: {}", stdout.lines().next().unwrap_or_default());
+            return;
+        }
+        assert_eq!(output.status.code(), Some(0), "{mode:?}: {stderr}");
+        assert!(
+            stdout.starts_with("target: io_uring worker thread running\n"),
+            "{mode:?}: {stdout}"
+        );
+        assert_eq!(
+            first_arguments(&stderr),
+            ["0x1", "0x2", "0x3", "0x4", "0x5"],
+            "{mode:?}: {stderr}"
+        );
+    }
+}
