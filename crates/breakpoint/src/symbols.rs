@@ -28,24 +28,39 @@ impl Mapping {
 pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
     let path = format!("/proc/{pid}/maps");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    Ok(text.lines().filter_map(mapping).collect())
+    // Not `lines()`, which would take a '\r' that ends a path for part of
+    // the line ending.
+    Ok(text.split('\n').filter_map(mapping).collect())
 }
 
-/// `start-end perms offset dev inode path`.
+/// `start-end perms offset dev inode   path`. The path is the rest of the
+/// line after the padding, as it is: it may hold spaces, and end in one.
+/// The kernel writes a newline in it as `\012`, which stands for it again.
 fn mapping(line: &str) -> Option<Mapping> {
-    let mut fields = line.split_ascii_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
-    let perms = fields.next()?.to_string();
-    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let (_dev, _inode) = (fields.next()?, fields.next()?);
-    let path = fields.collect::<Vec<_>>().join(" ");
+    let mut rest = line;
+    let mut fields = [""; 5];
+    for field in &mut fields {
+        let (value, after) = rest
+            .trim_start_matches(' ')
+            .split_once(' ')
+            .unwrap_or((rest, ""));
+        *field = value;
+        rest = after;
+    }
+    let [range, perms, offset, _dev, _inode] = fields;
+    let (start, end) = range.split_once('-')?;
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
-        perms,
-        offset,
-        path,
+        perms: perms.to_string(),
+        offset: u64::from_str_radix(offset, 16).ok()?,
+        path: rest.trim_start_matches(' ').replace("\\012", "\n"),
     })
+}
+
+/// A path as the narration shows it, on one line: a newline in it as `\n`.
+pub fn one_line(path: &str) -> String {
+    path.replace('\n', "\\n")
 }
 
 /// An ELF file as loaded in the tracee: its symbols and its load bias
@@ -64,19 +79,20 @@ impl Image {
     // ANCHOR: load
     /// Reads `path` and finds where its first segment was mapped.
     pub fn load(path: &str, maps: &[Mapping]) -> Result<Image> {
-        let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+        let shown = one_line(path);
+        let data = std::fs::read(path).with_context(|| format!("reading {shown}"))?;
         let file =
-            object::File::parse(&*data).with_context(|| format!("{path}: not an ELF file"))?;
+            object::File::parse(&*data).with_context(|| format!("{shown}: not an ELF file"))?;
         let lowest = file
             .segments()
             .map(|segment| segment.address())
             .min()
-            .with_context(|| format!("{path}: no loadable segments"))?;
+            .with_context(|| format!("{shown}: no loadable segments"))?;
         // The file's mapping at offset 0 holds its lowest segment, page-aligned.
         let base = maps
             .iter()
             .find(|m| m.path == path && m.offset == 0)
-            .with_context(|| format!("{path} is not mapped at offset 0 (/proc/PID/maps)"))?
+            .with_context(|| format!("{shown} is not mapped at offset 0 (/proc/PID/maps)"))?
             .start;
         let bias = base.wrapping_sub(lowest & !0xfff);
         let symbols = file
@@ -107,11 +123,11 @@ impl Image {
     /// How the refusal names a file searched: a stripped one says so.
     fn searched(&self) -> String {
         if self.has_symtab {
-            self.path.clone()
+            one_line(&self.path)
         } else {
             format!(
                 "{} (stripped: no .symtab, and .dynsym lists only what it exports)",
-                self.path
+                one_line(&self.path)
             )
         }
     }

@@ -247,11 +247,15 @@ impl Debugger {
         let entry = image.entry.wrapping_add(image.bias);
         if image.is_pie {
             say!(
-                "PTRACE_EVENT_EXEC: {exe} is a PIE, loaded at base {:#x}",
+                "PTRACE_EVENT_EXEC: {} is a PIE, loaded at base {:#x}",
+                symbols::one_line(&exe),
                 image.bias
             );
         } else {
-            say!("PTRACE_EVENT_EXEC: {exe} is loaded at its fixed addresses");
+            say!(
+                "PTRACE_EVENT_EXEC: {} is loaded at its fixed addresses",
+                symbols::one_line(&exe)
+            );
         }
         say!(
             "entry point e_entry {:#x} + base = {entry:#x}: an int3 there first, \
@@ -290,7 +294,10 @@ impl Debugger {
             let (address, symbol) = match locate(&spec, &images, &maps, self.optional) {
                 Ok(Some(found)) => found,
                 Ok(None) => {
-                    say!("{exe} has no symbol '{spec}': running it without breakpoints");
+                    say!(
+                        "{} has no symbol '{spec}': running it without breakpoints",
+                        symbols::one_line(&exe)
+                    );
                     continue;
                 }
                 Err(error) => bail!(

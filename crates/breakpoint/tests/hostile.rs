@@ -100,3 +100,34 @@ fn io_uring_threads_do_not_hang_the_step_over() {
         );
     }
 }
+
+/// A program whose path has two spaces in a row, a newline and a trailing
+/// space: /proc/PID/maps shows the newline as `\012`, and the path is the
+/// rest of the line, spaces and all. The built-in target, linked there.
+#[test]
+fn a_program_path_with_spaces_and_a_newline() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("odd  dir\nname {}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("builtin:breakme");
+    if std::fs::hard_link(get_cargo_bin("breakpoint"), &program).is_err() {
+        std::fs::copy(get_cargo_bin("breakpoint"), &program).unwrap();
+    }
+    let search = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = workbook::testing::run(demo().env("PATH", search).args([
+        "--break",
+        "target_fn",
+        "--",
+        "builtin:breakme",
+    ]));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(first_arguments(&stderr), ["0x4", "0x8", "0xc"], "{stderr}");
+    assert!(stderr.contains("odd  dir\\nname "), "the path on one line: {stderr}");
+}
