@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
-use object::{Object, ObjectSegment, ObjectSymbol};
+use object::elf;
+use object::read::elf::{ElfFile64, ElfSymbol64};
+use object::{Endianness, Object, ObjectSegment, ObjectSymbol};
 
 /// One line of /proc/PID/maps.
 #[derive(Debug, Clone)]
@@ -71,8 +73,24 @@ pub struct Image {
     pub entry: u64,
     pub is_pie: bool,
     has_symtab: bool,
-    /// Defined symbols, from .symtab then .dynsym: name and file address.
-    symbols: Vec<(String, u64)>,
+    /// Defined symbols, from .symtab then .dynsym.
+    symbols: Vec<Symbol>,
+}
+
+/// A defined symbol: its name, its address in the file, and whether it is
+/// an IFUNC (STT_GNU_IFUNC): then the address is its resolver's, a
+/// function that returns the implementation the program really calls.
+struct Symbol {
+    name: String,
+    address: u64,
+    ifunc: bool,
+}
+
+/// Where a name is: the address, and whether that is an IFUNC's resolver.
+#[derive(Clone, Copy)]
+pub struct Found {
+    pub address: u64,
+    pub ifunc: bool,
 }
 
 impl Image {
@@ -81,8 +99,8 @@ impl Image {
     pub fn load(path: &str, maps: &[Mapping]) -> Result<Image> {
         let shown = one_line(path);
         let data = std::fs::read(path).with_context(|| format!("reading {shown}"))?;
-        let file =
-            object::File::parse(&*data).with_context(|| format!("{shown}: not an ELF file"))?;
+        let file = ElfFile64::<Endianness>::parse(&*data)
+            .with_context(|| format!("{shown}: not a 64-bit ELF file"))?;
         let lowest = file
             .segments()
             .map(|segment| segment.address())
@@ -95,29 +113,31 @@ impl Image {
             .with_context(|| format!("{shown} is not mapped at offset 0 (/proc/PID/maps)"))?
             .start;
         let bias = base.wrapping_sub(lowest & !0xfff);
-        let symbols = file
-            .symbols()
-            .chain(file.dynamic_symbols())
-            .filter(|symbol| symbol.is_definition() && symbol.address() != 0)
-            .filter_map(|symbol| Some((symbol.name().ok()?.to_string(), symbol.address())))
-            .collect();
         Ok(Image {
             path: path.to_string(),
             bias,
             entry: file.entry(),
             is_pie: file.kind() == object::ObjectKind::Dynamic,
             has_symtab: file.section_by_name(".symtab").is_some(),
-            symbols,
+            symbols: defined_symbols(&file),
         })
     }
     // ANCHOR_END: load
 
     /// The run-time address of `name`: its value in the file plus the bias.
     pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.find(name).map(|found| found.address)
+    }
+
+    /// `name`'s run-time address, and whether it is an IFUNC's resolver.
+    pub fn find(&self, name: &str) -> Option<Found> {
         self.symbols
             .iter()
-            .find(|(symbol, _)| symbol == name)
-            .map(|&(_, address)| address.wrapping_add(self.bias))
+            .find(|symbol| symbol.name == name)
+            .map(|symbol| Found {
+                address: symbol.address.wrapping_add(self.bias),
+                ifunc: symbol.ifunc,
+            })
     }
 
     /// How the refusal names a file searched: a stripped one says so.
@@ -131,6 +151,44 @@ impl Image {
             )
         }
     }
+}
+
+/// The defined symbols of `file`, .symtab first. A .dynsym symbol of a
+/// version that is not the default one (the hidden bit of .gnu.version:
+/// `memcpy@GLIBC_2.2.5` beside the default `memcpy@@GLIBC_2.14`) is named
+/// with its version, as gdb and the linker do: a plain name is the
+/// default version, the one a program linked today calls.
+fn defined_symbols(file: &ElfFile64<Endianness>) -> Vec<Symbol> {
+    let endian = file.endian();
+    let versions = file
+        .elf_section_table()
+        .versions(endian, file.data())
+        .ok()
+        .flatten();
+    let symbol = |symbol: ElfSymbol64<Endianness>, dynamic: bool| {
+        // object's is_definition() leaves IFUNCs out (their kind is Unknown).
+        let ifunc = symbol.elf_symbol().st_type() == elf::STT_GNU_IFUNC;
+        let defined = symbol.is_definition() || (ifunc && !symbol.is_undefined());
+        if !defined || symbol.address() == 0 {
+            return None;
+        }
+        let mut name = symbol.name().ok()?.to_string();
+        if let Some(versions) = versions.as_ref().filter(|_| dynamic) {
+            let index = versions.version_index(endian, symbol.index());
+            if index.is_hidden() {
+                let version = versions.version(index).ok().flatten()?;
+                name = format!("{name}@{}", String::from_utf8_lossy(version.name()));
+            }
+        }
+        Some(Symbol {
+            name,
+            address: symbol.address(),
+            ifunc,
+        })
+    };
+    let statics = file.symbols().filter_map(|s| symbol(s, false));
+    let dynamics = file.dynamic_symbols().filter_map(|s| symbol(s, true));
+    statics.chain(dynamics).collect()
 }
 
 /// The program and every shared library with code mapped in `pid` now.
@@ -155,16 +213,26 @@ pub fn images(pid: Pid, exe: &str, maps: &[Mapping]) -> Result<Vec<Image>> {
     Ok(images)
 }
 
-/// The address of `name` in the first image that defines it, and which
-/// image that was; or an error naming every file searched.
-pub fn resolve(name: &str, images: &[Image]) -> Result<(u64, String)> {
+/// Where `name` is in the first image that defines it; or an error naming
+/// every file searched.
+pub fn resolve(name: &str, images: &[Image]) -> Result<Found> {
     for image in images {
-        if let Some(address) = image.address_of(name) {
-            return Ok((address, image.path.clone()));
+        if let Some(found) = image.find(name) {
+            return Ok(found);
         }
     }
+    bail!("{}", not_found(name, images))
+}
+
+/// `no symbol 'NAME' in FILES`.
+pub fn not_found(name: &str, images: &[Image]) -> String {
+    format!("no symbol '{name}' in {}", searched(images))
+}
+
+/// The files searched, as the refusal names them.
+pub fn searched(images: &[Image]) -> String {
     let searched: Vec<String> = images.iter().map(Image::searched).collect();
-    bail!("no symbol '{name}' in {}", searched.join(", "))
+    searched.join(", ")
 }
 
 /// Whether `address` lies in an executable mapping, and which.

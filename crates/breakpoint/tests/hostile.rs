@@ -129,5 +129,77 @@ fn a_program_path_with_spaces_and_a_newline() {
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(first_arguments(&stderr), ["0x4", "0x8", "0xc"], "{stderr}");
-    assert!(stderr.contains("odd  dir\\nname "), "the path on one line: {stderr}");
+    assert!(
+        stderr.contains("odd  dir\\nname "),
+        "the path on one line: {stderr}"
+    );
+}
+
+/// strlen is an IFUNC in glibc: its symbol is a resolver, which returns
+/// the implementation for this CPU. The demo runs it, as gdb does, and
+/// breaks where the program's calls go: a 12-byte strlen is among the hits.
+#[test]
+fn an_ifunc_breaks_on_the_implementation_called() {
+    let output = builtin("breakme", &["libc"], &["strlen"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout, "target: strlen = 12, memcpy copied 12345\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("strlen is an IFUNC: its resolver"),
+        "{stderr}"
+    );
+    assert!(!first_arguments(&stderr).is_empty(), "no hit: {stderr}");
+}
+
+/// memcpy has two versions in glibc: the old memcpy@GLIBC_2.2.5 and the
+/// default memcpy@@GLIBC_2.14 (an IFUNC), which programs call. The demo's
+/// memcpy is the default one: the 12345-byte (0x3039) copy is a hit.
+#[test]
+fn a_versioned_symbol_is_its_default_version() {
+    let output = builtin("breakme", &["libc"], &["memcpy"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains(" hit ") && line.ends_with(" rdx=0x3039")),
+        "no hit of memcpy(.., .., 12345): {stderr}"
+    );
+}
+
+/// ilogb is in libm, which the target loads with dlopen: the breakpoint
+/// is pending, as in gdb, until the dynamic loader says (at r_brk) that a
+/// library came; then it is planted, and both calls are hits.
+#[test]
+fn a_function_of_a_library_loaded_later_is_a_pending_breakpoint() {
+    let output = builtin("breakme", &["dlopen"], &["ilogb"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout, "target: ilogb(8) = 3, ilogb(1024) = 10\n",
+        "{stderr}"
+    );
+    assert!(stderr.contains("Breakpoint (ilogb) pending."), "{stderr}");
+    assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
+}
+
+/// A symbol that never appears is not fatal: the program runs as it would,
+/// and the end says the breakpoint stayed pending, naming the files searched.
+#[test]
+fn a_symbol_that_never_appears_is_reported_at_the_end() {
+    let output = builtin("breakme", &[], &["no_such_function", "target_fn"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert_eq!(first_arguments(&stderr), ["0x4", "0x8", "0xc"], "{stderr}");
+    assert!(
+        stderr.contains(
+            "breakpoint: --break no_such_function: still pending at the end: \
+             no symbol 'no_such_function' in /"
+        ),
+        "{stderr}"
+    );
 }
