@@ -23,6 +23,8 @@ use crate::lab as int3;
 // How the demo shows words and instructions, and its `say!`.
 #[macro_use]
 mod show;
+// The dynamic loader followed: IFUNC resolvers, libraries loaded later.
+mod loader;
 mod symbols;
 // The debugger around the lesson: when to plant, the hits, the threads.
 mod tracer;

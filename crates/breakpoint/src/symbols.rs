@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
-use object::{Object, ObjectSegment, ObjectSymbol};
+use object::elf;
+use object::read::elf::{ElfFile64, ElfSymbol64};
+use object::{Endianness, Object, ObjectSegment, ObjectSymbol};
 
 /// One line of /proc/PID/maps.
 #[derive(Debug, Clone)]
@@ -28,24 +30,39 @@ impl Mapping {
 pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
     let path = format!("/proc/{pid}/maps");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    Ok(text.lines().filter_map(mapping).collect())
+    // Not `lines()`, which would take a '\r' that ends a path for part of
+    // the line ending.
+    Ok(text.split('\n').filter_map(mapping).collect())
 }
 
-/// `start-end perms offset dev inode path`.
+/// `start-end perms offset dev inode   path`. The path is the rest of the
+/// line after the padding, as it is: it may hold spaces, and end in one.
+/// The kernel writes a newline in it as `\012`, which stands for it again.
 fn mapping(line: &str) -> Option<Mapping> {
-    let mut fields = line.split_ascii_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
-    let perms = fields.next()?.to_string();
-    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let (_dev, _inode) = (fields.next()?, fields.next()?);
-    let path = fields.collect::<Vec<_>>().join(" ");
+    let mut rest = line;
+    let mut fields = [""; 5];
+    for field in &mut fields {
+        let (value, after) = rest
+            .trim_start_matches(' ')
+            .split_once(' ')
+            .unwrap_or((rest, ""));
+        *field = value;
+        rest = after;
+    }
+    let [range, perms, offset, _dev, _inode] = fields;
+    let (start, end) = range.split_once('-')?;
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
-        perms,
-        offset,
-        path,
+        perms: perms.to_string(),
+        offset: u64::from_str_radix(offset, 16).ok()?,
+        path: rest.trim_start_matches(' ').replace("\\012", "\n"),
     })
+}
+
+/// A path as the narration shows it, on one line: a newline in it as `\n`.
+pub fn one_line(path: &str) -> String {
+    path.replace('\n', "\\n")
 }
 
 /// An ELF file as loaded in the tracee: its symbols and its load bias
@@ -56,65 +73,122 @@ pub struct Image {
     pub entry: u64,
     pub is_pie: bool,
     has_symtab: bool,
-    /// Defined symbols, from .symtab then .dynsym: name and file address.
-    symbols: Vec<(String, u64)>,
+    /// Defined symbols, from .symtab then .dynsym.
+    symbols: Vec<Symbol>,
+}
+
+/// A defined symbol: its name, its address in the file, and whether it is
+/// an IFUNC (STT_GNU_IFUNC): then the address is its resolver's, a
+/// function that returns the implementation the program really calls.
+struct Symbol {
+    name: String,
+    address: u64,
+    ifunc: bool,
+}
+
+/// Where a name is: the address, and whether that is an IFUNC's resolver.
+#[derive(Clone, Copy)]
+pub struct Found {
+    pub address: u64,
+    pub ifunc: bool,
 }
 
 impl Image {
     // ANCHOR: load
     /// Reads `path` and finds where its first segment was mapped.
     pub fn load(path: &str, maps: &[Mapping]) -> Result<Image> {
-        let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-        let file =
-            object::File::parse(&*data).with_context(|| format!("{path}: not an ELF file"))?;
+        let shown = one_line(path);
+        let data = std::fs::read(path).with_context(|| format!("reading {shown}"))?;
+        let file = ElfFile64::<Endianness>::parse(&*data)
+            .with_context(|| format!("{shown}: not a 64-bit ELF file"))?;
         let lowest = file
             .segments()
             .map(|segment| segment.address())
             .min()
-            .with_context(|| format!("{path}: no loadable segments"))?;
+            .with_context(|| format!("{shown}: no loadable segments"))?;
         // The file's mapping at offset 0 holds its lowest segment, page-aligned.
         let base = maps
             .iter()
             .find(|m| m.path == path && m.offset == 0)
-            .with_context(|| format!("{path} is not mapped at offset 0 (/proc/PID/maps)"))?
+            .with_context(|| format!("{shown} is not mapped at offset 0 (/proc/PID/maps)"))?
             .start;
         let bias = base.wrapping_sub(lowest & !0xfff);
-        let symbols = file
-            .symbols()
-            .chain(file.dynamic_symbols())
-            .filter(|symbol| symbol.is_definition() && symbol.address() != 0)
-            .filter_map(|symbol| Some((symbol.name().ok()?.to_string(), symbol.address())))
-            .collect();
         Ok(Image {
             path: path.to_string(),
             bias,
             entry: file.entry(),
             is_pie: file.kind() == object::ObjectKind::Dynamic,
             has_symtab: file.section_by_name(".symtab").is_some(),
-            symbols,
+            symbols: defined_symbols(&file),
         })
     }
     // ANCHOR_END: load
 
     /// The run-time address of `name`: its value in the file plus the bias.
     pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.find(name).map(|found| found.address)
+    }
+
+    /// `name`'s run-time address, and whether it is an IFUNC's resolver.
+    pub fn find(&self, name: &str) -> Option<Found> {
         self.symbols
             .iter()
-            .find(|(symbol, _)| symbol == name)
-            .map(|&(_, address)| address.wrapping_add(self.bias))
+            .find(|symbol| symbol.name == name)
+            .map(|symbol| Found {
+                address: symbol.address.wrapping_add(self.bias),
+                ifunc: symbol.ifunc,
+            })
     }
 
     /// How the refusal names a file searched: a stripped one says so.
     fn searched(&self) -> String {
         if self.has_symtab {
-            self.path.clone()
+            one_line(&self.path)
         } else {
             format!(
                 "{} (stripped: no .symtab, and .dynsym lists only what it exports)",
-                self.path
+                one_line(&self.path)
             )
         }
     }
+}
+
+/// The defined symbols of `file`, .symtab first. A .dynsym symbol of a
+/// version that is not the default one (the hidden bit of .gnu.version:
+/// `memcpy@GLIBC_2.2.5` beside the default `memcpy@@GLIBC_2.14`) is named
+/// with its version, as gdb and the linker do: a plain name is the
+/// default version, the one a program linked today calls.
+fn defined_symbols(file: &ElfFile64<Endianness>) -> Vec<Symbol> {
+    let endian = file.endian();
+    let versions = file
+        .elf_section_table()
+        .versions(endian, file.data())
+        .ok()
+        .flatten();
+    let symbol = |symbol: ElfSymbol64<Endianness>, dynamic: bool| {
+        // object's is_definition() leaves IFUNCs out (their kind is Unknown).
+        let ifunc = symbol.elf_symbol().st_type() == elf::STT_GNU_IFUNC;
+        let defined = symbol.is_definition() || (ifunc && !symbol.is_undefined());
+        if !defined || symbol.address() == 0 {
+            return None;
+        }
+        let mut name = symbol.name().ok()?.to_string();
+        if let Some(versions) = versions.as_ref().filter(|_| dynamic) {
+            let index = versions.version_index(endian, symbol.index());
+            if index.is_hidden() {
+                let version = versions.version(index).ok().flatten()?;
+                name = format!("{name}@{}", String::from_utf8_lossy(version.name()));
+            }
+        }
+        Some(Symbol {
+            name,
+            address: symbol.address(),
+            ifunc,
+        })
+    };
+    let statics = file.symbols().filter_map(|s| symbol(s, false));
+    let dynamics = file.dynamic_symbols().filter_map(|s| symbol(s, true));
+    statics.chain(dynamics).collect()
 }
 
 /// The program and every shared library with code mapped in `pid` now.
@@ -139,16 +213,26 @@ pub fn images(pid: Pid, exe: &str, maps: &[Mapping]) -> Result<Vec<Image>> {
     Ok(images)
 }
 
-/// The address of `name` in the first image that defines it, and which
-/// image that was; or an error naming every file searched.
-pub fn resolve(name: &str, images: &[Image]) -> Result<(u64, String)> {
+/// Where `name` is in the first image that defines it; or an error naming
+/// every file searched.
+pub fn resolve(name: &str, images: &[Image]) -> Result<Found> {
     for image in images {
-        if let Some(address) = image.address_of(name) {
-            return Ok((address, image.path.clone()));
+        if let Some(found) = image.find(name) {
+            return Ok(found);
         }
     }
+    bail!("{}", not_found(name, images))
+}
+
+/// `no symbol 'NAME' in FILES`.
+pub fn not_found(name: &str, images: &[Image]) -> String {
+    format!("no symbol '{name}' in {}", searched(images))
+}
+
+/// The files searched, as the refusal names them.
+pub fn searched(images: &[Image]) -> String {
     let searched: Vec<String> = images.iter().map(Image::searched).collect();
-    bail!("no symbol '{name}' in {}", searched.join(", "))
+    searched.join(", ")
 }
 
 /// Whether `address` lies in an executable mapping, and which.

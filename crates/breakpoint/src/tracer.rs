@@ -16,6 +16,7 @@ use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, 
 use workbook::{ptrace_cont, ptrace_listen, Event, Program, Sig, Stop};
 
 use crate::int3::{self, single_step};
+use crate::loader;
 use crate::show;
 use crate::symbols::{self, Image, Mapping};
 
@@ -44,7 +45,14 @@ struct Breakpoint {
     symbol: Option<String>,
     /// Whether `x/3i` was shown, at the first step-over.
     listed: bool,
+    /// The dynamic loader's r_brk: ours, not the user's.
+    loader: bool,
 }
+
+/// `struct r_debug` (link.h): r_brk at offset 16, r_state at 24.
+const R_BRK: u64 = 16;
+const R_STATE: u64 = 24;
+const RT_CONSISTENT: u32 = 0;
 
 /// What to do with a stopped tracee once its stop is handled.
 enum Next {
@@ -101,6 +109,12 @@ pub struct Debugger {
     explained_interrupt: bool,
     /// Forked children whose inherited copy of the text we have met.
     copies: HashSet<Pid>,
+    /// What --break names that no file loaded so far defines.
+    pending: Vec<String>,
+    /// The files they were last looked for in.
+    searched: String,
+    /// The dynamic loader's `_r_debug`, once its r_brk has an int3.
+    r_debug: Option<u64>,
 }
 
 impl Debugger {
@@ -122,6 +136,9 @@ impl Debugger {
             narrated_step: None,
             explained_interrupt: false,
             copies: HashSet::new(),
+            pending: Vec::new(),
+            searched: String::new(),
+            r_debug: None,
         }
     }
 
@@ -220,6 +237,8 @@ impl Debugger {
                 say!("[pid {pid}] execve: a new program; the breakpoints went with the old one");
             }
             self.breakpoints.clear();
+            self.pending.clear();
+            self.r_debug = None;
             self.step = None;
             self.queue.clear();
             self.entry = None;
@@ -247,11 +266,15 @@ impl Debugger {
         let entry = image.entry.wrapping_add(image.bias);
         if image.is_pie {
             say!(
-                "PTRACE_EVENT_EXEC: {exe} is a PIE, loaded at base {:#x}",
+                "PTRACE_EVENT_EXEC: {} is a PIE, loaded at base {:#x}",
+                symbols::one_line(&exe),
                 image.bias
             );
         } else {
-            say!("PTRACE_EVENT_EXEC: {exe} is loaded at its fixed addresses");
+            say!(
+                "PTRACE_EVENT_EXEC: {} is loaded at its fixed addresses",
+                symbols::one_line(&exe)
+            );
         }
         say!(
             "entry point e_entry {:#x} + base = {entry:#x}: an int3 there first, \
@@ -266,15 +289,48 @@ impl Debugger {
     }
     // ANCHOR_END: exec
 
-    /// At the entry point: take the temporary int3 out, find every wanted
-    /// address in the program and the libraries now mapped, plant them.
+    /// At the entry point: find every wanted address in the program and
+    /// the libraries now mapped (and relocated: IFUNC resolvers may run),
+    /// plant them, then take the temporary int3 out. What is nowhere yet
+    /// is pending, as in gdb, until a library that has it is loaded.
     fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
         self.entry = None;
-        if unless_vanished(unplant(pid, entry, original, false))?.is_none()
-            || unless_vanished(int3::rewind(pid))?.is_none()
-        {
+        if unless_vanished(int3::rewind(pid))?.is_none() {
             return Ok(Next::Nothing);
         }
+        say!("entry point reached: the shared libraries are mapped, the program's own code has not run");
+        self.pending = self.wanted.clone();
+        // The entry's int3 is still there: an IFUNC resolver returns to it.
+        if self.plant_pending(pid, Some(entry))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        match self.breakpoints.get_mut(&entry) {
+            // A breakpoint on the entry point itself: its 0xCC stays.
+            Some(planted) => planted.original = original,
+            None => {
+                if unless_vanished(unplant(pid, entry, original, false))?.is_none() {
+                    return Ok(Next::Nothing);
+                }
+            }
+        }
+        for spec in &self.pending {
+            say!("Breakpoint ({spec}) pending.");
+        }
+        if !self.pending.is_empty() {
+            let watched = unless_vanished(self.watch_the_loader(pid))?;
+            if watched.is_none() {
+                return Ok(Next::Nothing);
+            }
+        }
+        Ok(Next::Cont(None))
+    }
+
+    /// Plants what is pending and can be found now in the program and its
+    /// libraries. An IFUNC is resolved by running its resolver, which
+    /// returns to `return_to` (an int3 of ours), once the libraries are
+    /// relocated; until then (None) it stays pending. `None` if the
+    /// tracee was killed meanwhile.
+    fn plant_pending(&mut self, pid: Pid, return_to: Option<u64>) -> Result<Option<()>> {
         let found = symbols::maps(pid).and_then(|maps| {
             let exe = exe_path(pid)?;
             let images = symbols::images(pid, &exe, &maps)?;
@@ -282,32 +338,51 @@ impl Debugger {
         });
         let (maps, exe, images) = match found {
             Ok(found) => found,
-            Err(_) if tracee_gone(pid) => return Ok(Next::Nothing),
+            Err(_) if tracee_gone(pid) => return Ok(None),
             Err(error) => return Err(error),
         };
-        say!("entry point reached: the shared libraries are mapped, the program's own code has not run");
-        for spec in self.wanted.clone() {
-            let (address, symbol) = match locate(&spec, &images, &maps, self.optional) {
+        for spec in std::mem::take(&mut self.pending) {
+            let (mut address, symbol, ifunc) = match locate(&spec, &images, &maps, self.optional) {
                 Ok(Some(found)) => found,
+                Ok(None) if self.optional => {
+                    say!(
+                        "{} has no symbol '{spec}': running it without breakpoints",
+                        symbols::one_line(&exe)
+                    );
+                    continue;
+                }
                 Ok(None) => {
-                    say!("{exe} has no symbol '{spec}': running it without breakpoints");
+                    self.searched = symbols::searched(&images);
+                    self.pending.push(spec);
                     continue;
                 }
                 Err(error) => bail!(
                     "--break {spec}: {error:#} (the program is killed before any of its own code ran)"
                 ),
             };
-            if let Some(planted) = self.breakpoints.get(&address) {
+            if ifunc {
+                let Some(return_to) = return_to else {
+                    self.pending.push(spec);
+                    continue;
+                };
+                let resolved = loader::call_resolver(pid, address, return_to)
+                    .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
+                let Some(resolved) = unless_vanished(resolved)? else {
+                    return Ok(None);
+                };
                 say!(
-                    "{spec} is {:#x}, where {} already is",
-                    address,
-                    planted.name
+                    "{spec} is an IFUNC: its resolver at {address:#x}, run in the tracee, \
+                     returns {resolved:#x}, the implementation the program calls"
                 );
+                address = resolved;
+            }
+            if let Some(planted) = self.breakpoints.get(&address) {
+                say!("{spec} is {address:#x}, where {} already is", planted.name);
                 continue;
             }
             say!("{spec} is at {address:#x}");
             let Some(original) = unless_vanished(plant(pid, address, true))? else {
-                return Ok(Next::Nothing);
+                return Ok(None);
             };
             self.breakpoints.insert(
                 address,
@@ -317,10 +392,72 @@ impl Debugger {
                     hits: 0,
                     symbol,
                     listed: false,
+                    loader: false,
                 },
             );
         }
-        Ok(Next::Cont(None))
+        Ok(Some(()))
+    }
+
+    /// An int3 at `_r_debug.r_brk`, the function the dynamic loader calls
+    /// whenever it has mapped or unmapped libraries (dlopen, dlclose), for
+    /// debuggers: as gdb does, for its pending breakpoints.
+    fn watch_the_loader(&mut self, pid: Pid) -> Result<()> {
+        let Some(r_debug) = self.r_debug(pid)? else {
+            return Ok(());
+        };
+        let word = workbook::memory::read_bytes(pid, r_debug + R_BRK, 8)?;
+        let r_brk = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        if r_brk == 0 || self.breakpoints.contains_key(&r_brk) {
+            return Ok(());
+        }
+        say!(
+            "_r_debug.r_brk = {r_brk:#x}: an int3 there too; the dynamic loader calls it \
+             whenever it has mapped a library (dlopen)"
+        );
+        let original = plant(pid, r_brk, false)?;
+        self.r_debug = Some(r_debug);
+        self.breakpoints.insert(
+            r_brk,
+            Breakpoint {
+                name: "_r_debug.r_brk".to_string(),
+                original,
+                hits: 0,
+                symbol: None,
+                listed: true,
+                loader: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// The address of the dynamic loader's `struct r_debug` (its exported
+    /// `_r_debug`), if the program has a dynamic loader.
+    fn r_debug(&self, pid: Pid) -> Result<Option<u64>> {
+        let maps = symbols::maps(pid)?;
+        let exe = exe_path(pid)?;
+        let images = symbols::images(pid, &exe, &maps)?;
+        Ok(images.iter().find_map(|image| image.address_of("_r_debug")))
+    }
+
+    /// The dynamic loader called r_brk: once the list of libraries is
+    /// consistent again (r_state RT_CONSISTENT), before the new ones are
+    /// relocated and their constructors run, plant what they define.
+    fn loader_changed(&mut self, pid: Pid) -> Result<Option<()>> {
+        let Some(r_debug) = self.r_debug else {
+            return Ok(Some(()));
+        };
+        let word = workbook::memory::read_bytes(pid, r_debug + R_STATE, 4)?;
+        let state = u32::from_le_bytes(word.try_into().expect("4 bytes"));
+        if state != RT_CONSISTENT || self.pending.is_empty() {
+            return Ok(Some(()));
+        }
+        let before = self.pending.clone();
+        self.plant_pending(pid, None)?;
+        for spec in before.iter().filter(|spec| !self.pending.contains(spec)) {
+            say!("[pid {pid}] a library was loaded: Breakpoint ({spec}) resolved");
+        }
+        Ok(Some(()))
     }
 
     // ANCHOR: trap
@@ -361,6 +498,16 @@ impl Debugger {
         }
         if !self.shares_text(pid) {
             return self.inherited(pid, address);
+        }
+        if self.breakpoints[&address].loader {
+            if unless_vanished(self.loader_changed(pid))?
+                .flatten()
+                .is_none()
+            {
+                return Ok(Next::Nothing);
+            }
+            unless_vanished(self.line_up(pid, address))?;
+            return Ok(Next::Nothing);
         }
         unless_vanished(self.hit(pid, address, &info, regs))?;
         Ok(Next::Nothing)
@@ -423,6 +570,12 @@ impl Debugger {
         if explain {
             self.narrated_step = Some(pid);
         }
+        self.line_up(pid, address)
+    }
+
+    /// `pid` steps over the breakpoint at `address` now, with the other
+    /// threads stopped, or after the step-over under way.
+    fn line_up(&mut self, pid: Pid, address: u64) -> Result<()> {
         if self.step.is_some() {
             // Another thread is stepping over a breakpoint: this one waits.
             self.queue.push_back((pid, address));
@@ -453,7 +606,10 @@ impl Debugger {
             return Ok(());
         }
         let mut stopped = 0;
-        for thread in threads {
+        // Only our tracees: io_uring's threads (iou-wrk-N, iou-sqp-N) are
+        // threads of the process too, but ptrace never attaches them and
+        // no SIGSTOP stops them; waiting for theirs would be forever.
+        for thread in threads.into_iter().filter(|&thread| traced_by_us(thread)) {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
@@ -679,7 +835,13 @@ impl Debugger {
     }
 
     fn summary(&self) {
-        for (address, planted) in &self.breakpoints {
+        for spec in &self.pending {
+            say!(
+                "--break {spec}: still pending at the end: no symbol '{spec}' in {}",
+                self.searched
+            );
+        }
+        for (address, planted) in self.breakpoints.iter().filter(|(_, b)| !b.loader) {
             let times = match planted.hits {
                 1 => "once".to_string(),
                 n => format!("{n} times"),
@@ -734,27 +896,27 @@ fn replant_through_mem(pid: Pid, address: u64) -> Result<()> {
 }
 
 /// Where `spec` is: a symbol's address, or an address given as such; it
-/// must be in code. `None` for an optional symbol the program lacks.
+/// must be in code. `None` for a symbol no file defines (the program's own
+/// only, when `optional`). And whether it is an IFUNC's resolver.
 fn locate(
     spec: &str,
     images: &[Image],
     maps: &[Mapping],
     optional: bool,
-) -> Result<Option<(u64, Option<String>)>> {
-    let (address, symbol) = if is_address(spec) {
-        (parse_number(spec).map_err(anyhow::Error::msg)?, None)
-    } else if optional {
-        match images[0].address_of(spec) {
-            Some(address) => (address, Some(spec.to_string())),
-            None => return Ok(None),
-        }
+) -> Result<Option<(u64, Option<String>, bool)>> {
+    let (address, symbol, ifunc) = if is_address(spec) {
+        (parse_number(spec).map_err(anyhow::Error::msg)?, None, false)
     } else {
-        (symbols::resolve(spec, images)?.0, Some(spec.to_string()))
+        let searched = if optional { &images[..1] } else { images };
+        match symbols::resolve(spec, searched) {
+            Ok(found) => (found.address, Some(spec.to_string()), found.ifunc),
+            Err(_) => return Ok(None),
+        }
     };
     if symbols::executable_mapping(address, maps).is_none() {
         bail!("{address:#x} is not in any executable mapping of the program (/proc/PID/maps)");
     }
-    Ok(Some((address, symbol)))
+    Ok(Some((address, symbol, ifunc)))
 }
 
 /// Whether the tracee was killed since its stop: ptrace answers ESRCH.
@@ -787,6 +949,18 @@ fn thread_group(pid: Pid) -> Option<i32> {
     status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
+}
+
+/// Whether this thread traces `thread` (TracerPid in /proc/TID/status):
+/// not so for the kernel's own threads in a process, such as io_uring's.
+fn traced_by_us(thread: Pid) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{thread}/status")) else {
+        return false;
+    };
+    let tracer = status
+        .lines()
+        .find_map(|line| line.strip_prefix("TracerPid:")?.trim().parse::<i32>().ok());
+    tracer == Some(nix::unistd::gettid().as_raw())
 }
 
 /// The state letter of /proc/PID/stat: R running, S or D asleep, t traced.

@@ -72,11 +72,13 @@ fn the_program_runs_as_without_breakpoints() {
     );
 }
 
+/// As in gdb, a name that is nowhere yet is pending, until a library that
+/// has it is loaded; one that never comes is reported at the end.
 #[test]
-fn unknown_symbol_is_refused_naming_the_files_searched() {
+fn unknown_symbol_stays_pending_naming_the_files_searched() {
     let mut settings = settings();
     // The libraries (and how many) depend on the system.
-    settings.add_filter(r"(in \[DEMO\]), .*( \(the program)", "$1, [LIBRARIES]$2");
+    settings.add_filter(r"(in \[DEMO\]), .*", "$1, [LIBRARIES]");
     let _redactions = settings.bind_to_scope();
     workbook::assert_limited_snapshot!(demo().args(["--break", "no_such_function"]));
 }
@@ -93,15 +95,17 @@ fn unknown_flag_is_refused() {
     workbook::assert_limited_snapshot!(demo().args(["--brake", "main", "--", "true"]));
 }
 
-/// /bin/true is stripped: no .symtab, and `main` is not exported.
+/// /bin/true is stripped: no .symtab, and `main` is not exported. It runs,
+/// and the end says why the breakpoint never was.
 #[test]
 fn stripped_program_gets_a_clear_message() {
     let output = workbook::testing::run(demo().args(["--break", "main", "--", "true"]));
     let (_, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("breakpoint: --break main: ") && last.contains("no symbol 'main' in /"),
+        last.starts_with("breakpoint: --break main: still pending at the end: ")
+            && last.contains("no symbol 'main' in /"),
         "{stderr}"
     );
     assert!(last.contains("(stripped: no .symtab"), "{stderr}");

@@ -112,7 +112,7 @@ fn demo_hits(program: &Path, symbol: &str) -> Vec<String> {
 }
 
 fn same_hits_as_gdb(flags: &[&str], symbol: &str, after_main: bool, wanted: &[&str]) {
-    let dir = TempDir::new(&format!("gdb-{}", flags.join("")));
+    let dir = TempDir::new(&format!("gdb-{}-{symbol}", flags.join("")));
     let program = dir.compile("prog", PROGRAM, flags);
     let ours = demo_hits(&program, symbol);
     let gdbs = gdb_hits(&program, symbol, after_main);

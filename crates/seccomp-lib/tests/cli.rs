@@ -372,7 +372,7 @@ fn the_new_mount_api_is_trapped_at_fsopen() {
 /// filter to see: io_uring_setup traps, as Docker refuses it since 2023.
 #[test]
 fn io_uring_setup_is_trapped() {
-    let output = target_under_the_filter("io-uring", &[]);
+    let output = target_under_the_filter("io-uring-setup", &[]);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "target: io_uring_setup(8, &params)\n",

@@ -36,7 +36,7 @@ const CALLS: [(u64, u64, u64); 3] = [
     (12, 0x5eed_000c, 0),
 ];
 
-fn call(n: u64, seed: u64, shift: u64) -> u64 {
+pub(super) fn call(n: u64, seed: u64, shift: u64) -> u64 {
     // SAFETY: target_fn only computes with its register arguments.
     unsafe { target_fn(n, seed, shift) }
 }
@@ -44,7 +44,9 @@ fn call(n: u64, seed: u64, shift: u64) -> u64 {
 /// Calls target_fn three times and prints each result; with `threads`,
 /// each call comes from a thread of its own; with `fork`, the second call
 /// comes from a forked child (which inherits a debugger's 0xCC bytes in
-/// its copy of the text); with `mailbox`, the calls a test posts
+/// its copy of the text); with `libc`, libc's strlen and memcpy (IFUNCs,
+/// memcpy of two versions) with known lengths; with `dlopen`, libm's
+/// ilogb, from a libm loaded by dlopen; with `mailbox`, the calls a test posts
 /// (`calls_from_the_mailbox`).
 pub fn breakme(mode: Option<&str>) -> ExitCode {
     match mode {
@@ -73,9 +75,13 @@ pub fn breakme(mode: Option<&str>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("fork") => fork_in_the_middle(),
+        Some("libc") => libc_calls(),
+        Some("dlopen") => dlopen_libm(),
         Some("mailbox") => super::mailbox::serve(calls_from_the_mailbox),
         Some(other) => {
-            eprintln!("target: breakme: unknown mode {other} (threads, fork or mailbox)");
+            eprintln!(
+                "target: breakme: unknown mode {other} (threads, fork, libc, dlopen or mailbox)"
+            );
             ExitCode::from(2)
         }
     }
@@ -147,4 +153,54 @@ fn calls_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         report.u64(u64::from(seen)).u64(result);
     }
     Ok((report.0, status))
+}
+
+/// strlen of a 12-byte string and a memcpy of 12345 (0x3039) bytes, through
+/// libc: both are IFUNCs, and memcpy has two versions (the default
+/// memcpy@@GLIBC_2.14 and the old memcpy@GLIBC_2.2.5).
+fn libc_calls() -> ExitCode {
+    let text = c"hello, world";
+    // SAFETY: a NUL-terminated string.
+    let length = unsafe { libc::strlen(std::hint::black_box(text.as_ptr())) };
+    let source = vec![7u8; 12345];
+    let mut destination = vec![0u8; 12345];
+    // SAFETY: two distinct buffers of 12345 bytes each.
+    unsafe {
+        libc::memcpy(
+            destination.as_mut_ptr().cast(),
+            source.as_ptr().cast(),
+            std::hint::black_box(12345),
+        )
+    };
+    println!(
+        "target: strlen = {length}, memcpy copied {}",
+        destination.iter().filter(|&&b| b == 7).count()
+    );
+    ExitCode::SUCCESS
+}
+
+/// dlopen("libm.so.6"), which the demos do not link, and libm's ilogb
+/// twice (ilogb(8) = 3, ilogb(1024) = 10).
+fn dlopen_libm() -> ExitCode {
+    // SAFETY: dlopen and dlsym read NUL-terminated names; ilogb has the C
+    // signature `int ilogb(double)`, which the pointer is cast to.
+    unsafe {
+        let libm = libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW);
+        if libm.is_null() {
+            eprintln!("target: dlopen(libm.so.6) failed");
+            return ExitCode::FAILURE;
+        }
+        let ilogb = libc::dlsym(libm, c"ilogb".as_ptr());
+        if ilogb.is_null() {
+            eprintln!("target: dlsym(ilogb) failed");
+            return ExitCode::FAILURE;
+        }
+        let ilogb: extern "C" fn(f64) -> libc::c_int = std::mem::transmute(ilogb);
+        println!(
+            "target: ilogb(8) = {}, ilogb(1024) = {}",
+            ilogb(8.0),
+            ilogb(1024.0)
+        );
+    }
+    ExitCode::SUCCESS
 }

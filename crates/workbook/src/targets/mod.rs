@@ -13,6 +13,7 @@ use std::time::Duration;
 mod breakme;
 mod crowd;
 mod hostile_writes;
+mod io_uring;
 pub mod mailbox;
 mod mapped_writes;
 pub mod numbers;
@@ -64,6 +65,7 @@ pub const NAMES: &[&str] = &[
     "own-filter",
     "odd-numbers",
     "new-mount",
+    "io-uring-setup",
     "io-uring",
     "int80-thread",
 ];
@@ -134,7 +136,8 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "own-filter" => own_filter::own_filter(),
         "odd-numbers" => numbers::odd_numbers(),
         "new-mount" => past_the_list::new_mount(std::env::args().nth(1).as_deref()),
-        "io-uring" => past_the_list::io_uring(),
+        "io-uring-setup" => past_the_list::io_uring_setup(),
+        "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
         other => {
             eprintln!("no built-in target named {other}");

@@ -171,7 +171,7 @@ struct IoUringParams {
 /// connect, read and write are submitted as requests, not made as
 /// syscalls of their own, so no syscall filter ever sees them. Exits 0
 /// with the ring's descriptor made, 1 when the kernel refused it.
-pub fn io_uring() -> ExitCode {
+pub fn io_uring_setup() -> ExitCode {
     let mut params = IoUringParams { bytes: [0; 30] };
     let ring = step("io_uring_setup(8, &params)", || {
         // SAFETY: the kernel reads and writes `params`, 120 bytes as it expects.

@@ -1,0 +1,205 @@
+//! Programs that took gdb's behaviour to match: io_uring's kernel threads
+//! in the process, odd program paths, IFUNC and versioned symbols in libc,
+//! libraries loaded by dlopen, code run before main, CLONE_VM children.
+//! gdb is the spec; these tests check the demo's own behaviour, and the
+//! ones marked "needs gdb" compare with gdb itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use insta_cmd::get_cargo_bin;
+
+/// The demo, killed if it runs past the time limit.
+fn demo() -> Command {
+    let mut command = Command::new(get_cargo_bin("breakpoint"));
+    workbook::testing::limited(&mut command);
+    command
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A fresh directory, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("breakpoint-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The demo with `--break BREAKS...` on a built-in target run as
+/// `builtin:NAME ARGS` from PATH (a symlink named so in a fresh directory:
+/// argv[0] picks the target), so that the breakpoints go into the target
+/// itself, not into a shell that execs it.
+fn builtin(name: &str, args: &[&str], breaks: &[&str]) -> Output {
+    let dir = TempDir::new(&format!("hostile-{name}"));
+    let link = format!("builtin:{name}");
+    std::os::unix::fs::symlink(get_cargo_bin("breakpoint"), dir.path().join(&link)).unwrap();
+    let search = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = demo();
+    command.env("PATH", search);
+    for spec in breaks {
+        command.args(["--break", spec]);
+    }
+    workbook::testing::run(command.arg("--").arg(&link).args(args))
+}
+
+/// The `rdi=` values of the hit lines.
+fn first_arguments(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|line| line.contains(" hit ") && line.contains("rdi="))
+        .filter_map(|line| Some(line.split_once("rdi=")?.1.split(' ').next()?.to_string()))
+        .collect()
+}
+
+/// io_uring's worker (iou-wrk-N) and submission (iou-sqp-N) threads are
+/// threads of the process that are no tracees: no SIGSTOP stops them, and
+/// the step-over must not wait for them. Five hits, as gdb has.
+#[test]
+fn io_uring_threads_do_not_hang_the_step_over() {
+    for mode in [None, Some("sqpoll")] {
+        let args: Vec<&str> = mode.into_iter().collect();
+        let output = builtin("io-uring", &args, &["target_fn"]);
+        let (stdout, stderr) = text(&output);
+        if stdout.contains("io_uring not available") {
+            eprintln!("skipped: {}", stdout.lines().next().unwrap_or_default());
+            return;
+        }
+        assert_eq!(output.status.code(), Some(0), "{mode:?}: {stderr}");
+        assert!(
+            stdout.starts_with("target: io_uring worker thread running\n"),
+            "{mode:?}: {stdout}"
+        );
+        assert_eq!(
+            first_arguments(&stderr),
+            ["0x1", "0x2", "0x3", "0x4", "0x5"],
+            "{mode:?}: {stderr}"
+        );
+    }
+}
+
+/// A program whose path has two spaces in a row, a newline and a trailing
+/// space: /proc/PID/maps shows the newline as `\012`, and the path is the
+/// rest of the line, spaces and all. The built-in target, linked there.
+#[test]
+fn a_program_path_with_spaces_and_a_newline() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("odd  dir\nname {}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("builtin:breakme");
+    if std::fs::hard_link(get_cargo_bin("breakpoint"), &program).is_err() {
+        std::fs::copy(get_cargo_bin("breakpoint"), &program).unwrap();
+    }
+    let search = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = workbook::testing::run(demo().env("PATH", search).args([
+        "--break",
+        "target_fn",
+        "--",
+        "builtin:breakme",
+    ]));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(first_arguments(&stderr), ["0x4", "0x8", "0xc"], "{stderr}");
+    assert!(
+        stderr.contains("odd  dir\\nname "),
+        "the path on one line: {stderr}"
+    );
+}
+
+/// strlen is an IFUNC in glibc: its symbol is a resolver, which returns
+/// the implementation for this CPU. The demo runs it, as gdb does, and
+/// breaks where the program's calls go: a 12-byte strlen is among the hits.
+#[test]
+fn an_ifunc_breaks_on_the_implementation_called() {
+    let output = builtin("breakme", &["libc"], &["strlen"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout, "target: strlen = 12, memcpy copied 12345\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("strlen is an IFUNC: its resolver"),
+        "{stderr}"
+    );
+    assert!(!first_arguments(&stderr).is_empty(), "no hit: {stderr}");
+}
+
+/// memcpy has two versions in glibc: the old memcpy@GLIBC_2.2.5 and the
+/// default memcpy@@GLIBC_2.14 (an IFUNC), which programs call. The demo's
+/// memcpy is the default one: the 12345-byte (0x3039) copy is a hit.
+#[test]
+fn a_versioned_symbol_is_its_default_version() {
+    let output = builtin("breakme", &["libc"], &["memcpy"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains(" hit ") && line.ends_with(" rdx=0x3039")),
+        "no hit of memcpy(.., .., 12345): {stderr}"
+    );
+}
+
+/// ilogb is in libm, which the target loads with dlopen: the breakpoint
+/// is pending, as in gdb, until the dynamic loader says (at r_brk) that a
+/// library came; then it is planted, and both calls are hits.
+#[test]
+fn a_function_of_a_library_loaded_later_is_a_pending_breakpoint() {
+    let output = builtin("breakme", &["dlopen"], &["ilogb"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout, "target: ilogb(8) = 3, ilogb(1024) = 10\n",
+        "{stderr}"
+    );
+    assert!(stderr.contains("Breakpoint (ilogb) pending."), "{stderr}");
+    assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
+}
+
+/// A symbol that never appears is not fatal: the program runs as it would,
+/// and the end says the breakpoint stayed pending, naming the files searched.
+#[test]
+fn a_symbol_that_never_appears_is_reported_at_the_end() {
+    let output = builtin("breakme", &[], &["no_such_function", "target_fn"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert_eq!(first_arguments(&stderr), ["0x4", "0x8", "0xc"], "{stderr}");
+    assert!(
+        stderr.contains(
+            "breakpoint: --break no_such_function: still pending at the end: \
+             no symbol 'no_such_function' in /"
+        ),
+        "{stderr}"
+    );
+}
