@@ -16,7 +16,7 @@ pub fn run_as_a() -> i32 {
     match form_cycle() {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("attach-seize: process A: {error:#}");
+            workbook::narrate!("attach-seize: process A: {error:#}");
             1
         }
     }
@@ -53,13 +53,13 @@ fn form_cycle() -> Result<()> {
             if tracer_of_a != Some(b) || tracer_of_b != Some(a) {
                 bail!("TracerPid of A is {tracer_of_a:?} and of B is {tracer_of_b:?}");
             }
-            eprintln!(
+            workbook::narrate!(
                 "attach-seize: A (pid {a}) seized its child B (pid {b}): B's TracerPid is pid {a}"
             );
-            eprintln!(
+            workbook::narrate!(
                 "attach-seize: B (pid {b}) seized its parent A (pid {a}): A's TracerPid is pid {b}"
             );
-            eprintln!("attach-seize: each traces the other; the kernel allows the cycle");
+            workbook::narrate!("attach-seize: each traces the other; the kernel allows the cycle");
             // Closing the pipe lets B exit, which detaches A; then A reaps B.
             drop(go);
             loop {

@@ -49,13 +49,15 @@ fn run() -> Result<ExitCode> {
         attach_then_detach(pid)?;
         let stopped = seize(pid)?;
         interrupt_then_detach(pid, stopped)?;
-        eprintln!("attach-seize: detached; pid {pid} runs on as before");
+        workbook::narrate!("attach-seize: detached; pid {pid} runs on as before");
         return Ok(ExitCode::SUCCESS);
     }
 
     let mut victim = Victim::start()?;
     let pid = victim.pid();
-    eprintln!("attach-seize: started a victim, pid {pid}, that prints a tick every 100 ms");
+    workbook::narrate!(
+        "attach-seize: started a victim, pid {pid}, that prints a tick every 100 ms"
+    );
     victim.expect_tick("before we attach")?;
 
     attach_then_detach(pid)?;
@@ -101,12 +103,12 @@ mod requests {
 
 fn attach_then_detach(pid: Pid) -> Result<()> {
     requests::attach(pid)?;
-    eprintln!("\n== PTRACE_ATTACH to pid {pid} ({}) ==", comm(pid));
+    workbook::narrate!("\n== PTRACE_ATTACH to pid {pid} ({}) ==", comm(pid));
     let stop = wait_until_stopped(pid)?;
     show_stop(pid, &stop)?;
     second_tracer_is_refused(pid)?;
     requests::detach(pid)?;
-    eprintln!("attach-seize: PTRACE_DETACH");
+    workbook::narrate!("attach-seize: PTRACE_DETACH");
     Ok(())
 }
 // ANCHOR_END: attach
@@ -114,15 +116,17 @@ fn attach_then_detach(pid: Pid) -> Result<()> {
 // ANCHOR: seize
 fn seize(pid: Pid) -> Result<Option<Waited>> {
     requests::seize(pid)?;
-    eprintln!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
+    workbook::narrate!("\n== PTRACE_SEIZE to pid {pid} ({}) ==", comm(pid));
     let seen = waitpid(pid, WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)?;
     match &seen {
         None => {
-            eprintln!("attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on")
+            workbook::narrate!(
+                "attach-seize: seized; waitpid(WNOHANG) reports nothing: no stop, it runs on"
+            )
         }
         // A process stopped by kill -STOP: seizing it turns its stop into a
         // group-stop the tracer hears of at once.
-        Some(status) => eprintln!("attach-seize: seized, and then: {}", status.stop),
+        Some(status) => workbook::narrate!("attach-seize: seized, and then: {}", status.stop),
     }
     Ok(seen)
 }
@@ -130,18 +134,18 @@ fn seize(pid: Pid) -> Result<Option<Waited>> {
 fn interrupt_then_detach(pid: Pid, already_stopped: Option<Waited>) -> Result<()> {
     let stop = match already_stopped {
         Some(stop) => {
-            eprintln!("attach-seize: it is stopped already: no PTRACE_INTERRUPT needed");
+            workbook::narrate!("attach-seize: it is stopped already: no PTRACE_INTERRUPT needed");
             stop
         }
         None => {
             requests::interrupt(pid)?;
-            eprintln!("attach-seize: PTRACE_INTERRUPT");
+            workbook::narrate!("attach-seize: PTRACE_INTERRUPT");
             wait_until_stopped(pid)?
         }
     };
     show_stop(pid, &stop)?;
     requests::detach(pid)?;
-    eprintln!("attach-seize: PTRACE_DETACH");
+    workbook::narrate!("attach-seize: PTRACE_DETACH");
     Ok(())
 }
 // ANCHOR_END: seize
@@ -150,14 +154,14 @@ fn interrupt_then_detach(pid: Pid, already_stopped: Option<Waited>) -> Result<()
 /// the process is ours to inspect now.
 fn show_stop(pid: Pid, stop: &Waited) -> Result<()> {
     let status = stop.raw;
-    eprintln!(
+    workbook::narrate!(
         "attach-seize: waitpid: status {status:#x}: {}",
         describe_raw(status)
     );
-    eprintln!("attach-seize:   {}", stop.stop);
+    workbook::narrate!("attach-seize:   {}", stop.stop);
     let regs = arch::read_regs(pid)?;
     let ip = arch::instruction_pointer(&regs);
-    eprintln!(
+    workbook::narrate!(
         "attach-seize: stopped at {} = {ip:#x}",
         arch::INSTRUCTION_POINTER
     );
@@ -196,7 +200,7 @@ fn second_tracer_is_refused(pid: Pid) -> Result<()> {
     })?;
     match errno {
         0 => bail!("a second tracer attached to pid {pid}; the kernel should have refused"),
-        errno => eprintln!(
+        errno => workbook::narrate!(
             "attach-seize: a second tracer tries PTRACE_ATTACH: {:#}",
             ptrace_error("PTRACE_ATTACH", pid, Errno::from_raw(errno))
         ),
@@ -205,10 +209,10 @@ fn second_tracer_is_refused(pid: Pid) -> Result<()> {
 }
 
 fn no_tracing_yourself() -> Result<()> {
-    eprintln!("\n== nobody traces itself ==");
+    workbook::narrate!("\n== nobody traces itself ==");
     match ptrace::attach(getpid()) {
         Ok(()) => bail!("PTRACE_ATTACH on ourselves succeeded"),
-        Err(errno) => eprintln!(
+        Err(errno) => workbook::narrate!(
             "attach-seize: {:#}",
             ptrace_error("PTRACE_ATTACH", getpid(), errno)
         ),
@@ -218,7 +222,7 @@ fn no_tracing_yourself() -> Result<()> {
 
 /// "A cycle of tracers": process A traces its child B while B traces A.
 fn tracer_cycle() -> Result<()> {
-    eprintln!("\n== a cycle of tracers ==");
+    workbook::narrate!("\n== a cycle of tracers ==");
     let code = in_child(cycle::run_as_a)?;
     if code != 0 {
         bail!("the cycle of tracers was not formed (process A exited with {code})");

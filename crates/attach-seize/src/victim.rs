@@ -50,7 +50,7 @@ impl Victim {
         loop {
             if let Some(end) = self.unread.iter().position(|&b| b == b'\n') {
                 let line = String::from_utf8_lossy(&self.unread[..end]).into_owned();
-                eprintln!("attach-seize: the victim runs {when}: it printed \"{line}\"");
+                workbook::narrate!("attach-seize: the victim runs {when}: it printed \"{line}\"");
                 return Ok(());
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -83,7 +83,7 @@ impl Victim {
         let pid = self.pid();
         kill(pid, Signal::SIGKILL).with_context(|| format!("kill pid {pid}"))?;
         let status = wait_for(pid, WaitPidFlag::__WALL)?;
-        eprintln!(
+        workbook::narrate!(
             "\nattach-seize: the victim ran through it all; now it is {}",
             status.stop
         );

@@ -4,7 +4,7 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
 
 /// Narration goes to stderr, one line per event, under the demo's name.
 macro_rules! say {
-    ($($arg:tt)*) => { eprintln!("breakpoint: {}", format_args!($($arg)*)) };
+    ($($arg:tt)*) => { workbook::narrate!("breakpoint: {}", format_args!($($arg)*)) };
 }
 
 /// A word as the number ptrace returns and as the bytes it holds in

@@ -43,7 +43,7 @@ fn run() -> Result<ExitCode> {
     // Only the built-in target's signals are changed: a command of the
     // user's gets every signal as it was sent.
     let builtin = args.command.is_empty();
-    eprintln!("signal-control: running {}", program.label);
+    workbook::narrate!("signal-control: running {}", program.label);
     // ANCHOR: loop
     let options = Options::PTRACE_O_TRACEEXEC
         | Options::PTRACE_O_TRACEFORK
@@ -65,13 +65,13 @@ fn run() -> Result<ExitCode> {
             }
             // kill -STOP: the process has stopped; it stays so until SIGCONT.
             Stop::Group(signal) => {
-                eprintln!("{prefix}--- stopped by {signal} ---");
-                eprintln!("{prefix}    PTRACE_LISTEN: it stays stopped until SIGCONT");
+                workbook::narrate!("{prefix}--- stopped by {signal} ---");
+                workbook::narrate!("{prefix}    PTRACE_LISTEN: it stays stopped until SIGCONT");
                 ptrace_listen(pid)?;
                 continue;
             }
             Stop::Exited(code) => {
-                eprintln!("{prefix}+++ exited with {code} +++");
+                workbook::narrate!("{prefix}+++ exited with {code} +++");
                 continue;
             }
             Stop::Killed {
@@ -79,7 +79,7 @@ fn run() -> Result<ExitCode> {
                 core_dumped,
             } => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                eprintln!("{prefix}+++ killed by {signal}{core} +++");
+                workbook::narrate!("{prefix}+++ killed by {signal}{core} +++");
                 continue;
             }
             // exec, a new child or thread, the end of a group-stop: the
@@ -102,15 +102,15 @@ fn at_signal(pid: Pid, signal: Sig, prefix: &str, change: bool) -> Result<Option
         ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}"))?;
     let mut info = SigInfo::from_raw(&info);
     let blocked = siginfo::getsigmask(pid)?;
-    eprintln!("{prefix}--- {signal} {} ---", info.describe());
-    eprintln!("{prefix}    PTRACE_GETSIGMASK: {}", mask_names(blocked));
+    workbook::narrate!("{prefix}--- {signal} {} ---", info.describe());
+    workbook::narrate!("{prefix}    PTRACE_GETSIGMASK: {}", mask_names(blocked));
     let pass_on = match change {
         false => Some(signal),
         true => change_it(pid, signal, &mut info, blocked, prefix)?,
     };
     match pass_on {
-        Some(signal) => eprintln!("{prefix}    PTRACE_CONT with {signal}"),
-        None => eprintln!("{prefix}    PTRACE_CONT with 0: {signal} is suppressed"),
+        Some(signal) => workbook::narrate!("{prefix}    PTRACE_CONT with {signal}"),
+        None => workbook::narrate!("{prefix}    PTRACE_CONT with 0: {signal} is suppressed"),
     }
     Ok(pass_on)
 }
@@ -138,7 +138,7 @@ fn change_it(
             info.set_value(NEW_VALUE);
             ptrace::setsiginfo(pid, &info.to_raw())
                 .with_context(|| format!("PTRACE_SETSIGINFO on pid {pid}"))?;
-            eprintln!(
+            workbook::narrate!(
                 "{prefix}    PTRACE_SETSIGINFO: si_value {sent} becomes {NEW_VALUE} (si_int={NEW_VALUE}, si_ptr={NEW_VALUE:#x})"
             );
             Ok(Some(signal))
@@ -146,7 +146,7 @@ fn change_it(
         libc::SIGWINCH if blocked & mask_of(usr2) != 0 => {
             let unblocked = blocked & !mask_of(usr2);
             siginfo::setsigmask(pid, unblocked)?;
-            eprintln!(
+            workbook::narrate!(
                 "{prefix}    PTRACE_SETSIGMASK: {} (SIGUSR2 unblocked: it is pending, so it comes next)",
                 mask_names(unblocked)
             );

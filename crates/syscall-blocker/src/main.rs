@@ -79,7 +79,7 @@ fn run() -> Result<ExitCode> {
     } else {
         ""
     };
-    eprintln!(
+    workbook::narrate!(
         "syscall-blocker: running {}, blocking {shown}{way}",
         program.label
     );
@@ -318,7 +318,9 @@ impl Sent {
 /// A blocked execve fails inside our own child, before the program runs.
 fn say_if_never_started(tracees: &Tracees, blocked: &Blocked) {
     if !tracees.first_execed() && blocked.contains(Abi::X86_64, libc::SYS_execve as u64) {
-        eprintln!("syscall-blocker: the program could not start: execve itself is blocked");
+        workbook::narrate!(
+            "syscall-blocker: the program could not start: execve itself is blocked"
+        );
     }
 }
 

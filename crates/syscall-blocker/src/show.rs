@@ -5,7 +5,6 @@
 //! its end comes later as `<... NAME resumed>`.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -134,7 +133,7 @@ impl Printer {
 
 /// Part of a line: stderr is unbuffered, so each piece goes out as it is.
 fn line(text: &str) {
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    workbook::narrate::part(text);
 }
 
 fn pid_prefix(prefix: Option<Pid>) -> String {

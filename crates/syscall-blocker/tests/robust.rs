@@ -30,6 +30,17 @@ fn seccomp_mode_leaves_signals_and_stops_to_the_program() {
     check::sigstop_stops_until_sigcont(seccomp_demo());
 }
 
+/// With --trace the printer says more than a pipe holds (64 KiB) while the
+/// program's non-blocking stderr is not read: it must wait, not fail.
+#[test]
+fn trace_mode_waits_for_a_nonblocking_stderr() {
+    let mut traced = demo();
+    traced.arg("--trace");
+    let said =
+        check::narration_waits_for_a_nonblocking_stderr(traced, &get_cargo_bin("syscall-blocker"));
+    assert!(said > 65536, "only {said} bytes of narration");
+}
+
 /// With --trace, the same under the printer.
 #[test]
 fn trace_mode_survives_vanishing_children() {

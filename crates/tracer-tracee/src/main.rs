@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("signals")?;
-    eprintln!("tracer: running {}", program.label);
+    workbook::narrate!("tracer: running {}", program.label);
     // Ctrl-C is the program's to handle: the tracer stays to report the end.
     hold_fatal_signals()?;
     // SAFETY: we are single-threaded here, and the child only makes
@@ -91,12 +91,12 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
     // Anything but the child's SIGSTOP is an error: the `?` drops the guard,
     // which kills the child and reaps it.
     let status = first_stop(pid)?;
-    eprintln!(
+    workbook::narrate!(
         "tracer: waitpid: status {:#x}: {}",
         status.raw,
         describe_raw(status.raw)
     );
-    eprintln!("tracer: the child stopped itself before execvp; now it is ours");
+    workbook::narrate!("tracer: the child stopped itself before execvp; now it is ours");
     ptrace::setoptions(
         pid,
         Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACEEXEC,
@@ -117,35 +117,39 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
         };
         if status.pid != pid {
             if status.stop.is_gone() {
-                eprintln!(
+                workbook::narrate!(
                     "tracer: reaped pid {}, a child the program handed to us (CLONE_PARENT)",
                     status.pid
                 );
             }
             continue;
         }
-        eprintln!("tracer: status {:#x}: {}", status.raw, status.stop);
+        workbook::narrate!("tracer: status {:#x}: {}", status.raw, status.stop);
         let pass_on = match status.stop {
             Stop::Event(Event::Exec { .. }) => {
-                eprintln!("tracer:   the exec SIGTRAP: the tracer's, not delivered to the tracee");
+                workbook::narrate!(
+                    "tracer:   the exec SIGTRAP: the tracer's, not delivered to the tracee"
+                );
                 None
             }
             Stop::Signal(signal) => {
-                eprintln!("tracer:   passing {signal} on with PTRACE_CONT");
+                workbook::narrate!("tracer:   passing {signal} on with PTRACE_CONT");
                 Some(signal)
             }
             Stop::Group(signal) => {
                 // Restarting it now would undo the stop. A TRACEME tracee
                 // can't be put in PTRACE_LISTEN (that needs PTRACE_SEIZE),
                 // so it is left alone until SIGCONT.
-                eprintln!(
+                workbook::narrate!(
                     "tracer:   a {signal} group-stop: the program stays stopped until SIGCONT"
                 );
                 group_stopped = true;
                 continue;
             }
             Stop::Continued => {
-                eprintln!("tracer:   SIGCONT: resuming it, so that SIGCONT can be delivered");
+                workbook::narrate!(
+                    "tracer:   SIGCONT: resuming it, so that SIGCONT can be delivered"
+                );
                 group_stopped = false;
                 None
             }
@@ -154,7 +158,7 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
             Stop::Exited(_) | Stop::Killed { .. } => {
                 tracee.reaped();
                 let code = status.stop.exit_code().expect("exited or killed");
-                eprintln!("tracer: the tracee is gone; exiting with {code}");
+                workbook::narrate!("tracer: the tracee is gone; exiting with {code}");
                 return Ok(ExitCode::from(code));
             }
             other => bail!("a stop we did not ask for: {other}"),

@@ -41,7 +41,7 @@ pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{}: {error:#}", program_name());
+            crate::narrate!("{}: {error:#}", program_name());
             let code = error
                 .chain()
                 .find_map(|cause| cause.downcast_ref::<ExitWith>())

@@ -588,6 +588,44 @@ pub mod tracer_checks {
         );
     }
 
+    /// The program sets O_NONBLOCK on the stderr it shares with the demo,
+    /// and the reader of stderr is slow: the demo's narration must wait for
+    /// it, not fail (a failed `eprintln!` panics, and the program dies with
+    /// its tracer). The program runs to its end, with every signal handled.
+    /// Returns how many bytes of narration the demo wrote.
+    pub fn narration_waits_for_a_nonblocking_stderr(
+        demo: Command,
+        own_binary: &std::path::Path,
+    ) -> usize {
+        let mut command = builtin(demo, "crowd", own_binary);
+        command
+            .arg("nonblocking-stderr")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("starting the demo");
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        // Long enough for the narration to fill the pipe (64 KiB) first.
+        std::thread::sleep(Duration::from_millis(500));
+        let mut stderr = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("piped")
+            .read_to_string(&mut stderr);
+        let status = child.wait().expect("waiting for the demo");
+        let stdout = reader.join().expect("stdout reader");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert_eq!(status.code(), Some(0), "{last}");
+        let wanted = "target: 3000 rounds with a non-blocking stderr, the handler ran 3000 times\n";
+        assert!(stdout.ends_with(&as_shown(wanted)), "{last}");
+        stderr.len()
+    }
+
     /// The demo in a process group of its own, as a shell runs a job, with
     /// its stdout read line by line.
     struct Job {
@@ -818,6 +856,17 @@ macro_rules! tracer_check_tests {
             );
             $crate::testing::tracer_checks::busy_threads_are_served_fairly(
                 demo,
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn narration_waits_for_a_nonblocking_stderr() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
+            let _said = $crate::testing::tracer_checks::narration_waits_for_a_nonblocking_stderr(
+                demo(),
                 &::insta_cmd::get_cargo_bin($bin),
             );
         }

@@ -60,7 +60,7 @@ const I386_WRITE: u64 = 4;
 const USER_TOP: usize = 0x7fff_ffff_f000;
 /// Narration goes to stderr, one line per event, under the demo's name.
 macro_rules! say {
-    ($($arg:tt)*) => { eprintln!("write-rewriter: {}", format_args!($($arg)*)) };
+    ($($arg:tt)*) => { workbook::narrate!("write-rewriter: {}", format_args!($($arg)*)) };
 }
 
 #[cfg(not(lab))]
