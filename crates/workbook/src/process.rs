@@ -35,6 +35,7 @@ impl std::error::Error for ExitWith {}
 /// stderr and a non-zero exit code.
 pub fn main(run: impl FnOnce() -> Result<ExitCode>) -> ExitCode {
     restore_sigpipe();
+    note_inherited_children();
     if let Some(code) = crate::targets::run_if_requested() {
         return code;
     }
@@ -315,8 +316,16 @@ impl Drop for ChildGuard {
 /// Kills every child still stopped or running and reaps them all:
 /// waitpid(-1, __WALL) until ECHILD. A tracer's last word, so that no
 /// tracee, thread or zombie outlives it.
+///
+/// Children this process had before it did anything are not ours to wait
+/// for: `exec demo ... 2> >(tee log)` hands the demo the shell's `tee`,
+/// which ends only when the demo closes stderr, by exiting. Once only such
+/// children are left, the wait ends.
 pub fn kill_and_reap_all_children() {
     loop {
+        if only_inherited_children_left() {
+            return;
+        }
         match crate::stop::wait_raw(None, WaitPidFlag::__WALL) {
             // A stop of a tracee we did not know of: it dies too.
             Ok(Some((pid, raw))) if libc::WIFSTOPPED(raw) => {
@@ -326,6 +335,41 @@ pub fn kill_and_reap_all_children() {
             Err(_) => break,
         }
     }
+}
+
+/// The children this process was started with (inherited across the
+/// execve that started it), noted by `main` before it forks anything.
+static INHERITED_CHILDREN: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+
+fn note_inherited_children() {
+    if let Some(children) = children_now() {
+        let _ = INHERITED_CHILDREN.set(children);
+    }
+}
+
+/// Whether every child left is one we were started with. False when there
+/// were none such (the usual case: then the wait goes on to ECHILD, for
+/// tracees that are not our children too), or when procfs can't say.
+fn only_inherited_children_left() -> bool {
+    let Some(inherited) = INHERITED_CHILDREN.get().filter(|pids| !pids.is_empty()) else {
+        return false;
+    };
+    children_now().is_some_and(|now| now.iter().all(|pid| inherited.contains(pid)))
+}
+
+/// This process's children, from /proc/self/task/TID/children (every
+/// thread's: a child belongs to the thread that forked it). `None` where
+/// the kernel lacks those files (CONFIG_PROC_CHILDREN).
+fn children_now() -> Option<Vec<i32>> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).ok()?;
+        children.extend(
+            list.split_whitespace()
+                .filter_map(|pid| pid.parse::<i32>().ok()),
+        );
+    }
+    Some(children)
 }
 
 /// A `Command` that runs a built-in target, for a child we don't trace from

@@ -588,6 +588,30 @@ pub mod tracer_checks {
         );
     }
 
+    /// A demo started by `exec` from a shell that had a child running
+    /// (`cmd &`, or a `2> >(tee log)`) inherits that child. It is not the
+    /// demo's to kill, nor to wait for: the demo ends with its program, and
+    /// the child runs on.
+    pub fn an_inherited_child_is_left_alone(demo: Command) {
+        let script = "sleep 30 >/dev/null 2>&1 & echo $!; exec \"$0\" \"$@\" -- true";
+        let mut command = Command::new("bash");
+        command
+            .args(["-c", script])
+            .arg(demo.get_program())
+            .args(demo.get_args());
+        let started = Instant::now();
+        let output = run(&mut command);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let sleeper = stdout.lines().next().and_then(|pid| pid.parse().ok());
+        let sleeper = Pid::from_raw(sleeper.expect("the shell printed its child's pid"));
+        let alive = kill(sleeper, None).is_ok();
+        let _ = kill(sleeper, Signal::SIGKILL);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{stderr}");
+        assert!(alive, "the inherited child was killed: {stderr}");
+    }
+
     /// The program sets O_NONBLOCK on the stderr it shares with the demo,
     /// and the reader of stderr is slow: the demo's narration must wait for
     /// it, not fail (a failed `eprintln!` panics, and the program dies with
@@ -869,6 +893,14 @@ macro_rules! tracer_check_tests {
                 demo(),
                 &::insta_cmd::get_cargo_bin($bin),
             );
+        }
+
+        #[test]
+        fn an_inherited_child_is_left_alone() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
+            $crate::testing::tracer_checks::an_inherited_child_is_left_alone(demo());
         }
 
         #[test]
