@@ -14,7 +14,10 @@ use nix::unistd::{execvp, fork, ForkResult, Pid};
 use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::stop::describe_raw;
 use workbook::trace::exec_failure_code;
-use workbook::{ptrace_cont, wait_for, ChildGuard, CommandArgs, Event, Program, Sig, Stop};
+use workbook::{
+    ptrace_cont, ptrace_detach, wait_for, ChildGuard, CommandArgs, Event, Program, Sig, Stop,
+    Waited,
+};
 
 // The lab (crates/labs/tracer-tracee) compiles this file with cfg(lab) and
 // the student's `tracee` and `first_stop`, from its lab.rs, in place of ours.
@@ -116,12 +119,7 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
             true => wait_for_sigcont()?,
         };
         if status.pid != pid {
-            if status.stop.is_gone() {
-                workbook::narrate!(
-                    "tracer: reaped pid {}, a child the program handed to us (CLONE_PARENT)",
-                    status.pid
-                );
-            }
+            another_process(&status)?;
             continue;
         }
         workbook::narrate!("tracer: status {:#x}: {}", status.raw, status.stop);
@@ -166,6 +164,36 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
         ptrace_cont(pid, pass_on)?;
     }
     // ANCHOR_END: loop
+}
+
+/// A report about a process other than the program. The program can make
+/// one ours two ways: clone(CLONE_PARENT) makes its child ours to reap,
+/// and clone(CLONE_PTRACE) makes it our tracee, held by a SIGSTOP of its
+/// own before it runs. We trace only the program (no PTRACE_O_TRACEFORK),
+/// so such a tracee is let go at once, with PTRACE_DETACH; left in its
+/// stop, it would never run, and the program waiting for it would hang.
+fn another_process(status: &Waited) -> Result<()> {
+    let pid = status.pid;
+    match status.stop {
+        Stop::Exited(_) | Stop::Killed { .. } => workbook::narrate!(
+            "tracer: reaped pid {pid}, a process the program made ours with clone(): {}",
+            status.stop
+        ),
+        Stop::Vanished | Stop::Continued => {}
+        stop => {
+            // The SIGSTOP that CLONE_PTRACE queued is ptrace's, not the
+            // program's: dropped. Any other signal is passed on.
+            let pass_on = match stop {
+                Stop::Signal(signal) if signal != Sig::SIGSTOP => Some(signal),
+                _ => None,
+            };
+            workbook::narrate!(
+                "tracer: pid {pid}, a child the program made with CLONE_PTRACE, is our tracee ({stop}): PTRACE_DETACH, it runs untraced"
+            );
+            ptrace_detach(pid, pass_on)?;
+        }
+    }
+    Ok(())
 }
 
 /// A TRACEME tracee left in its group-stop: SIGCONT marks the process as

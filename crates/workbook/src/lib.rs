@@ -21,7 +21,7 @@ pub mod trace;
 pub mod testing;
 
 pub use process::{main, ChildGuard, CommandArgs, ExitWith, Program};
-pub use signal::{ptrace_cont, ptrace_listen, ptrace_syscall, Sig};
+pub use signal::{ptrace_cont, ptrace_detach, ptrace_listen, ptrace_syscall, Sig};
 pub use stop::{wait_for, waitpid, Event, Stop, Waited};
 
 /// libseccomp, for the demos that use it (feature `libseccomp`).

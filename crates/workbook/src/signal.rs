@@ -78,7 +78,7 @@ impl fmt::Display for Sig {
 /// classic signals, so these make the call themselves.
 fn restart(request: libc::c_uint, pid: Pid, signal: Option<Sig>) -> nix::Result<()> {
     let data = signal.map_or(0, Sig::number) as usize;
-    // SAFETY: PTRACE_SYSCALL, PTRACE_CONT, PTRACE_LISTEN and
+    // SAFETY: PTRACE_SYSCALL, PTRACE_CONT, PTRACE_LISTEN, PTRACE_DETACH and
     // PTRACE_SINGLESTEP read no memory: addr is unused, data is a number.
     let ret = unsafe {
         libc::ptrace(
@@ -113,6 +113,16 @@ pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
 /// ptrace(PTRACE_CONT, pid, 0, sig): run on until the next signal or event.
 pub fn ptrace_cont(pid: Pid, signal: Option<Sig>) -> Result<()> {
     unless_gone(restart(libc::PTRACE_CONT, pid, signal), "PTRACE_CONT", pid)
+}
+
+/// ptrace(PTRACE_DETACH, pid, 0, sig): let a tracee go, delivering
+/// `signal` (any of the 64) if there is one; it runs on untraced.
+pub fn ptrace_detach(pid: Pid, signal: Option<Sig>) -> Result<()> {
+    unless_gone(
+        restart(libc::PTRACE_DETACH, pid, signal),
+        "PTRACE_DETACH",
+        pid,
+    )
 }
 
 /// ptrace(PTRACE_LISTEN, pid, 0, 0), at a group-stop of a tracee attached

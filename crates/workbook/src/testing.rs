@@ -516,6 +516,20 @@ pub mod tracer_checks {
         assert_eq!(output.status.code(), Some(0), "{stderr}");
     }
 
+    /// clone(CLONE_PTRACE) makes the program's child a tracee of the demo's,
+    /// stopped before it runs; the demo must let it run (strace, with or
+    /// without -f, does), or the program, waiting for it, hangs.
+    pub fn clone_ptrace_child_runs(demo: Command, own_binary: &std::path::Path) -> String {
+        let wanted = as_shown(
+            "target: the CLONE_PTRACE child runs\ntarget: my CLONE_PTRACE child exited with 7\n",
+        );
+        let output = run(&mut builtin(demo, "clone-ptrace", own_binary));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{stderr}");
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        stderr.into_owned()
+    }
+
     /// The threaded target, many times, while two other processes keep both
     /// CPUs busy: the teardown must never wait for a thread it lost.
     pub fn threads_under_load(demo: impl Fn() -> Command, own_binary: &std::path::Path) {
@@ -857,6 +871,17 @@ macro_rules! tracer_check_tests {
                 $crate::testing::tracer_checks::Shown::$shown,
             );
             $crate::testing::tracer_checks::clone_parent_child_is_reaped(
+                demo(),
+                &::insta_cmd::get_cargo_bin($bin),
+            );
+        }
+
+        #[test]
+        fn clone_ptrace_child_runs() {
+            $crate::testing::tracer_checks::demo_shows(
+                $crate::testing::tracer_checks::Shown::$shown,
+            );
+            let _narration = $crate::testing::tracer_checks::clone_ptrace_child_runs(
                 demo(),
                 &::insta_cmd::get_cargo_bin($bin),
             );

@@ -56,6 +56,7 @@ pub const NAMES: &[&str] = &[
     "abis",
     "breakme",
     "clone-parent",
+    "clone-ptrace",
     "signal-lab",
     "segv",
     "sigqueue",
@@ -105,6 +106,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "abis" => robustness::abis(),
         "breakme" => breakme::breakme(std::env::args().nth(1).as_deref()),
         "clone-parent" => robustness::clone_parent(),
+        "clone-ptrace" => robustness::clone_ptrace(),
         "signal-lab" if std::env::args().nth(1).as_deref() == Some("mailbox") => {
             signal_lab::mailbox()
         }

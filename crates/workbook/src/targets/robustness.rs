@@ -144,3 +144,48 @@ pub fn clone_parent() -> ExitCode {
     println!("target: my CLONE_PARENT sibling was reaped by my parent");
     ExitCode::SUCCESS
 }
+
+/// clone(CLONE_PTRACE) makes a child that the kernel gives our tracer, if
+/// we have one, to trace, stopped by a SIGSTOP of its own. It writes a
+/// line and exits 7; we wait for it and say how it ended. A tracer that
+/// never resumes that child hangs us.
+pub fn clone_ptrace() -> ExitCode {
+    // SAFETY: clone without CLONE_VM and without a new stack behaves as
+    // fork; the child only writes and calls _exit.
+    let child = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PTRACE | libc::SIGCHLD,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
+    match child {
+        -1 => {
+            eprintln!("target: clone: {}", std::io::Error::last_os_error());
+            return ExitCode::FAILURE;
+        }
+        0 => {
+            let line = b"target: the CLONE_PTRACE child runs\n";
+            // SAFETY: write(2) reads `line`; _exit skips the parent's atexit handlers.
+            unsafe {
+                libc::write(libc::STDOUT_FILENO, line.as_ptr().cast(), line.len());
+                libc::_exit(7)
+            }
+        }
+        _ => {}
+    }
+    let mut status = 0;
+    // SAFETY: waitpid on our own child, into a local int.
+    if unsafe { libc::waitpid(child as libc::pid_t, &mut status, 0) } < 0 {
+        eprintln!("target: waitpid: {}", std::io::Error::last_os_error());
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "target: my CLONE_PTRACE child exited with {}",
+        libc::WEXITSTATUS(status)
+    );
+    ExitCode::SUCCESS
+}
