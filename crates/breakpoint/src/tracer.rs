@@ -3,7 +3,7 @@
 //! over a breakpoint with the other threads stopped, forks, vforks and
 //! execve; and `--count`. The requests themselves are int3.rs's.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,10 @@ pub struct Debugger {
     explained_interrupt: bool,
     /// Forked children whose inherited copy of the text we have met.
     copies: HashSet<Pid>,
+    /// Threads and processes born in the leader's memory (CLONE_VM: vfork
+    /// and posix_spawn children, clone(CLONE_VM) without CLONE_THREAD):
+    /// stopped with the threads during a step-over.
+    sharers: HashSet<Pid>,
     /// What --break names that no file loaded so far defines.
     pending: Vec<String>,
     /// The files they were last looked for in.
@@ -136,6 +140,7 @@ impl Debugger {
             narrated_step: None,
             explained_interrupt: false,
             copies: HashSet::new(),
+            sharers: HashSet::new(),
             pending: Vec::new(),
             searched: String::new(),
             r_debug: None,
@@ -164,14 +169,9 @@ impl Debugger {
                 // Our SIGSTOP, that stopped it for a step-over: not delivered.
                 Stop::Signal(Sig::SIGSTOP) if self.stopping.remove(&pid) => self.resume(pid, None),
                 Stop::Signal(signal) => self.resume(pid, Some(signal)),
-                // A thread born during a step-over must not run past the
-                // lifted int3 either.
-                Stop::Event(Event::Clone { child } | Event::Vfork { child })
-                    if self.step.is_some() && self.shares_text(pid) =>
-                {
-                    self.stop_thread(child, true)?;
-                    self.resume(pid, None)
-                }
+                Stop::Event(
+                    Event::Clone { child } | Event::Vfork { child } | Event::Fork { child },
+                ) => self.born(pid, child)?,
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
                 Stop::Group(_) => {
                     ptrace_listen(pid)?;
@@ -224,6 +224,20 @@ impl Debugger {
             true => Next::Hold(signal),
             false => Next::Cont(signal),
         }
+    }
+
+    /// A new thread or process. One in the memory of the process with the
+    /// breakpoints (a thread; a vfork or other CLONE_VM child) must not run
+    /// past a lifted int3 either: born during a step-over, it is stopped
+    /// at once, and every step-over stops it from now on, like a thread.
+    fn born(&mut self, parent: Pid, child: Pid) -> Result<Next> {
+        if self.shares_text(parent) && same_memory(child, parent) {
+            self.sharers.insert(child);
+            if self.step.is_some() {
+                self.stop_thread(child, true)?;
+            }
+        }
+        Ok(self.resume(parent, None))
     }
 
     // ANCHOR: exec
@@ -591,25 +605,28 @@ impl Debugger {
     }
 
     /// While the original byte is back, another thread could run through
-    /// the address unseen: every other thread of the process is stopped
-    /// first, as gdb stops them all, and as gdb does it: a SIGSTOP to each
-    /// thread (tkill), which the tracer sees at its signal-delivery-stop
-    /// and does not deliver.
+    /// the address unseen: every other thread in the same memory is
+    /// stopped first, as gdb stops them all, and as gdb does it: a SIGSTOP
+    /// to each thread (tkill), which the tracer sees at its
+    /// signal-delivery-stop and does not deliver. So are the processes
+    /// that share the memory (CLONE_VM), and their threads; kcmp says
+    /// which do still.
     fn stop_the_others(&mut self, pid: Pid) -> Result<()> {
         let Some(leader) = self.leader else {
             return Ok(());
         };
-        let threads = threads(leader);
-        if !threads.contains(&pid) {
-            // A vfork child: its parent waits for it in the kernel, and
-            // would not stop before the child's execve or exit.
-            return Ok(());
-        }
+        let everyone: BTreeSet<Pid> = std::iter::once(leader)
+            .chain(self.sharers.iter().copied())
+            .flat_map(threads)
+            .collect();
         let mut stopped = 0;
         // Only our tracees: io_uring's threads (iou-wrk-N, iou-sqp-N) are
         // threads of the process too, but ptrace never attaches them and
         // no SIGSTOP stops them; waiting for theirs would be forever.
-        for thread in threads.into_iter().filter(|&thread| traced_by_us(thread)) {
+        let others = everyone
+            .into_iter()
+            .filter(|&thread| traced_by_us(thread) && same_memory(thread, pid));
+        for thread in others {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
@@ -758,6 +775,7 @@ impl Debugger {
     /// process, if any is left.
     fn left(&mut self, pid: Pid) -> Result<Next> {
         self.held.remove(&pid);
+        self.sharers.remove(&pid);
         self.stopping.remove(&pid);
         self.queue.retain(|&(queued, _)| queued != pid);
         if self.narrated_step == Some(pid) {
