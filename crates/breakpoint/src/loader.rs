@@ -168,6 +168,58 @@ impl Debugger {
         Ok(Next::Cont(None))
     }
 
+    /// At the entry point: find every wanted address in the program and
+    /// the libraries now mapped (and relocated: IFUNC resolvers may run),
+    /// plant them, then take the temporary int3 out. What is nowhere yet
+    /// is pending, as in gdb, until a library that has it is loaded.
+    pub(super) fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
+        self.entry = None;
+        if unless_vanished(int3::rewind(pid))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        say!("entry point reached: the program's own code has not run");
+        // The entry's int3 is still there: an IFUNC resolver returns to it.
+        if self.plant_pending(pid, Some(entry))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        match self.breakpoints.get_mut(&entry) {
+            // A breakpoint on the entry point itself: its 0xCC stays.
+            Some(planted) => planted.original = original,
+            None => {
+                if unless_vanished(unplant(pid, entry, original, false))?.is_none() {
+                    return Ok(Next::Nothing);
+                }
+            }
+        }
+        for spec in &self.pending {
+            say!("Breakpoint ({spec}) pending.");
+        }
+        if !self.pending.is_empty() {
+            let watched = unless_vanished(self.watch_the_loader(pid))?;
+            if watched.is_none() {
+                return Ok(Next::Nothing);
+            }
+        }
+        Ok(Next::Cont(None))
+    }
+
+    /// At the end: what stayed pending, and why.
+    pub(super) fn report_pending(&self) {
+        for spec in &self.pending {
+            match self.unresolved_ifuncs.get(spec) {
+                Some(library) => say!(
+                    "--break {spec}: still pending at the end: {spec} is an IFUNC of {library}, \
+                     loaded later (dlopen), which the loader announces before it relocates it: \
+                     too early to run the resolver that picks the implementation"
+                ),
+                None => say!(
+                    "--break {spec}: still pending at the end: no symbol '{spec}' in {}",
+                    self.searched
+                ),
+            }
+        }
+    }
+
     /// Plants what is pending and can be found now in the program and its
     /// libraries. An IFUNC is resolved by running its resolver, which
     /// returns to `return_to` (an int3 of ours), once the libraries are
