@@ -1,7 +1,11 @@
 //! What the dynamic loader (ld.so) does that a debugger must follow, as
-//! gdb follows it: IFUNC symbols, whose implementation is chosen at run
-//! time by a resolver function, and the libraries it maps while the
-//! program runs (dlopen), announced through `_r_debug.r_brk`.
+//! gdb follows it: the libraries it maps, at start-up and later (dlopen),
+//! announced through its `_dl_debug_state` (`_r_debug.r_brk`), where the
+//! breakpoints that wait for them are planted; and IFUNC symbols, whose
+//! implementation is chosen at run time by a resolver function.
+//!
+//! A part of the debugger (tracer.rs declares it as its own module, so
+//! these methods of `Debugger` see its state).
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -9,6 +13,316 @@ use nix::sys::ptrace;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::trace::unless_vanished;
+
+use super::{
+    exe_path, is_address, parse_number, plant, tracee_gone, unplant, Breakpoint, Debugger, Next,
+};
+use crate::int3;
+use crate::symbols::{self, Image, Mapping};
+
+/// `struct r_debug` (link.h): r_brk at offset 16, r_state at 24.
+const R_BRK: u64 = 16;
+const R_STATE: u64 = 24;
+const RT_CONSISTENT: u32 = 0;
+
+/// The loader's function for debuggers, with an int3 of ours on it.
+pub(super) struct Hook {
+    address: u64,
+    /// The loader's `struct r_debug`, whose r_state says what it did.
+    r_debug: u64,
+    /// Whether the libraries the program starts with are in (planted at
+    /// the entry point: they are).
+    started: bool,
+}
+
+impl Debugger {
+    // ANCHOR: hook
+    /// At the exec stop the kernel has mapped the program and its dynamic
+    /// loader, not the libraries. The loader calls `_dl_debug_state`
+    /// (which `_r_debug.r_brk` will point to) with r_state RT_ADD, then
+    /// RT_CONSISTENT, around every change to its list of libraries: at
+    /// start-up, once they are mapped and relocated but before their
+    /// constructors run, and at every dlopen. An int3 there, from the
+    /// start, as gdb does. False: no such loader (a static program).
+    pub(super) fn hook_the_loader(&mut self, pid: Pid) -> Result<bool> {
+        let maps = symbols::maps(pid)?;
+        let images = symbols::images(pid, &exe_path(pid)?, &maps)?;
+        // Beside the program, only the loader is mapped yet.
+        let found = images.iter().skip(1).find_map(|loader| {
+            let hook = loader.address_of("_dl_debug_state")?;
+            Some((hook, loader.address_of("_r_debug")?))
+        });
+        let Some((address, r_debug)) = found else {
+            return Ok(false);
+        };
+        say!(
+            "the dynamic loader's _dl_debug_state is at {address:#x}: an int3 there first; \
+             the loader calls it once the libraries are mapped and relocated, before their \
+             constructors run, and at every dlopen"
+        );
+        self.hook(pid, address, r_debug, "_dl_debug_state", false)?;
+        Ok(true)
+    }
+    // ANCHOR_END: hook
+
+    /// Without `_dl_debug_state` (a static program): at the entry point, an
+    /// int3 at `_r_debug.r_brk`, if there is one, for what is pending.
+    pub(super) fn watch_the_loader(&mut self, pid: Pid) -> Result<()> {
+        let maps = symbols::maps(pid)?;
+        let images = symbols::images(pid, &exe_path(pid)?, &maps)?;
+        let Some(r_debug) = images.iter().find_map(|image| image.address_of("_r_debug")) else {
+            return Ok(());
+        };
+        let word = workbook::memory::read_bytes(pid, r_debug + R_BRK, 8)?;
+        let r_brk = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        if r_brk == 0 || self.breakpoints.contains_key(&r_brk) {
+            return Ok(());
+        }
+        say!(
+            "_r_debug.r_brk = {r_brk:#x}: an int3 there too; the dynamic loader calls it \
+             whenever it has mapped a library (dlopen)"
+        );
+        self.hook(pid, r_brk, r_debug, "_r_debug.r_brk", true)
+    }
+
+    fn hook(
+        &mut self,
+        pid: Pid,
+        address: u64,
+        r_debug: u64,
+        name: &str,
+        started: bool,
+    ) -> Result<()> {
+        let original = plant(pid, address, false)?;
+        self.hook = Some(Hook {
+            address,
+            r_debug,
+            started,
+        });
+        self.breakpoints.insert(
+            address,
+            Breakpoint {
+                name: name.to_string(),
+                original,
+                hits: 0,
+                symbol: None,
+                listed: true,
+                loader: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// The loader called its hook. At the first RT_CONSISTENT the
+    /// program's libraries are in; at a later one, a dlopen's, mapped but
+    /// not yet relocated, their constructors still to run: what they
+    /// define of what is pending is planted.
+    pub(super) fn loader_changed(&mut self, pid: Pid, address: u64) -> Result<Next> {
+        let Some(hook) = self.hook.as_mut().filter(|hook| hook.address == address) else {
+            return Ok(Next::Nothing);
+        };
+        let word = workbook::memory::read_bytes(pid, hook.r_debug + R_STATE, 4)?;
+        let state = u32::from_le_bytes(word.try_into().expect("4 bytes"));
+        if state == RT_CONSISTENT && !hook.started {
+            hook.started = true;
+            return self.libraries_in(pid, address);
+        }
+        if state == RT_CONSISTENT && !self.pending.is_empty() {
+            let before = self.pending.clone();
+            if self.plant_pending(pid, None)?.is_none() {
+                return Ok(Next::Nothing);
+            }
+            for spec in before.iter().filter(|spec| !self.pending.contains(spec)) {
+                say!("[pid {pid}] a library was loaded: Breakpoint ({spec}) resolved");
+            }
+        }
+        self.line_up(pid, address)?;
+        Ok(Next::Nothing)
+    }
+
+    /// The first RT_CONSISTENT: every library the program starts with is
+    /// mapped and relocated (IFUNC resolvers may run, returning to the
+    /// int3 at `address`); no constructor has run, nor the program's code.
+    /// What is nowhere yet is pending, as in gdb; with nothing pending the
+    /// hook's int3 goes, as the entry point's does.
+    fn libraries_in(&mut self, pid: Pid, address: u64) -> Result<Next> {
+        say!(
+            "[pid {pid}] _dl_debug_state, r_state RT_CONSISTENT: the libraries are mapped and \
+             relocated; none of their constructors has run, nor the program's own code"
+        );
+        if self.plant_pending(pid, Some(address))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        for spec in &self.pending {
+            say!("Breakpoint ({spec}) pending.");
+        }
+        if !self.pending.is_empty() {
+            self.line_up(pid, address)?;
+            return Ok(Next::Nothing);
+        }
+        let hook = self.breakpoints.remove(&address).expect("the hook's int3");
+        self.hook = None;
+        unplant(pid, address, hook.original, false)?;
+        int3::rewind(pid)?;
+        Ok(Next::Cont(None))
+    }
+
+    /// At the entry point: find every wanted address in the program and
+    /// the libraries now mapped (and relocated: IFUNC resolvers may run),
+    /// plant them, then take the temporary int3 out. What is nowhere yet
+    /// is pending, as in gdb, until a library that has it is loaded.
+    pub(super) fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
+        self.entry = None;
+        if unless_vanished(int3::rewind(pid))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        say!("entry point reached: the program's own code has not run");
+        // The entry's int3 is still there: an IFUNC resolver returns to it.
+        if self.plant_pending(pid, Some(entry))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        match self.breakpoints.get_mut(&entry) {
+            // A breakpoint on the entry point itself: its 0xCC stays.
+            Some(planted) => planted.original = original,
+            None => {
+                if unless_vanished(unplant(pid, entry, original, false))?.is_none() {
+                    return Ok(Next::Nothing);
+                }
+            }
+        }
+        for spec in &self.pending {
+            say!("Breakpoint ({spec}) pending.");
+        }
+        if !self.pending.is_empty() {
+            let watched = unless_vanished(self.watch_the_loader(pid))?;
+            if watched.is_none() {
+                return Ok(Next::Nothing);
+            }
+        }
+        Ok(Next::Cont(None))
+    }
+
+    /// At the end: what stayed pending, and why.
+    pub(super) fn report_pending(&self) {
+        for spec in &self.pending {
+            match self.unresolved_ifuncs.get(spec) {
+                Some(library) => say!(
+                    "--break {spec}: still pending at the end: {spec} is an IFUNC of {library}, \
+                     loaded later (dlopen), which the loader announces before it relocates it: \
+                     too early to run the resolver that picks the implementation"
+                ),
+                None => say!(
+                    "--break {spec}: still pending at the end: no symbol '{spec}' in {}",
+                    self.searched
+                ),
+            }
+        }
+    }
+
+    /// Plants what is pending and can be found now in the program and its
+    /// libraries. An IFUNC is resolved by running its resolver, which
+    /// returns to `return_to` (an int3 of ours), once the libraries are
+    /// relocated; until then (None) it stays pending. `None` if the
+    /// tracee was killed meanwhile.
+    pub(super) fn plant_pending(&mut self, pid: Pid, return_to: Option<u64>) -> Result<Option<()>> {
+        let found = symbols::maps(pid).and_then(|maps| {
+            let exe = exe_path(pid)?;
+            let images = symbols::images(pid, &exe, &maps)?;
+            Ok((maps, exe, images))
+        });
+        let (maps, exe, images) = match found {
+            Ok(found) => found,
+            Err(_) if tracee_gone(pid) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        for spec in std::mem::take(&mut self.pending) {
+            let (mut address, symbol, ifunc) = match locate(&spec, &images, &maps, self.optional) {
+                Ok(Some(found)) => found,
+                Ok(None) if self.optional => {
+                    say!(
+                        "{} has no symbol '{spec}': running it without breakpoints",
+                        symbols::one_line(&exe)
+                    );
+                    continue;
+                }
+                Ok(None) => {
+                    self.searched = symbols::searched(&images);
+                    self.pending.push(spec);
+                    continue;
+                }
+                Err(error) => bail!(
+                    "--break {spec}: {error:#} (the program is killed before any of its own code ran)"
+                ),
+            };
+            if ifunc {
+                let Some(return_to) = return_to else {
+                    // Announced by the loader before it relocates the
+                    // library: the resolver can't run yet.
+                    let library = symbols::executable_mapping(address, &maps);
+                    let library = library.map_or(String::new(), |m| symbols::one_line(&m.path));
+                    self.unresolved_ifuncs.insert(spec.clone(), library);
+                    self.pending.push(spec);
+                    continue;
+                };
+                let resolved = call_resolver(pid, address, return_to)
+                    .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
+                let Some(resolved) = unless_vanished(resolved)? else {
+                    return Ok(None);
+                };
+                say!(
+                    "{spec} is an IFUNC: its resolver at {address:#x}, run in the tracee, \
+                     returns {resolved:#x}, the implementation the program calls"
+                );
+                address = resolved;
+            }
+            if let Some(planted) = self.breakpoints.get(&address) {
+                say!("{spec} is {address:#x}, where {} already is", planted.name);
+                continue;
+            }
+            say!("{spec} is at {address:#x}");
+            let Some(original) = unless_vanished(plant(pid, address, true))? else {
+                return Ok(None);
+            };
+            self.breakpoints.insert(
+                address,
+                Breakpoint {
+                    name: spec.clone(),
+                    original,
+                    hits: 0,
+                    symbol,
+                    listed: false,
+                    loader: false,
+                },
+            );
+        }
+        Ok(Some(()))
+    }
+}
+
+/// Where `spec` is: a symbol's address, or an address given as such; it
+/// must be in code. `None` for a symbol no file defines (the program's own
+/// only, when `optional`). And whether it is an IFUNC's resolver.
+fn locate(
+    spec: &str,
+    images: &[Image],
+    maps: &[Mapping],
+    optional: bool,
+) -> Result<Option<(u64, Option<String>, bool)>> {
+    let (address, symbol, ifunc) = if is_address(spec) {
+        (parse_number(spec).map_err(anyhow::Error::msg)?, None, false)
+    } else {
+        let searched = if optional { &images[..1] } else { images };
+        match symbols::resolve(spec, searched) {
+            Ok(found) => (found.address, Some(spec.to_string()), found.ifunc),
+            Err(_) => return Ok(None),
+        }
+    };
+    if symbols::executable_mapping(address, maps).is_none() {
+        bail!("{address:#x} is not in any executable mapping of the program (/proc/PID/maps)");
+    }
+    Ok(Some((address, symbol, ifunc)))
+}
 
 /// Runs an IFUNC's resolver in the stopped thread `pid`, as gdb does (its
 /// `elf_gnu_ifunc_resolve_addr` calls it "by hand"), and returns what it

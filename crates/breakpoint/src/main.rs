@@ -23,10 +23,9 @@ use crate::lab as int3;
 // How the demo shows words and instructions, and its `say!`.
 #[macro_use]
 mod show;
-// The dynamic loader followed: IFUNC resolvers, libraries loaded later.
-mod loader;
 mod symbols;
-// The debugger around the lesson: when to plant, the hits, the threads.
+// The debugger around the lesson: when to plant, the hits, the threads,
+// and (its module loader.rs) the dynamic loader followed.
 mod tracer;
 
 use tracer::{is_address, parse_number, Debugger};

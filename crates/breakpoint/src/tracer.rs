@@ -1,13 +1,14 @@
-//! The debugger around the lesson: where the breakpoints go (the entry
-//! point first, then the symbols), what a SIGTRAP is, the hits, the step
-//! over a breakpoint with the other threads stopped, forks, vforks and
-//! execve; and `--count`. The requests themselves are int3.rs's.
+//! The debugger around the lesson: where the breakpoints go (the dynamic
+//! loader's hook or the entry point first, then the symbols: loader.rs),
+//! what a SIGTRAP is, the hits, the step over a breakpoint with the other
+//! threads stopped, forks, vforks and execve; and `--count`. The requests
+//! themselves are int3.rs's.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
@@ -16,9 +17,13 @@ use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, 
 use workbook::{ptrace_cont, ptrace_listen, Event, Program, Sig, Stop};
 
 use crate::int3::{self, single_step};
-use crate::loader;
 use crate::show;
-use crate::symbols::{self, Image, Mapping};
+use crate::symbols::{self, Image};
+
+// The dynamic loader followed: the libraries it maps, IFUNC resolvers. A
+// module of the debugger's own, for its methods to see the state here.
+#[path = "loader.rs"]
+mod loader;
 
 /// `--break 0x401136`: an address, not a symbol.
 pub fn is_address(spec: &str) -> bool {
@@ -48,11 +53,6 @@ struct Breakpoint {
     /// The dynamic loader's r_brk: ours, not the user's.
     loader: bool,
 }
-
-/// `struct r_debug` (link.h): r_brk at offset 16, r_state at 24.
-const R_BRK: u64 = 16;
-const R_STATE: u64 = 24;
-const RT_CONSISTENT: u32 = 0;
 
 /// What to do with a stopped tracee once its stop is handled.
 enum Next {
@@ -109,12 +109,18 @@ pub struct Debugger {
     explained_interrupt: bool,
     /// Forked children whose inherited copy of the text we have met.
     copies: HashSet<Pid>,
+    /// Threads and processes born in the leader's memory (CLONE_VM: vfork
+    /// and posix_spawn children, clone(CLONE_VM) without CLONE_THREAD):
+    /// stopped with the threads during a step-over.
+    sharers: HashSet<Pid>,
     /// What --break names that no file loaded so far defines.
     pending: Vec<String>,
     /// The files they were last looked for in.
     searched: String,
-    /// The dynamic loader's `_r_debug`, once its r_brk has an int3.
-    r_debug: Option<u64>,
+    /// Pending IFUNCs of libraries loaded later, and the library of each.
+    unresolved_ifuncs: BTreeMap<String, String>,
+    /// The dynamic loader's function for debuggers, once it has an int3.
+    hook: Option<loader::Hook>,
 }
 
 impl Debugger {
@@ -136,9 +142,11 @@ impl Debugger {
             narrated_step: None,
             explained_interrupt: false,
             copies: HashSet::new(),
+            sharers: HashSet::new(),
             pending: Vec::new(),
             searched: String::new(),
-            r_debug: None,
+            unresolved_ifuncs: BTreeMap::new(),
+            hook: None,
         }
     }
 
@@ -164,14 +172,9 @@ impl Debugger {
                 // Our SIGSTOP, that stopped it for a step-over: not delivered.
                 Stop::Signal(Sig::SIGSTOP) if self.stopping.remove(&pid) => self.resume(pid, None),
                 Stop::Signal(signal) => self.resume(pid, Some(signal)),
-                // A thread born during a step-over must not run past the
-                // lifted int3 either.
-                Stop::Event(Event::Clone { child } | Event::Vfork { child })
-                    if self.step.is_some() && self.shares_text(pid) =>
-                {
-                    self.stop_thread(child, true)?;
-                    self.resume(pid, None)
-                }
+                Stop::Event(
+                    Event::Clone { child } | Event::Vfork { child } | Event::Fork { child },
+                ) => self.born(pid, child)?,
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
                 Stop::Group(_) => {
                     ptrace_listen(pid)?;
@@ -226,11 +229,26 @@ impl Debugger {
         }
     }
 
+    /// A new thread or process. One in the memory of the process with the
+    /// breakpoints (a thread; a vfork or other CLONE_VM child) must not run
+    /// past a lifted int3 either: born during a step-over, it is stopped
+    /// at once, and every step-over stops it from now on, like a thread.
+    fn born(&mut self, parent: Pid, child: Pid) -> Result<Next> {
+        if self.shares_text(parent) && same_memory(child, parent) {
+            self.sharers.insert(child);
+            if self.step.is_some() {
+                self.stop_thread(child, true)?;
+            }
+        }
+        Ok(self.resume(parent, None))
+    }
+
     // ANCHOR: exec
     /// PTRACE_EVENT_EXEC: the program is loaded, but of a dynamically
     /// linked one only the program and the dynamic loader are mapped, not
-    /// the libraries. A first int3 at the entry point (e_entry + base) stops
-    /// it where they all are.
+    /// the libraries. A first int3 in the loader (loader.rs) stops it when
+    /// they all are; in a static program, at the entry point (e_entry +
+    /// base).
     fn exec(&mut self, pid: Pid) -> Result<Next> {
         if self.leader.is_some() {
             if !self.breakpoints.is_empty() {
@@ -238,7 +256,7 @@ impl Debugger {
             }
             self.breakpoints.clear();
             self.pending.clear();
-            self.r_debug = None;
+            self.hook = None;
             self.step = None;
             self.queue.clear();
             self.entry = None;
@@ -276,9 +294,15 @@ impl Debugger {
                 symbols::one_line(&exe)
             );
         }
+        self.pending = self.wanted.clone();
+        match unless_vanished(self.hook_the_loader(pid))? {
+            None => return Ok(Next::Nothing),
+            Some(true) => return Ok(Next::Cont(None)),
+            Some(false) => {}
+        }
         say!(
             "entry point e_entry {:#x} + base = {entry:#x}: an int3 there first, \
-             for the shared libraries are mapped by then",
+             where the program's own code starts",
             image.entry
         );
         let Some(original) = unless_vanished(plant(pid, entry, false))? else {
@@ -288,177 +312,6 @@ impl Debugger {
         Ok(Next::Cont(None))
     }
     // ANCHOR_END: exec
-
-    /// At the entry point: find every wanted address in the program and
-    /// the libraries now mapped (and relocated: IFUNC resolvers may run),
-    /// plant them, then take the temporary int3 out. What is nowhere yet
-    /// is pending, as in gdb, until a library that has it is loaded.
-    fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
-        self.entry = None;
-        if unless_vanished(int3::rewind(pid))?.is_none() {
-            return Ok(Next::Nothing);
-        }
-        say!("entry point reached: the shared libraries are mapped, the program's own code has not run");
-        self.pending = self.wanted.clone();
-        // The entry's int3 is still there: an IFUNC resolver returns to it.
-        if self.plant_pending(pid, Some(entry))?.is_none() {
-            return Ok(Next::Nothing);
-        }
-        match self.breakpoints.get_mut(&entry) {
-            // A breakpoint on the entry point itself: its 0xCC stays.
-            Some(planted) => planted.original = original,
-            None => {
-                if unless_vanished(unplant(pid, entry, original, false))?.is_none() {
-                    return Ok(Next::Nothing);
-                }
-            }
-        }
-        for spec in &self.pending {
-            say!("Breakpoint ({spec}) pending.");
-        }
-        if !self.pending.is_empty() {
-            let watched = unless_vanished(self.watch_the_loader(pid))?;
-            if watched.is_none() {
-                return Ok(Next::Nothing);
-            }
-        }
-        Ok(Next::Cont(None))
-    }
-
-    /// Plants what is pending and can be found now in the program and its
-    /// libraries. An IFUNC is resolved by running its resolver, which
-    /// returns to `return_to` (an int3 of ours), once the libraries are
-    /// relocated; until then (None) it stays pending. `None` if the
-    /// tracee was killed meanwhile.
-    fn plant_pending(&mut self, pid: Pid, return_to: Option<u64>) -> Result<Option<()>> {
-        let found = symbols::maps(pid).and_then(|maps| {
-            let exe = exe_path(pid)?;
-            let images = symbols::images(pid, &exe, &maps)?;
-            Ok((maps, exe, images))
-        });
-        let (maps, exe, images) = match found {
-            Ok(found) => found,
-            Err(_) if tracee_gone(pid) => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        for spec in std::mem::take(&mut self.pending) {
-            let (mut address, symbol, ifunc) = match locate(&spec, &images, &maps, self.optional) {
-                Ok(Some(found)) => found,
-                Ok(None) if self.optional => {
-                    say!(
-                        "{} has no symbol '{spec}': running it without breakpoints",
-                        symbols::one_line(&exe)
-                    );
-                    continue;
-                }
-                Ok(None) => {
-                    self.searched = symbols::searched(&images);
-                    self.pending.push(spec);
-                    continue;
-                }
-                Err(error) => bail!(
-                    "--break {spec}: {error:#} (the program is killed before any of its own code ran)"
-                ),
-            };
-            if ifunc {
-                let Some(return_to) = return_to else {
-                    self.pending.push(spec);
-                    continue;
-                };
-                let resolved = loader::call_resolver(pid, address, return_to)
-                    .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
-                let Some(resolved) = unless_vanished(resolved)? else {
-                    return Ok(None);
-                };
-                say!(
-                    "{spec} is an IFUNC: its resolver at {address:#x}, run in the tracee, \
-                     returns {resolved:#x}, the implementation the program calls"
-                );
-                address = resolved;
-            }
-            if let Some(planted) = self.breakpoints.get(&address) {
-                say!("{spec} is {address:#x}, where {} already is", planted.name);
-                continue;
-            }
-            say!("{spec} is at {address:#x}");
-            let Some(original) = unless_vanished(plant(pid, address, true))? else {
-                return Ok(None);
-            };
-            self.breakpoints.insert(
-                address,
-                Breakpoint {
-                    name: spec.clone(),
-                    original,
-                    hits: 0,
-                    symbol,
-                    listed: false,
-                    loader: false,
-                },
-            );
-        }
-        Ok(Some(()))
-    }
-
-    /// An int3 at `_r_debug.r_brk`, the function the dynamic loader calls
-    /// whenever it has mapped or unmapped libraries (dlopen, dlclose), for
-    /// debuggers: as gdb does, for its pending breakpoints.
-    fn watch_the_loader(&mut self, pid: Pid) -> Result<()> {
-        let Some(r_debug) = self.r_debug(pid)? else {
-            return Ok(());
-        };
-        let word = workbook::memory::read_bytes(pid, r_debug + R_BRK, 8)?;
-        let r_brk = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        if r_brk == 0 || self.breakpoints.contains_key(&r_brk) {
-            return Ok(());
-        }
-        say!(
-            "_r_debug.r_brk = {r_brk:#x}: an int3 there too; the dynamic loader calls it \
-             whenever it has mapped a library (dlopen)"
-        );
-        let original = plant(pid, r_brk, false)?;
-        self.r_debug = Some(r_debug);
-        self.breakpoints.insert(
-            r_brk,
-            Breakpoint {
-                name: "_r_debug.r_brk".to_string(),
-                original,
-                hits: 0,
-                symbol: None,
-                listed: true,
-                loader: true,
-            },
-        );
-        Ok(())
-    }
-
-    /// The address of the dynamic loader's `struct r_debug` (its exported
-    /// `_r_debug`), if the program has a dynamic loader.
-    fn r_debug(&self, pid: Pid) -> Result<Option<u64>> {
-        let maps = symbols::maps(pid)?;
-        let exe = exe_path(pid)?;
-        let images = symbols::images(pid, &exe, &maps)?;
-        Ok(images.iter().find_map(|image| image.address_of("_r_debug")))
-    }
-
-    /// The dynamic loader called r_brk: once the list of libraries is
-    /// consistent again (r_state RT_CONSISTENT), before the new ones are
-    /// relocated and their constructors run, plant what they define.
-    fn loader_changed(&mut self, pid: Pid) -> Result<Option<()>> {
-        let Some(r_debug) = self.r_debug else {
-            return Ok(Some(()));
-        };
-        let word = workbook::memory::read_bytes(pid, r_debug + R_STATE, 4)?;
-        let state = u32::from_le_bytes(word.try_into().expect("4 bytes"));
-        if state != RT_CONSISTENT || self.pending.is_empty() {
-            return Ok(Some(()));
-        }
-        let before = self.pending.clone();
-        self.plant_pending(pid, None)?;
-        for spec in before.iter().filter(|spec| !self.pending.contains(spec)) {
-            say!("[pid {pid}] a library was loaded: Breakpoint ({spec}) resolved");
-        }
-        Ok(Some(()))
-    }
 
     // ANCHOR: trap
     /// A SIGTRAP: the end of a single step, an int3 of ours (si_code
@@ -500,14 +353,7 @@ impl Debugger {
             return self.inherited(pid, address);
         }
         if self.breakpoints[&address].loader {
-            if unless_vanished(self.loader_changed(pid))?
-                .flatten()
-                .is_none()
-            {
-                return Ok(Next::Nothing);
-            }
-            unless_vanished(self.line_up(pid, address))?;
-            return Ok(Next::Nothing);
+            return Ok(unless_vanished(self.loader_changed(pid, address))?.unwrap_or(Next::Nothing));
         }
         unless_vanished(self.hit(pid, address, &info, regs))?;
         Ok(Next::Nothing)
@@ -591,25 +437,28 @@ impl Debugger {
     }
 
     /// While the original byte is back, another thread could run through
-    /// the address unseen: every other thread of the process is stopped
-    /// first, as gdb stops them all, and as gdb does it: a SIGSTOP to each
-    /// thread (tkill), which the tracer sees at its signal-delivery-stop
-    /// and does not deliver.
+    /// the address unseen: every other thread in the same memory is
+    /// stopped first, as gdb stops them all, and as gdb does it: a SIGSTOP
+    /// to each thread (tkill), which the tracer sees at its
+    /// signal-delivery-stop and does not deliver. So are the processes
+    /// that share the memory (CLONE_VM), and their threads; kcmp says
+    /// which do still.
     fn stop_the_others(&mut self, pid: Pid) -> Result<()> {
         let Some(leader) = self.leader else {
             return Ok(());
         };
-        let threads = threads(leader);
-        if !threads.contains(&pid) {
-            // A vfork child: its parent waits for it in the kernel, and
-            // would not stop before the child's execve or exit.
-            return Ok(());
-        }
+        let everyone: BTreeSet<Pid> = std::iter::once(leader)
+            .chain(self.sharers.iter().copied())
+            .flat_map(threads)
+            .collect();
         let mut stopped = 0;
         // Only our tracees: io_uring's threads (iou-wrk-N, iou-sqp-N) are
         // threads of the process too, but ptrace never attaches them and
         // no SIGSTOP stops them; waiting for theirs would be forever.
-        for thread in threads.into_iter().filter(|&thread| traced_by_us(thread)) {
+        let others = everyone
+            .into_iter()
+            .filter(|&thread| traced_by_us(thread) && same_memory(thread, pid));
+        for thread in others {
             let busy = thread == pid
                 || self.held.contains_key(&thread)
                 || self.listening.contains(&thread)
@@ -758,6 +607,7 @@ impl Debugger {
     /// process, if any is left.
     fn left(&mut self, pid: Pid) -> Result<Next> {
         self.held.remove(&pid);
+        self.sharers.remove(&pid);
         self.stopping.remove(&pid);
         self.queue.retain(|&(queued, _)| queued != pid);
         if self.narrated_step == Some(pid) {
@@ -835,12 +685,7 @@ impl Debugger {
     }
 
     fn summary(&self) {
-        for spec in &self.pending {
-            say!(
-                "--break {spec}: still pending at the end: no symbol '{spec}' in {}",
-                self.searched
-            );
-        }
+        self.report_pending();
         for (address, planted) in self.breakpoints.iter().filter(|(_, b)| !b.loader) {
             let times = match planted.hits {
                 1 => "once".to_string(),
@@ -893,30 +738,6 @@ fn replant_through_mem(pid: Pid, address: u64) -> Result<()> {
         .with_context(|| format!("opening {path}"))?;
     mem.write_all_at(&[BREAKPOINT], address)
         .with_context(|| format!("writing {path} at {address:#x}"))
-}
-
-/// Where `spec` is: a symbol's address, or an address given as such; it
-/// must be in code. `None` for a symbol no file defines (the program's own
-/// only, when `optional`). And whether it is an IFUNC's resolver.
-fn locate(
-    spec: &str,
-    images: &[Image],
-    maps: &[Mapping],
-    optional: bool,
-) -> Result<Option<(u64, Option<String>, bool)>> {
-    let (address, symbol, ifunc) = if is_address(spec) {
-        (parse_number(spec).map_err(anyhow::Error::msg)?, None, false)
-    } else {
-        let searched = if optional { &images[..1] } else { images };
-        match symbols::resolve(spec, searched) {
-            Ok(found) => (found.address, Some(spec.to_string()), found.ifunc),
-            Err(_) => return Ok(None),
-        }
-    };
-    if symbols::executable_mapping(address, maps).is_none() {
-        bail!("{address:#x} is not in any executable mapping of the program (/proc/PID/maps)");
-    }
-    Ok(Some((address, symbol, ifunc)))
 }
 
 /// Whether the tracee was killed since its stop: ptrace answers ESRCH.

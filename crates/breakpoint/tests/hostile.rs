@@ -203,3 +203,134 @@ fn a_symbol_that_never_appears_is_reported_at_the_end() {
         "{stderr}"
     );
 }
+
+/// A library whose constructor calls lib_fn(7) before main, and a program
+/// linked with it that calls lib_fn(9) from main.
+const CONSTRUCTOR_LIBRARY: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) int lib_fn(int n) { __asm__ volatile(""); return n * 2; }
+__attribute__((constructor)) static void set_up(void) { printf("constructor: %d\n", lib_fn(7)); }
+"#;
+const CONSTRUCTOR_PROGRAM: &str = r#"
+#include <stdio.h>
+int lib_fn(int n);
+int main(void) { printf("main: %d\n", lib_fn(9)); return 0; }
+"#;
+
+/// `cc ARGS`, which must succeed.
+fn cc(args: &[&std::ffi::OsStr]) {
+    let output = workbook::testing::run(Command::new("cc").args(args));
+    assert!(
+        output.status.success(),
+        "cc: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A library's constructor runs before main: the dynamic loader calls it
+/// once every library is mapped and relocated, before the program's entry
+/// point. gdb, which follows the loader from the start, breaks there; so
+/// must the demo: both calls are hits, the constructor's first.
+#[test]
+#[ignore = "needs cc"]
+fn a_call_from_a_library_constructor_before_main_is_a_hit() {
+    let dir = TempDir::new("constructor");
+    let (lib_c, main_c) = (dir.path().join("lib.c"), dir.path().join("main.c"));
+    std::fs::write(&lib_c, CONSTRUCTOR_LIBRARY).unwrap();
+    std::fs::write(&main_c, CONSTRUCTOR_PROGRAM).unwrap();
+    let (library, program) = (dir.path().join("libctor.so"), dir.path().join("prog"));
+    cc(&[
+        "-O2".as_ref(),
+        "-shared".as_ref(),
+        "-fPIC".as_ref(),
+        "-o".as_ref(),
+        library.as_ref(),
+        lib_c.as_ref(),
+    ]);
+    let rpath = format!("-Wl,-rpath,{}", dir.path().display());
+    let search = format!("-L{}", dir.path().display());
+    cc(&[
+        "-o".as_ref(),
+        program.as_ref(),
+        main_c.as_ref(),
+        search.as_ref(),
+        "-lctor".as_ref(),
+        rpath.as_ref(),
+    ]);
+    let output = workbook::testing::run(demo().args(["--break", "lib_fn", "--"]).arg(&program));
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "constructor: 14\nmain: 18\n", "{stderr}");
+    assert_eq!(first_arguments(&stderr), ["0x7", "0x9"], "{stderr}");
+    if let Some(gdbs) = gdb_hits_of_lib_fn(&program) {
+        assert_eq!(
+            first_arguments(&stderr),
+            gdbs,
+            "breakpoint (left) and gdb (right) disagree"
+        );
+    }
+}
+
+/// rdi at each hit of lib_fn under gdb (`$1 = 0x7`), its breakpoint
+/// pending until the library is loaded; `None` without gdb.
+fn gdb_hits_of_lib_fn(program: &Path) -> Option<Vec<String>> {
+    let script = program.with_file_name("lib_fn.gdb");
+    std::fs::write(
+        &script,
+        "set pagination off\nset breakpoint pending on\nbreak lib_fn\n\
+         commands 1\nsilent\nprint/x $rdi\ncontinue\nend\nrun\n",
+    )
+    .unwrap();
+    let output = Command::new("gdb")
+        .args(["-batch", "-nx", "-x"])
+        .arg(&script)
+        .arg(program)
+        .output();
+    let Ok(output) = output else {
+        eprintln!("no gdb: the comparison with gdb is skipped");
+        return None;
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("exited normally"), "gdb: {stdout}");
+    Some(
+        stdout
+            .lines()
+            .filter_map(|line| Some(line.strip_prefix('$')?.split_once(" = ")?.1.to_string()))
+            .collect(),
+    )
+}
+
+/// A process made by clone(CLONE_VM | SIGCHLD) runs in its parent's
+/// memory at the same time as its parent. While the demo lifts the int3
+/// to step one of them over it, the other must be stopped too, as a
+/// thread is, or it runs through target_fn unseen: every call is a hit.
+#[test]
+fn a_clone_vm_child_is_stopped_during_the_step_over() {
+    let output = builtin("breakme", &["clone-vm"], &["target_fn"]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout, "target: target_fn called 1000 times in the process, 1000 in its CLONE_VM child\n",
+        "{stderr}"
+    );
+    let summary = stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("breakpoint: target_fn (") && summary.ends_with(") was hit 2000 times"),
+        "{summary}"
+    );
+}
+
+/// floorf is an IFUNC in libm, which the target loads with dlopen: the
+/// loader announces libm before it relocates it, when its resolver can't
+/// run yet. The end says so, not that there is no such symbol.
+#[test]
+fn an_ifunc_of_a_library_loaded_later_is_reported_as_such() {
+    let output = builtin("breakme", &["dlopen"], &["floorf"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("no symbol 'floorf'"), "{stderr}");
+    assert!(
+        stderr.contains("--break floorf: still pending at the end: floorf is an IFUNC of /"),
+        "{stderr}"
+    );
+}

@@ -46,7 +46,9 @@ pub(super) fn call(n: u64, seed: u64, shift: u64) -> u64 {
 /// comes from a forked child (which inherits a debugger's 0xCC bytes in
 /// its copy of the text); with `libc`, libc's strlen and memcpy (IFUNCs,
 /// memcpy of two versions) with known lengths; with `dlopen`, libm's
-/// ilogb, from a libm loaded by dlopen; with `mailbox`, the calls a test posts
+/// ilogb, from a libm loaded by dlopen; with `clone-vm`, 1000 calls from
+/// the process and 1000 from a child that shares its memory
+/// (`clone_vm_calls`); with `mailbox`, the calls a test posts
 /// (`calls_from_the_mailbox`).
 pub fn breakme(mode: Option<&str>) -> ExitCode {
     match mode {
@@ -77,10 +79,11 @@ pub fn breakme(mode: Option<&str>) -> ExitCode {
         Some("fork") => fork_in_the_middle(),
         Some("libc") => libc_calls(),
         Some("dlopen") => dlopen_libm(),
+        Some("clone-vm") => clone_vm_calls(),
         Some("mailbox") => super::mailbox::serve(calls_from_the_mailbox),
         Some(other) => {
             eprintln!(
-                "target: breakme: unknown mode {other} (threads, fork, libc, dlopen or mailbox)"
+                "target: breakme: unknown mode {other} (threads, fork, libc, dlopen, clone-vm or mailbox)"
             );
             ExitCode::from(2)
         }
@@ -203,4 +206,77 @@ fn dlopen_libm() -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// How many times each of the two processes of `clone-vm` calls target_fn.
+const CLONE_VM_CALLS: u64 = 1000;
+
+/// The calls the CLONE_VM child made, counted in the memory it shares with
+/// its parent.
+static CHILD_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The CLONE_VM child: target_fn in a loop, nothing else (it shares the
+/// parent's memory, thread-local storage included, and must not use the
+/// parent's locks or allocator), then it ends with clone's exit.
+extern "C" fn clone_vm_child(_: *mut libc::c_void) -> libc::c_int {
+    for n in 0..CLONE_VM_CALLS {
+        pause_a_little(n);
+        std::hint::black_box(call(n, 0, 0));
+        CHILD_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    0
+}
+
+/// A busy wait of a few µs, varied with `n`: the two processes' calls come
+/// at all moments of each other's step-overs, not in lockstep with them.
+fn pause_a_little(n: u64) {
+    for _ in 0..(n * 7919) % 1024 {
+        std::hint::spin_loop();
+    }
+}
+
+/// clone(CLONE_VM | SIGCHLD) with a stack of its own: a process, not a
+/// thread (its own pid, waited for with waitpid), that runs in its
+/// parent's memory, as a vfork child does, but at the same time as its
+/// parent. Both call target_fn CLONE_VM_CALLS times; the counts are printed.
+fn clone_vm_calls() -> ExitCode {
+    let mut stack = vec![0u8; 256 * 1024];
+    // The stack grows down: the child starts at its top, 16-aligned.
+    let top = (stack.as_mut_ptr() as usize + stack.len()) & !0xf;
+    // SAFETY: the child runs clone_vm_child on `stack`, which outlives it
+    // (the parent waits for it below), and touches only an atomic.
+    let child = unsafe {
+        libc::clone(
+            clone_vm_child,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::SIGCHLD,
+            std::ptr::null_mut(),
+        )
+    };
+    if child == -1 {
+        eprintln!("target: clone: {}", std::io::Error::last_os_error());
+        return ExitCode::FAILURE;
+    }
+    let mut parent_calls = 0;
+    for n in 0..CLONE_VM_CALLS {
+        pause_a_little(n + 1);
+        std::hint::black_box(call(n, 0, 0));
+        parent_calls += 1;
+    }
+    let mut status = 0;
+    // SAFETY: `status` is a valid int for waitpid to fill in.
+    if unsafe { libc::waitpid(child, &mut status, 0) } != child {
+        eprintln!("target: waitpid: {}", std::io::Error::last_os_error());
+        return ExitCode::FAILURE;
+    }
+    drop(stack);
+    let child_calls = CHILD_CALLS.load(std::sync::atomic::Ordering::SeqCst);
+    println!("target: target_fn called {parent_calls} times in the process, {child_calls} in its CLONE_VM child");
+    match libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        true => ExitCode::SUCCESS,
+        false => {
+            eprintln!("target: the child ended with status {status:#x}");
+            ExitCode::FAILURE
+        }
+    }
 }
