@@ -23,12 +23,17 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
-/// A fresh directory, removed afterwards.
+/// A fresh directory, removed afterwards. Its name is this test run's
+/// own and this directory's own: tests run in parallel, several on the
+/// same built-in target.
 struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("breakpoint-{tag}-{}", std::process::id()));
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("breakpoint-{tag}-{}-{number}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)

@@ -236,7 +236,7 @@ fn setup_error(step: Step, errno: Errno, program: &Program) -> anyhow::Error {
         // there, 126 when it is but can't be executed.
         (Step::Exec, errno) => workbook::ExitWith {
             code: if errno == Errno::ENOENT { 127 } else { 126 },
-            message: format!("execvp {}: {}", program.label, errno.desc()),
+            message: format!("execvp {}: {}", program.name, errno.desc()),
         }
         .into(),
     }

@@ -136,7 +136,7 @@ fn run() -> Result<ExitCode> {
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     Err(ExitWith {
         code: if errno == Errno::ENOENT { 127 } else { 126 },
-        message: format!("execvp {}: {}", program.label, errno_name(errno)),
+        message: format!("execvp {}: {}", program.name, errno_name(errno)),
     }
     .into())
 }

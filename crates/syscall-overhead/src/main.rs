@@ -458,7 +458,7 @@ fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u
                 exit_child(127, &format!("setting up the target: {}", errno.desc()));
             }
             let errno = execvp(&program.file, &program.argv).unwrap_err();
-            exit_child(127, &format!("execvp {}: {}", program.label, errno.desc()))
+            exit_child(127, &format!("execvp {}: {}", program.name, errno.desc()))
         }
         ForkResult::Parent { child } => {
             let guard = ChildGuard::new(child);

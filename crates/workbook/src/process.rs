@@ -88,8 +88,11 @@ pub struct Program {
     pub file: CString,
     /// execvp's second argument; argv[0] comes first.
     pub argv: Vec<CString>,
-    /// How the narration names it.
+    /// How the narration names it: the command line, abbreviated as
+    /// strace abbreviates an argv.
     pub label: String,
+    /// How an error names it: the program as given, in full.
+    pub name: String,
 }
 
 impl Program {
@@ -110,6 +113,7 @@ impl Program {
         Ok(Program {
             file: c_string(path.as_os_str())?,
             label: abbreviated(command),
+            name: shell_quote(&name.to_string_lossy()),
             argv,
         })
     }
@@ -123,26 +127,31 @@ impl Program {
             args.iter()
                 .map(|a| c_string(OsStr::new(a)).expect("target args have no NUL")),
         );
+        let label = match args {
+            [] => format!("the built-in target '{name}'"),
+            args => format!("the built-in target '{name} {}'", args.join(" ")),
+        };
         Program {
             file: c_string(OsStr::new(crate::targets::SELF_EXE)).expect("a constant path"),
             argv,
-            label: match args {
-                [] => format!("the built-in target '{name}'"),
-                args => format!("the built-in target '{name} {}'", args.join(" ")),
-            },
+            name: label.clone(),
+            label,
         }
     }
 }
 
-/// How much of a command line the narration shows: strace's limits for an
-/// execve's argv, the first 32 arguments and 32 characters of each (`-s
-/// 32`), so that 100,000 arguments make a line of about 1 KB, not 600 KB.
+/// How much of a command line the narration shows. strace shows an
+/// execve's first 32 arguments, and so do we, so that 100,000 arguments
+/// make a line of a few KB, not 600 KB. strace also cuts every string after
+/// 32 characters (`-s 32`), but that is for a trace full of buffers; our
+/// one line names the command, so a path or a short script stays whole and
+/// only an argument longer than 128 characters is cut.
 const SHOWN_ARGUMENTS: usize = 32;
-const SHOWN_CHARACTERS: usize = 32;
+const SHOWN_CHARACTERS: usize = 128;
 
-/// The command as a shell user would type it, abbreviated as strace
-/// abbreviates an argv: a longer argument ends in `...` after its first 32
-/// characters, and `...` stands for any arguments after the first 32.
+/// The command as a shell user would type it, abbreviated: a longer
+/// argument ends in `...` after its first 128 characters, and `...` stands
+/// for any arguments after the first 32.
 fn abbreviated(command: &[OsString]) -> String {
     let mut shown: Vec<String> = command
         .iter()
@@ -412,19 +421,19 @@ mod tests {
     }
 
     #[test]
-    fn long_command_lines_are_abbreviated_as_strace_does() {
+    fn long_command_lines_are_abbreviated() {
         let command =
             |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };
         assert_eq!(abbreviated(&command(&["ls", "-l"])), "ls -l");
-        let exactly = "a".repeat(32);
+        let exactly = "a".repeat(128);
         assert_eq!(abbreviated(&command(&[&exactly])), exactly);
         let longer = format!("{exactly} b");
         assert_eq!(abbreviated(&command(&[&longer])), format!("{exactly}..."));
         // Cut by characters, not bytes: a multi-byte character stays whole.
-        let wide = "й".repeat(40);
+        let wide = "й".repeat(140);
         assert_eq!(
             abbreviated(&command(&[&wide])),
-            format!("'{}'...", "й".repeat(32))
+            format!("'{}'...", "й".repeat(128))
         );
         let many: Vec<String> = (0..100_000).map(|n| n.to_string()).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();

@@ -89,7 +89,7 @@ fn exec_stopped(program: &Program, before_exec: impl FnOnce() -> Result<(), Errn
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     exit_child(
         exec_failure_code(errno),
-        &format!("execvp {}: {}", program.label, errno.desc()),
+        &format!("execvp {}: {}", program.name, errno.desc()),
     )
 }
 
