@@ -19,7 +19,8 @@ use super::{
     exe_path, is_address, parse_number, plant, tracee_gone, unplant, Breakpoint, Debugger, Next,
 };
 use crate::int3;
-use crate::symbols::{self, Image, Mapping};
+use crate::symbols::{self, Image};
+use workbook::memory::{self, Mapping};
 
 /// `struct r_debug` (link.h): r_brk at offset 16, r_state at 24.
 const R_BRK: u64 = 16;
@@ -46,7 +47,7 @@ impl Debugger {
     /// constructors run, and at every dlopen. An int3 there, from the
     /// start, as gdb does. False: no such loader (a static program).
     pub(super) fn hook_the_loader(&mut self, pid: Pid) -> Result<bool> {
-        let maps = symbols::maps(pid)?;
+        let maps = memory::maps(pid)?;
         let images = symbols::images(pid, &exe_path(pid)?, &maps)?;
         // Beside the program, only the loader is mapped yet.
         let found = images.iter().skip(1).find_map(|loader| {
@@ -69,7 +70,7 @@ impl Debugger {
     /// Without `_dl_debug_state` (a static program): at the entry point, an
     /// int3 at `_r_debug.r_brk`, if there is one, for what is pending.
     pub(super) fn watch_the_loader(&mut self, pid: Pid) -> Result<()> {
-        let maps = symbols::maps(pid)?;
+        let maps = memory::maps(pid)?;
         let images = symbols::images(pid, &exe_path(pid)?, &maps)?;
         let Some(r_debug) = images.iter().find_map(|image| image.address_of("_r_debug")) else {
             return Ok(());
@@ -226,7 +227,7 @@ impl Debugger {
     /// relocated; until then (None) it stays pending. `None` if the
     /// tracee was killed meanwhile.
     pub(super) fn plant_pending(&mut self, pid: Pid, return_to: Option<u64>) -> Result<Option<()>> {
-        let found = symbols::maps(pid).and_then(|maps| {
+        let found = memory::maps(pid).and_then(|maps| {
             let exe = exe_path(pid)?;
             let images = symbols::images(pid, &exe, &maps)?;
             Ok((maps, exe, images))

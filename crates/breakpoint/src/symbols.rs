@@ -9,56 +9,7 @@ use nix::unistd::Pid;
 use object::elf;
 use object::read::elf::{ElfFile64, ElfSymbol64};
 use object::{Endianness, Object, ObjectSegment, ObjectSymbol};
-
-/// One line of /proc/PID/maps.
-#[derive(Debug, Clone)]
-pub struct Mapping {
-    pub start: u64,
-    pub end: u64,
-    pub perms: String,
-    pub offset: u64,
-    pub path: String,
-}
-
-impl Mapping {
-    pub fn executable(&self) -> bool {
-        self.perms.as_bytes().get(2) == Some(&b'x')
-    }
-}
-
-/// The mappings of `pid`, in address order.
-pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
-    let path = format!("/proc/{pid}/maps");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // Not `lines()`, which would take a '\r' that ends a path for part of
-    // the line ending.
-    Ok(text.split('\n').filter_map(mapping).collect())
-}
-
-/// `start-end perms offset dev inode   path`. The path is the rest of the
-/// line after the padding, as it is: it may hold spaces, and end in one.
-/// The kernel writes a newline in it as `\012`, which stands for it again.
-fn mapping(line: &str) -> Option<Mapping> {
-    let mut rest = line;
-    let mut fields = [""; 5];
-    for field in &mut fields {
-        let (value, after) = rest
-            .trim_start_matches(' ')
-            .split_once(' ')
-            .unwrap_or((rest, ""));
-        *field = value;
-        rest = after;
-    }
-    let [range, perms, offset, _dev, _inode] = fields;
-    let (start, end) = range.split_once('-')?;
-    Some(Mapping {
-        start: u64::from_str_radix(start, 16).ok()?,
-        end: u64::from_str_radix(end, 16).ok()?,
-        perms: perms.to_string(),
-        offset: u64::from_str_radix(offset, 16).ok()?,
-        path: rest.trim_start_matches(' ').replace("\\012", "\n"),
-    })
-}
+use workbook::memory::Mapping;
 
 /// A path as the narration shows it, on one line: a newline in it as `\n`.
 pub fn one_line(path: &str) -> String {

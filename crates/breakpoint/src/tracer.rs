@@ -13,6 +13,7 @@ use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::memory;
 use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees};
 use workbook::{ptrace_cont, ptrace_listen, Event, Program, Sig, Stop};
 
@@ -267,7 +268,7 @@ impl Debugger {
         }
         self.leader = Some(pid);
         let loaded = exe_path(pid).and_then(|exe| {
-            let maps = symbols::maps(pid)?;
+            let maps = memory::maps(pid)?;
             Ok((Image::load(&exe, &maps)?, exe))
         });
         let (image, exe) = match loaded.context("reading the program's symbols") {

@@ -48,11 +48,13 @@ pub fn read_c_string(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>> {
 /// One line of /proc/PID/maps: `start-end perms offset dev inode path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
-    pub start: usize,
+    pub start: u64,
     /// One past the last byte.
-    pub end: usize,
+    pub end: u64,
     /// `r`, `w`, `x` or `-` each, then `p` (private) or `s` (shared).
     pub perms: String,
+    /// Where in the file the mapping starts.
+    pub offset: u64,
     /// The file's inode; 0 for memory that no file backs.
     pub inode: u64,
     /// The file, a name such as `[heap]` or `[stack]`, or empty.
@@ -64,6 +66,10 @@ impl Mapping {
         self.perms.starts_with('r')
     }
 
+    pub fn executable(&self) -> bool {
+        self.perms.as_bytes().get(2) == Some(&b'x')
+    }
+
     /// MAP_SHARED: the pages are not this process's own. They are a
     /// file's pages in the page cache (the file itself, for anyone who
     /// reads it), or memory other processes map too. A change to them is
@@ -73,27 +79,30 @@ impl Mapping {
     }
 
     /// Whether any byte of `start..end` lies in this mapping.
-    pub fn overlaps(&self, start: usize, end: usize) -> bool {
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
         self.start < end && start < self.end
     }
 
-    /// `start-end perms offset dev inode path`, or `None` for a line that
-    /// isn't one. The first five fields are separated by one space each;
-    /// the path comes after padding and may itself hold spaces
-    /// (`/dev/zero (deleted)`).
+    /// `start-end perms offset dev inode   path`, or `None` for a line
+    /// that isn't one. The first five fields are separated by one space
+    /// each; the path is the rest of the line after the padding, as it is:
+    /// it may hold spaces (`/dev/zero (deleted)`) and end in one. The
+    /// kernel writes a newline in it as `\012`, which stands for it again.
     pub fn parse(line: &str) -> Option<Mapping> {
         let mut fields = line.splitn(6, ' ');
         let (start, end) = fields.next()?.split_once('-')?;
         let perms = fields.next()?.to_string();
-        let _offset = fields.next()?;
+        let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
         let _device = fields.next()?;
         let inode = fields.next()?.parse().ok()?;
+        let path = fields.next().unwrap_or_default().trim_start_matches(' ');
         Some(Mapping {
-            start: usize::from_str_radix(start, 16).ok()?,
-            end: usize::from_str_radix(end, 16).ok()?,
+            start: u64::from_str_radix(start, 16).ok()?,
+            end: u64::from_str_radix(end, 16).ok()?,
             perms,
+            offset,
             inode,
-            path: fields.next().unwrap_or_default().trim_start().to_string(),
+            path: path.replace("\\012", "\n"),
         })
     }
 }
@@ -102,7 +111,9 @@ impl Mapping {
 pub fn maps(pid: Pid) -> Result<Vec<Mapping>> {
     let path = format!("/proc/{pid}/maps");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    Ok(text.lines().filter_map(Mapping::parse).collect())
+    // Not `lines()`, which would take a '\r' that ends a path for part of
+    // the line ending.
+    Ok(text.split('\n').filter_map(Mapping::parse).collect())
 }
 
 /// `"hello\n"...` as strace shows a buffer: escaped, quoted, and cut after
@@ -159,12 +170,18 @@ mod tests {
         assert!(anonymous.overlaps(0x7f8c_b2bd_9fff, 0x7f8c_b2bd_a001));
         assert!(!anonymous.overlaps(0x7f8c_b2bd_a000, 0x7f8c_b2bd_b000));
         assert!(Mapping::parse("not a mapping").is_none());
+        let odd = Mapping::parse(
+            "55d0c1a00000-55d0c1a01000 r-xp 00001000 fe:01 42     /tmp/odd  dir\\012name /prog ",
+        )
+        .unwrap();
+        assert!(odd.executable() && odd.offset == 0x1000);
+        assert_eq!(odd.path, "/tmp/odd  dir\nname /prog ");
     }
 
     #[test]
     fn our_own_maps_hold_our_stack() {
         let local = 0u8;
-        let at = std::ptr::addr_of!(local) as usize;
+        let at = std::ptr::addr_of!(local) as u64;
         let maps = maps(Pid::this()).unwrap();
         let stack = maps.iter().find(|m| m.overlaps(at, at + 1)).unwrap();
         assert!(stack.readable() && !stack.shared(), "{stack:?}");

@@ -314,17 +314,18 @@ fn what_the_kernel_copies(maps: &[Mapping], base: usize, len: usize) -> Result<u
 /// How many bytes from `base` on, up to `len`, lie in readable mappings
 /// with no gap between them, by /proc/PID/maps (sorted by address).
 fn readable_from(maps: &[Mapping], base: usize, len: usize) -> usize {
+    let base = base as u64;
     let mut reached = base;
     for mapping in maps {
         if mapping.end <= reached {
             continue;
         }
-        if mapping.start > reached || !mapping.readable() || reached - base >= len {
+        if mapping.start > reached || !mapping.readable() || reached - base >= len as u64 {
             break;
         }
         reached = mapping.end;
     }
-    (reached - base).min(len)
+    (reached - base).min(len as u64) as usize
 }
 
 /// The most one read or write moves: INT_MAX rounded down to a page
@@ -349,7 +350,7 @@ fn max_rw_count() -> usize {
 fn shared_mapping_under(maps: &[Mapping], base: usize, len: usize) -> Option<&Mapping> {
     let end = base.saturating_add(len);
     maps.iter()
-        .find(|mapping| mapping.shared() && mapping.overlaps(base, end))
+        .find(|mapping| mapping.shared() && mapping.overlaps(base as u64, end as u64))
 }
 
 /// The narration's words for a shared mapping, and why it is left alone.
