@@ -14,6 +14,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use workbook::arch;
 use workbook::trace::unless_vanished;
+use workbook::Sig;
 
 use super::{
     exe_path, is_address, parse_number, plant, tracee_gone, unplant, Breakpoint, Debugger, Next,
@@ -110,6 +111,7 @@ impl Debugger {
                 symbol: None,
                 listed: true,
                 loader: true,
+                resolving: Vec::new(),
             },
         );
         Ok(())
@@ -131,7 +133,7 @@ impl Debugger {
         }
         if state == RT_CONSISTENT && !self.pending.is_empty() {
             let before = self.pending.clone();
-            if self.plant_pending(pid, None)?.is_none() {
+            if self.plant_pending(pid, Resolve::NotYet)?.is_none() {
                 return Ok(Next::Nothing);
             }
             for spec in before.iter().filter(|spec| !self.pending.contains(spec)) {
@@ -152,7 +154,7 @@ impl Debugger {
             "[pid {pid}] _dl_debug_state, r_state RT_CONSISTENT: the libraries are mapped and \
              relocated; none of their constructors has run, nor the program's own code"
         );
-        if self.plant_pending(pid, Some(address))?.is_none() {
+        if self.plant_pending(pid, Resolve::Now(address))?.is_none() {
             return Ok(Next::Nothing);
         }
         for spec in &self.pending {
@@ -169,18 +171,17 @@ impl Debugger {
         Ok(Next::Cont(None))
     }
 
-    /// At the entry point: find every wanted address in the program and
-    /// the libraries now mapped (and relocated: IFUNC resolvers may run),
-    /// plant them, then take the temporary int3 out. What is nowhere yet
-    /// is pending, as in gdb, until a library that has it is loaded.
+    /// At the entry point of a static program: find every wanted address
+    /// and plant it (an IFUNC's resolver gets an int3, for the program's
+    /// own call of it), then take the temporary int3 out. What is nowhere
+    /// yet is pending, as in gdb, until a library that has it is loaded.
     pub(super) fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
         self.entry = None;
         if unless_vanished(int3::rewind(pid))?.is_none() {
             return Ok(Next::Nothing);
         }
         say!("entry point reached: the program's own code has not run");
-        // The entry's int3 is still there: an IFUNC resolver returns to it.
-        if self.plant_pending(pid, Some(entry))?.is_none() {
+        if self.plant_pending(pid, Resolve::AtItsCall)?.is_none() {
             return Ok(Next::Nothing);
         }
         match self.breakpoints.get_mut(&entry) {
@@ -206,6 +207,14 @@ impl Debugger {
 
     /// At the end: what stayed pending, and why.
     pub(super) fn report_pending(&self) {
+        for (address, resolver) in &self.breakpoints {
+            for spec in &resolver.resolving {
+                say!(
+                    "--break {spec}: the program never called {spec}'s IFUNC resolver \
+                     ({address:#x}), so never chose its implementation: no breakpoint"
+                );
+            }
+        }
         for spec in &self.pending {
             match self.unresolved_ifuncs.get(spec) {
                 Some(library) => say!(
@@ -222,11 +231,9 @@ impl Debugger {
     }
 
     /// Plants what is pending and can be found now in the program and its
-    /// libraries. An IFUNC is resolved by running its resolver, which
-    /// returns to `return_to` (an int3 of ours), once the libraries are
-    /// relocated; until then (None) it stays pending. `None` if the
-    /// tracee was killed meanwhile.
-    pub(super) fn plant_pending(&mut self, pid: Pid, return_to: Option<u64>) -> Result<Option<()>> {
+    /// libraries; an IFUNC as `resolve` says. `None` if the tracee was
+    /// killed meanwhile.
+    pub(super) fn plant_pending(&mut self, pid: Pid, resolve: Resolve) -> Result<Option<()>> {
         let found = memory::maps(pid).and_then(|maps| {
             let exe = exe_path(pid)?;
             let images = symbols::images(pid, &exe, &maps)?;
@@ -257,14 +264,38 @@ impl Debugger {
                 ),
             };
             if ifunc {
-                let Some(return_to) = return_to else {
-                    // Announced by the loader before it relocates the
-                    // library: the resolver can't run yet.
-                    let library = symbols::executable_mapping(address, &maps);
-                    let library = library.map_or(String::new(), |m| symbols::one_line(&m.path));
-                    self.unresolved_ifuncs.insert(spec.clone(), library);
-                    self.pending.push(spec);
-                    continue;
+                let return_to = match resolve {
+                    Resolve::Now(return_to) => return_to,
+                    Resolve::AtItsCall => {
+                        match self.breakpoints.get_mut(&address) {
+                            // Another name of the same IFUNC (index for
+                            // strchr), or a --break of the resolver itself.
+                            Some(planted) => {
+                                say!(
+                                    "{spec} is an IFUNC: its resolver is at {address:#x}, where \
+                                     {} is; what the program's call of it returns is awaited",
+                                    planted.name
+                                );
+                                planted.resolving.push(spec);
+                            }
+                            None => {
+                                let awaited = self.await_resolver(pid, spec, address);
+                                if unless_vanished(awaited)?.is_none() {
+                                    return Ok(None);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    Resolve::NotYet => {
+                        // Announced by the loader before it relocates the
+                        // library: the resolver can't run yet.
+                        let library = symbols::executable_mapping(address, &maps);
+                        let library = library.map_or(String::new(), |m| symbols::one_line(&m.path));
+                        self.unresolved_ifuncs.insert(spec.clone(), library);
+                        self.pending.push(spec);
+                        continue;
+                    }
                 };
                 let resolved = call_resolver(pid, address, return_to)
                     .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
@@ -277,28 +308,202 @@ impl Debugger {
                 );
                 address = resolved;
             }
-            if let Some(planted) = self.breakpoints.get(&address) {
-                say!("{spec} is {address:#x}, where {} already is", planted.name);
-                continue;
-            }
-            say!("{spec} is at {address:#x}");
-            let Some(original) = unless_vanished(plant(pid, address, true))? else {
+            if self.plant_at(pid, spec, address, symbol)?.is_none() {
                 return Ok(None);
-            };
-            self.breakpoints.insert(
-                address,
-                Breakpoint {
-                    name: spec.clone(),
-                    original,
-                    hits: 0,
-                    symbol,
-                    listed: false,
-                    loader: false,
-                },
-            );
+            }
         }
         Ok(Some(()))
     }
+
+    /// `spec`'s breakpoint at `address`, unless one is there already.
+    /// `None` if the tracee was killed meanwhile.
+    fn plant_at(
+        &mut self,
+        pid: Pid,
+        spec: String,
+        address: u64,
+        symbol: Option<String>,
+    ) -> Result<Option<()>> {
+        if let Some(planted) = self.breakpoints.get_mut(&address) {
+            if planted.loader && !planted.resolving.is_empty() {
+                // An IFUNC's resolver, awaited: the user's breakpoint too.
+                say!("{spec} is at {address:#x}, an IFUNC's resolver");
+                (planted.name, planted.symbol) = (spec, symbol);
+                (planted.loader, planted.listed) = (false, false);
+                return Ok(Some(()));
+            }
+            say!("{spec} is {address:#x}, where {} already is", planted.name);
+            return Ok(Some(()));
+        }
+        say!("{spec} is at {address:#x}");
+        let Some(original) = unless_vanished(plant(pid, address, true))? else {
+            return Ok(None);
+        };
+        self.breakpoints.insert(
+            address,
+            Breakpoint {
+                name: spec,
+                original,
+                hits: 0,
+                symbol,
+                listed: false,
+                loader: false,
+                resolving: Vec::new(),
+            },
+        );
+        Ok(Some(()))
+    }
+
+    /// An IFUNC of a static program, at its entry point. Its resolver
+    /// can't be run yet: glibc's __libc_start_main, after the entry point,
+    /// first initialises the CPU features the resolvers read, then calls
+    /// each of them (apply_irel) and stores what it returns in the GOT
+    /// slot the program calls through. Run now, the resolver would answer
+    /// with a baseline implementation (__strlen_sse2) that the program
+    /// never calls (__strlen_avx2). So, as gdb does, an int3 on the
+    /// resolver, to follow the program's own call and take its answer.
+    /// (Run at `main` instead, it would answer the same, but the calls
+    /// libc makes before `main` would not be hits, and gdb has them.)
+    fn await_resolver(&mut self, pid: Pid, spec: String, address: u64) -> Result<()> {
+        say!(
+            "{spec} is an IFUNC: its resolver at {address:#x} picks the implementation for \
+             this CPU, and in a static program glibc calls it after the entry point, once it \
+             knows the CPU (apply_irel): an int3 there, to see what the program's call returns"
+        );
+        let original = plant(pid, address, false)?;
+        self.breakpoints.insert(
+            address,
+            Breakpoint {
+                name: format!("{spec}'s IFUNC resolver"),
+                original,
+                hits: 0,
+                symbol: None,
+                listed: true,
+                loader: true,
+                resolving: vec![spec],
+            },
+        );
+        Ok(())
+    }
+
+    /// The program calls an IFUNC's resolver: its int3 goes (unless it is
+    /// a --break of the user's too: a hit, and the int3 back after), the
+    /// thread runs the resolver to its return one instruction at a time
+    /// (where gdb plants an int3 at the return address), and where it
+    /// returns, the implementation the program will call, the names
+    /// waiting for it are planted. Calls of them from here on are hits:
+    /// none came before, as the program can't call what it has not
+    /// resolved yet.
+    pub(super) fn resolver_called(&mut self, pid: Pid, address: u64) -> Result<Next> {
+        let mut resolver = self
+            .breakpoints
+            .remove(&address)
+            .expect("the resolver's int3");
+        unplant(pid, address, resolver.original, false)?;
+        int3::rewind(pid)?;
+        let specs = std::mem::take(&mut resolver.resolving);
+        if !resolver.loader {
+            resolver.hits += 1;
+            let regs = arch::read_regs(pid)?;
+            self.say_hit(pid, resolver.hits, &resolver.name, address, &regs);
+        }
+        let (resolved, deferred) = self.run_to_return(pid).with_context(|| {
+            format!(
+                "following the call of {}'s IFUNC resolver",
+                specs.join(", ")
+            )
+        })?;
+        say!(
+            "[pid {pid}] the program called {}'s IFUNC resolver itself (glibc's apply_irel, the \
+             CPU features known): run to its return one instruction at a time, it returned \
+             {resolved:#x}, the implementation the program calls",
+            specs.join(", ")
+        );
+        if !resolver.loader {
+            resolver.original = plant(pid, address, false)?;
+            self.breakpoints.insert(address, resolver);
+        }
+        for spec in specs {
+            let symbol = Some(spec.clone());
+            if self.plant_at(pid, spec, resolved, symbol)?.is_none() {
+                return Ok(Next::Nothing);
+            }
+        }
+        Ok(Next::Cont(deferred))
+    }
+
+    /// Single-steps `pid`, at a function's first instruction, until it
+    /// returns (rsp above where its return address was), with every signal
+    /// blocked (PTRACE_SETSIGMASK); returns rax then, and a signal that
+    /// stopped it meanwhile (SIGSTOP, which can't be blocked), to be
+    /// delivered after. An int3 of ours on the way is stepped over, its
+    /// original byte back for that one instruction.
+    fn run_to_return(&mut self, pid: Pid) -> Result<(u64, Option<Sig>)> {
+        let mask = sigmask(pid, libc::PTRACE_GETSIGMASK, u64::MAX)?;
+        sigmask(pid, libc::PTRACE_SETSIGMASK, u64::MAX)?;
+        let result = self.step_out(pid);
+        let restored = sigmask(pid, libc::PTRACE_SETSIGMASK, mask);
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    fn step_out(&mut self, pid: Pid) -> Result<(u64, Option<Sig>)> {
+        // A resolver reads a few words and returns: tens of instructions.
+        // Bounded, so that one that loops is an error, not a hang.
+        const MOST: u32 = 100_000;
+        let start = arch::read_regs(pid)?;
+        let mut regs = start;
+        let mut deferred = None;
+        for _ in 0..MOST {
+            let ours = self
+                .breakpoints
+                .get(&regs.rip)
+                .map(|planted| planted.original);
+            if let Some(original) = ours {
+                int3::unplant(pid, regs.rip, original)?;
+            }
+            int3::single_step(pid, None)?;
+            let status = waitpid(pid, Some(WaitPidFlag::__WALL))
+                .with_context(|| format!("waitpid for pid {pid}"))?;
+            if ours.is_some() {
+                int3::plant(pid, regs.rip)?;
+            }
+            match status {
+                WaitStatus::Stopped(_, nix::sys::signal::Signal::SIGTRAP) => {}
+                WaitStatus::Stopped(_, signal) => {
+                    if deferred.is_none() {
+                        deferred = Sig::new(signal as i32);
+                    }
+                }
+                WaitStatus::PtraceEvent(..) => {}
+                other => bail!(
+                    "pid {pid} ended in the function at {:#x}: {other:?}",
+                    start.rip
+                ),
+            }
+            regs = arch::read_regs(pid)?;
+            if regs.rsp > start.rsp {
+                return Ok((regs.rax, deferred));
+            }
+        }
+        bail!(
+            "pid {pid}: the function at {:#x} did not return within {MOST} instructions",
+            start.rip
+        )
+    }
+}
+
+/// When an IFUNC's resolver may tell the implementation.
+pub(super) enum Resolve {
+    /// The libraries are mapped and relocated (the first RT_CONSISTENT):
+    /// the resolver runs in the tracee now, returning to the int3 there.
+    Now(u64),
+    /// A static program at its entry point: the program's own call of the
+    /// resolver, later, is followed.
+    AtItsCall,
+    /// A library announced before it is relocated (dlopen): not yet.
+    NotYet,
 }
 
 /// Where `spec` is: a symbol's address, or an address given as such; it
@@ -330,10 +535,12 @@ fn locate(
 /// returns: the implementation the program calls (`strlen` is
 /// `__strlen_avx2` on one CPU, `__strlen_sse2` on another). Sound once
 /// the loader has relocated the library and filled in the CPU features
-/// the resolver reads: at the entry point, not before.
+/// the resolver reads: at the first RT_CONSISTENT, not before (a static
+/// program's glibc fills them in itself later: its call is followed,
+/// `resolver_called`).
 ///
-/// `return_to` is an address where an int3 of ours stands (the entry
-/// point's): the resolver returns there, and the trap gives the thread
+/// `return_to` is an address where an int3 of ours stands (the
+/// loader's hook): the resolver returns there, and the trap gives the thread
 /// back. Its registers and signal mask are put back as they were; while
 /// it runs, every signal is blocked (PTRACE_SETSIGMASK) and waits.
 pub fn call_resolver(pid: Pid, resolver: u64, return_to: u64) -> Result<u64> {

@@ -53,6 +53,9 @@ struct Breakpoint {
     listed: bool,
     /// The dynamic loader's r_brk: ours, not the user's.
     loader: bool,
+    /// On an IFUNC's resolver in a static program (ours too): the
+    /// --break names waiting for what the program's own call returns.
+    resolving: Vec<String>,
 }
 
 /// What to do with a stopped tracee once its stop is handled.
@@ -353,6 +356,11 @@ impl Debugger {
         if !self.shares_text(pid) {
             return self.inherited(pid, address);
         }
+        if !self.breakpoints[&address].resolving.is_empty() {
+            return Ok(
+                unless_vanished(self.resolver_called(pid, address))?.unwrap_or(Next::Nothing)
+            );
+        }
         if self.breakpoints[&address].loader {
             return Ok(unless_vanished(self.loader_changed(pid, address))?.unwrap_or(Next::Nothing));
         }
@@ -393,20 +401,7 @@ impl Debugger {
                  the int3 is behind it"
             );
         }
-        // The first three integer arguments, by the x86_64 calling convention.
-        let prefix = match Some(pid) == self.leader {
-            true => String::new(),
-            false => format!("[pid {pid}] "),
-        };
-        let args: Vec<String> = arch::FUNCTION_ARGS
-            .iter()
-            .zip(arch::function_args(&regs))
-            .map(|(register, value)| format!("{register}={value:#x}"))
-            .collect();
-        say!(
-            "{prefix}hit {hits} at {name} ({address:#x}): {}",
-            args.join(" ")
-        );
+        self.say_hit(pid, hits, &name, address, &regs);
         if let Some(value) = self.set_rdi.take() {
             let mut changed = regs;
             arch::set_first_function_arg(&mut changed, value);
@@ -418,6 +413,25 @@ impl Debugger {
             self.narrated_step = Some(pid);
         }
         self.line_up(pid, address)
+    }
+
+    /// `hit N at NAME (ADDRESS): rdi=… rsi=… rdx=…`, with the thread's
+    /// id when it is not the leader.
+    fn say_hit(&self, pid: Pid, hits: u64, name: &str, address: u64, regs: &arch::Regs) {
+        let prefix = match Some(pid) == self.leader {
+            true => String::new(),
+            false => format!("[pid {pid}] "),
+        };
+        // The first three integer arguments, by the x86_64 calling convention.
+        let args: Vec<String> = arch::FUNCTION_ARGS
+            .iter()
+            .zip(arch::function_args(regs))
+            .map(|(register, value)| format!("{register}={value:#x}"))
+            .collect();
+        say!(
+            "{prefix}hit {hits} at {name} ({address:#x}): {}",
+            args.join(" ")
+        );
     }
 
     /// `pid` steps over the breakpoint at `address` now, with the other
