@@ -195,13 +195,19 @@ const DATAGRAMS: usize = 3;
 // ANCHOR: live
 fn live_run() -> Result<()> {
     live::enter_private_network()?;
-    eprintln!("ipv6-filter: in a new user and network namespace, with only lo, brought up");
+    workbook::narrate!(
+        "ipv6-filter: in a new user and network namespace, with only lo, brought up"
+    );
     let lo = live::interface_index("lo")?;
     let socket = live::packet_socket(lo, "lo")?;
     attach_filter(socket.as_fd(), &ipv6_filter())?;
-    eprintln!("ipv6-filter: AF_PACKET socket on lo, filter attached with SO_ATTACH_FILTER");
+    workbook::narrate!(
+        "ipv6-filter: AF_PACKET socket on lo, filter attached with SO_ATTACH_FILTER"
+    );
     live::send_traffic(DATAGRAMS)?;
-    eprintln!("ipv6-filter: sent {DATAGRAMS} UDP datagrams to 127.0.0.1 and {DATAGRAMS} to ::1");
+    workbook::narrate!(
+        "ipv6-filter: sent {DATAGRAMS} UDP datagrams to 127.0.0.1 and {DATAGRAMS} to ::1"
+    );
     let frames = live::capture(
         &socket,
         Some(DATAGRAMS),
@@ -231,7 +237,9 @@ fn attach_to(fd: std::os::fd::RawFd) -> Result<()> {
     // it is borrowed: nothing here closes it.
     let socket = unsafe { BorrowedFd::borrow_raw(fd) };
     attach_filter(socket, &ipv6_filter()).with_context(|| format!("--attach-fd {fd}"))?;
-    eprintln!("ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}");
+    workbook::narrate!(
+        "ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}"
+    );
     Ok(())
 }
 
@@ -249,7 +257,7 @@ fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
     // Frames that arrived between socket() and the attach were not filtered.
     live::drain(&socket);
     let filter = if cfg!(lab) { "'ip6 and udp'" } else { "ip6" };
-    eprintln!(
+    workbook::narrate!(
         "ipv6-filter: listening on {name} for {} s with the {filter} filter",
         seconds.as_secs()
     );
@@ -257,6 +265,6 @@ fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
     for frame in &frames {
         println!("captured {}", frame.line);
     }
-    eprintln!("ipv6-filter: captured {} frames", frames.len());
+    workbook::narrate!("ipv6-filter: captured {} frames", frames.len());
     Ok(())
 }

@@ -51,16 +51,16 @@ fn run() -> Result<ExitCode> {
 // ANCHOR_END: refuse
 
 fn explain_refusal(errno: nix::errno::Errno) -> Result<()> {
-    eprintln!(
+    workbook::narrate!(
         "refuse-trace: PTRACE_TRACEME failed with {}",
         errno_name(errno)
     );
     match tracer_pid()? {
-        Some(tracer) => eprintln!(
+        Some(tracer) => workbook::narrate!(
             "refuse-trace: we are already traced by pid {tracer} ({}): TracerPid in /proc/self/status",
             comm(tracer)
         ),
-        None => eprintln!("refuse-trace: no tracer is listed in /proc/self/status"),
+        None => workbook::narrate!("refuse-trace: no tracer is listed in /proc/self/status"),
     }
     Ok(())
 }
@@ -73,8 +73,8 @@ fn tracer_pid() -> Result<Option<Pid>> {
 
 fn explain_success() {
     let parent = getppid();
-    eprintln!("refuse-trace: PTRACE_TRACEME succeeded, so nobody was tracing us");
-    eprintln!(
+    workbook::narrate!("refuse-trace: PTRACE_TRACEME succeeded, so nobody was tracing us");
+    workbook::narrate!(
         "refuse-trace: our parent, pid {parent} ({}), is now our tracer without knowing it; \
          we exit at once, before any signal could stop us",
         comm(parent)

@@ -68,11 +68,11 @@ fn run() -> Result<ExitCode> {
     };
     if !args.command.is_empty() {
         let program = args.command.program("forbidden")?;
-        eprint!("{}", filters::asm(&filter));
+        workbook::narrate::part(&filters::asm(&filter));
         let code = run_under(&filter, &program)?;
         return Ok(ExitCode::from(code));
     }
-    eprint!("{}", filters::asm(&filter));
+    workbook::narrate::part(&filters::asm(&filter));
 
     section("an allowed call, then a forbidden one");
     run_under(&filter, &Program::builtin("forbidden", &[]))?;
@@ -90,14 +90,14 @@ fn run() -> Result<ExitCode> {
 }
 
 fn section(title: &str) {
-    eprintln!("\n== {title} ==");
+    workbook::narrate!("\n== {title} ==");
 }
 
 // ANCHOR: run_under
 /// Forks; the child installs the filter and becomes `program`; the parent
 /// waits and says how it ended. Returns the exit code a shell would give.
 fn run_under(filter: &[sock_filter], program: &Program) -> Result<u8> {
-    eprintln!("seccomp-filter: running {} under the filter", program.label);
+    workbook::narrate!("seccomp-filter: running {} under the filter", program.label);
     // Close-on-exec: a successful execvp closes the child's end, and the
     // parent reads end-of-file instead of a report.
     let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
@@ -128,9 +128,9 @@ fn run_under(filter: &[sock_filter], program: &Program) -> Result<u8> {
             if let Some((step, errno)) = failure {
                 return Err(setup_error(step, errno, program));
             }
-            eprintln!("seccomp-filter: status {raw:#x}: {}", describe_raw(raw));
+            workbook::narrate!("seccomp-filter: status {raw:#x}: {}", describe_raw(raw));
             if libc::WIFSIGNALED(raw) && libc::WTERMSIG(raw) == libc::SIGSYS {
-                eprintln!(
+                workbook::narrate!(
                     "seccomp-filter: killed by SIGSYS: a shell would say \"Bad system call\""
                 );
             }
@@ -245,15 +245,15 @@ fn setup_error(step: Step, errno: Errno, program: &Program) -> anyhow::Error {
 // ANCHOR: why_not_mod
 fn why_not_mod() -> Result<()> {
     let refused = try_install(&filters::with_mod(), true, false)?;
-    eprint!("{}", filters::asm(&filters::with_mod()));
+    workbook::narrate::part(&filters::asm(&filters::with_mod()));
     match refused {
-        Err(errno) => eprintln!("seccomp-filter: with mod: {}", errno_name(errno)),
+        Err(errno) => workbook::narrate!("seccomp-filter: with mod: {}", errno_name(errno)),
         Ok(()) => bail!("the kernel accepted a filter with mod"),
     }
     let accepted = try_install(&filters::without_mod(), true, false)?;
-    eprint!("{}", filters::asm(&filters::without_mod()));
+    workbook::narrate::part(&filters::asm(&filters::without_mod()));
     match accepted {
-        Ok(()) => eprintln!("seccomp-filter: the same arithmetic without mod: loaded"),
+        Ok(()) => workbook::narrate!("seccomp-filter: the same arithmetic without mod: loaded"),
         Err(errno) => bail!("the filter without mod was refused: {}", errno_name(errno)),
     }
     Ok(())
@@ -261,14 +261,16 @@ fn why_not_mod() -> Result<()> {
 
 fn why_no_new_privs() -> Result<()> {
     match try_install(&filters::lecture(Action::KillThread), false, true)? {
-        Err(errno) => eprintln!(
+        Err(errno) => workbook::narrate!(
             "seccomp-filter: as an unprivileged user, without PR_SET_NO_NEW_PRIVS: {}",
             errno_name(errno)
         ),
         Ok(()) => bail!("an unprivileged process installed a filter without NO_NEW_PRIVS"),
     }
     match try_install(&filters::lecture(Action::KillThread), true, true)? {
-        Ok(()) => eprintln!("seccomp-filter: the same user, after PR_SET_NO_NEW_PRIVS: loaded"),
+        Ok(()) => {
+            workbook::narrate!("seccomp-filter: the same user, after PR_SET_NO_NEW_PRIVS: loaded")
+        }
         Err(errno) => bail!(
             "the filter was refused after NO_NEW_PRIVS: {}",
             errno_name(errno)

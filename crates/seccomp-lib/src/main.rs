@@ -104,7 +104,7 @@ fn run() -> Result<ExitCode> {
         let command: Vec<OsString> = std::iter::once(prog).chain(args.args).collect();
         Some(Program::from_command_line(&command, "mount")?)
     } else {
-        eprintln!("usage: {}", USAGE.replace("\n      ", " or"));
+        workbook::narrate!("usage: {}", USAGE.replace("\n      ", " or"));
         return Ok(ExitCode::FAILURE);
     };
 
@@ -132,7 +132,7 @@ fn run() -> Result<ExitCode> {
         "seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS): \
          this kernel can't kill a whole process from a filter (Linux 4.14 can)",
     )?;
-    eprintln!("{me}: filter loaded, {policy}; execvp {}", program.label);
+    workbook::narrate!("{me}: filter loaded, {policy}; execvp {}", program.label);
     let errno = execvp(&program.file, &program.argv).unwrap_err();
     Err(ExitWith {
         code: if errno == Errno::ENOENT { 127 } else { 126 },
@@ -195,11 +195,11 @@ fn resolve<'a>(names: &[&'a str]) -> Vec<(&'a str, ScmpSyscall)> {
     for &name in names {
         match lookup(name) {
             Lookup::Found(syscall) => found.push((name, syscall)),
-            Lookup::NotHere => eprintln!(
+            Lookup::NotHere => workbook::narrate!(
                 "{}: skipping {name}: this architecture has no such syscall",
                 program_name()
             ),
-            Lookup::Unknown => eprintln!(
+            Lookup::Unknown => workbook::narrate!(
                 "{}: skipping {name}: libseccomp knows no syscall by that name",
                 program_name()
             ),

@@ -160,7 +160,7 @@ fn run() -> Result<ExitCode> {
     // Before nine seconds of measuring: a path that can't be written fails now.
     let svg = args.svg.as_deref().map(SvgFile::open).transpose()?;
     if cfg!(debug_assertions) {
-        eprintln!(
+        workbook::narrate!(
             "{}: built in debug mode: numbers are for the shape only; \
              use cargo run --release -p {}",
             program_name(),
@@ -757,7 +757,7 @@ fn count_stops(watcher: Watcher, command: &[std::ffi::OsString]) -> Result<ExitC
             (end, stops, "seccomp stops (SECCOMP_RET_TRACE for reboot)")
         }
     };
-    eprintln!(
+    workbook::narrate!(
         "{}: {}: {stops} {what}, then {end}",
         program_name(),
         program.label
