@@ -195,6 +195,11 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--package", name, "--bin", name]);
+    // Into this test's own target directory, wherever CARGO_TARGET_DIR
+    // points now (scripts/labs runs the tests without it).
+    if let Some(target_dir) = bin_dir().parent() {
+        build.arg("--target-dir").arg(target_dir);
+    }
     if !cfg!(debug_assertions) {
         build.arg("--release");
     }
