@@ -328,6 +328,23 @@ fn the_new_mount_api_mounts_a_tmpfs_without_the_filter() {
     assert_eq!(output.status.code(), Some(0), "{}", outcome(&output));
 }
 
+/// The target printed `stdout` (what it was about to call), then died of
+/// SIGSYS: the filter trapped that call.
+fn assert_trapped_after(output: &std::process::Output, stdout: &str) {
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        stdout,
+        "{}",
+        outcome(output)
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSYS),
+        "{}",
+        outcome(output)
+    );
+}
+
 /// unshare, mount_setattr, fsopen, fsconfig, fsmount and move_mount mount a
 /// tmpfs as mount(2) would: the filter traps the first, unshare, and the
 /// target dies of SIGSYS, root or not (as root, without the fix, it mounts).
@@ -336,36 +353,14 @@ fn the_new_mount_api_is_trapped_at_unshare() {
     let _redactions = redactions_with_the_demo().bind_to_scope();
     let output = target_under_the_filter("new-mount", &[]);
     insta::assert_snapshot!(outcome(&output));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "target: unshare(CLONE_NEWNS)\n",
-        "{}",
-        outcome(&output)
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSYS),
-        "{}",
-        outcome(&output)
-    );
+    assert_trapped_after(&output, "target: unshare(CLONE_NEWNS)\n");
 }
 
 /// Without a namespace, fsopen alone starts a mount: it traps too.
 #[test]
 fn the_new_mount_api_is_trapped_at_fsopen() {
     let output = target_under_the_filter("new-mount", &["detached"]);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "target: fsopen(\"tmpfs\", FSOPEN_CLOEXEC)\n",
-        "{}",
-        outcome(&output)
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSYS),
-        "{}",
-        outcome(&output)
-    );
+    assert_trapped_after(&output, "target: fsopen(\"tmpfs\", FSOPEN_CLOEXEC)\n");
 }
 
 /// io_uring opens files and sockets with no syscall of their own for a
@@ -373,18 +368,7 @@ fn the_new_mount_api_is_trapped_at_fsopen() {
 #[test]
 fn io_uring_setup_is_trapped() {
     let output = target_under_the_filter("io-uring-setup", &[]);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "target: io_uring_setup(8, &params)\n",
-        "{}",
-        outcome(&output)
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSYS),
-        "{}",
-        outcome(&output)
-    );
+    assert_trapped_after(&output, "target: io_uring_setup(8, &params)\n");
 }
 
 /// A call through `int 0x80` fails the filter's architecture check. Its
@@ -404,17 +388,9 @@ fn int_0x80_in_a_thread_kills_the_whole_process() {
     let _redactions = redactions_with_the_demo().bind_to_scope();
     let output = target_under_the_filter("int80-thread", &[]);
     insta::assert_snapshot!(outcome(&output));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
+    assert_trapped_after(
+        &output,
         "target: thread: getpid through int 0x80 (i386 syscall 20)\n",
-        "{}",
-        outcome(&output)
-    );
-    assert_eq!(
-        output.status.signal(),
-        Some(libc::SIGSYS),
-        "{}",
-        outcome(&output)
     );
 }
 

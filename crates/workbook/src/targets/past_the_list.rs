@@ -194,45 +194,21 @@ pub fn io_uring_setup() -> ExitCode {
     }
 }
 
-/// How long the main thread of `int80-thread` waits for its thread.
-const THREAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// A thread makes a harmless call, getpid, through `int 0x80`: the i386
 /// ABI, which a filter written for x86_64 numbers must refuse whole. The
 /// main thread waits until that thread is gone (or has returned), then
 /// says it is still here and exits 0. Under a filter whose answer to a
 /// foreign architecture kills only the calling thread, that line appears.
 pub fn int80_thread() -> ExitCode {
-    use std::sync::mpsc;
-
     let nr = compat_syscall_number("getpid").expect("i386 has getpid") as u32;
-    let (tid_sender, tid_receiver) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("int80".into())
-        .spawn(move || {
-            // SAFETY: gettid has no arguments and cannot fail.
-            let _ = tid_sender.send(unsafe { libc::gettid() });
-            println!("target: thread: getpid through int 0x80 (i386 syscall {nr})");
-            let ret = compat_syscall(nr, [0; 5]);
-            println!("target: thread: it returned {ret}: nothing stopped it");
-        });
-    if let Err(error) = thread {
-        println!("target: starting a thread: {error}");
-        return ExitCode::FAILURE;
-    }
-    let Ok(tid) = tid_receiver.recv_timeout(THREAD_WAIT) else {
-        println!("target: main thread: the thread never started");
-        return ExitCode::FAILURE;
-    };
     // Not join(): a thread killed by seccomp never returns from the call.
-    let task = format!("/proc/self/task/{tid}");
-    let start = std::time::Instant::now();
-    while std::path::Path::new(&task).exists() {
-        if start.elapsed() > THREAD_WAIT {
-            println!("target: main thread: the thread is still there after 5 s");
-            return ExitCode::FAILURE;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    let watched = super::seccomp::watch_a_thread("int80", move || {
+        println!("target: thread: getpid through int 0x80 (i386 syscall {nr})");
+        let ret = compat_syscall(nr, [0; 5]);
+        println!("target: thread: it returned {ret}: nothing stopped it");
+    });
+    if let Err(code) = watched {
+        return code;
     }
     println!("target: main thread: the thread is gone, and I am still here; exit 0");
     ExitCode::SUCCESS

@@ -132,30 +132,52 @@ const THREAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// the call. Exits 0 when the thread is gone, 1 if it is still there.
 pub fn forbidden_thread() -> ExitCode {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{mpsc, Arc};
+    use std::sync::Arc;
 
     let returned = Arc::new(AtomicBool::new(false));
-    let (tid_sender, tid_receiver) = mpsc::channel();
-    let thread = {
+    let watched = {
         let returned = Arc::clone(&returned);
-        std::thread::Builder::new()
-            .name("forbidden".into())
-            .spawn(move || {
-                // SAFETY: gettid has no arguments and cannot fail.
-                let _ = tid_sender.send(unsafe { libc::gettid() });
-                println!("target: thread: calling get_mempolicy");
-                let result = describe(get_mempolicy());
-                returned.store(true, Ordering::SeqCst);
-                println!("target: thread: get_mempolicy {result}, and the thread is still here");
-            })
+        watch_a_thread("forbidden", move || {
+            println!("target: thread: calling get_mempolicy");
+            let result = describe(get_mempolicy());
+            returned.store(true, Ordering::SeqCst);
+            println!("target: thread: get_mempolicy {result}, and the thread is still here");
+        })
     };
+    if let Err(code) = watched {
+        return code;
+    }
+    if returned.load(Ordering::SeqCst) {
+        println!("target: main thread: the thread finished");
+    } else {
+        println!("target: main thread: the thread is gone; it never came back from the call");
+        println!("target: main thread: I am still here, and exit 0");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs `body` in a thread named `name` and waits, for a bounded time,
+/// until the thread's entry in /proc/self/task is gone. `Err` (with the
+/// exit code) when the thread never started or is still there.
+pub(super) fn watch_a_thread(
+    name: &str,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<(), ExitCode> {
+    let (tid_sender, tid_receiver) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            // SAFETY: gettid has no arguments and cannot fail.
+            let _ = tid_sender.send(unsafe { libc::gettid() });
+            body();
+        });
     if let Err(error) = thread {
         println!("target: starting a thread: {error}");
-        return ExitCode::FAILURE;
+        return Err(ExitCode::FAILURE);
     }
     let Ok(tid) = tid_receiver.recv_timeout(THREAD_WAIT) else {
         println!("target: main thread: the thread never started");
-        return ExitCode::FAILURE;
+        return Err(ExitCode::FAILURE);
     };
     let task = format!("/proc/self/task/{tid}");
     let start = std::time::Instant::now();
@@ -165,16 +187,10 @@ pub fn forbidden_thread() -> ExitCode {
                 "target: main thread: the thread is still there after {} s",
                 THREAD_WAIT.as_secs()
             );
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    if returned.load(Ordering::SeqCst) {
-        println!("target: main thread: the thread finished");
-    } else {
-        println!("target: main thread: the thread is gone; it never came back from the call");
-        println!("target: main thread: I am still here, and exit 0");
-    }
-    ExitCode::SUCCESS
+    Ok(())
 }
 // ANCHOR_END: forbidden_thread
