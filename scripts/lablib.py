@@ -71,9 +71,13 @@ class Lab:
 
 
 def apply_patch(text: str, patch: str) -> str:
-    """`text` with a unified diff applied, strictly: every context and removed
-    line must be there, at the hunk's place. The text before the first
-    `@@` (a description, the `---`/`+++` lines) is ignored."""
+    """`text` with a unified diff applied by its context, as patch(1) does
+    with no fuzz: each hunk's context and removed lines must all be there,
+    in order and unchanged, but not necessarily at the line the hunk names,
+    so that a mistake still applies after lines are added to or removed
+    from the solution above it. Where those lines occur more than once, the
+    place nearest the named line wins. The text before the first `@@` (a
+    description, the `---`/`+++` lines) is ignored."""
     lines = text.splitlines(keepends=True)
     out: list[str] = []
     at = 0  # lines[at:] not yet copied
@@ -85,25 +89,37 @@ def apply_patch(text: str, patch: str) -> str:
         m = re.match(r"@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", header)
         if not m:
             raise ValueError(f"bad hunk header {header.strip()!r}")
-        start = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
-        if start < at:
-            raise ValueError(f"hunk {header.strip()!r} overlaps the one before")
-        out += lines[at:start]
-        at = start
+        named = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
+        ops: list[tuple[str, str]] = []
         for line in body:
             kind, content = line[:1], line[1:]
             if kind == "\\":  # "\ No newline at end of file"
                 continue
+            if kind in (" ", "-", "+"):
+                ops.append((kind, content))
+            elif line.strip():
+                raise ValueError(f"bad line in hunk {header.strip()!r}: {line!r}")
+        old = [content.rstrip("\n") for kind, content in ops if kind in (" ", "-")]
+        if old:
+            places = [
+                p
+                for p in range(at, len(lines) - len(old) + 1)
+                if all(lines[p + i].rstrip("\n") == want for i, want in enumerate(old))
+            ]
+            if not places:
+                raise ValueError(f"the lines of hunk {header.strip()!r} are not in the text (from line {at + 1} on)")
+            start = min(places, key=lambda p: (abs(p - named), p))
+        else:
+            start = max(at, min(named, len(lines)))
+        out += lines[at:start]
+        at = start
+        for kind, content in ops:
             if kind in (" ", "-"):
-                if at >= len(lines) or lines[at].rstrip("\n") != content.rstrip("\n"):
-                    raise ValueError(f"line {at + 1} is not {content.rstrip()!r} (hunk {header.strip()!r})")
                 if kind == " ":
                     out.append(lines[at])
                 at += 1
-            elif kind == "+":
+            else:
                 out.append(content if content.endswith("\n") else content + "\n")
-            elif line.strip():
-                raise ValueError(f"bad line in hunk {header.strip()!r}: {line!r}")
     out += lines[at:]
     return "".join(out)
 
