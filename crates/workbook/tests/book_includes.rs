@@ -118,7 +118,7 @@ fn collect_md_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[derive(Debug)]
 struct Link {
     line: usize,
-    /// `include`, `rustdoc_include`, `playground` or `terminal`.
+    /// `include`, `rustdoc_include`, `playground`, `terminal` or `hint`.
     kind: String,
     /// The argument as written, e.g. `../../crates/x/src/main.rs:setup`.
     arg: String,
@@ -143,7 +143,7 @@ fn find_links(text: &str) -> Vec<Link> {
                 let arg = rest.split_whitespace().next().unwrap_or("").to_string();
                 if matches!(
                     kind,
-                    "include" | "rustdoc_include" | "playground" | "playpen" | "terminal"
+                    "include" | "rustdoc_include" | "playground" | "playpen" | "terminal" | "hint"
                 ) {
                     links.push(Link {
                         line: text[..i].matches('\n').count() + 1,
@@ -258,6 +258,9 @@ fn check_link(dir: &Path, link: &Link) -> Result<(), String> {
     if link.kind == "terminal" {
         return check_terminal(path, spec, &text).map_err(|e| format!("{shown}: {e}"));
     }
+    if link.kind == "hint" {
+        return check_hint(spec, &text).map_err(|e| format!("{shown}: {e}"));
+    }
     if path.ends_with(".snap") {
         return Err(format!(
             "{shown}: a snapshot is shown with `{{{{#terminal PATH}}}}`, not included as text"
@@ -270,6 +273,20 @@ fn check_link(dir: &Path, link: &Link) -> Result<(), String> {
         Selection::Lines { start, end } => check_lines(text.lines().count(), start, end),
     }
     .map_err(|e| format!("{shown}: {e}"))
+}
+
+/// `{{#hint PATH:N}}`: N counts from 1 and names one of the hints, which
+/// hints.md separates with `---` lines (scripts/book-hints).
+fn check_hint(spec: Option<&str>, text: &str) -> Result<(), String> {
+    let count = text
+        .split("\n---\n")
+        .filter(|hint| !hint.trim().is_empty())
+        .count();
+    match spec.map(str::parse::<usize>) {
+        Some(Ok(n)) if (1..=count).contains(&n) => Ok(()),
+        Some(Ok(n)) => Err(format!("hint {n} of {count}")),
+        _ => Err("`{{#hint}}` takes PATH:N, the hint's number from 1".into()),
+    }
 }
 
 /// `{{#terminal PATH}}`: a whole snapshot, whose body the preprocessor can split.
@@ -520,12 +537,44 @@ fn checks_terminal_directives() {
     assert_one_problem(&problems, "takes the path of a whole `.snap` file");
 }
 
+#[test]
+fn checks_hint_directives() {
+    let f = Fixture::new("hint");
+    f.write(
+        "crates/labs/demo/hints.md",
+        "First hint.\n---\nSecond hint,\non two lines.\n---\nThird.\n",
+    );
+    let hints = "../../crates/labs/demo/hints.md";
+    let good = f.check_chapter(&format!(
+        "{{{{#hint {hints}:1}}}}\n{{{{#hint {hints}:3}}}}\n"
+    ));
+    assert_eq!(good, Vec::<String>::new());
+    for (spec, wanted) in [
+        ("4", "hint 4 of 3"),
+        ("0", "hint 0 of 3"),
+        ("two", "takes PATH:N"),
+    ] {
+        let problems = f.check_chapter(&format!("\n{{{{#hint {hints}:{spec}}}}}\n"));
+        assert_one_problem(&problems, "book/src/ch.md:2:");
+        assert!(problems[0].contains(wanted), "{spec}: {problems:#?}");
+    }
+    let problems = f.check_chapter("{{#hint ../../crates/labs/none/hints.md:1}}\n");
+    assert_one_problem(&problems, "cannot read");
+}
+
 /// Runs scripts/book-terminal, the mdBook preprocessor behind `{{#terminal}}`,
 /// on one chapter of the fixture; returns (exit success, stdout, stderr).
 fn run_preprocessor(f: &Fixture, chapter: &str) -> (bool, String, String) {
+    run_a_preprocessor("book-terminal", f, chapter)
+}
+
+/// Runs the mdBook preprocessor scripts/NAME on one chapter of the fixture.
+fn run_a_preprocessor(name: &str, f: &Fixture, chapter: &str) -> (bool, String, String) {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/book-terminal");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
     let quote = |s: &str| format!("{s:?}"); // a Rust string literal is valid JSON here
     let input = format!(
         r#"[{{"root": {root}, "config": {{"book": {{"src": "src"}}}}, "renderer": "html", "mdbook_version": "0.5.4"}},
@@ -553,6 +602,30 @@ fn run_preprocessor(f: &Fixture, chapter: &str) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// scripts/book-hints puts the Nth hint, all its lines, in place of the
+/// directive, leaves an escaped one as text, and fails on a bad number.
+#[test]
+fn hints_preprocessor_puts_each_hint_by_number() {
+    let f = Fixture::new("hint-pre");
+    f.write(
+        "crates/labs/demo/hints.md",
+        "First hint.\n---\nSecond hint,\non two lines.\n---\nThird.\n",
+    );
+    let chapter = "A:\n{{#hint ../../crates/labs/demo/hints.md:2}}\nB: \\{{#hint x.md:1}}\n";
+    let (ok, out, err) = run_a_preprocessor("book-hints", &f, chapter);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(r#""A:\nSecond hint,\non two lines.\nB: {{#hint x.md:1}}\n""#),
+        "{out}"
+    );
+    let (ok, _, err) = run_a_preprocessor(
+        "book-hints",
+        &f,
+        "{{#hint ../../crates/labs/demo/hints.md:4}}\n",
+    );
+    assert!(!ok && err.contains("the file has 3 hints"), "{err}");
 }
 
 #[test]
