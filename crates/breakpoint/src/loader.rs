@@ -76,8 +76,7 @@ impl Debugger {
         let Some(r_debug) = images.iter().find_map(|image| image.address_of("_r_debug")) else {
             return Ok(());
         };
-        let word = workbook::memory::read_bytes(pid, r_debug + R_BRK, 8)?;
-        let r_brk = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let r_brk = u64::from_le_bytes(workbook::memory::read_array(pid, r_debug + R_BRK)?);
         if r_brk == 0 || self.breakpoints.contains_key(&r_brk) {
             return Ok(());
         }
@@ -125,8 +124,7 @@ impl Debugger {
         let Some(hook) = self.hook.as_mut().filter(|hook| hook.address == address) else {
             return Ok(Next::Nothing);
         };
-        let word = workbook::memory::read_bytes(pid, hook.r_debug + R_STATE, 4)?;
-        let state = u32::from_le_bytes(word.try_into().expect("4 bytes"));
+        let state = u32::from_le_bytes(workbook::memory::read_array(pid, hook.r_debug + R_STATE)?);
         if state == RT_CONSISTENT && !hook.started {
             hook.started = true;
             return self.libraries_in(pid, address);
@@ -164,7 +162,10 @@ impl Debugger {
             self.line_up(pid, address)?;
             return Ok(Next::Nothing);
         }
-        let hook = self.breakpoints.remove(&address).expect("the hook's int3");
+        let hook = self
+            .breakpoints
+            .remove(&address)
+            .with_context(|| format!("no int3 of ours at the loader's hook {address:#x}"))?;
         self.hook = None;
         unplant(pid, address, hook.original, false)?;
         int3::rewind(pid)?;
@@ -398,7 +399,7 @@ impl Debugger {
         let mut resolver = self
             .breakpoints
             .remove(&address)
-            .expect("the resolver's int3");
+            .with_context(|| format!("no int3 of ours at the resolver {address:#x}"))?;
         unplant(pid, address, resolver.original, false)?;
         int3::rewind(pid)?;
         let specs = std::mem::take(&mut resolver.resolving);

@@ -22,6 +22,16 @@ pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Result<Vec<u8>> {
     Ok(buffer)
 }
 
+/// Exactly `N` bytes at `addr` in `pid` (a word, say): an error, naming
+/// the address, when fewer are there.
+pub fn read_array<const N: usize>(pid: Pid, addr: u64) -> Result<[u8; N]> {
+    let bytes = read_bytes(pid, addr, N)?;
+    let got = bytes.len();
+    bytes.try_into().map_err(|_| {
+        anyhow::anyhow!("only {got} of {N} bytes at {addr:#x} in pid {pid} are mapped")
+    })
+}
+
 /// A NUL-terminated string at `addr`, at most `max` bytes of it. Reads
 /// page by page so that a string near the end of a mapping still reads.
 pub fn read_c_string(pid: Pid, addr: u64, max: usize) -> Result<Vec<u8>> {
@@ -185,6 +195,36 @@ mod tests {
         let maps = maps(Pid::this()).unwrap();
         let stack = maps.iter().find(|m| m.overlaps(at, at + 1)).unwrap();
         assert!(stack.readable() && !stack.shared(), "{stack:?}");
+    }
+
+    #[test]
+    fn reads_a_word_whole_or_not_at_all() {
+        let word: u64 = 0x0123_4567_89ab_cdef;
+        let at = std::ptr::addr_of!(word) as u64;
+        assert_eq!(
+            read_array::<8>(Pid::this(), at).unwrap(),
+            word.to_le_bytes()
+        );
+        // A word that runs off the end of a page with nothing after it.
+        // SAFETY: a fresh anonymous mapping of two pages, the second then
+        // unmapped; no memory of ours is touched.
+        let page = unsafe {
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                8192,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(base, libc::MAP_FAILED);
+            libc::munmap(base.cast::<u8>().add(4096).cast(), 4096);
+            base as u64
+        };
+        let error = read_array::<8>(Pid::this(), page + 4092).unwrap_err();
+        assert!(error.to_string().contains("only 4 of 8 bytes"), "{error:#}");
+        // SAFETY: the first page, mapped above and used by nothing else.
+        unsafe { libc::munmap(page as *mut libc::c_void, 4096) };
     }
 
     #[test]
