@@ -152,28 +152,15 @@ impl Write {
             | Write::File { page, at, len } => rewritten(&page[*at..at + len]),
             Write::Long { seed, len } => {
                 let mut out = vec![b'A'; *len];
-                if long_contents(*seed, *len).last() == Some(&b'\n') {
+                if workbook::targets::hostile_writes::long_contents(*seed, *len).last()
+                    == Some(&b'\n')
+                {
                     out[len - 1] = b'\n';
                 }
                 out
             }
         }
     }
-}
-
-/// The long write's bytes, as the target makes them from its seed.
-fn long_contents(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
 }
 
 /// A folder of the test's, removed at the end.

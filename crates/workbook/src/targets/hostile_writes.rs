@@ -161,8 +161,9 @@ fn mapped(file: Option<&std::fs::File>, contents: &[u8]) -> Result<Buffer, Strin
     Ok(buffer)
 }
 
-/// splitmix64's bytes from `seed`: the long write's contents.
-fn long_contents(seed: u64, len: usize) -> Vec<u8> {
+/// splitmix64's bytes from `seed`: the long write's contents (the
+/// write-rewriter lab's grading test makes the same to compare).
+pub fn long_contents(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed;
     let mut bytes = Vec::with_capacity(len + 8);
     while bytes.len() < len {

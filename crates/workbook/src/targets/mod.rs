@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod breakme;
 mod crowd;
-mod hostile_writes;
+pub mod hostile_writes;
 mod io_uring;
 pub mod mailbox;
 mod mapped_writes;

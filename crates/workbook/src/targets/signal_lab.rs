@@ -18,31 +18,29 @@ static OTHER_CODE: AtomicI32 = AtomicI32::new(0);
 static OTHER_SENDER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn note_value(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
-    let (value, code, sender) = unsafe {
-        (
-            (*info).si_value().sival_ptr as i64,
-            (*info).si_code,
-            (*info).si_pid(),
-        )
-    };
+    let (value, code, sender) = read_siginfo(info);
     VALUE.store(value, Ordering::SeqCst);
     CODE.store(code, Ordering::SeqCst);
     SENDER.store(sender, Ordering::SeqCst);
 }
 
 extern "C" fn note_other(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let (value, code, sender) = read_siginfo(info);
+    OTHER_VALUE.store(value, Ordering::SeqCst);
+    OTHER_CODE.store(code, Ordering::SeqCst);
+    OTHER_SENDER.store(sender, Ordering::SeqCst);
+}
+
+/// si_value, si_code and si_pid of the siginfo an SA_SIGINFO handler got.
+fn read_siginfo(info: *mut libc::siginfo_t) -> (i64, i32, i32) {
     // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
-    let (value, code, sender) = unsafe {
+    unsafe {
         (
             (*info).si_value().sival_ptr as i64,
             (*info).si_code,
             (*info).si_pid(),
         )
-    };
-    OTHER_VALUE.store(value, Ordering::SeqCst);
-    OTHER_CODE.store(code, Ordering::SeqCst);
-    OTHER_SENDER.store(sender, Ordering::SeqCst);
+    }
 }
 
 extern "C" fn count_usr2(_: libc::c_int) {
