@@ -143,12 +143,23 @@ fn every_return_value_is_reported() {
     }
 }
 
-/// The return breakpoints leave the program as it was: each caller
-/// received what lucky_draw returned, the program's output is its own, and
-/// its exit status (random) is the lab's.
+/// The return breakpoints, hit once per call, leave the program as it
+/// was: each caller received what lucky_draw returned, the program's
+/// output is its own, and its exit status (random) is the lab's.
 #[test]
 fn the_program_runs_as_without_the_lab() {
     let run = draws();
+    // A program left alone runs as without the lab too: this test counts
+    // only when every call was followed to its return.
+    let reported = reported(&run.traced).len();
+    assert_eq!(
+        reported,
+        run.draws.len(),
+        "the target called lucky_draw {} times, and the lab reported {reported} return \
+         values: each call's return breakpoint should be hit once\nthe lab's stderr:\n{}",
+        run.draws.len(),
+        tail(&run.traced)
+    );
     for (number, draw) in run.draws.iter().enumerate() {
         assert_eq!(
             draw.received,
