@@ -39,6 +39,17 @@ fn tail(traced: &Traced) -> String {
     workbook::targets::mailbox::test::tail(&traced.stderr())
 }
 
+/// A run of the lab with `--break function` on the demo's target
+/// `builtin:breakme mode`, which gets `input` through its mailbox.
+fn follow(function: &str, mode: &str, input: &Writer) -> Traced {
+    let target = Target::new(&demo(), "breakme", &[mode]);
+    let mut command = lab();
+    command
+        .args(["--break", function, "--"])
+        .args(target.argv());
+    target.run(&mut command, &input.0)
+}
+
 /// The values the lab reported, in order: its lines `... returned 0x...`.
 fn reported(traced: &Traced) -> Vec<u64> {
     traced
@@ -71,7 +82,6 @@ struct Run {
 }
 
 fn draws() -> Run {
-    let target = Target::new(&demo(), "breakme", &["mailbox-draws"]);
     let status = random_in(0..=99) as u8;
     let count = random_in(2..=6);
     let mut input = Writer::new();
@@ -79,11 +89,7 @@ fn draws() -> Run {
     for _ in 0..count {
         input.u64(random_u64());
     }
-    let mut command = lab();
-    command
-        .args(["--break", "lucky_draw", "--"])
-        .args(target.argv());
-    let traced = target.run(&mut command, &input.0);
+    let traced = follow("lucky_draw", "mailbox-draws", &input);
     let mut report = Reader::new(traced.report());
     assert_eq!(
         report.u64().expect("the report's count"),

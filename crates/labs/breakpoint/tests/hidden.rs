@@ -36,7 +36,6 @@ impl Call {
 /// lab: each result right, its output its own, its exit status the lab's.
 #[test]
 fn target_fn_results_are_reported_and_received_whole() {
-    let target = Target::new(&demo(), "breakme", &["mailbox"]);
     let status = random_in(0..=99) as u8;
     let calls: Vec<Call> = (0..random_in(2..=6)).map(|_| Call::random()).collect();
     let mut input = Writer::new();
@@ -44,11 +43,7 @@ fn target_fn_results_are_reported_and_received_whole() {
     for call in &calls {
         input.u64(call.n).u64(call.seed).u64(call.shift);
     }
-    let mut command = lab();
-    command
-        .args(["--break", "target_fn", "--"])
-        .args(target.argv());
-    let traced = target.run(&mut command, &input.0);
+    let traced = follow("target_fn", "mailbox", &input);
     let mut report = Reader::new(traced.report());
     assert_eq!(
         report.u64().expect("the report's count"),

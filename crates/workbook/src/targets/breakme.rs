@@ -152,19 +152,37 @@ fn fork_in_the_middle() -> ExitCode {
 /// the result alone: `target: call N = 0x...`. The report gives, per
 /// call, the byte it saw and the result.
 fn calls_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
-    use super::mailbox::{Reader, Writer};
-    let mut input = Reader::new(input);
-    let status = input.u64()? as u8;
-    let count = input.u64()?.min(64);
-    let mut report = Writer::new();
-    report.u64(count);
-    for number in 1..=count {
+    each_posted_call(input, |number, _, input, report| {
         let (n, seed, shift) = (input.u64()?, input.u64()?, input.u64()?);
         // SAFETY: target_fn's first byte is in the mapped text, readable.
         let seen = unsafe { std::ptr::read_volatile((target_fn as *const ()).cast::<u8>()) };
         let result = call(n, seed, shift);
         println!("target: call {number} = {result:#x}");
         report.u64(u64::from(seen)).u64(result);
+        Ok(())
+    })
+}
+
+/// The frame of the mailbox modes: the input starts with the exit status
+/// and the number of calls (at most 64), the report with that number, and
+/// `each` makes call N of COUNT, reading its arguments from the input and
+/// writing its part of the report.
+fn each_posted_call(
+    input: &[u8],
+    mut each: impl FnMut(
+        u64,
+        u64,
+        &mut super::mailbox::Reader<'_>,
+        &mut super::mailbox::Writer,
+    ) -> Result<(), String>,
+) -> Result<(Vec<u8>, u8), String> {
+    let mut input = super::mailbox::Reader::new(input);
+    let status = input.u64()? as u8;
+    let count = input.u64()?.min(64);
+    let mut report = super::mailbox::Writer::new();
+    report.u64(count);
+    for number in 1..=count {
+        each(number, count, &mut input, &mut report)?;
     }
     Ok((report.0, status))
 }
@@ -199,13 +217,7 @@ pub extern "C" fn lucky_draw(n: u64) -> u64 {
 /// byte it saw, what lucky_draw returned (as it recorded it) and what the
 /// caller received (the same, unless a debugger broke the return).
 fn draws_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
-    use super::mailbox::{Reader, Writer};
-    let mut input = Reader::new(input);
-    let status = input.u64()? as u8;
-    let count = input.u64()?.min(64);
-    let mut report = Writer::new();
-    report.u64(count);
-    for number in 1..=count {
+    each_posted_call(input, |number, count, input, report| {
         let n = input.u64()?;
         // SAFETY: lucky_draw's first byte is in the mapped text, readable.
         let seen = unsafe { std::ptr::read_volatile((lucky_draw as *const ()).cast::<u8>()) };
@@ -213,8 +225,8 @@ fn draws_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         let returned = LAST_DRAW.load(std::sync::atomic::Ordering::SeqCst);
         println!("target: draw {number} of {count}");
         report.u64(u64::from(seen)).u64(returned).u64(received);
-    }
-    Ok((report.0, status))
+        Ok(())
+    })
 }
 
 /// strlen of a 12-byte string and a memcpy of 12345 (0x3039) bytes, through
