@@ -7,8 +7,9 @@
 //! has returned: read its return value, and leave the program as if
 //! nothing had happened (`at_return`). Run your version with
 //! `cargo run -p lab-breakpoint` (the built-in target, which calls
-//! `lucky_draw` three times and prints what it got) or
-//! `cargo run -p lab-breakpoint -- --break target_fn -- builtin:breakme`,
+//! `lucky_draw` and `target_fn` three times each and prints what they
+//! returned) or
+//! `cargo run -p lab-breakpoint -- --break target_fn` (the same target),
 //! and check it with `scripts/labs check breakpoint`.
 //!
 //! The demo's `plant`, `unplant` and `rewind` (`breakpoint::int3`) are
