@@ -62,6 +62,20 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The threads of process `pid` now: the tids in /proc/PID/task, read
+/// to the end before it returns (a thread started later is not there).
+pub fn threads_of(pid: Pid) -> Result<Vec<Pid>> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut tids = Vec::new();
+    for entry in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
+        let name = entry.with_context(|| format!("reading {tasks}"))?.file_name();
+        if let Some(tid) = name.to_str().and_then(|name| name.parse().ok()) {
+            tids.push(Pid::from_raw(tid));
+        }
+    }
+    Ok(tids)
+}
+
 /// One line on stdout, flushed at once: the tests read it as it comes.
 fn say(line: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();

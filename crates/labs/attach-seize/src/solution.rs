@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::wait::WaitPidFlag;
@@ -11,18 +11,14 @@ use nix::unistd::Pid;
 use workbook::hints::ptrace_error;
 use workbook::{ptrace_cont, wait_for, Event, Stop};
 
+use crate::threads_of;
+
 pub fn seize_every_thread(pid: Pid, seized: &mut dyn FnMut(Pid)) -> Result<Vec<Pid>> {
     let mut seen = HashSet::new();
     let mut held = Vec::new();
     loop {
         let mut new = Vec::new();
-        let tasks = format!("/proc/{pid}/task");
-        for entry in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
-            let name = entry.with_context(|| format!("reading {tasks}"))?.file_name();
-            let Some(tid) = name.to_str().and_then(|name| name.parse().ok()) else {
-                continue;
-            };
-            let tid = Pid::from_raw(tid);
+        for tid in threads_of(pid)? {
             if !seen.insert(tid) {
                 continue;
             }
