@@ -68,7 +68,9 @@ pub fn threads_of(pid: Pid) -> Result<Vec<Pid>> {
     let tasks = format!("/proc/{pid}/task");
     let mut tids = Vec::new();
     for entry in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
-        let name = entry.with_context(|| format!("reading {tasks}"))?.file_name();
+        let name = entry
+            .with_context(|| format!("reading {tasks}"))?
+            .file_name();
         if let Some(tid) = name.to_str().and_then(|name| name.parse().ok()) {
             tids.push(Pid::from_raw(tid));
         }

@@ -428,12 +428,14 @@ fn every_thread_is_held_even_those_started_while_attaching() {
     held.assert_all_held();
 }
 
-/// After the hold, every thread runs again, untraced, and the process ends
+/// After the hold (checked too: letting go of what was never held counts
+/// for nothing), every thread runs again, untraced, and the process ends
 /// normally, each of its threads having run to its end.
 #[test]
 fn released_threads_run_on_and_the_process_ends_normally() {
     let (initial, late) = (random_in(2, 6), random_in(1, 4));
     let held = Held::run(initial, 0, late);
+    held.assert_all_held();
     held.assert_released(initial + late);
 }
 
