@@ -268,8 +268,6 @@ pub struct Held {
     // target's threads, their deaths wait for it to reap them.
     pub lab: Lab,
     pub target: Target,
-    /// The threads the target has now.
-    pub threads: Vec<i32>,
     /// Those started after the lab's first PTRACE_SEIZE.
     pub late: Vec<i32>,
     /// How many the lab said it holds.
@@ -290,13 +288,11 @@ impl Held {
                 "after your first PTRACE_SEIZE (thread {first}) the target's main thread should still run, \
                  but it could not end threads: call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
             );
-            // Gone from /proc, so that a seize of theirs fails for sure.
-            let deadline = Instant::now() + PATIENCE;
-            while target.tids().len() as u64 != 1 + initial - end {
-                assert!(
-                    Instant::now() < deadline,
-                    "the target's ended threads did not go"
-                );
+            // Gone from /proc, so that a seize of theirs fails for sure; but
+            // one the lab seized first stays there, a zombie, until the lab
+            // waits for it.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while target.tids().len() as u64 != 1 + initial - end && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
@@ -319,7 +315,6 @@ impl Held {
         Held {
             lab,
             target,
-            threads,
             late,
             said_held,
         }
@@ -340,12 +335,14 @@ impl Held {
     /// and none runs for 300 ms.
     pub fn assert_all_held(&self) {
         let stderr = self.lab.stderr();
-        assert_eq!(
-            self.target.tids(),
-            self.threads,
-            "the target's threads changed while you held them"
-        );
-        for &tid in &self.threads {
+        let threads = self.target.tids();
+        for tid in &self.late {
+            assert!(
+                threads.contains(tid),
+                "thread {tid}, started after your first PTRACE_SEIZE, is gone; your stderr:\n{stderr}"
+            );
+        }
+        for &tid in &threads {
             let (state, tracer) = self.target.seen(tid);
             assert!(
                 state.starts_with('t') && tracer == self.lab.pid.to_string(),
@@ -368,9 +365,9 @@ impl Held {
         }
         assert_eq!(
             self.said_held,
-            self.threads.len(),
+            threads.len(),
             "the lab should hold the target's {} threads, and says it holds {}",
-            self.threads.len(),
+            threads.len(),
             self.said_held
         );
     }
@@ -381,12 +378,13 @@ impl Held {
     pub fn assert_released(mut self, started: u64) {
         // Counted while they are held: the main thread, asleep in read(2),
         // counts one more only when it goes back to sleep after the release.
+        let threads = self.target.tids();
         let before = self.target.switches();
         self.lab.go_on();
         self.lab.expect("released", "once it has let them go");
         let stderr = self.lab.stderr();
         let deadline = Instant::now() + Duration::from_secs(2);
-        for &tid in &self.threads {
+        for &tid in &threads {
             loop {
                 let (state, tracer) = self.target.seen(tid);
                 let runs = self.target.switches().get(&tid) > before.get(&tid);
