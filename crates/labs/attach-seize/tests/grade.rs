@@ -286,7 +286,7 @@ impl Held {
                 reply,
                 Some(format!("ended {end}")),
                 "after your first PTRACE_SEIZE (thread {first}) the target's main thread should still run, \
-                 but it could not end threads: call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
+                 but it could not end threads: seize with no options, and call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
             );
             // Gone from /proc, so that a seize of theirs fails for sure; but
             // one the lab seized first stays there, a zombie, until the lab
@@ -301,7 +301,7 @@ impl Held {
             reply,
             Some(format!("spawned {late}")),
             "after your first PTRACE_SEIZE (thread {first}) the target's threads should still run, \
-             but its main thread could not start new ones: call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
+             but its main thread could not start new ones: seize with no options, and call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
         );
         let threads = target.tids();
         let late: Vec<i32> = threads
