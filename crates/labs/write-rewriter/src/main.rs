@@ -95,6 +95,8 @@ fn run() -> Result<ExitCode> {
 /// by the demo's rules, then ROT13ed in the tracee (yours).
 fn rot13_at_entry(pid: Pid, nr: u64, call: [u64; 6], fd: i32) {
     let name = workbook::names::syscall_name(nr);
+    // The call's own descriptor (the kernel takes the low 32 bits).
+    let its_fd = call[0] as u32 as i32;
     let buffers = match lab::buffers_written(pid, nr, call, fd) {
         Ok(buffers) if buffers.is_empty() => return,
         Ok(buffers) => buffers,
@@ -106,7 +108,10 @@ fn rot13_at_entry(pid: Pid, nr: u64, call: [u64; 6], fd: i32) {
             return;
         }
     };
-    say!("[pid {pid}] {name}(fd {fd}): {} buffer(s)", buffers.len());
+    say!(
+        "[pid {pid}] {name}(fd {its_fd}): {} buffer(s)",
+        buffers.len()
+    );
     // The thread is stopped at its syscall entry: one look at its maps
     // serves every buffer.
     let maps = match memory::maps(pid) {
