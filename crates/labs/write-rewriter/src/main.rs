@@ -102,7 +102,7 @@ fn rot13_at_entry(pid: Pid, nr: u64, call: [u64; 6], fd: i32) {
         Ok(buffers) => buffers,
         Err(errno) => {
             say!(
-                "[pid {pid}] {name}(fd {fd}): its buffers: {}",
+                "[pid {pid}] {name}(fd {its_fd}): its buffers: {}",
                 errno_name(errno)
             );
             return;
