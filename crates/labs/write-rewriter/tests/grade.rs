@@ -169,8 +169,9 @@ pub fn run(chosen: i32, files: &[i32], steps: &[Step]) {
     let status = random_in(0..=99) as u8;
     let mut input = Writer::new();
     let opens = files.iter().filter(|&&fd| fd != 1).count();
-    let calls: usize = steps.len();
-    input.u64(u64::from(status)).u64((opens + calls) as u64);
+    input
+        .u64(u64::from(status))
+        .u64((opens + steps.len()) as u64);
     let mut outputs = Vec::new();
     for &fd in files.iter().filter(|&&fd| fd != 1) {
         let path = folder.0.join(format!("fd-{fd}"));
