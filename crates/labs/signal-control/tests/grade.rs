@@ -109,7 +109,11 @@ impl Send {
     fn call(self) -> String {
         match self.how {
             BY_KILL => format!("kill({})", name(self.signal)),
-            BY_SIGQUEUE => format!("sigqueue({}, si_value {:#x})", name(self.signal), self.value),
+            BY_SIGQUEUE => format!(
+                "sigqueue({}, si_value {:#x})",
+                name(self.signal),
+                self.value
+            ),
             _ => format!("tgkill({})", name(self.signal)),
         }
     }
@@ -191,9 +195,8 @@ pub fn run(from: i32, to: i32, steps: Vec<Step>) -> Run {
         .args(target.argv());
     let traced = target.run(&mut command, &input.0);
     let said = tail(&traced.stderr());
-    let seen = parse(traced.report(), steps.len(), traced.lab).unwrap_or_else(|why| {
-        panic!("the target's report: {why}\nthe lab's stderr:\n{said}")
-    });
+    let seen = parse(traced.report(), steps.len(), traced.lab)
+        .unwrap_or_else(|why| panic!("the target's report: {why}\nthe lab's stderr:\n{said}"));
     for (step, seen) in steps.iter().zip(&seen) {
         let calls: Vec<String> = step.sends.iter().map(|send| send.call()).collect();
         assert_eq!(
@@ -256,7 +259,11 @@ impl Run {
             .sends
             .iter()
             .map(|send| Delivery {
-                signal: if send.signal == self.from { self.to } else { send.signal },
+                signal: if send.signal == self.from {
+                    self.to
+                } else {
+                    send.signal
+                },
                 code: send.code(),
                 pid: sender,
                 value: send.value,
@@ -309,7 +316,11 @@ impl Run {
                 [] => String::new(),
                 signals => format!(
                     " (with {} blocked a while longer)",
-                    signals.iter().map(|&s| name(s)).collect::<Vec<_>>().join(", ")
+                    signals
+                        .iter()
+                        .map(|&s| name(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
             panic!(

@@ -231,15 +231,14 @@ static DELIVERIES: AtomicUsize = AtomicUsize::new(0);
 static DELIVERED: [[AtomicI64; 4]; MAX_DELIVERIES] =
     [const { [const { AtomicI64::new(0) }; 4] }; MAX_DELIVERIES];
 
-extern "C" fn note_delivery(
-    signal: libc::c_int,
-    info: *mut libc::siginfo_t,
-    _: *mut libc::c_void,
-) {
+extern "C" fn note_delivery(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     let (value, code, sender) = read_siginfo(info);
     let slot = DELIVERIES.fetch_add(1, Ordering::SeqCst);
     if let Some(slot) = DELIVERED.get(slot) {
-        for (field, got) in slot.iter().zip([signal.into(), code.into(), sender.into(), value]) {
+        for (field, got) in slot
+            .iter()
+            .zip([signal.into(), code.into(), sender.into(), value])
+        {
             field.store(got, Ordering::SeqCst);
         }
     }

@@ -25,7 +25,12 @@ extern "C" fn fake() {
         .find_map(|arg| arg.strip_prefix("--turn="))
         .unwrap_or("10=12")
         .to_string();
-    let command: Vec<String> = args.iter().skip_while(|arg| *arg != "--").skip(1).cloned().collect();
+    let command: Vec<String> = args
+        .iter()
+        .skip_while(|arg| *arg != "--")
+        .skip(1)
+        .cloned()
+        .collect();
     let (from, to) = turn.split_once('=').unwrap_or(("10", "12"));
     let name = |n: &str| {
         n.parse()
