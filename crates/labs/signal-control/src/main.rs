@@ -16,7 +16,7 @@ use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 use workbook::siginfo::SigInfo;
 use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
-use workbook::{ptrace_cont, ptrace_listen, CommandArgs, Sig, Stop};
+use workbook::{ptrace_listen, CommandArgs, Sig, Stop, Waited};
 
 /// Runs a command as a tracee, and at every signal-delivery-stop of SIGA
 /// makes it get SIGB instead; every other signal goes on as it was sent.
@@ -45,37 +45,28 @@ fn run() -> Result<ExitCode> {
         "lab-signal-control: running {}, turning {from} into {to}",
         program.label
     );
-    let options = Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
+    // Its children and threads too: whichever of them gets the signal, it is turned.
+    let follow = Options::PTRACE_O_TRACEFORK | Options::PTRACE_O_TRACEVFORK;
+    let options = follow | Options::PTRACE_O_TRACECLONE | Options::PTRACE_O_TRACEEXEC;
     let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Cont);
-    ptrace_cont(tracees.first(), None)?;
-    while let Some(status) = tracees.wait()? {
-        let pid = status.pid;
-        let pass_on = match status.stop {
-            Stop::Signal(signal) => match unless_vanished(at_signal(pid, signal, from, to))? {
-                Some(pass_on) => Some(pass_on),
-                None => continue, // killed meanwhile: its end is the next report
-            },
+    tracees.resume(tracees.first(), None)?;
+    while let Some(Waited { pid, stop, .. }) = tracees.wait()? {
+        match stop {
+            Stop::Signal(signal) => {
+                // None: killed meanwhile, and its end is the next report.
+                if let Some(pass_on) = unless_vanished(at_signal(pid, signal, from, to))? {
+                    tracees.resume(pid, Some(pass_on))?;
+                }
+            }
             // kill -STOP has stopped it: it stays so until SIGCONT.
             Stop::Group(signal) => {
                 workbook::narrate!("[pid {pid}] --- stopped by {signal} ---");
                 ptrace_listen(pid)?;
-                continue;
             }
-            Stop::Exited(code) => {
-                workbook::narrate!("[pid {pid}] +++ exited with {code} +++");
-                continue;
-            }
-            Stop::Killed { signal, .. } => {
-                workbook::narrate!("[pid {pid}] +++ killed by {signal} +++");
-                continue;
-            }
+            stop if stop.is_gone() => workbook::narrate!("[pid {pid}] +++ {stop} +++"),
             // The tracer's own stops (exec, fork, clone): no signal to deliver.
-            _ => None,
-        };
-        ptrace_cont(pid, pass_on)?;
+            _ => tracees.resume(pid, None)?,
+        }
     }
     Ok(ExitCode::from(tracees.exit_code()?))
 }
