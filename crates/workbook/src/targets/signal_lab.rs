@@ -1,6 +1,8 @@
 //! Targets for the signal-control demo: a program whose signals a tracer
 //! can read, rewrite, unblock and suppress, and programs that die of a
-//! fault at a known address or queue a signal with a value.
+//! fault at a known address or queue a signal with a value. Its mailbox
+//! mode is the signal-control lab's: signals a child sends, and what the
+//! handlers got.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
