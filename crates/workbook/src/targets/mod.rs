@@ -23,7 +23,7 @@ pub mod own_filter;
 mod past_the_list;
 mod robustness;
 mod seccomp;
-mod signal_lab;
+pub mod signal_lab;
 mod sigsys;
 mod tries;
 mod undumpable;
