@@ -24,7 +24,7 @@ mod robustness;
 mod seccomp;
 mod signal_lab;
 mod sigsys;
-mod tries;
+pub mod tries;
 mod undumpable;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
