@@ -57,16 +57,17 @@ struct Scene {
 
 impl Scene {
     fn new() -> Scene {
-        let base = std::env::temp_dir().join(random_name(&format!(
-            "blocker-{}-",
-            std::process::id()
-        )));
+        let base =
+            std::env::temp_dir().join(random_name(&format!("blocker-{}-", std::process::id())));
         std::fs::create_dir_all(&base).expect("the test's folder");
         // As the kernel names it (the temporary folder may be a symlink).
         let base = std::fs::canonicalize(&base).expect("the test's folder, resolved");
         let denied_name = random_name("deny-");
         let denied = base.join(&denied_name);
-        let sibling = base.join(format!("{denied_name}-{}", pick(&["plans", "x", "2", "old"])));
+        let sibling = base.join(format!(
+            "{denied_name}-{}",
+            pick(&["plans", "x", "2", "old"])
+        ));
         let other = base.join(random_name("other-"));
         for folder in [&denied, &sibling, &other] {
             std::fs::create_dir(folder).expect("a folder of the test's");
@@ -273,7 +274,10 @@ fn run(scene: &Scene, mut planned: Vec<Planned>) {
         });
     }
     let traced = target.run(&mut command, &input.0);
-    let what = format!("lab-syscall-blocker --deny-under {}", scene.denied.display());
+    let what = format!(
+        "lab-syscall-blocker --deny-under {}",
+        scene.denied.display()
+    );
     let said = tail(&traced.stderr());
     let (tracer, outcomes) = read_report(traced.report(), planned.len())
         .unwrap_or_else(|why| panic!("{what}: the target's report: {why}\n{said}"));
@@ -389,9 +393,24 @@ fn absolute_paths_under_the_folder_are_refused() {
 fn relative_paths_start_where_the_tracee_is() {
     let mut scene = Scene::new();
     let sub = scene.subfolder(&scene.denied, 1, 8);
-    let denied = scene.denied.file_name().unwrap().to_string_lossy().into_owned();
-    let sibling = scene.sibling.file_name().unwrap().to_string_lossy().into_owned();
-    let other = scene.other.file_name().unwrap().to_string_lossy().into_owned();
+    let denied = scene
+        .denied
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let sibling = scene
+        .sibling
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let other = scene
+        .other
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let sub_name = sub.file_name().unwrap().to_string_lossy().into_owned();
     let denied_fd = scene.dirfd(&scene.denied.clone());
     let base_fd = scene.dirfd(&scene.base.clone());
@@ -442,41 +461,76 @@ fn relative_paths_start_where_the_tracee_is() {
     run(&scene, planned);
 }
 
-/// The path is read whole from the tracee's memory: a long one (over 300
-/// bytes), one laid across a page boundary, one whose NUL is the last byte
-/// of its mapping; under the folder and outside it.
+/// The path is read whole from the tracee's memory: long ones (over 300
+/// bytes) whose last parts climb back with `..` into the guarded folder or
+/// out of it, paths laid across a page boundary (split before the climb),
+/// and paths whose NUL is the last byte of their mapping; under the folder
+/// and outside it.
 #[test]
 fn paths_are_read_whole_from_the_tracee() {
     let scene = Scene::new();
-    let deep_in = scene.subfolder(&scene.denied, 4, 70);
-    let deep_out = scene.subfolder(&scene.other, 4, 70);
+    let name_of = |folder: &Path| folder.file_name().unwrap().to_string_lossy().into_owned();
+    let deep_in = scene.subfolder(&scene.denied, 3, 70);
+    let deep_out = scene.subfolder(&scene.other, 3, 70);
     let sub = scene.subfolder(&scene.denied, 1, 8);
+    // `deep/../../../../NAME/`: back to the base folder, then into NAME.
+    let climb_in = format!(
+        "{}/../../../../{}/",
+        deep_out.display(),
+        name_of(&scene.denied)
+    );
+    let climb_out = format!(
+        "{}/../../../../{}/",
+        deep_in.display(),
+        name_of(&scene.other)
+    );
     let mut planned = Vec::new();
-    for (folder, placement, expect) in [
-        (&deep_in, Placement::Plain, Expect::Refused),
-        (&deep_out, Placement::Plain, Expect::Runs),
-        (&deep_in, Placement::Across, Expect::Refused),
-        (&sub, Placement::Across, Expect::Refused),
-        (&scene.sibling, Placement::Across, Expect::Runs),
-        (&sub, Placement::AtTheEnd, Expect::Refused),
-        (&scene.other, Placement::AtTheEnd, Expect::Runs),
-        (&deep_out, Placement::AtTheEnd, Expect::Runs),
+    for (prefix, lands, placement, expect) in [
+        (&climb_in, &scene.denied, Placement::Plain, Expect::Refused),
+        (&climb_out, &scene.other, Placement::Plain, Expect::Runs),
+        (&climb_in, &scene.denied, Placement::Across, Expect::Refused),
+        (&climb_out, &scene.other, Placement::Across, Expect::Runs),
+        (
+            &format!("{}/", sub.display()),
+            &sub,
+            Placement::Across,
+            Expect::Refused,
+        ),
+        (
+            &format!("{}/", scene.sibling.display()),
+            &scene.sibling,
+            Placement::Across,
+            Expect::Runs,
+        ),
+        (
+            &format!("{}/", sub.display()),
+            &sub,
+            Placement::AtTheEnd,
+            Expect::Refused,
+        ),
+        (
+            &format!("{}/", scene.other.display()),
+            &scene.other,
+            Placement::AtTheEnd,
+            Expect::Runs,
+        ),
+        (&climb_out, &scene.other, Placement::AtTheEnd, Expect::Runs),
     ] {
         // A path whose length (NUL included) is no multiple of 8: read
         // word by word from its start, its last word runs past its NUL.
         let mut name = random_name("f-");
-        let whole = folder.join(&name).as_os_str().len() + 1;
-        name.push_str(&"x".repeat(if whole % 8 == 0 {
-            random_in(1..=7) as usize
-        } else {
-            0
-        }));
-        let file = folder.join(&name);
-        planned.push(
-            Planned::new(any_call(), &scene.base, &file.to_string_lossy(), &file, expect)
-                .placed(placement)
-                .maybe_reading(),
-        );
+        if (prefix.len() + name.len() + 1) % 8 == 0 {
+            name.push_str(&"x".repeat(random_in(1..=7) as usize));
+        }
+        let path = format!("{prefix}{name}");
+        let mut case = Planned::new(any_call(), &scene.base, &path, &lands.join(&name), expect)
+            .placed(placement)
+            .maybe_reading();
+        if let Some(climb) = path.find("/..") {
+            // The first page holds only part of what comes before the climb.
+            case.case.offset = random_in(1..=climb as u64);
+        }
+        planned.push(case);
     }
     run(&scene, planned);
 }

@@ -37,19 +37,61 @@ fn symlinks_and_dot_dot_are_resolved_as_the_kernel_does() {
         planned.push(case);
     };
     let name = random_name("f-");
-    add(&scene.base, format!("{}/{name}", into.display()), d.join(&name), Expect::Refused, None);
+    add(
+        &scene.base,
+        format!("{}/{name}", into.display()),
+        d.join(&name),
+        Expect::Refused,
+        None,
+    );
     let name = random_name("f-");
-    add(&o, format!("{into_name}/{sub_name}/{name}"), sub.join(&name), Expect::Refused, None);
+    add(
+        &o,
+        format!("{into_name}/{sub_name}/{name}"),
+        sub.join(&name),
+        Expect::Refused,
+        None,
+    );
     let name = random_name("f-");
-    add(&d, format!("{into_name}/{name}"), d.join(&name), Expect::Refused, Some(other_fd));
+    add(
+        &d,
+        format!("{into_name}/{name}"),
+        d.join(&name),
+        Expect::Refused,
+        Some(other_fd),
+    );
     let name = random_name("f-");
-    add(&scene.base, format!("{}/{name}", out.display()), o.join(&name), Expect::Runs, None);
+    add(
+        &scene.base,
+        format!("{}/{name}", out.display()),
+        o.join(&name),
+        Expect::Runs,
+        None,
+    );
     let name = random_name("f-");
-    add(&scene.base, format!("{}/../../{other}/{name}", sub.display()), o.join(&name), Expect::Runs, None);
+    add(
+        &scene.base,
+        format!("{}/../../{other}/{name}", sub.display()),
+        o.join(&name),
+        Expect::Runs,
+        None,
+    );
     let name = random_name("f-");
-    add(&scene.base, format!("{}/../{denied}/{name}", o.display()), d.join(&name), Expect::Refused, None);
+    add(
+        &scene.base,
+        format!("{}/../{denied}/{name}", o.display()),
+        d.join(&name),
+        Expect::Refused,
+        None,
+    );
     let name = random_name("f-");
-    add(&o, format!("../{other}/./{name}"), o.join(&name), Expect::Runs, None);
+    add(
+        &o,
+        format!("../{other}/./{name}"),
+        o.join(&name),
+        Expect::Runs,
+        None,
+    );
     // An existing symlink to a file under the folder, opened to read.
     let mut aliased = Planned::new(
         pick(&["open", "openat"]),
