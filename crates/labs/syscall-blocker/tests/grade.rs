@@ -232,6 +232,20 @@ fn any_call() -> &'static str {
 /// and made nothing, that each allowed one succeeded and made its file,
 /// and that the exit status is the target's.
 fn run(scene: &Scene, mut planned: Vec<Planned>) {
+    // A folder nobody may write to refuses creates by itself; a file under
+    // the folder opened to read shows the tracer at work.
+    if !planned
+        .iter()
+        .any(|case| case.expect == Expect::Refused && !case.case.create)
+    {
+        if let Some(case) = planned
+            .iter_mut()
+            .find(|case| case.expect == Expect::Refused && case.case.dirfd == libc::AT_FDCWD)
+        {
+            case.case.call = pick(&["open", "openat"]).to_string();
+            case.case.create = false;
+        }
+    }
     for at in (1..planned.len()).rev() {
         planned.swap(at, random_in(0..=at as u64) as usize);
     }
@@ -368,7 +382,7 @@ fn absolute_paths_under_the_folder_are_refused() {
     let scene = Scene::new();
     let sub = scene.subfolder(&scene.denied, 1, 8);
     let mut planned = Vec::new();
-    for (folder, expect) in [
+    for (n, (folder, expect)) in [
         (&scene.denied, Expect::Refused),
         (&sub, Expect::Refused),
         (&scene.denied, Expect::Refused),
@@ -376,9 +390,14 @@ fn absolute_paths_under_the_folder_are_refused() {
         (&scene.sibling, Expect::Runs),
         (&scene.sibling, Expect::Runs),
         (&scene.base, Expect::Runs),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let file = folder.join(random_name("f-"));
-        let cwd = pick(&[&scene.base, &scene.other]);
+        // The guarded folder is a working folder too: a folder no one
+        // may enter would refuse everything in it by itself.
+        let cwd = [&scene.denied, &scene.base, &scene.other][n % 3];
         planned.push(
             Planned::new(any_call(), cwd, &file.to_string_lossy(), &file, expect).maybe_reading(),
         );
