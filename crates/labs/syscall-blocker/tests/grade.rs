@@ -42,6 +42,14 @@ fn random_name(prefix: &str) -> String {
     format!("{prefix}{:012x}", random_u64() >> 16)
 }
 
+/// The last part of a path, for a relative path to name it.
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .expect("a folder of the test's has a name")
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The test's folders, removed at the end: `base/` holds the folder the
 /// lab is to guard (`denied`), another whose name starts with the guarded
 /// one's (`sibling`: `deny-XXXX-plans` is not under `deny-XXXX`) and one
@@ -158,6 +166,34 @@ impl Planned {
             lands: lands.to_path_buf(),
             expect,
         }
+    }
+
+    /// A fresh file in `folder`, named `prefix` and a random name: `call`
+    /// if given, else one at random (openat with a dirfd), to create or,
+    /// half the time, to read.
+    fn named(
+        call: Option<&str>,
+        cwd: &Path,
+        dirfd: i32,
+        prefix: &str,
+        folder: &Path,
+        expect: Expect,
+    ) -> Planned {
+        let name = random_name("f-");
+        let call = match (call, dirfd) {
+            (Some(call), _) => call,
+            (None, libc::AT_FDCWD) => any_call(),
+            (None, _) => "openat",
+        };
+        Planned::new(
+            call,
+            cwd,
+            &format!("{prefix}{name}"),
+            &folder.join(&name),
+            expect,
+        )
+        .at(dirfd)
+        .maybe_reading()
     }
 
     fn at(mut self, dirfd: i32) -> Planned {
@@ -412,71 +448,49 @@ fn absolute_paths_under_the_folder_are_refused() {
 fn relative_paths_start_where_the_tracee_is() {
     let mut scene = Scene::new();
     let sub = scene.subfolder(&scene.denied, 1, 8);
-    let denied = scene
-        .denied
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let sibling = scene
-        .sibling
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let other = scene
-        .other
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let sub_name = sub.file_name().unwrap().to_string_lossy().into_owned();
+    let (denied, sibling) = (name_of(&scene.denied), name_of(&scene.sibling));
+    let (other, sub_name) = (name_of(&scene.other), name_of(&sub));
     let denied_fd = scene.dirfd(&scene.denied.clone());
     let base_fd = scene.dirfd(&scene.base.clone());
     let other_fd = scene.dirfd(&scene.other.clone());
-    let (d, b, o) = (&scene.denied, &scene.base, &scene.other);
-    let mut planned = Vec::new();
-    // From the working folder (AT_FDCWD).
-    for (cwd, relative, lands, expect) in [
-        (d, String::new(), d, Expect::Refused),
-        (b, format!("{denied}/{sub_name}/"), &sub, Expect::Refused),
-        (o, format!("../{denied}/"), d, Expect::Refused),
-        (d, format!("../{other}/"), o, Expect::Runs),
-        (b, format!("{sibling}/"), &scene.sibling, Expect::Runs),
-        (d, format!("{sub_name}/../../{other}/"), o, Expect::Runs),
-    ] {
-        let name = random_name("f-");
-        planned.push(
-            Planned::new(
-                any_call(),
-                cwd,
-                &format!("{relative}{name}"),
-                &lands.join(&name),
-                expect,
-            )
-            .maybe_reading(),
-        );
-    }
-    // From a dirfd, whatever the working folder.
-    for (cwd, dirfd, relative, lands, expect) in [
+    let (d, b, o, at_cwd) = (&scene.denied, &scene.base, &scene.other, libc::AT_FDCWD);
+    let planned = [
+        // From the working folder.
+        (d, at_cwd, String::new(), d, Expect::Refused),
+        (
+            b,
+            at_cwd,
+            format!("{denied}/{sub_name}/"),
+            &sub,
+            Expect::Refused,
+        ),
+        (o, at_cwd, format!("../{denied}/"), d, Expect::Refused),
+        (d, at_cwd, format!("../{other}/"), o, Expect::Runs),
+        (
+            b,
+            at_cwd,
+            format!("{sibling}/"),
+            &scene.sibling,
+            Expect::Runs,
+        ),
+        (
+            d,
+            at_cwd,
+            format!("{sub_name}/../../{other}/"),
+            o,
+            Expect::Runs,
+        ),
+        // From a dirfd, whatever the working folder.
         (o, denied_fd, String::new(), d, Expect::Refused),
         (o, base_fd, format!("{denied}/"), d, Expect::Refused),
         (d, other_fd, String::new(), o, Expect::Runs),
         (d, base_fd, format!("{other}/"), o, Expect::Runs),
-    ] {
-        let name = random_name("f-");
-        planned.push(
-            Planned::new(
-                "openat",
-                cwd,
-                &format!("{relative}{name}"),
-                &lands.join(&name),
-                expect,
-            )
-            .at(dirfd)
-            .maybe_reading(),
-        );
-    }
+    ]
+    .into_iter()
+    .map(|(cwd, dirfd, prefix, folder, expect)| {
+        Planned::named(None, cwd, dirfd, &prefix, folder, expect)
+    })
+    .collect();
     run(&scene, planned);
 }
 
@@ -488,7 +502,6 @@ fn relative_paths_start_where_the_tracee_is() {
 #[test]
 fn paths_are_read_whole_from_the_tracee() {
     let scene = Scene::new();
-    let name_of = |folder: &Path| folder.file_name().unwrap().to_string_lossy().into_owned();
     let deep_in = scene.subfolder(&scene.denied, 3, 70);
     let deep_out = scene.subfolder(&scene.other, 3, 70);
     let sub = scene.subfolder(&scene.denied, 1, 8);
@@ -503,37 +516,21 @@ fn paths_are_read_whole_from_the_tracee() {
         deep_in.display(),
         name_of(&scene.other)
     );
+    let in_sub = format!("{}/", sub.display());
+    let in_sibling = format!("{}/", scene.sibling.display());
+    let in_other = format!("{}/", scene.other.display());
+    let (d, o, s) = (&scene.denied, &scene.other, &scene.sibling);
     let mut planned = Vec::new();
     for (prefix, lands, placement, expect) in [
-        (&climb_in, &scene.denied, Placement::Plain, Expect::Refused),
-        (&climb_out, &scene.other, Placement::Plain, Expect::Runs),
-        (&climb_in, &scene.denied, Placement::Across, Expect::Refused),
-        (&climb_out, &scene.other, Placement::Across, Expect::Runs),
-        (
-            &format!("{}/", sub.display()),
-            &sub,
-            Placement::Across,
-            Expect::Refused,
-        ),
-        (
-            &format!("{}/", scene.sibling.display()),
-            &scene.sibling,
-            Placement::Across,
-            Expect::Runs,
-        ),
-        (
-            &format!("{}/", sub.display()),
-            &sub,
-            Placement::AtTheEnd,
-            Expect::Refused,
-        ),
-        (
-            &format!("{}/", scene.other.display()),
-            &scene.other,
-            Placement::AtTheEnd,
-            Expect::Runs,
-        ),
-        (&climb_out, &scene.other, Placement::AtTheEnd, Expect::Runs),
+        (&climb_in, d, Placement::Plain, Expect::Refused),
+        (&climb_out, o, Placement::Plain, Expect::Runs),
+        (&climb_in, d, Placement::Across, Expect::Refused),
+        (&climb_out, o, Placement::Across, Expect::Runs),
+        (&in_sub, &sub, Placement::Across, Expect::Refused),
+        (&in_sibling, s, Placement::Across, Expect::Runs),
+        (&in_sub, &sub, Placement::AtTheEnd, Expect::Refused),
+        (&in_other, o, Placement::AtTheEnd, Expect::Runs),
+        (&climb_out, o, Placement::AtTheEnd, Expect::Runs),
     ] {
         // A path whose length (NUL included) is no multiple of 8: read
         // word by word from its start, its last word runs past its NUL.

@@ -20,83 +20,53 @@ fn symlinks_and_dot_dot_are_resolved_as_the_kernel_does() {
     let alias = o.join(random_name("alias-"));
     std::os::unix::fs::symlink(&secret, &alias).expect("a symlink to a file in the guarded folder");
     let sub = scene.subfolder(&d, 1, 8);
-    let denied = d.file_name().unwrap().to_string_lossy().into_owned();
-    let other = o.file_name().unwrap().to_string_lossy().into_owned();
-    let into_name = into.file_name().unwrap().to_string_lossy().into_owned();
-    let sub_name = sub.file_name().unwrap().to_string_lossy().into_owned();
+    let (denied, other) = (name_of(&d), name_of(&o));
+    let (into_name, sub_name) = (name_of(&into), name_of(&sub));
     let other_fd = scene.dirfd(&o);
-    let mut planned = Vec::new();
-    let mut add = |cwd: &Path, path: String, lands: PathBuf, expect: Expect, dirfd: Option<i32>| {
-        let call = match dirfd {
-            Some(_) => "openat",
-            None => any_call(),
-        };
-        let case = Planned::new(call, cwd, &path, &lands, expect)
-            .at(dirfd.unwrap_or(libc::AT_FDCWD))
-            .maybe_reading();
-        planned.push(case);
-    };
-    let name = random_name("f-");
-    add(
-        &scene.base,
-        format!("{}/{name}", into.display()),
-        d.join(&name),
-        Expect::Refused,
-        None,
-    );
-    let name = random_name("f-");
-    add(
-        &o,
-        format!("{into_name}/{sub_name}/{name}"),
-        sub.join(&name),
-        Expect::Refused,
-        None,
-    );
-    let name = random_name("f-");
-    add(
-        &d,
-        format!("{into_name}/{name}"),
-        d.join(&name),
-        Expect::Refused,
-        Some(other_fd),
-    );
-    let name = random_name("f-");
-    add(
-        &scene.base,
-        format!("{}/{name}", out.display()),
-        o.join(&name),
-        Expect::Runs,
-        None,
-    );
-    let name = random_name("f-");
-    add(
-        &scene.base,
-        format!("{}/../../{other}/{name}", sub.display()),
-        o.join(&name),
-        Expect::Runs,
-        None,
-    );
-    let name = random_name("f-");
-    add(
-        &scene.base,
-        format!("{}/../{denied}/{name}", o.display()),
-        d.join(&name),
-        Expect::Refused,
-        None,
-    );
-    let name = random_name("f-");
-    add(
-        &o,
-        format!("../{other}/./{name}"),
-        o.join(&name),
-        Expect::Runs,
-        None,
-    );
+    let (b, at_cwd) = (scene.base.clone(), libc::AT_FDCWD);
+    let mut planned: Vec<Planned> = [
+        (
+            &b,
+            at_cwd,
+            format!("{}/", into.display()),
+            &d,
+            Expect::Refused,
+        ),
+        (
+            &o,
+            at_cwd,
+            format!("{into_name}/{sub_name}/"),
+            &sub,
+            Expect::Refused,
+        ),
+        (&d, other_fd, format!("{into_name}/"), &d, Expect::Refused),
+        (&b, at_cwd, format!("{}/", out.display()), &o, Expect::Runs),
+        (
+            &b,
+            at_cwd,
+            format!("{}/../../{other}/", sub.display()),
+            &o,
+            Expect::Runs,
+        ),
+        (
+            &b,
+            at_cwd,
+            format!("{}/../{denied}/", o.display()),
+            &d,
+            Expect::Refused,
+        ),
+        (&o, at_cwd, format!("../{other}/./"), &o, Expect::Runs),
+    ]
+    .into_iter()
+    .map(|(cwd, dirfd, prefix, folder, expect)| {
+        Planned::named(None, cwd, dirfd, &prefix, folder, expect)
+    })
+    .collect();
     // An existing symlink to a file under the folder, opened to read.
     let mut aliased = Planned::new(
         pick(&["open", "openat"]),
         &o,
-        &alias.file_name().unwrap().to_string_lossy(),
+        &name_of(&alias),
         &secret,
         Expect::Refused,
     );
@@ -130,15 +100,12 @@ fn every_call_that_opens_by_name_is_watched() {
         ("openat", &o, denied_fd, high(), &d, Expect::Refused),
         ("openat", &d, other_fd, high(), &o, Expect::Runs),
     ] {
-        let name = random_name("f-");
-        let relative = lands == cwd || dirfd != libc::AT_FDCWD;
-        let path = match relative {
-            true => name.clone(),
-            false => lands.join(&name).to_string_lossy().into_owned(),
+        // Relative where it can be, else absolute.
+        let prefix = match lands == cwd || dirfd != libc::AT_FDCWD {
+            true => String::new(),
+            false => format!("{}/", lands.display()),
         };
-        let mut case = Planned::new(call, cwd, &path, &lands.join(&name), expect)
-            .at(dirfd)
-            .maybe_reading();
+        let mut case = Planned::named(Some(call), cwd, dirfd, &prefix, lands, expect);
         case.case.dirfd_high_bits = high_bits;
         planned.push(case);
     }

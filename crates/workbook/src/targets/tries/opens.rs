@@ -36,8 +36,9 @@ pub struct Case {
     /// The dirfd of openat and openat2, an inherited descriptor, or
     /// AT_FDCWD.
     pub dirfd: i32,
-    /// Set in the upper 32 bits of the dirfd's register: the kernel reads
-    /// the dirfd as an int, and ignores them.
+    /// The upper 32 bits of the dirfd's register: 0 for what C puts there
+    /// (the int, sign-extended, as glibc passes it), or bits of their own,
+    /// which the kernel ignores, for it reads the dirfd as an int.
     pub dirfd_high_bits: u32,
     pub path: Vec<u8>,
     pub placement: Placement,
@@ -153,8 +154,10 @@ fn call(case: &Case, path: *const libc::c_char) -> Outcome {
     };
     // The kernel reads the dirfd as an int: the upper half of its register
     // is ignored, whatever it holds.
-    let dirfd = u64::from(case.dirfd as u32) | (u64::from(case.dirfd_high_bits) << 32);
-    let dirfd = dirfd as libc::c_long;
+    let dirfd = match case.dirfd_high_bits {
+        0 => libc::c_long::from(case.dirfd),
+        high => (u64::from(case.dirfd as u32) | (u64::from(high) << 32)) as libc::c_long,
+    };
     let how = OpenHow {
         flags: flags as u64,
         // openat2 refuses a mode with nothing to create (EINVAL).
@@ -217,32 +220,21 @@ impl Placed {
             return Ok(Placed::Heap(string));
         }
         let bytes = string.as_bytes_with_nul();
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let (base, page) =
+            super::super::map_two_pages().map_err(|error| format!("mmap: {error}"))?;
+        let mut len = 2 * page;
         let at = match placement {
             Placement::AtTheEnd => page.checked_sub(bytes.len()),
             _ => usize::try_from(offset)
                 .ok()
                 .filter(|&offset| (1..bytes.len()).contains(&offset))
                 .map(|offset| page - offset),
-        }
-        .ok_or_else(|| format!("a path of {} bytes can't be placed so", path.len()))?;
-        // SAFETY: a fresh anonymous private mapping; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                2 * page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
         };
-        if base == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
-        }
-        let base = base.cast::<u8>();
-        let mut len = 2 * page;
+        let Some(at) = at else {
+            // Dropped, the mapping is unmapped.
+            drop(Placed::Mapped { base, len, at: 0 });
+            return Err(format!("a path of {} bytes can't be placed so", path.len()));
+        };
         // SAFETY: the mapping was just made, and only this function knows
         // of it; `at + bytes.len()` lies inside what stays mapped.
         unsafe {
