@@ -162,6 +162,12 @@ impl Planned {
                 placement: Placement::Plain,
                 offset: 0,
                 create: true,
+                probe: lands
+                    .parent()
+                    .expect("a file of the test's is in a folder")
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .to_vec(),
             },
             lands: lands.to_path_buf(),
             expect,
@@ -204,9 +210,14 @@ impl Planned {
     /// An existing file opened to read, not one created (creat can't).
     fn reading(mut self) -> Planned {
         if self.case.call != "creat" {
-            self.case.create = false;
+            self.read_instead();
         }
         self
+    }
+
+    fn read_instead(&mut self) {
+        self.case.create = false;
+        self.case.probe = self.lands.as_os_str().as_encoded_bytes().to_vec();
     }
 
     /// Half the time, reading (see `reading`).
@@ -279,7 +290,7 @@ fn run(scene: &Scene, mut planned: Vec<Planned>) {
             .find(|case| case.expect == Expect::Refused && case.case.dirfd == libc::AT_FDCWD)
         {
             case.case.call = pick(&["open", "openat"]).to_string();
-            case.case.create = false;
+            case.read_instead();
         }
     }
     for at in (1..planned.len()).rev() {
@@ -385,6 +396,20 @@ fn problem(case: &Planned, outcome: Outcome, scene: &Scene) -> Option<String> {
         ),
     };
     let exists = std::fs::symlink_metadata(&case.lands).is_ok();
+    if outcome.probe != 0 {
+        let what = match case.case.create {
+            true => "read, write and search",
+            false => "read",
+        };
+        return Some(format!(
+            "just before it, the target's access(\"{}\", {what}) failed with errno {} ({}): \
+             the test made it so; were its permissions changed, or did the tracer refuse a \
+             call that opens nothing?",
+            String::from_utf8_lossy(&case.case.probe),
+            outcome.probe,
+            nix::errno::Errno::from_raw(outcome.probe).desc()
+        ));
+    }
     match case.expect {
         Expect::Refused if outcome.errno != libc::EACCES => Some(format!(
             "it opens {lands}, under {denied}: it should fail with EACCES (Permission \

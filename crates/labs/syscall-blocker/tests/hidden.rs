@@ -63,15 +63,16 @@ fn symlinks_and_dot_dot_are_resolved_as_the_kernel_does() {
     })
     .collect();
     // An existing symlink to a file under the folder, opened to read.
-    let mut aliased = Planned::new(
-        pick(&["open", "openat"]),
-        &o,
-        &name_of(&alias),
-        &secret,
-        Expect::Refused,
+    planned.push(
+        Planned::new(
+            pick(&["open", "openat"]),
+            &o,
+            &name_of(&alias),
+            &secret,
+            Expect::Refused,
+        )
+        .reading(),
     );
-    aliased.case.create = false;
-    planned.push(aliased);
     run(&scene, planned);
 }
 

@@ -47,6 +47,11 @@ pub struct Case {
     /// Create the file (O_CREAT | O_EXCL | O_WRONLY), or open an existing
     /// one to read (O_RDONLY). creat(2) always creates.
     pub create: bool,
+    /// A path the target checks with access(2) just before the call: the
+    /// folder a file is to be made in (read, write and search), or the
+    /// file to read (read). The test made it so; a tracer that refuses by
+    /// changing permissions instead shows here.
+    pub probe: Vec<u8>,
 }
 
 impl Case {
@@ -59,7 +64,8 @@ impl Case {
             .bytes(&self.path)
             .u64(self.placement as u64)
             .u64(self.offset)
-            .u64(u64::from(self.create));
+            .u64(u64::from(self.create))
+            .bytes(&self.probe);
     }
 
     fn read(input: &mut Reader) -> Result<Case, String> {
@@ -83,6 +89,7 @@ impl Case {
             placement,
             offset: input.u64()?,
             create: input.u64()? != 0,
+            probe: input.bytes()?.to_vec(),
         })
     }
 }
@@ -92,6 +99,8 @@ impl Case {
 pub struct Outcome {
     pub ret: i64,
     pub errno: i32,
+    /// access(2)'s errno for the probe, 0 when it was allowed.
+    pub probe: i32,
 }
 
 /// The input: the exit status, then the cases (their count first). The
@@ -118,7 +127,9 @@ pub fn mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
                 std::io::Error::from_raw_os_error(errno)
             ),
         }
-        out.u64(outcome.ret as u64).u64(outcome.errno as u64);
+        out.u64(outcome.ret as u64)
+            .u64(outcome.errno as u64)
+            .u64(outcome.probe as u64);
     }
     Ok((out.0, status))
 }
@@ -132,6 +143,7 @@ pub fn read_report(report: &[u8], cases: usize) -> Result<(u64, Vec<Outcome>), S
             Ok(Outcome {
                 ret: fields.u64()? as i64,
                 errno: fields.u64()? as i32,
+                probe: fields.u64()? as i32,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -143,8 +155,21 @@ pub fn read_report(report: &[u8], cases: usize) -> Result<(u64, Vec<Outcome>), S
 fn make(case: &Case) -> Result<Outcome, String> {
     std::env::set_current_dir(OsStr::from_bytes(&case.cwd))
         .map_err(|error| format!("chdir {}: {error}", String::from_utf8_lossy(&case.cwd)))?;
+    let probe = CString::new(case.probe.as_slice()).map_err(|_| "a NUL inside a probe")?;
+    let mode = match case.create {
+        true => libc::R_OK | libc::W_OK | libc::X_OK,
+        false => libc::R_OK,
+    };
+    // SAFETY: access reads a NUL-terminated string that outlives the call.
+    let probed = match unsafe { libc::access(probe.as_ptr(), mode) } {
+        0 => 0,
+        _ => std::io::Error::last_os_error().raw_os_error().unwrap_or(-1),
+    };
     let placed = Placed::new(&case.path, case.placement, case.offset)?;
-    Ok(call(case, placed.address()))
+    Ok(Outcome {
+        probe: probed,
+        ..call(case, placed.address())
+    })
 }
 
 fn call(case: &Case, path: *const libc::c_char) -> Outcome {
@@ -182,6 +207,7 @@ fn call(case: &Case, path: *const libc::c_char) -> Outcome {
                 return Outcome {
                     ret: -1,
                     errno: libc::EINVAL,
+                    probe: 0,
                 }
             }
         }
@@ -190,9 +216,17 @@ fn call(case: &Case, path: *const libc::c_char) -> Outcome {
     if ret >= 0 {
         // SAFETY: the descriptor the call just returned is ours.
         unsafe { libc::close(ret as libc::c_int) };
-        return Outcome { ret, errno: 0 };
+        return Outcome {
+            ret,
+            errno: 0,
+            probe: 0,
+        };
     }
-    Outcome { ret, errno }
+    Outcome {
+        ret,
+        errno,
+        probe: 0,
+    }
 }
 
 /// openat2's `struct open_how` (linux/openat2.h).
