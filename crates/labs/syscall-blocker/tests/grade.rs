@@ -5,8 +5,9 @@
 //! target's memory, past the lab, the files to open and how (the call, the
 //! working folder, a dirfd the test opened and the target inherits, where
 //! the path lies in memory), and the target reports what each call
-//! returned. The test then looks at the files itself: a refused create made
-//! nothing, an allowed one made its file. Each run mixes files under the
+//! returned (and whether access(2) found each folder or file as the test
+//! made it). The test then looks at the files itself: a refused create
+//! made nothing, an allowed one made its file. Each run mixes files under the
 //! folder with files outside it, so neither refusing everything nor
 //! nothing passes. Each test's points are in lab.toml.
 
@@ -277,7 +278,8 @@ fn any_call() -> &'static str {
 /// Runs the lab on `planned` (in a random order), and checks that the
 /// target was traced by the lab, that each refused call failed with EACCES
 /// and made nothing, that each allowed one succeeded and made its file,
-/// and that the exit status is the target's.
+/// that the permissions of the folders and files were the test's all
+/// along, and that the exit status is the target's.
 fn run(scene: &Scene, mut planned: Vec<Planned>) {
     // A folder nobody may write to refuses creates by itself; a file under
     // the folder opened to read shows the tracer at work.

@@ -166,13 +166,17 @@ fn make(case: &Case) -> Result<Outcome, String> {
         _ => std::io::Error::last_os_error().raw_os_error().unwrap_or(-1),
     };
     let placed = Placed::new(&case.path, case.placement, case.offset)?;
+    let (ret, errno) = call(case, placed.address())?;
     Ok(Outcome {
+        ret,
+        errno,
         probe: probed,
-        ..call(case, placed.address())
     })
 }
 
-fn call(case: &Case, path: *const libc::c_char) -> Outcome {
+/// The case's call of `path`: its raw result, and its errno (0 when it
+/// succeeded).
+fn call(case: &Case, path: *const libc::c_char) -> Result<(i64, i32), String> {
     let flags = match case.create {
         true => libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
         false => libc::O_RDONLY | libc::O_CLOEXEC,
@@ -203,30 +207,16 @@ fn call(case: &Case, path: *const libc::c_char) -> Outcome {
                 &how as *const OpenHow,
                 std::mem::size_of::<OpenHow>(),
             ),
-            _ => {
-                return Outcome {
-                    ret: -1,
-                    errno: libc::EINVAL,
-                    probe: 0,
-                }
-            }
+            other => return Err(format!("no call named {other} here")),
         }
     };
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     if ret >= 0 {
         // SAFETY: the descriptor the call just returned is ours.
         unsafe { libc::close(ret as libc::c_int) };
-        return Outcome {
-            ret,
-            errno: 0,
-            probe: 0,
-        };
+        return Ok((ret, 0));
     }
-    Outcome {
-        ret,
-        errno,
-        probe: 0,
-    }
+    Ok((ret, errno))
 }
 
 /// openat2's `struct open_how` (linux/openat2.h).
