@@ -1,7 +1,8 @@
 //! lab-syscall-blocker: a tracer that refuses to let a program open files
 //! under one folder, with the decision and the refusal written by you in
-//! `lab.rs`. Everything else, a PTRACE_SYSCALL loop that follows children
-//! and threads and passes signals on, is here:
+//! `lab.rs`. Everything else is here, and the PTRACE_SYSCALL loop, which
+//! follows children and threads and passes signals on, is the support
+//! crate's `trace_syscall_entries`. Run it with
 //! `cargo run -p lab-syscall-blocker -- --deny-under DIR -- CMD ARGS...`.
 
 use std::path::{Path, PathBuf};
@@ -9,11 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use nix::sys::ptrace::Options;
-use nix::unistd::Pid;
-use workbook::arch::Abi;
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
-use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Program, Stop};
+use workbook::trace::{trace_syscall_entries, unless_vanished, Entry};
+use workbook::CommandArgs;
 
 mod lab;
 
@@ -52,46 +50,17 @@ fn run() -> Result<ExitCode> {
         program.label,
         folder.display()
     );
-    Ok(ExitCode::from(trace(&program, &folder)?))
-}
-
-/// The PTRACE_SYSCALL loop: each syscall-enter-stop goes to `at_entry`,
-/// every signal is passed on, a group-stop stays stopped until SIGCONT.
-fn trace(program: &Program, folder: &Path) -> Result<u8> {
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
-    let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
-    ptrace_syscall(tracees.first(), None)?;
-    while let Some(status) = tracees.wait()? {
-        let pid = status.pid;
-        let signal = match status.stop {
-            Stop::SyscallEnter { nr, args, abi } => {
-                at_entry(pid, abi, nr, args, folder)?;
-                None
-            }
-            Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) => {
-                ptrace_listen(pid)?;
-                continue;
-            }
-            Stop::Exited(_) | Stop::Killed { .. } => continue,
-            _ => None,
-        };
-        ptrace_syscall(pid, signal)?;
-    }
-    tracees.exit_code()
+    let code = trace_syscall_entries(&program, |entry| at_entry(entry, &folder))?;
+    Ok(ExitCode::from(code))
 }
 
 /// At a syscall-enter-stop: the call is refused when the file it opens lies
 /// under `folder`, and when where it opens can't be told (a path that can't
 /// be read is refused, not waved through). Nothing more is done at its exit
 /// stop: `lab::refuse` leaves the result in place at the entry.
-fn at_entry(pid: Pid, abi: Abi, nr: u64, args: [u64; 6], folder: &Path) -> Result<()> {
-    let call = abi.name(nr);
-    let why = match unless_vanished(lab::named_file(pid, &call, args)) {
+fn at_entry(entry: &Entry, folder: &Path) -> Result<()> {
+    let (pid, call) = (entry.pid, entry.abi.name(entry.nr));
+    let why = match unless_vanished(lab::named_file(pid, &call, entry.args)) {
         Ok(None) => return Ok(()), // killed meanwhile: its end is the next report
         Ok(Some(None)) => return Ok(()), // opens no file by name
         Ok(Some(Some(file))) if lab::lies_under(&file, folder) => {
