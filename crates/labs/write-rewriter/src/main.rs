@@ -19,14 +19,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
-use nix::sys::ptrace::Options;
 use nix::sys::uio::RemoteIoVec;
 use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::{self, Mapping};
 use workbook::names::errno_name;
-use workbook::trace::{spawn_traced, Resume, Tracees};
-use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
+use workbook::trace::trace_syscall_entries;
+use workbook::CommandArgs;
 use write_rewriter::{shared_mapping_under, what_the_kernel_copies};
 
 /// Runs a command and rewrites, with ROT13, every buffer it passes to
@@ -56,39 +55,16 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("writes")?;
     say!("tracing {}; ROT13 on fd {}", program.label, args.rot13);
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
-    let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Syscall);
-    ptrace_syscall(tracees.first(), None)?;
-    while let Some(waited) = tracees.wait()? {
-        let pid = waited.pid;
-        let pass_on = match waited.stop {
-            // Only the x86_64 ABI: through int 0x80 the numbers, and the
-            // iovec's layout, are the i386 ones. Nothing the demo's own
-            // child writes before its execve is the program's.
-            Stop::SyscallEnter {
-                nr,
-                args: call,
-                abi: Abi::X86_64,
-            } if tracees.first_execed() => {
-                rot13_at_entry(pid, nr, call, args.rot13);
-                None
-            }
-            Stop::Signal(signal) => Some(signal),
-            // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
-            Stop::Group(_) => {
-                ptrace_listen(pid)?;
-                continue;
-            }
-            Stop::Exited(_) | Stop::Killed { .. } => continue,
-            _ => None,
-        };
-        ptrace_syscall(pid, pass_on)?;
-    }
-    Ok(ExitCode::from(tracees.exit_code()?))
+    let code = trace_syscall_entries(&program, |entry| {
+        // Only the x86_64 ABI: through int 0x80 the numbers, and the
+        // iovec's layout, are the i386 ones. Nothing the demo's own child
+        // writes before its execve is the program's.
+        if entry.abi == Abi::X86_64 && entry.execed {
+            rot13_at_entry(entry.pid, entry.nr, entry.args, args.rot13);
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::from(code))
 }
 
 /// One syscall entry: the buffers it writes to `fd` (yours), each checked

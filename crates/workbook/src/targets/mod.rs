@@ -25,7 +25,7 @@ mod robustness;
 mod seccomp;
 pub mod signal_lab;
 mod sigsys;
-mod tries;
+pub mod tries;
 mod undumpable;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -290,10 +290,9 @@ struct Aligned<T>(T);
 /// which is mapped read-only.
 static LITERAL: Aligned<[u8; 34]> = Aligned(*b"from a string literal, in .rodata\n");
 
-/// Maps two pages, unmaps the second, and writes 32 bytes starting 16 bytes
-/// before the end of the first: half the buffer is not there.
-fn write_across_a_page_end() {
-    const TAIL: &[u8] = b"end of the page:";
+/// Two fresh pages of private memory, readable and writable, nothing
+/// else refers to: where they start, and the page size.
+pub(crate) fn map_two_pages() -> std::io::Result<(*mut u8, usize)> {
     // SAFETY: sysconf has no preconditions.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     // SAFETY: a fresh anonymous private mapping; no existing memory is touched.
@@ -308,10 +307,22 @@ fn write_across_a_page_end() {
         )
     };
     if base == libc::MAP_FAILED {
-        eprintln!("target: mmap: {}", std::io::Error::last_os_error());
-        return;
+        return Err(std::io::Error::last_os_error());
     }
-    let base = base.cast::<u8>();
+    Ok((base.cast(), page))
+}
+
+/// Maps two pages, unmaps the second, and writes 32 bytes starting 16 bytes
+/// before the end of the first: half the buffer is not there.
+fn write_across_a_page_end() {
+    const TAIL: &[u8] = b"end of the page:";
+    let (base, page) = match map_two_pages() {
+        Ok(mapped) => mapped,
+        Err(error) => {
+            eprintln!("target: mmap: {error}");
+            return;
+        }
+    };
     // SAFETY: the second page belongs to the mapping just made, and nothing
     // refers to it; the first page stays mapped, and the 16 bytes written
     // lie inside it.
