@@ -30,8 +30,8 @@ pub fn ipv6_filter() -> [sock_filter; 4] {
 }
 // ANCHOR_END: program
 
-/// The lecture's `ip6` filter, built by hand: listed as `tcpdump -d` lists it, explained instruction by
-/// instruction, and run on a packet socket.
+/// The lecture's `ip6` filter, built by hand: listed as `tcpdump -d` lists
+/// it, explained instruction by instruction, and run on a packet socket.
 ///
 /// With no options it opens an AF_PACKET socket in a fresh user and network
 /// namespace (no root needed), attaches the filter, sends IPv4 and IPv6
