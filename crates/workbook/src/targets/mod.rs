@@ -17,6 +17,7 @@ mod io_uring;
 pub mod mailbox;
 mod mapped_writes;
 pub mod numbers;
+pub mod opens;
 pub mod overhead;
 pub mod own_filter;
 mod past_the_list;
@@ -69,6 +70,7 @@ pub const NAMES: &[&str] = &[
     "io-uring-setup",
     "io-uring",
     "int80-thread",
+    "opens",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -141,6 +143,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "io-uring-setup" => past_the_list::io_uring_setup(),
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
+        "opens" => opens::opens(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
