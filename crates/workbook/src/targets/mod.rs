@@ -71,6 +71,7 @@ pub const NAMES: &[&str] = &[
     "io-uring",
     "int80-thread",
     "opens",
+    "getppids",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -144,6 +145,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
         "opens" => opens::opens(std::env::args().nth(1).as_deref()),
+        "getppids" => overhead::getppids(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
