@@ -23,7 +23,7 @@ use std::process::Command;
 use insta_cmd::get_cargo_bin;
 use nix::errno::Errno;
 use workbook::names::errno_name;
-use workbook::targets::mailbox::test::{pick, random_in, random_u64, tail, Target};
+use workbook::targets::mailbox::test::{pick, random_in, random_u64, tail, Folder, Target};
 use workbook::targets::mailbox::{Reader, Writer};
 
 /// The lab, killed if it runs past the time limit.
@@ -81,27 +81,6 @@ fn extra_flags() -> i32 {
 /// A random name for a file.
 fn random_name() -> String {
     format!("f{:012x}", random_u64() >> 16)
-}
-
-/// A folder of the test's, removed at the end.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new() -> Folder {
-        let path = std::env::temp_dir().join(format!(
-            "seccomp-lib-{}-{:016x}",
-            std::process::id(),
-            random_u64()
-        ));
-        std::fs::create_dir_all(&path).expect("the test's folder");
-        Folder(path)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// What a try should come to.
@@ -374,7 +353,7 @@ fn judge(one: &Try, outcome: &Outcome, errno: Errno, what: &str, said: &str) {
 /// the files are neither made nor changed.
 #[test]
 fn openat_reads_but_never_writes() {
-    let folder = Folder::new();
+    let folder = Folder::new("seccomp-lib");
     let tries = vec![
         Try::open(&folder, "openat", libc::O_RDONLY | extra_flags(), false),
         Try::open(&folder, "openat", libc::O_WRONLY | extra_flags(), false),
@@ -400,7 +379,7 @@ fn openat_reads_but_never_writes() {
 /// creat(2), which always creates. Reading still works.
 #[test]
 fn open_and_creat_are_read_only_too() {
-    let folder = Folder::new();
+    let folder = Folder::new("seccomp-lib");
     let tries = vec![
         Try::open(&folder, "open", libc::O_RDONLY | extra_flags(), false),
         Try::open(

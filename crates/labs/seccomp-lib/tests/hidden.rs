@@ -10,7 +10,7 @@ use super::{check, extra_flags, Folder, Try};
 /// makes nothing; openat still reads.
 #[test]
 fn openat2_fails_with_enosys() {
-    let folder = Folder::new();
+    let folder = Folder::new("seccomp-lib");
     let tries = vec![
         Try::open(&folder, "openat2", libc::O_RDONLY | extra_flags(), false),
         Try::open(
@@ -55,7 +55,7 @@ fn every_family_but_af_unix_is_refused() {
 /// O_CREAT and O_TRUNC, on new or existing files, or creat.
 #[test]
 fn a_random_mix_of_opens() {
-    let folder = Folder::new();
+    let folder = Folder::new("seccomp-lib");
     let tries = (0..10)
         .map(|_| {
             if random_in(0..=9) == 0 {
