@@ -28,7 +28,7 @@ use workbook::arch::{read_regs, write_regs};
 use workbook::process::program_name;
 use workbook::targets::overhead::GETPPIDS_MAX;
 use workbook::trace::spawn_traced_with;
-use workbook::{ptrace_cont, ptrace_syscall, wait_for, ChildGuard, Program, Stop};
+use workbook::{ptrace_cont, ptrace_syscall, wait_for, ChildGuard, Program, Sig, Stop};
 
 mod lab;
 
@@ -273,25 +273,8 @@ fn emulate(pid: Pid, value: u64) -> Result<(u64, u64)> {
 /// PTRACE_SYSCALL, passing signals on, until `stop_at` says so at a
 /// syscall stop (`None`: the target is still stopped there) or the target
 /// is gone (its end). Returns that, and the syscall stops counted.
-fn trace_syscalls(pid: Pid, mut stop_at: impl FnMut(&Stop) -> bool) -> Result<(Option<Stop>, u64)> {
-    let mut stops = 0;
-    let mut signal = None;
-    loop {
-        ptrace_syscall(pid, signal)?;
-        let waited = wait_for(pid, WaitPidFlag::__WALL)?;
-        signal = None;
-        match waited.stop {
-            Stop::SyscallEnter { .. } | Stop::SyscallExit { .. } => {
-                stops += 1;
-                if stop_at(&waited.stop) {
-                    return Ok((None, stops));
-                }
-            }
-            Stop::Signal(sig) => signal = Some(sig),
-            Stop::Exited(_) | Stop::Killed { .. } => return Ok((Some(waited.stop), stops)),
-            _ => {}
-        }
-    }
+fn trace_syscalls(pid: Pid, stop_at: impl FnMut(&Stop) -> bool) -> Result<(Option<Stop>, u64)> {
+    follow(pid, ptrace_syscall, stop_at)
 }
 
 /// From the entry stop where your emulation ended: PTRACE_SYSEMU has
@@ -304,14 +287,33 @@ fn to_the_end(pid: Pid) -> Result<Stop> {
     regs.rip -= 2;
     regs.rax = regs.orig_rax;
     write_regs(pid, regs)?;
+    match follow(pid, ptrace_cont, |_| false)? {
+        (Some(end), _) => Ok(end),
+        (None, _) => bail!("pid {pid} stopped at a syscall under PTRACE_CONT"),
+    }
+}
+
+/// `restart` (PTRACE_SYSCALL or PTRACE_CONT), passing signals on, until
+/// `stop_at` says so at a syscall stop or the target is gone.
+fn follow(
+    pid: Pid,
+    restart: fn(Pid, Option<Sig>) -> Result<()>,
+    mut stop_at: impl FnMut(&Stop) -> bool,
+) -> Result<(Option<Stop>, u64)> {
+    let mut stops = 0;
     let mut signal = None;
     loop {
-        ptrace_cont(pid, signal)?;
+        restart(pid, signal.take())?;
         let waited = wait_for(pid, WaitPidFlag::__WALL)?;
-        signal = None;
         match waited.stop {
+            Stop::SyscallEnter { .. } | Stop::SyscallExit { .. } => {
+                stops += 1;
+                if stop_at(&waited.stop) {
+                    return Ok((None, stops));
+                }
+            }
             Stop::Signal(sig) => signal = Some(sig),
-            Stop::Exited(_) | Stop::Killed { .. } => return Ok(waited.stop),
+            Stop::Exited(_) | Stop::Killed { .. } => return Ok((Some(waited.stop), stops)),
             _ => {}
         }
     }
