@@ -14,6 +14,7 @@ mod breakme;
 mod crowd;
 pub mod hostile_writes;
 mod io_uring;
+mod late_threads;
 pub mod mailbox;
 mod mapped_writes;
 pub mod numbers;
@@ -23,7 +24,7 @@ pub mod own_filter;
 mod past_the_list;
 mod robustness;
 mod seccomp;
-mod signal_lab;
+pub mod signal_lab;
 mod sigsys;
 mod tries;
 mod undumpable;
@@ -70,6 +71,7 @@ pub const NAMES: &[&str] = &[
     "io-uring-setup",
     "io-uring",
     "int80-thread",
+    "late-threads",
     "opens",
     "getppids",
 ];
@@ -144,6 +146,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "io-uring-setup" => past_the_list::io_uring_setup(),
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
+        "late-threads" => late_threads::late_threads(std::env::args().nth(1).as_deref()),
         "opens" => opens::opens(std::env::args().nth(1).as_deref()),
         "getppids" => overhead::getppids(std::env::args().nth(1).as_deref()),
         other => {
