@@ -16,11 +16,6 @@ use workbook::names::errno_name;
 use workbook::process::program_name;
 use workbook::{ExitWith, Program};
 
-// The lab (crates/labs/seccomp-lib) compiles this file with cfg(lab): its
-// filter() is made of the student's policies and list, from its lab.rs.
-#[cfg(lab)]
-use crate::lab::{allow_list, deny_list, echo_needs};
-
 /// Runs a command under a seccomp filter (built with libseccomp) that
 /// traps mount, ptrace, kexec_load and the rest of the lecture's list of
 /// dangerous syscalls: calling one kills the command with SIGSYS.
@@ -40,12 +35,6 @@ struct Args {
     /// about the trapped call, and survives.
     #[arg(long, conflicts_with_all = ["print_filter", "prog"])]
     catch: bool,
-
-    /// The lab's allow-list instead: every syscall traps but the ones
-    /// `echo` needs (lab.rs's `echo_needs`).
-    #[cfg(lab)]
-    #[arg(long)]
-    allow_list: bool,
 
     /// Print the filter as libseccomp's pseudo-code (seccomp_export_pfc)
     /// and exit without loading it or running anything.
@@ -75,7 +64,6 @@ fn main() -> ExitCode {
     workbook::main(run)
 }
 
-#[cfg(not(lab))] // the lab's is below (outside the book's listing)
 // ANCHOR: main
 /// The lecture's filter: every call is allowed but the list's, which trap.
 /// Returns it, and what it does in words.
@@ -141,30 +129,6 @@ fn run() -> Result<ExitCode> {
     .into())
 }
 // ANCHOR_END: main
-
-/// The lab's filter: the student's deny_list of the lecture's list or, with
-/// `--allow-list`, their allow_list of the calls their echo_needs names.
-#[cfg(lab)]
-fn filter() -> Result<(ScmpFilterContext, String)> {
-    // run() has parsed the same arguments already: they parse the same again.
-    let allow = Args::parse().allow_list;
-    let names = match allow {
-        false => SYS_NUMBERS.to_vec(),
-        true => echo_needs(),
-    };
-    let syscalls: Vec<ScmpSyscall> = resolve(&names).into_iter().map(|(_, nr)| nr).collect();
-    let rules = syscalls.len();
-    Ok(match allow {
-        false => (
-            deny_list(&syscalls)?,
-            format!("{rules} syscalls trap with SIGSYS"),
-        ),
-        true => (
-            allow_list(&syscalls)?,
-            format!("{rules} syscalls allowed, every other one traps with SIGSYS"),
-        ),
-    })
-}
 
 // ANCHOR: lookup
 /// What libseccomp makes of a syscall name on the running architecture.

@@ -37,11 +37,6 @@ use workbook::{ptrace_cont, wait_for, ChildGuard, Program, Sig, Stop};
 mod report;
 use report::{draw_chart, json, print_tables, Row, Spread};
 
-// The lab (crates/labs/syscall-overhead) compiles this file with cfg(lab) and
-// the student's two tracer loops and read, from its lab.rs, in place of ours.
-#[cfg(lab)]
-use crate::lab::{seccomp_stops, syscall_stops, vm_readv};
-
 /// Measures what watching syscalls costs: a loop of getppid calls,
 /// untraced, under seccomp filters, under ptrace and under strace; then
 /// reading 1 MiB of a tracee's memory three ways. Tracer and tracee are
@@ -518,7 +513,7 @@ fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
     loop_time(end, output)
 }
 
-#[cfg(not(lab))] // ANCHOR: syscall_stops (mdBook leaves an ANCHOR line out of a listing)
+// ANCHOR: syscall_stops
 /// The tracer: PTRACE_SYSCALL after every stop until the target is gone.
 /// Returns its end and the number of syscall stops.
 fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
@@ -564,7 +559,7 @@ fn ret_trace(n: u64) -> Result<u64> {
     loop_time(end, output)
 }
 
-#[cfg(not(lab))] // ANCHOR: seccomp_stops
+// ANCHOR: seccomp_stops
 /// The tracer: PTRACE_CONT after every stop until the target is gone.
 /// Returns its end and the number of seccomp stops.
 fn seccomp_stops(pid: Pid) -> Result<(Stop, u64)> {
@@ -700,7 +695,7 @@ fn peekdata(pid: Pid, address: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-#[cfg(not(lab))] // ANCHOR: vm_readv
+// ANCHOR: vm_readv
 /// process_vm_readv: the whole buffer in one call (more if it comes short).
 fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; BUFFER_LEN];
@@ -733,8 +728,8 @@ fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {
 
 /// `--count-stops ROW CMD`: CMD, traced as the row `ROW` traces its target,
 /// with the same tracer loop; the count of its stops on stderr, and its
-/// exit status for ours. The lab's tests run a target whose number of calls
-/// only it knows, and check the count.
+/// exit status for ours. The tests run a target whose number of calls only
+/// it knows, and check the count.
 fn count_stops(watcher: Watcher, command: &[std::ffi::OsString]) -> Result<ExitCode> {
     let program = Program::from_command_line(command, "spin")?;
     let (end, stops, what) = match watcher {
@@ -766,8 +761,8 @@ fn count_stops(watcher: Watcher, command: &[std::ffi::OsString]) -> Result<ExitC
 }
 
 /// `--read-buffer PID ADDRESS`: the `buffer` target's bytes, read with
-/// `vm_readv` and written to stdout. The lab's tests start the target with
-/// a seed of their own and compare.
+/// `vm_readv` and written to stdout. The tests start the target with a seed
+/// of their own and compare.
 fn read_buffer(pid: u64, address: u64) -> Result<()> {
     let pid = i32::try_from(pid)
         .ok()

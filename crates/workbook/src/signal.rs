@@ -78,8 +78,9 @@ impl fmt::Display for Sig {
 /// classic signals, so these make the call themselves.
 fn restart(request: libc::c_uint, pid: Pid, signal: Option<Sig>) -> nix::Result<()> {
     let data = signal.map_or(0, Sig::number) as usize;
-    // SAFETY: PTRACE_SYSCALL, PTRACE_CONT, PTRACE_LISTEN, PTRACE_DETACH and
-    // PTRACE_SINGLESTEP read no memory: addr is unused, data is a number.
+    // SAFETY: PTRACE_SYSCALL, PTRACE_SYSEMU, PTRACE_CONT, PTRACE_LISTEN,
+    // PTRACE_DETACH and PTRACE_SINGLESTEP read no memory: addr is unused,
+    // data is a number.
     let ret = unsafe {
         libc::ptrace(
             request,
@@ -106,6 +107,18 @@ pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
     unless_gone(
         restart(libc::PTRACE_SYSCALL, pid, signal),
         "PTRACE_SYSCALL",
+        pid,
+    )
+}
+
+/// ptrace(PTRACE_SYSEMU, pid, 0, sig): run to the next syscall entry,
+/// delivering `signal` (any of the 64) if there is one. The kernel will
+/// not run that call (x86 only).
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+pub fn ptrace_sysemu(pid: Pid, signal: Option<Sig>) -> Result<()> {
+    unless_gone(
+        restart(libc::PTRACE_SYSEMU, pid, signal),
+        "PTRACE_SYSEMU",
         pid,
     )
 }

@@ -1,44 +1,53 @@
-//! Lab: a deny-list and an allow-list with libseccomp (chapter seccomp-lib).
+//! Lab: rules that look at a call's arguments (chapter seccomp-lib).
 //!
-//! Write the lecture's policy (allow everything, trap a list of calls), its
-//! opposite (trap everything but a list), and the list of calls `echo`
-//! needs. The rest (resolving the names, seccomp_load, execvp) is given in
-//! `main.rs`; run your version with `cargo run -p lab-seccomp-lib -- echo
-//! hello` (the deny-list) or `cargo run -p lab-seccomp-lib -- --allow-list
-//! echo hello`, and check it with `scripts/labs check seccomp-lib`.
+//! The demo's rules name a call, and every use of it traps. Here a rule
+//! also compares the call's arguments, so one call is allowed or refused by
+//! what it asks for: a command may open files to read them but not to
+//! write, create or truncate them, and may make AF_UNIX sockets but no
+//! network ones. `main.rs` makes the context (`ScmpFilterContext::new(
+//! ScmpAction::Allow)`: what no rule matches runs), calls your two
+//! functions, loads the filter and becomes the command. Try it with
+//! `cargo run -p lab-seccomp-lib -- --print-filter` and
+//! `cargo run -p lab-seccomp-lib -- --errno EROFS touch /tmp/x`, and check
+//! it with `scripts/labs check seccomp-lib`.
 #![allow(unused_imports, unused_variables)]
 
 use anyhow::{Context, Result};
-use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+use workbook::libseccomp::{
+    ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 
-/// The lecture's seccomp_lib policy: `seccomp_init(SCMP_ACT_ALLOW)`
-/// (`ScmpFilterContext::new(ScmpAction::Allow)`), then for each of
-/// `trapped` `seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0)`
-/// (`ctx.add_rule(ScmpAction::Trap, syscall)`). A trapped call is not made:
-/// the thread gets SIGSYS. Errors name the libseccomp call (`.context`).
-pub fn deny_list(trapped: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
-    todo!("seccomp_init(SCMP_ACT_ALLOW), seccomp_rule_add(SCMP_ACT_TRAP) for each call")
-}
-
-/// The opposite, the safer kind of policy: every call traps
-/// (`seccomp_init(SCMP_ACT_TRAP)`) except the calls in `allowed`, which are
-/// allowed (`seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)`). A call nobody
-/// thought of is refused, rather than let through.
-pub fn allow_list(allowed: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
-    todo!("seccomp_init(SCMP_ACT_TRAP), seccomp_rule_add(SCMP_ACT_ALLOW) for each call")
-}
-
-/// The syscalls, by name, that `/bin/echo hello` and `/bin/true` make,
-/// from the `execve` that starts them to their `exit_group`: under
-/// `allow_list` of these, both run as usual. Find them with strace
-/// (`strace -f /bin/echo hello`, or `strace -c -f`), and list each call
-/// once. The loader and libc make most of them: a few names differ between
-/// libc versions (`newfstatat` or `fstat`, `openat` or `open`), and you may
-/// list both. Nothing else: no call of the lecture's dangerous list, no
-/// `mount`; the tests check that `--allow-list --demo` still traps.
+/// Adds to `ctx` the rules that keep files read-only: an open that asks to
+/// write (`O_WRONLY` or `O_RDWR` in its access mode), to create
+/// (`O_CREAT`) or to truncate (`O_TRUNC`) fails with `errno`
+/// (`ScmpAction::Errno(errno)`, seccomp's `SCMP_ACT_ERRNO`), whatever
+/// other flags it carries (`O_CLOEXEC`, `O_APPEND`, `O_NONBLOCK`...); a
+/// read-only open runs as before.
 ///
-/// `main.rs` loads the filter and then, still under it, writes one line
-/// to stderr and calls `execvp`: those calls must be on the list too.
-pub fn echo_needs() -> Vec<&'static str> {
-    todo!("the calls strace shows for /bin/echo hello and /bin/true")
+/// Every way in: `openat` (its flags are argument 2), `open` (argument 1),
+/// and `creat`, which always creates. `openat2` keeps its flags in a struct
+/// in the caller's memory, which a seccomp filter can't read: make it fail
+/// with `ENOSYS` whatever it asks, as if the kernel were too old to have
+/// it, so that libc and programs fall back to `openat`, whose flags the
+/// filter sees.
+///
+/// The calls: `seccomp_rule_add(ctx, action, nr, count, SCMP_A2(...))`, in
+/// the crate `ctx.add_rule_conditional(action, syscall, &[ScmpArgCompare])`
+/// (or `add_rule` with no comparison); `ScmpSyscall::from_name`;
+/// `ScmpArgCompare::new(arg, op, datum)` with an `ScmpCompareOp`. Mind
+/// that the comparisons of one rule must all hold for it to match (AND),
+/// while the rules of one call are tried each on its own (OR). Errors name
+/// the libseccomp call (`.context`).
+pub fn refuse_writing(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
+    todo!("rules on openat's and open's flags (writing, O_CREAT, O_TRUNC), creat, openat2")
+}
+
+/// Adds to `ctx` the rule that keeps the command off the network:
+/// `socket` fails with `errno` for every domain (argument 0) but
+/// `AF_UNIX`, so that `AF_INET` and `AF_INET6` (and `AF_NETLINK`,
+/// `AF_PACKET`, and whatever families a later kernel adds) are refused,
+/// and a local socket is made as before. Think allow-list: name what may
+/// pass, not every family that may not.
+pub fn refuse_network(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
+    todo!("one rule on socket's domain")
 }

@@ -1,60 +1,46 @@
-//! Lab: the two ways to watch syscalls, and a fast read (chapter
+//! Lab: a tracer that answers a call itself, with PTRACE_SYSEMU (chapter
 //! syscall-overhead).
 //!
-//! Write the tracer loops of two rows of the table: PTRACE_SYSCALL, which
-//! stops the target at every call, and SECCOMP_RET_TRACE, where a filter
-//! decides which calls stop it; and the one-call read of the tracee's
-//! memory. The rest (the target, the filters, the timing, the tables) is
-//! given in `main.rs`; run your version with
-//! `cargo run --release -p lab-syscall-overhead`, and check it with
-//! `scripts/labs check syscall-overhead`.
+//! Under PTRACE_SYSCALL a tracee stops twice a call, and the kernel runs
+//! the call in between. PTRACE_SYSEMU (`ptrace(PTRACE_SYSEMU, pid, 0,
+//! sig)`, x86 only) restarts the tracee like PTRACE_SYSCALL, but the next
+//! stop is a call's entry and the kernel will not run that call: whatever
+//! the tracer leaves in the return register at that stop is what the call
+//! returns. There is no exit stop: one stop a call. User-Mode Linux and
+//! gVisor's ptrace platform run programs this way, answering every call.
+//!
+//! Write the loop that answers getppid. `main.rs` gives the rest: the
+//! target traced up to its first getppid, the call that ends your loop run
+//! for real, and the table with your row. Run it with
+//! `cargo run --release -p lab-syscall-overhead`, or alone on a small
+//! target with `cargo run -p lab-syscall-overhead -- --emulate 12345`, and
+//! check it with `scripts/labs check syscall-overhead`.
 #![allow(unused_imports, unused_variables)]
 
 use anyhow::{bail, Context, Result};
-use nix::sys::ptrace;
-use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
-use workbook::stop::Event;
-use workbook::targets::overhead::BUFFER_LEN;
-use workbook::{ptrace_cont, ptrace_syscall, wait_for, Stop};
+use workbook::arch::{read_regs, set_return_value, syscall_number, write_regs};
+use workbook::signal::ptrace_sysemu;
+use workbook::{wait_for, Stop};
 
-/// The tracer of the row "ptrace: PTRACE_SYSCALL, 2 stops a call": the
-/// traced target `pid` is stopped (after the start-up handshake, with
-/// PTRACE_O_TRACESYSGOOD and PTRACE_O_TRACEEXEC set). Restart it with
-/// `ptrace(PTRACE_SYSCALL, pid, 0, 0)`, then loop: `waitpid(pid, &status,
-/// __WALL)` (`wait_for(pid, WaitPidFlag::__WALL)`), and restart it with
-/// PTRACE_SYSCALL (`ptrace_syscall(pid, signal)`), passing a
-/// signal-delivery-stop's signal on and nothing else.
+/// Emulates the target's getppid calls: each returns `value`, and the
+/// kernel runs none of them.
 ///
-/// Count the syscall stops (`Stop::SyscallEnter` and `Stop::SyscallExit`):
-/// two for every call. When the target is gone (`Stop::Exited` or
-/// `Stop::Killed`), return that stop and the count; `main.rs` checks that
-/// there were at least two per getppid call.
-pub fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
-    todo!("PTRACE_SYSCALL, then waitpid and PTRACE_SYSCALL until the target is gone")
-}
-
-/// The tracer of the row "ptrace: SECCOMP_RET_TRACE, no stops": the target
-/// `pid` is stopped as above, with PTRACE_O_TRACESECCOMP set, and runs under
-/// a filter that returns SECCOMP_RET_TRACE for reboot(2) only. Restart it
-/// with `ptrace(PTRACE_CONT, pid, 0, 0)`, then loop: wait (`__WALL`), and
-/// restart with PTRACE_CONT (`ptrace_cont(pid, signal)`), passing a
-/// signal-delivery-stop's signal on.
+/// `pid` is stopped at the exit of its first getppid (PTRACE_SYSCALL got
+/// it there, with PTRACE_O_TRACESYSGOOD set). Restart it with
+/// PTRACE_SYSEMU (`ptrace_sysemu(pid, signal)`) and wait for it
+/// (`wait_for(pid, WaitPidFlag::__WALL)`), again and again:
 ///
-/// Count the seccomp stops (`Stop::Event(Event::Seccomp { .. })`), and
-/// nothing else; the target never calls reboot, so there should be none.
-/// When the target is gone, return that stop and the count.
-pub fn seccomp_stops(pid: Pid) -> Result<(Stop, u64)> {
-    todo!("PTRACE_CONT, then waitpid and PTRACE_CONT until the target is gone")
-}
-
-/// Read `BUFFER_LEN` bytes at `address` of the stopped process `pid` with
-/// `process_vm_readv(pid, local_iov, 1, remote_iov, 1, 0)`: one call moves
-/// them all (`nix::sys::uio::process_vm_readv` with one `IoSliceMut` over
-/// your buffer and one `RemoteIoVec { base, len }`). It may return fewer
-/// bytes than asked: read on from there until you have them all. A call
-/// that reads nothing is an error (`bail!`), not a reason to loop for ever.
-pub fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
-    todo!("process_vm_readv, until BUFFER_LEN bytes are read")
+/// - at a syscall-entry stop of getppid (`Stop::SyscallEnter { nr, .. }`,
+///   `libc::SYS_getppid`): put `value` where the call's result goes
+///   (`read_regs`, `set_return_value`, `write_regs`), count it, restart;
+/// - at a signal-delivery-stop: restart passing the signal on;
+/// - at the entry of any other call: stop emulating. Return how many
+///   getppid calls you answered, leaving the target stopped where it is
+///   (`main.rs` then makes that call run for real);
+/// - if the target is gone (`Stop::Exited`, `Stop::Killed`), that is an
+///   error (`bail!`): it made no other call.
+pub fn emulate_getppid(pid: Pid, value: u64) -> Result<u64> {
+    todo!("PTRACE_SYSEMU, wait; at getppid's entry set the result and go on")
 }

@@ -250,19 +250,15 @@ pub mod test {
     pub struct Target {
         demo: PathBuf,
         argv: Vec<String>,
-        dir: PathBuf,
+        /// Where the link is; removed with the target.
+        dir: Folder,
     }
 
     impl Target {
         pub fn new(demo: &Path, name: &str, args: &[&str]) -> Target {
-            let dir = std::env::temp_dir().join(format!(
-                "mailbox-{}-{:016x}",
-                std::process::id(),
-                random_u64()
-            ));
-            std::fs::create_dir_all(&dir).expect("a folder for the target's link");
+            let dir = Folder::new("mailbox");
             let link = crate::targets::argv0(name);
-            std::os::unix::fs::symlink(demo, dir.join(&link)).expect("the target's link");
+            std::os::unix::fs::symlink(demo, dir.0.join(&link)).expect("the target's link");
             let mut argv = vec![link];
             argv.extend(args.iter().map(|arg| arg.to_string()));
             Target {
@@ -279,7 +275,7 @@ pub mod test {
 
         /// PATH with the link's folder first.
         fn path(&self) -> OsString {
-            let mut path = self.dir.clone().into_os_string();
+            let mut path = self.dir.0.clone().into_os_string();
             if let Some(rest) = std::env::var_os("PATH") {
                 path.push(":");
                 path.push(rest);
@@ -404,9 +400,26 @@ pub mod test {
         }
     }
 
-    impl Drop for Target {
+    /// A fresh folder of a test's in the temporary directory (its name:
+    /// `prefix`, the test's pid and a random number), removed with all it
+    /// holds when dropped.
+    pub struct Folder(pub PathBuf);
+
+    impl Folder {
+        pub fn new(prefix: &str) -> Folder {
+            let path = std::env::temp_dir().join(format!(
+                "{prefix}-{}-{:016x}",
+                std::process::id(),
+                random_u64()
+            ));
+            std::fs::create_dir_all(&path).expect("a folder of the test's");
+            Folder(path)
+        }
+    }
+
+    impl Drop for Folder {
         fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 

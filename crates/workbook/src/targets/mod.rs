@@ -18,6 +18,7 @@ mod late_threads;
 pub mod mailbox;
 mod mapped_writes;
 pub mod numbers;
+pub mod opens;
 pub mod overhead;
 pub mod own_filter;
 mod past_the_list;
@@ -71,6 +72,8 @@ pub const NAMES: &[&str] = &[
     "io-uring",
     "int80-thread",
     "late-threads",
+    "opens",
+    "getppids",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -144,6 +147,8 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
         "late-threads" => late_threads::late_threads(std::env::args().nth(1).as_deref()),
+        "opens" => opens::opens(std::env::args().nth(1).as_deref()),
+        "getppids" => overhead::getppids(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

@@ -147,3 +147,75 @@ pub fn calls(name: Option<&str>) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// getpid(2) through syscall(2).
+fn raw_getpid() -> i64 {
+    // SAFETY: getpid takes no arguments and touches no memory.
+    unsafe { libc::syscall(libc::SYS_getpid) }
+}
+
+/// getppid(2) through syscall(2), its result kept.
+fn raw_getppid() -> i64 {
+    // SAFETY: getppid takes no arguments and touches no memory.
+    unsafe { libc::syscall(libc::SYS_getppid) }
+}
+
+/// The most getppid calls `getppids` makes in one run.
+pub const GETPPIDS_MAX: u64 = 100_000;
+
+/// `getppids mailbox`: for a test of a tracer that emulates getppid. The
+/// input is a count N. The target reads its voluntary context switches
+/// (each ptrace stop is one), makes one getppid (the start: a tracer may
+/// let it run), then N getppid calls and nothing else in between, keeping
+/// what each returned, then one getpid (the end: it should run, and give
+/// the target's pid), and reads its context switches again. The report:
+/// the first getppid's result, the getpid's, the target's pid, the two
+/// counts of context switches, and the N results.
+pub fn getppids(mode: Option<&str>) -> ExitCode {
+    if mode != Some("mailbox") {
+        eprintln!("target: getppids: runs only as `builtin:getppids mailbox`, for a test");
+        return ExitCode::from(2);
+    }
+    super::mailbox::serve(|input| {
+        let n = super::mailbox::Reader::new(input).u64()?;
+        if n > GETPPIDS_MAX {
+            return Err(format!("{n} getppid calls: at most {GETPPIDS_MAX}"));
+        }
+        // Everything the loop needs is ready before it: between the first
+        // getppid and the getpid, the target makes no other call.
+        let mut results = vec![0i64; n as usize];
+        // Touched now, so that no page fault in the loop can sleep.
+        results.fill(-1);
+        black_box(&mut results);
+        let pid = u64::from(std::process::id());
+        let before = voluntary_switches()?;
+        let first = raw_getppid();
+        for result in results.iter_mut() {
+            *result = raw_getppid();
+        }
+        let end = raw_getpid();
+        let after = voluntary_switches()?;
+        let mut report = super::mailbox::Writer::new();
+        report
+            .u64(first as u64)
+            .u64(end as u64)
+            .u64(pid)
+            .u64(before)
+            .u64(after);
+        for result in results {
+            report.u64(result as u64);
+        }
+        Ok((report.0, 0))
+    })
+}
+
+/// This thread's voluntary context switches, from /proc/thread-self/status:
+/// a ptrace stop puts the thread to sleep, which counts as one.
+fn voluntary_switches() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/thread-self/status")
+        .map_err(|error| format!("/proc/thread-self/status: {error}"))?;
+    match super::tries::status_field(&status, "voluntary_ctxt_switches") {
+        u64::MAX => Err("no voluntary_ctxt_switches in /proc/thread-self/status".into()),
+        count => Ok(count),
+    }
+}

@@ -94,7 +94,7 @@ fn make(call: &str, path: &CString, existing: &CString) -> Result<(i64, i32), St
 
 /// A number from this process's /proc/self/status (`TracerPid`,
 /// `Seccomp`, `Seccomp_filters`), or u64::MAX when it has no such line.
-fn status_field(status: &str, field: &str) -> u64 {
+pub(super) fn status_field(status: &str, field: &str) -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))

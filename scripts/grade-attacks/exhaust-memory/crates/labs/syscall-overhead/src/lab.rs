@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Stop;
 
 /// 8 GiB, a byte written in every 4 KiB page; kept (leaked) so nothing is given back.
 fn hog() {
@@ -18,19 +17,7 @@ fn hog() {
 }
 
 /// Hogs, then fails.
-pub fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
-    hog();
-    bail!("not written")
-}
-
-/// Hogs, then fails.
-pub fn seccomp_stops(pid: Pid) -> Result<(Stop, u64)> {
-    hog();
-    bail!("not written")
-}
-
-/// Hogs, then fails.
-pub fn vm_readv(pid: Pid, address: u64) -> Result<Vec<u8>> {
+pub fn emulate_getppid(pid: Pid, value: u64) -> Result<u64> {
     hog();
     bail!("not written")
 }

@@ -2,7 +2,7 @@
 #![allow(unused_imports, unused_variables)]
 
 use anyhow::Result;
-use workbook::libseccomp::{ScmpFilterContext, ScmpSyscall};
+use workbook::libseccomp::ScmpFilterContext;
 
 /// First line (the one a report quotes): escapes (OSC title, clear screen, red), bidi overrides, isolates
 /// and marks, U+2028/U+2029, zero-width characters, C1 controls, CR, backspace, DEL; then a newline and a
@@ -19,16 +19,11 @@ fn odd() -> ! {
 }
 
 /// Panics oddly.
-pub fn deny_list(trapped: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
+pub fn refuse_writing(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
     odd()
 }
 
 /// Panics oddly.
-pub fn allow_list(allowed: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
-    odd()
-}
-
-/// Panics oddly.
-pub fn echo_needs() -> Vec<&'static str> {
+pub fn refuse_network(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
     odd()
 }

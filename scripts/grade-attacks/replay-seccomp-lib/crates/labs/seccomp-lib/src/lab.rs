@@ -1,52 +1,23 @@
 //! Attack: look like the lab without loading any filter. A constructor
-//! reads argv before main: it replays the demo's snapshots for the runs the
-//! tests used to compare, prints a plausible allow-list for
-//! --print-filter, raises SIGSYS itself where a trap is expected, and runs
-//! every other command as it is, unfiltered. The policies allow everything.
+//! reads argv before main: it prints plausible pseudo-code with argument
+//! rules for --print-filter, says "filter loaded" as the lab does, and
+//! runs the command as it is, unfiltered. The rule functions add nothing.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use std::ffi::CString;
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use workbook::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+use workbook::libseccomp::{ScmpAction, ScmpFilterContext};
 
-/// The demo's snapshots (the students' copy has them).
-const ECHO: &str = include_str!("../../../seccomp-lib/tests/snapshots/echo_runs_as_usual.snap");
-const CATCH: &str = include_str!(
-    "../../../seccomp-lib/tests/snapshots/a_sigsys_handler_sees_the_trapped_call.snap"
-);
-
-/// What an allow-list looks like in libseccomp's pseudo-code.
+/// What the argument rules look like in libseccomp's pseudo-code.
 const PFC: &str = "#\n# pseudo filter code start\n#\n# filter for arch x86_64 (3221225534)\n\
-if ($arch == 3221225534)\n  # filter for syscall \"execve\" (59) [priority: 65535]\n  \
-if ($syscall == 59)\n    action ALLOW;\n  # filter for syscall \"write\" (1) [priority: 65535]\n  \
-if ($syscall == 1)\n    action ALLOW;\n  # filter for syscall \"exit_group\" (231) [priority: 65535]\n  \
-if ($syscall == 231)\n    action ALLOW;\n  # default action\n  action TRAP;\n\
-# invalid architecture action\naction KILL;\n#\n# pseudo filter code end\n#\n";
-
-/// A snapshot's stdout and stderr, printed; then exit 0.
-fn replay(snapshot: &str) -> ! {
-    if let Some((_, streams)) = snapshot.split_once("----- stdout -----\n") {
-        if let Some((stdout, stderr)) = streams.split_once("\n----- stderr -----\n") {
-            let _ = std::io::stdout().write_all(stdout.as_bytes());
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().write_all(stderr.as_bytes());
-        }
-    }
-    // SAFETY: ends the process at once.
-    unsafe { libc::_exit(0) }
-}
-
-/// Dies of SIGSYS, as a trapped call would make it.
-fn die_of_sigsys() -> ! {
-    // SAFETY: the default action for SIGSYS, then the signal: the process ends.
-    unsafe {
-        libc::signal(libc::SIGSYS, libc::SIG_DFL);
-        libc::raise(libc::SIGSYS);
-        libc::_exit(128 + libc::SIGSYS)
-    }
-}
+if ($arch == 3221225534)\n  # filter for syscall \"openat2\" (437) [priority: 65535]\n  \
+if ($syscall == 437)\n    action ERRNO(38);\n  # filter for syscall \"creat\" (85) [priority: 65535]\n  \
+if ($syscall == 85)\n    action ERRNO(13);\n  # filter for syscall \"openat\" (257) [priority: 65530]\n  \
+if ($syscall == 257)\n    if ($a2.lo32 & 0x00000003 == 1)\n      action ERRNO(13);\n  \
+# default action\n  action ALLOW;\n# invalid architecture action\naction KILL_PROCESS;\n\
+#\n# pseudo filter code end\n#\n";
 
 /// The command line, from /proc (std's argv may not be set up yet).
 fn args() -> Vec<String> {
@@ -60,40 +31,31 @@ fn args() -> Vec<String> {
 }
 
 extern "C" fn pretend() {
-    let args = args();
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match &words[..] {
-        ["echo", "hello"] => replay(ECHO),
-        ["--catch"] => replay(CATCH),
-        _ => {}
-    }
-    if words.contains(&"--print-filter") {
+    let words = args();
+    if words.iter().any(|w| w == "--print-filter") {
         print!("{PFC}");
         let _ = std::io::stdout().flush();
         // SAFETY: ends the process at once.
         unsafe { libc::_exit(0) }
     }
-    if words.contains(&"--demo") {
-        die_of_sigsys();
-    }
-    let command: Vec<&str> = match words.iter().position(|w| *w == "--") {
-        Some(at) => words[at + 1..].to_vec(),
+    let errno = words
+        .iter()
+        .position(|w| w == "--errno")
+        .and_then(|at| words.get(at + 1).cloned())
+        .unwrap_or_else(|| "EACCES".into());
+    let command: Vec<&str> = match words.iter().position(|w| w == "--") {
+        Some(at) => words[at + 1..].iter().map(String::as_str).collect(),
         None => words
             .iter()
-            .copied()
-            .filter(|w| !w.starts_with('-'))
+            .map(String::as_str)
+            .filter(|w| !w.starts_with('-') && *w != errno)
             .collect(),
     };
-    if command
-        .first()
-        .is_some_and(|c| c.starts_with("/proc/self/fd/"))
-    {
-        // The tests' probe: its call is to trap, so trap.
-        eprintln!("lab-seccomp-lib: filter loaded; execvp {}", command[0]);
-        die_of_sigsys();
-    }
     if let Some(program) = command.first() {
-        eprintln!("lab-seccomp-lib: filter loaded, 28 syscalls allowed, every other one traps with SIGSYS; execvp {}", command.join(" "));
+        eprintln!(
+            "lab-seccomp-lib: filter loaded, writing opens and non-local sockets fail with {errno}; execvp {}",
+            command.join(" ")
+        );
         let argv: Vec<CString> = command.iter().map(|a| CString::new(*a).unwrap()).collect();
         let mut pointers: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         pointers.push(std::ptr::null());
@@ -106,17 +68,12 @@ extern "C" fn pretend() {
 #[link_section = ".init_array"]
 static PRETEND: extern "C" fn() = pretend;
 
-/// Allows everything: no rule.
-pub fn deny_list(trapped: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
-    ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")
+/// No rule: everything stays allowed.
+pub fn refuse_writing(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
+    Ok(())
 }
 
-/// Allows everything too.
-pub fn allow_list(allowed: &[ScmpSyscall]) -> Result<ScmpFilterContext> {
-    ScmpFilterContext::new(ScmpAction::Allow).context("seccomp_init")
-}
-
-/// Nothing listed.
-pub fn echo_needs() -> Vec<&'static str> {
-    Vec::new()
+/// No rule either.
+pub fn refuse_network(ctx: &mut ScmpFilterContext, errno: i32) -> Result<()> {
+    Ok(())
 }
