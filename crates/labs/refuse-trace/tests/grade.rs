@@ -265,7 +265,10 @@ fn how_it_ended(ended: &Ended) -> String {
 fn untouched_code_runs_as_before() {
     for _ in 0..2 {
         let (ended, _) = run_with_debugger(|_| Vec::new());
-        assert_ran_greet(&ended, "a debugger attached and left without planting anything");
+        assert_ran_greet(
+            &ended,
+            "a debugger attached and left without planting anything",
+        );
     }
     let (ended, pokes) = run_with_debugger(|original| {
         random_offsets(original, 1)
@@ -300,7 +303,10 @@ fn a_planted_int3_is_found_at_its_offset() {
         );
     }
     let (ended, _) = run_with_debugger(|_| Vec::new());
-    assert_ran_greet(&ended, "a debugger attached and left without planting anything");
+    assert_ran_greet(
+        &ended,
+        "a debugger attached and left without planting anything",
+    );
 }
 
 #[cfg(feature = "hidden")]
