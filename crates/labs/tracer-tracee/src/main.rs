@@ -15,7 +15,7 @@ use clap::Parser;
 use nix::unistd::{fork, ForkResult};
 use tracer_tracee::{die, tracee};
 use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
-use workbook::CommandArgs;
+use workbook::{ChildGuard, CommandArgs};
 
 /// Runs a command as a tracee, names every program it executes, and kills
 /// it when it executes more than `--max-execs` programs (its own first
@@ -55,7 +55,11 @@ fn run() -> Result<ExitCode> {
             tracee(&program)
         }
         ForkResult::Parent { child } => {
+            // An error or a panic in limit_execs kills the child: it is
+            // not left stopped, traced by nobody.
+            let guard = ChildGuard::new(child);
             let code = lab::limit_execs(child, args.max_execs)?;
+            guard.reaped();
             workbook::narrate!("tracer: the tracee is gone; exiting with {code}");
             Ok(ExitCode::from(code))
         }

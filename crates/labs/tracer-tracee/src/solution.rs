@@ -7,7 +7,7 @@ use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
-use workbook::{ptrace_cont, wait_for, ChildGuard, Event, Sig, Stop};
+use workbook::{ptrace_cont, wait_for, Event, Sig, Stop};
 
 use crate::{report_exec, report_over_limit};
 
@@ -18,7 +18,6 @@ fn exe_of(pid: Pid) -> Result<PathBuf> {
 }
 
 pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
-    let guard = ChildGuard::new(pid);
     let handshake = wait_for(pid, WaitPidFlag::empty())?;
     if handshake.stop != Stop::Signal(Sig::SIGSTOP) {
         bail!(
@@ -52,7 +51,6 @@ pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
             }
             Stop::Signal(signal) => Some(signal),
             Stop::Exited(_) | Stop::Killed { .. } => {
-                guard.reaped();
                 return status.stop.exit_code().context("exited or killed");
             }
             Stop::Vanished => continue,

@@ -12,8 +12,9 @@ workbook::seal_grading_tests!();
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use insta_cmd::get_cargo_bin;
 use workbook::testing::random_u64;
@@ -97,14 +98,34 @@ impl Chain {
             .arg("--")
             .arg(&self.programs[0])
             .arg(script(self.files[0].parent().expect("in the folder"), 0));
-        let output = workbook::testing::run(&mut command);
+        // stderr to a file, and the lab in a process group of its own: a
+        // tracee it leaves behind, stopped, holds no pipe of ours and is
+        // killed with the group once the lab has ended.
+        let log = self.files[0].with_file_name("lab-stderr");
+        let stderr = fs::File::create(&log).expect("creating the lab's stderr file");
+        workbook::testing::limited(&mut command);
+        let mut lab = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()
+            .expect("starting lab-tracer-tracee");
+        let status = lab.wait().expect("waiting for lab-tracer-tracee");
+        // SAFETY: kill(2) of the lab's own process group; no memory involved.
+        unsafe { libc::kill(-(lab.id() as libc::pid_t), libc::SIGKILL) };
+        assert_ne!(
+            status.signal(),
+            Some(libc::SIGALRM),
+            "lab-tracer-tracee ran past the time limit (a hang?)"
+        );
         let what = format!(
             "a chain of {} execs with --max-execs {max_execs}",
             self.programs.len()
         );
         Run {
-            stderr: String::from_utf8_lossy(&output.stderr).to_string(),
-            code: output.status.code(),
+            stderr: fs::read_to_string(&log).unwrap_or_default(),
+            code: status.code(),
             what,
         }
     }
