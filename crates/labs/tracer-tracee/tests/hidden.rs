@@ -22,7 +22,10 @@ fn the_commands_own_exec_counts() {
 fn the_programs_signals_reach_it() {
     let steps = random_in(2, 4);
     let max_execs = random_in(1, steps);
-    let chain = Chain::new(steps as usize, "trap ': > \"$0.trapped\"' USR1\nkill -USR1 $$\n");
+    let chain = Chain::new(
+        steps as usize,
+        "trap ': > \"$0.trapped\"' USR1\nkill -USR1 $$\n",
+    );
     let run = chain.run(max_execs);
     assert_limited(&chain, max_execs, &run);
     let ran = (steps.min(max_execs)) as usize;
