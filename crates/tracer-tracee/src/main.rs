@@ -8,9 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{fork, ForkResult, Pid};
-use tracer_tracee::{die, tracee};
-use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
+use nix::unistd::Pid;
+use tracer_tracee::fork_tracee;
 use workbook::stop::describe_raw;
 use workbook::{
     ptrace_cont, ptrace_detach, wait_for, ChildGuard, CommandArgs, Event, Sig, Stop, Waited,
@@ -35,19 +34,8 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("signals")?;
     workbook::narrate!("tracer: running {}", program.label);
-    // Ctrl-C is the program's to handle: the tracer stays to report the end.
-    hold_fatal_signals()?;
-    // SAFETY: we are single-threaded here, and the child only makes
-    // async-signal-safe calls before execvp or _exit.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            if let Err(errno) = release_fatal_signals_in_child() {
-                die("child: sigprocmask failed", errno, 1);
-            }
-            tracee(&program)
-        }
-        ForkResult::Parent { child } => tracer(child),
-    }
+    let child = fork_tracee(&program)?;
+    tracer(child)
 }
 
 // ANCHOR: first_stop

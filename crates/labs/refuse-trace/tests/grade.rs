@@ -257,19 +257,8 @@ fn how_it_ended(ended: &Ended) -> String {
     }
 }
 
-/// A debugger that came and planted nothing leaves greet() as it was: the
-/// lab runs it (twice), although greet()'s code holds bytes 0xcc of its
-/// own. Then, against an answer that never sees anything, one int3 at a
-/// random offset must be seen.
-#[test]
-fn untouched_code_runs_as_before() {
-    for _ in 0..2 {
-        let (ended, _) = run_with_debugger(|_| Vec::new());
-        assert_ran_greet(
-            &ended,
-            "a debugger attached and left without planting anything",
-        );
-    }
+/// One run: an int3 at a random offset of greet(), which the lab must name.
+fn one_int3_is_named_at_its_offset() {
     let (ended, pokes) = run_with_debugger(|original| {
         random_offsets(original, 1)
             .into_iter()
@@ -284,23 +273,28 @@ fn untouched_code_runs_as_before() {
     );
 }
 
+/// A debugger that came and planted nothing leaves greet() as it was: the
+/// lab runs it (twice), although greet()'s code holds bytes 0xcc of its
+/// own. Then, against an answer that never sees anything, one int3 at a
+/// random offset must be seen.
+#[test]
+fn untouched_code_runs_as_before() {
+    for _ in 0..2 {
+        let (ended, _) = run_with_debugger(|_| Vec::new());
+        assert_ran_greet(
+            &ended,
+            "a debugger attached and left without planting anything",
+        );
+    }
+    one_int3_is_named_at_its_offset();
+}
+
 /// An int3 planted at a random offset of greet() (three runs) is named at
 /// that offset, and greet() is not run; then one run with nothing planted.
 #[test]
 fn a_planted_int3_is_found_at_its_offset() {
     for _ in 0..3 {
-        let (ended, pokes) = run_with_debugger(|original| {
-            random_offsets(original, 1)
-                .into_iter()
-                .map(|offset| (offset, 0xcc))
-                .collect()
-        });
-        let offset = pokes[0].0;
-        assert_refused_at(
-            &ended,
-            offset,
-            &format!("a debugger planted one int3 at offset {offset}"),
-        );
+        one_int3_is_named_at_its_offset();
     }
     let (ended, _) = run_with_debugger(|_| Vec::new());
     assert_ran_greet(

@@ -10,11 +10,9 @@ mod lab;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
-use nix::unistd::{fork, ForkResult};
-use tracer_tracee::{die, tracee};
-use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
+use tracer_tracee::fork_tracee;
 use workbook::{ChildGuard, CommandArgs};
 
 /// Runs a command as a tracee, names every program it executes, and kills
@@ -43,27 +41,14 @@ fn run() -> Result<ExitCode> {
         program.label,
         args.max_execs
     );
-    // Ctrl-C is the program's to handle: the tracer stays to report the end.
-    hold_fatal_signals()?;
-    // SAFETY: we are single-threaded here, and the child only makes
-    // async-signal-safe calls before execvp or _exit.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            if let Err(errno) = release_fatal_signals_in_child() {
-                die("child: sigprocmask failed", errno, 1);
-            }
-            tracee(&program)
-        }
-        ForkResult::Parent { child } => {
-            // An error or a panic in limit_execs kills the child: it is
-            // not left stopped, traced by nobody.
-            let guard = ChildGuard::new(child);
-            let code = lab::limit_execs(child, args.max_execs)?;
-            guard.reaped();
-            workbook::narrate!("tracer: the tracee is gone; exiting with {code}");
-            Ok(ExitCode::from(code))
-        }
-    }
+    let child = fork_tracee(&program)?;
+    // An error or a panic in limit_execs kills the child: it is not left
+    // stopped, traced by nobody.
+    let guard = ChildGuard::new(child);
+    let code = lab::limit_execs(child, args.max_execs)?;
+    guard.reaped();
+    workbook::narrate!("tracer: the tracee is gone; exiting with {code}");
+    Ok(ExitCode::from(code))
 }
 
 /// Says which program the tracee became at its `count`-th exec (1 for
