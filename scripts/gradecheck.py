@@ -3,12 +3,16 @@
 1. The skeletons score 0.
 2. The solutions score full marks.
 3. Every kept mistake (mistakes/NAME.patch) scores less than full.
-4. The labs agree with their demos and chapters.
+4. Each lab stands alone (its own package, chapter Exercise, appendix
+   entry, at least 3 mistakes, hidden tests), no demo builds differently
+   for a lab, and no function body of a reference solution is in the
+   students' copy (or the grader's).
 5. The attacks of scripts/grade-attacks/, and the odd submissions made
    here (symlinks, a FIFO, oversized and non-UTF-8 files, names with
    newlines, escapes and formulas), graded in one class next to two
    classmates with the solutions: every attack scores 0 on the lab it
-   attacks, the classmates keep full marks, the CSV and JSON are written
+   attacks (each compiles, unless `compiles = false`; every lab has its
+   print-only `replay-<lab>`), the classmates keep full marks, the CSV and JSON are written
    with a status per submission, the report holds no control character,
    no process is left, and nothing outside the sandboxes changed.
 6. A grading right after gives the solutions full marks again.
@@ -32,6 +36,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import giveaway
 import gradereport
 import grading
 import lablib
@@ -202,25 +207,27 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
             check(result.points == result.lab.max_points,
                   f"{result.lab.name}: {result.points}/{result.lab.max_points} {lost or ''}".rstrip())
         print("== 3. every kept mistake scores less than full")
-        for lab in labs:
-            if not lab.mistakes():
-                check(False, f"{lab.name}: no mistakes/*.patch")
         for grade, chosen in zip(grades[2:], mistake_runs):
             for result in grade.labs:
                 if result.lab.name in chosen:
                     caught = ", ".join(t.name for t in result.tests if not t.passed) or "nothing"
                     check(result.points < result.lab.max_points,
                           f"{result.lab.name}/{chosen[result.lab.name].name}: {result.points}/{result.lab.max_points} (caught by {caught})")
-        print("== 4. the labs agree with their demos")
+        print("== 4. each lab stands alone, and the students' copy gives no solution away")
         for lab in labs:
-            agrees(check, workbook, lab)
+            stands_alone(check, workbook, lab)
+        seams = lab_seams()
+        check(not seams, f"no demo builds differently for a lab{': ' + ', '.join(seams[:8]) if seams else ''}")
+        nothing_given_away(check, scratch, workbook)
 
         print("== 5. attacks, in a class with two classmates")
         attacks = []
         leaks: dict[str, list[str]] = {}
+        compiling: dict[str, bool] = {}
         for folder in sorted(p for p in ATTACKS.iterdir() if (p / "attack.toml").is_file()) if ATTACKS.is_dir() else []:
             meta = tomllib.loads((folder / "attack.toml").read_text())
             attacks.append((folder.name, folder, meta["lab"], meta["what"]))
+            compiling[folder.name] = meta.get("compiles", True)
             leaks[folder.name] = [text.replace("CANARY", canary) for text in meta.get("leaks", [])]
         # A secret in the grader's environment, and in a rustc record as an
         # older recorder would have kept it: no build may see it.
@@ -242,6 +249,12 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
             result = next(r for r in grade.labs if r.lab.name == lab_name)
             why = f" ({result.status}: {gradereport.shown(result.detail)})" if result.status != "graded" else ""
             check(grade.score == 0, f"{gradereport.shown(name)}: {grade.score}/{grade.max_score} on {lab_name}{why}: {what}")
+            if compiling.get(name) and result.status != "graded":
+                # An attack that no longer compiles tries nothing: port it to the lab's API.
+                check(False, f"{name} compiles against {lab_name}'s lab.rs API: {result.status}: {gradereport.shown(result.detail)}")
+        replays = {lab_name for name, _, lab_name, _ in attacks if name == f"replay-{lab_name}"}
+        for lab in labs:
+            check(lab.name in replays, f"{lab.name} has its print-only submission, scripts/grade-attacks/replay-{lab.name}")
         for (name, _, _, _), grade in zip(attacks, grades):
             if leaks.get(name):
                 said = json.dumps(gradereport.as_json(grade))
@@ -295,30 +308,59 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
     return 0
 
 
-def agrees(check: Check, workbook: grading.Workbook, lab: lablib.Lab) -> None:
+MIN_MISTAKES = 3
+
+
+def stands_alone(check: Check, workbook: grading.Workbook, lab: lablib.Lab) -> None:
+    """A lab is a package of its own, with its chapter's Exercise, its
+    solution in the appendix, its kept mistakes and hidden tests, and
+    grading tests that never compile a lab.rs."""
+    said = []
     tests = (lab.path() / "tests" / "grade.rs").read_text()
-    compared = "Transcript::of_demo" in tests
-    same_help = False
-    demo, ours = workbook.demos.get(lab.chapter), workbook.skeletons[lab.name][1]
-    if demo and demo.is_file() and ours.is_file():
-        answers = [subprocess.run([p, "--help"], capture_output=True, text=True, timeout=30).stdout.replace(lab.package, lab.chapter)
-                   for p in (demo, ours)]
-        same_help = answers[0] == answers[1]
-    said = ("the solution reproduces the demo snapshots it is compared with" if compared else
-            "no run of the demo is snapshotted; the lab's --help is the demo's" if same_help else
-            "no test compares with the demo's snapshots, and --help differs")
-    ok = compared or same_help
+    if re.search(r"#\[path\s*=\s*\"[^\"]*src/(lab|solution)\.rs\"\]|include!\([^)]*src/lab\.rs", tests):
+        said.append("its grading tests compile a lab.rs")
     chapter = ROOT / "book" / "src" / f"{lab.chapter}.md"
     if not chapter.is_file():
-        ok, said = False, said + f"; no chapter book/src/{lab.chapter}.md"
-    else:
-        if "## Exercise" not in chapter.read_text():
-            ok, said = False, said + f"; book/src/{lab.chapter}.md has no Exercise section"
-        if f"crates/labs/{lab.name}/src/solution.rs" not in (ROOT / "book" / "src" / "solutions.md").read_text():
-            ok, said = False, said + "; the Solutions appendix does not include its solution"
-    if re.search(r"#\[path\s*=\s*\"[^\"]*src/(lab|solution)\.rs\"\]|include!\([^)]*src/lab\.rs", tests):
-        ok, said = False, said + "; its grading tests compile a lab.rs"
-    check(ok, f"{lab.name}: {said}")
+        said.append(f"no chapter book/src/{lab.chapter}.md")
+    elif "## Exercise" not in chapter.read_text():
+        said.append(f"book/src/{lab.chapter}.md has no Exercise section")
+    if f"crates/labs/{lab.name}/src/solution.rs" not in (ROOT / "book" / "src" / "solutions.md").read_text():
+        said.append("the Solutions appendix does not include its solution")
+    if len(lab.mistakes()) < MIN_MISTAKES:
+        said.append(f"{len(lab.mistakes())} kept mistakes, fewer than {MIN_MISTAKES}")
+    hidden = lab.hidden_tests(workbook.tree)
+    if not lab.hidden or not hidden.is_file() or hidden.read_text() == lablib.HIDDEN_STUB:
+        said.append("no hidden tests (tests/hidden.rs and a [hidden] table in lab.toml)")
+    if (lab.path() / "build.rs").exists():
+        said.append("it has a build.rs (a lab compiles its own sources, no cfg)")
+    check(not said, f"{lab.name}: {'; '.join(said) or 'its own package, with its chapter, mistakes and hidden tests'}")
+
+
+def lab_seams() -> list[str]:
+    """Lines of the demos that build differently for a lab."""
+    found = []
+    for source in sorted((ROOT / "crates").glob("*/src/**/*.rs")):
+        for number, line in enumerate(source.read_text().splitlines(), 1):
+            if re.search(r"cfg!?\((not\()?lab\)", line):
+                found.append(f"{source.relative_to(ROOT)}:{number}")
+    return found
+
+
+def nothing_given_away(check: Check, scratch: Path, workbook: grading.Workbook) -> None:
+    """No function body of a reference solution in the students' copy, nor
+    in the grader's (whose hidden tests students never see, but which a
+    solution must not hide in either)."""
+    students = scratch / "students-copy"
+    lablib.export_tree(students)
+    bodies = giveaway.solution_bodies(ROOT, workbook.labs)
+    check(bool(bodies), f"{len(bodies)} function bodies of the reference solutions to look for")
+    for name, tree in (("the students' copy", students), ("the grader's copy", workbook.tree)):
+        found = giveaway.given_away(tree, bodies)
+        check(not found, f"{name} holds no solution's function body{': ' + '; '.join(found[:8]) if found else ''}")
+    stub = all(lab.hidden_tests(students).read_text() == lablib.HIDDEN_STUB
+               for lab in lablib.labs(students) if lab.hidden_tests(students).exists())
+    check(stub and not any(lab.hidden for lab in lablib.labs(students)),
+          "the students' copy has no hidden tests, and no points for them")
 
 
 def junit_is_valid(path: Path) -> bool:

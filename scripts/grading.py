@@ -182,7 +182,7 @@ class Workbook:
     def _lay_tree(self) -> None:
         fresh = self.cache / "tree.new"
         shutil.rmtree(fresh, ignore_errors=True)
-        lablib.export_tree(fresh)
+        lablib.export_tree(fresh, keep_hidden=True)
         for lab in lablib.labs(fresh):
             solution = lab.path() / "src" / "solution.rs"
             if solution.is_file() and lab.student_file(fresh).read_bytes() == solution.read_bytes():
@@ -223,7 +223,7 @@ class Workbook:
         """The demos' programs; the labs' programs and grading tests."""
         self._cargo_build(demos, ["--bins"], [])
         return self._cargo_build([lab.package for lab in self.labs], ["--bins", "--test", "grade"],
-                                 [f"{lab.package}/grade" for lab in self.labs])
+                                 [feature for lab in self.labs for feature in lab.features])
 
     def _build(self) -> None:
         _private_dir(self.records_dir)
@@ -271,6 +271,14 @@ class Workbook:
             if listed.returncode != 0 or unknown:
                 raise GraderError(f"{lab.name}: lab.toml gives points for tests that tests/grade.rs lacks: {sorted(unknown)}")
             self.test_names[lab.name] = names
+        # The hidden tests are built into the test binaries; their sources
+        # are the grader's: every sandbox sees an empty file in their place
+        # (a lab.rs could include_str! them, or a program read them).
+        empty = self.cache / "empty"
+        empty.write_bytes(b"")
+        os.chmod(empty, 0o444)
+        self.masks = [(str(empty), str(lab.hidden_tests(self.tree)))
+                      for lab in self.labs if lab.hidden_tests(self.tree).is_file()]
         self.skeletons = {
             lab.name: (hashlib.sha256(lab.student_file(self.tree).read_bytes()).hexdigest(),
                        self.target / "debug" / lab.package)
@@ -353,7 +361,7 @@ class Workbook:
         sysroot = rustc.parent.parent
         box = sandbox.Sandbox(
             ro=[str(sysroot), str(self.tree), str(self.target),
-                (str(source_file), str(lab.student_file(self.tree)))],
+                (str(source_file), str(lab.student_file(self.tree)))] + self.masks,
             rw=[(str(out), "/out")],
             env={k: v for k, v in record["env"].items() if buildenv.kept(k)},
             cwd=record["cwd"],
@@ -395,6 +403,7 @@ class Workbook:
             ro = [(str(self.tests[lab.name]), f"{BIN}/deps/grade"), (str(program), f"{BIN}/{lab.package}"),
                   str(self.tree)]
             ro += [(str(path), f"{BIN}/{name}") for name, path in self.demos.items()]
+            ro += self.masks
             box = sandbox.Sandbox(
                 ro=ro,
                 env={"RUST_BACKTRACE": "0", "INSTA_UPDATE": "no", "CI": "true", "NO_COLOR": "1"},

@@ -35,7 +35,11 @@ class Lab:
     chapter: str
     order: int
     time_limit: int
+    # Points per graded test, by the name libtest gives it: the tests of
+    # tests/grade.rs, then the grader's hidden ones (`hidden::NAME`, from
+    # tests/hidden.rs and lab.toml's [hidden] table), where the tree has them.
     points: dict[str, int]
+    hidden: set[str] = field(default_factory=set)
 
     @property
     def package(self) -> str:
@@ -44,6 +48,15 @@ class Lab:
     @property
     def max_points(self) -> int:
         return sum(self.points.values())
+
+    @property
+    def features(self) -> list[str]:
+        """The features that build this lab's grading tests, hidden ones included when present."""
+        return [f"{self.package}/grade"] + ([f"{self.package}/hidden"] if self.hidden else [])
+
+    def hidden_tests(self, root: Path = ROOT) -> Path:
+        """The grader's hidden tests: in the students' copy, a stub."""
+        return self.path(root) / "tests" / "hidden.rs"
 
     def path(self, root: Path = ROOT) -> Path:
         return root / LABS_DIR / self.name
@@ -129,6 +142,8 @@ def labs(root: Path = ROOT) -> list[Lab]:
     found = []
     for toml in sorted((root / LABS_DIR).glob("*/lab.toml")):
         meta = tomllib.loads(toml.read_text())
+        points = {k: int(v) for k, v in meta["points"].items()}
+        hidden = {f"hidden::{k}": int(v) for k, v in meta.get("hidden", {}).items()}
         found.append(
             Lab(
                 name=toml.parent.name,
@@ -136,7 +151,8 @@ def labs(root: Path = ROOT) -> list[Lab]:
                 chapter=meta["chapter"],
                 order=int(meta["order"]),
                 time_limit=int(meta.get("time_limit", 60)),
-                points={k: int(v) for k, v in meta["points"].items()},
+                points=points | hidden,
+                hidden=set(hidden),
             )
         )
     return sorted(found, key=lambda lab: (lab.order, lab.name))
@@ -170,7 +186,7 @@ def build(root: Path, chosen: list[Lab], target_dir: Path | None = None) -> Buil
     command = ["cargo", "build", "--tests", "--keep-going", "--quiet", "--message-format=json-diagnostic-short"]
     for lab in chosen:
         command += ["-p", lab.package]
-    command += ["--features", ",".join(f"{lab.package}/grade" for lab in chosen)]
+    command += ["--features", ",".join(f for lab in chosen for f in lab.features)]
     env = dict(os.environ)
     if target_dir is not None:
         env["CARGO_TARGET_DIR"] = str(target_dir)
@@ -391,11 +407,13 @@ def copy_tree(source: Path, destination: Path) -> None:
         shutil.copy2(origin, target, follow_symlinks=False)
 
 
-def export_tree(destination: Path, source: Path = ROOT) -> int:
+def export_tree(destination: Path, source: Path = ROOT, keep_hidden: bool = False) -> int:
     """The students' copy of the workbook at `source`: every lab's skeleton
     lab.rs (as committed, when `source` is a git checkout), no solution.rs,
-    no mistakes/, and a book without the Solutions appendix. Returns how
-    many files and folders were taken out."""
+    no mistakes/, no hidden tests (a stub tests/hidden.rs, and no [hidden]
+    table in lab.toml) unless `keep_hidden` (the grader's own copy), and a
+    book without the Solutions appendix. Returns how many files and folders
+    were taken out."""
     copy_tree(source, destination)
     removed = 0
     # The grader's corpus of hostile submissions is the instructors' business.
@@ -415,6 +433,11 @@ def export_tree(destination: Path, source: Path = ROOT) -> int:
         skeleton = git(source, "show", f"HEAD:{lab.student_file(source).relative_to(source)}")
         if skeleton.returncode == 0:
             lab.student_file(destination).write_bytes(skeleton.stdout)
+        if not keep_hidden and lab.hidden_tests(destination).exists():
+            lab.hidden_tests(destination).write_text(HIDDEN_STUB)
+            toml = lab.path(destination) / "lab.toml"
+            toml.write_text(without_table(toml.read_text(), "hidden"))
+            removed += 1
     book = destination / "book" / "src"
     (book / "solutions.md").unlink(missing_ok=True)
     summary = book / "SUMMARY.md"
@@ -456,6 +479,24 @@ def export_tree(destination: Path, source: Path = ROOT) -> int:
     if leftovers:
         raise SystemExit(f"export: solutions left in the copy: {leftovers}")
     return removed
+
+
+HIDDEN_STUB = """//! The grader's hidden tests: they are not in the students' copy. The
+//! grader runs them too (`scripts/grade` lists them as `hidden::...`), so a
+//! lab that passes only the tests of grade.rs may still lose points.
+"""
+
+
+def without_table(toml: str, table: str) -> str:
+    """TOML text without one top-level `[table]` (its header and its keys)."""
+    kept, inside = [], False
+    for line in toml.splitlines(keepends=True):
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            inside = header.group(1).strip() == table
+        if not inside:
+            kept.append(line)
+    return "".join(kept).rstrip("\n") + "\n"
 
 
 def _po_unquote(lines: list[str]) -> str:

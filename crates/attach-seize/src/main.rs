@@ -18,11 +18,6 @@ use workbook::{ptrace_cont, wait_for, Event, Sig, Stop, Waited};
 mod victim;
 use victim::Victim;
 
-// The lab (crates/labs/attach-seize) compiles this file with cfg(lab) and
-// the student's requests and wait, from its lab.rs, in place of ours.
-#[cfg(lab)]
-use crate::lab::{self as requests, wait_until_stopped};
-
 /// Attaches to a running process with PTRACE_ATTACH, then with PTRACE_SEIZE
 /// and PTRACE_INTERRUPT, and detaches each time: the process runs on.
 ///
@@ -75,8 +70,6 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-// The lab brings its own (outside the book's listing).
-#[cfg(not(lab))]
 // ANCHOR: attach
 /// The ptrace requests. An error names the request and the pid, and says why.
 mod requests {
@@ -170,7 +163,6 @@ fn show_stop(pid: Pid, stop: &Waited) -> Result<()> {
 
 /// Waits for the stop that ATTACH or INTERRUPT asked for. A signal that
 /// happens to arrive first is passed on, not lost.
-#[cfg(not(lab))]
 fn wait_until_stopped(pid: Pid) -> Result<Waited> {
     loop {
         let status = wait_for(pid, WaitPidFlag::__WALL)?;

@@ -2,8 +2,7 @@
 //! PTRACE_PEEKTEXT/POKETEXT, and step over it at a hit: the original byte
 //! back, rip back over the int3 with PTRACE_PEEKUSER/POKEUSER, one
 //! PTRACE_SINGLESTEP. The tracer (tracer.rs) decides when, and narrates;
-//! these functions only make the requests. (The lab lab-breakpoint has the
-//! reader write this file.)
+//! these functions only make the requests.
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;

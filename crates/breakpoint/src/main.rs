@@ -14,16 +14,12 @@ use clap::Parser;
 use workbook::CommandArgs;
 
 // The lesson: the int3 planted, and stepped over (PEEKTEXT/POKETEXT,
-// PEEKUSER/POKEUSER, SINGLESTEP). The lab (crates/labs/breakpoint) compiles
-// this file with cfg(lab) and the student's lab.rs in its place.
-#[cfg(not(lab))]
-mod int3;
-#[cfg(lab)]
-use crate::lab as int3;
+// PEEKUSER/POKEUSER, SINGLESTEP), and the symbols found. Both are in the
+// demo's library (src/lib.rs), which the lab builds on.
+use breakpoint::{int3, symbols};
 // How the demo shows words and instructions, and its `say!`.
 #[macro_use]
 mod show;
-mod symbols;
 // The debugger around the lesson: when to plant, the hits, the threads,
 // and (its module loader.rs) the dynamic loader followed.
 mod tracer;

@@ -3,7 +3,7 @@
 // with SO_ATTACH_FILTER.
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,21 +13,11 @@ use libc::{BPF_ABS, BPF_H, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET};
 use workbook::bpf::disasm::{listing, parse_ddd};
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
-mod explain;
-mod frames;
-mod kernel;
-mod live;
-
-// The lab (crates/labs/ipv6-filter) compiles this file with cfg(lab): the
-// student's ip6_udp_filter and attach_filter, from its lab.rs, replace these.
-#[cfg(lab)]
-use crate::lab::{attach_filter, ip6_udp_filter as ipv6_filter};
+use ipv6_filter::{attach_filter, dump, explain, live};
 
 /// The ethertype of IPv6, at offset 12 of an Ethernet frame.
-#[cfg(not(lab))]
 const ETH_P_IPV6: u32 = 0x86dd;
 
-#[cfg(not(lab))] // the lab brings its own (outside the book's listings)
 // ANCHOR: program
 /// `tcpdump -d ip6`, instruction by instruction.
 pub fn ipv6_filter() -> [sock_filter; 4] {
@@ -40,35 +30,8 @@ pub fn ipv6_filter() -> [sock_filter; 4] {
 }
 // ANCHOR_END: program
 
-#[cfg(not(lab))]
-// ANCHOR: attach
-/// SetIPV6Filter from the slide: hand the program to the kernel for `fd`.
-pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> {
-    let prog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr().cast_mut(),
-    };
-    // SAFETY: `prog` points at `program`, which outlives the call; the
-    // kernel copies the instructions before setsockopt returns.
-    let ret = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET, // apply at the socket level
-            libc::SO_ATTACH_FILTER,
-            (&prog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    nix::errno::Errno::result(ret)
-        .map(drop)
-        .context("setsockopt(SO_ATTACH_FILTER)")
-}
-// ANCHOR_END: attach
-
-#[cfg_attr(not(lab), doc = "The lecture's `ip6` filter,")]
-#[cfg_attr(lab, doc = "The lab's `ip6 and udp` filter,")]
-/// built by hand: listed as `tcpdump -d` lists it, explained instruction by
-/// instruction, and run on a packet socket.
+/// The lecture's `ip6` filter, built by hand: listed as `tcpdump -d` lists
+/// it, explained instruction by instruction, and run on a packet socket.
 ///
 /// With no options it opens an AF_PACKET socket in a fresh user and network
 /// namespace (no root needed), attaches the filter, sends IPv4 and IPv6
@@ -76,8 +39,7 @@ pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> 
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    #[cfg_attr(not(lab), doc = "List the program as `tcpdump -d ip6` does;")]
-    #[cfg_attr(lab, doc = "List the program as `tcpdump -d 'ip6 and udp'` does;")]
+    /// List the program as `tcpdump -d ip6` does;
     /// like tcpdump, -dd prints it as C code and -ddd as decimal numbers.
     #[arg(short = 'd', action = clap::ArgAction::Count, group = "mode")]
     dump: u8,
@@ -141,28 +103,6 @@ fn run() -> Result<ExitCode> {
         live_run()?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The program as `tcpdump` prints it with `-d` (the listing), `-dd` (an
-/// initializer of a C array of `struct sock_filter`, one `{ code, jt, jf, k }`
-/// a line) or `-ddd` (the count, then `code jt jf k` in decimal, what
-/// `--disasm` reads); more `d`s are `-ddd`, as in tcpdump. The formats are
-/// libpcap's `bpf_dump()`'s: `{ 0x%x, %d, %d, 0x%08x },` and `%u %u %u %u`.
-fn dump(program: &[sock_filter], ds: u8) -> String {
-    match ds {
-        1 => listing(program),
-        2 => program
-            .iter()
-            .map(|i| format!("{{ {:#x}, {}, {}, {:#010x} }},\n", i.code, i.jt, i.jf, i.k))
-            .collect(),
-        _ => std::iter::once(format!("{}\n", program.len()))
-            .chain(
-                program
-                    .iter()
-                    .map(|i| format!("{} {} {} {}\n", i.code, i.jt, i.jf, i.k)),
-            )
-            .collect(),
-    }
 }
 
 /// A program in `tcpdump -ddd` form, from `path` or stdin. Errors name the
@@ -256,9 +196,8 @@ fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
     attach_filter(socket.as_fd(), &ipv6_filter())?;
     // Frames that arrived between socket() and the attach were not filtered.
     live::drain(&socket);
-    let filter = if cfg!(lab) { "'ip6 and udp'" } else { "ip6" };
     workbook::narrate!(
-        "ipv6-filter: listening on {name} for {} s with the {filter} filter",
+        "ipv6-filter: listening on {name} for {} s with the ip6 filter",
         seconds.as_secs()
     );
     let frames = live::capture(&socket, count.map(|c| c as usize), seconds, seconds)?;

@@ -61,7 +61,6 @@ pub fn lecture(action: Action) -> Vec<sock_filter> {
 }
 // ANCHOR_END: lecture
 
-#[cfg(not(lab))] // the lab's is the next one (outside the book's listing)
 // ANCHOR: hardened
 /// The same, after two checks the slide leaves out: the call must come
 /// through the x86_64 ABI (not `int 0x80`), and not carry the x32 bit.
@@ -89,18 +88,6 @@ pub fn hardened(action: Action) -> Vec<sock_filter> {
     program
 }
 // ANCHOR_END: hardened
-
-/// The lab (crates/labs/seccomp-filter) compiles this file with cfg(lab):
-/// its `--hardened` filter is the student's `deny_list`, from its lab.rs,
-/// of the same numbers, with the same verdict.
-#[cfg(lab)]
-pub fn hardened(action: Action) -> Vec<sock_filter> {
-    let action = match action {
-        Action::KillThread => Action::KillProcess,
-        other => other,
-    };
-    crate::lab::deny_list(&numbers(), action.ret())
-}
 
 // ANCHOR: modulo
 /// Kills syscall numbers that end in 999 — none do, so it is harmless —
@@ -260,9 +247,7 @@ fn ret_name(k: u32) -> String {
     }
 }
 
-// The demo's tests; under cfg(lab) `hardened` is the student's, which the
-// lab's own tests/grade.rs grades.
-#[cfg(all(test, not(lab)))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -15,18 +15,11 @@ use nix::unistd::{execvp, fork, pipe, pipe2, ForkResult};
 use workbook::bpf::sock_filter;
 use workbook::names::errno_name;
 use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
-#[cfg(not(lab))]
 use workbook::seccomp::{install, no_new_privs};
 use workbook::stop::{describe_raw, wait_raw};
 use workbook::{wait_for, ChildGuard, CommandArgs, Program};
 
-// The lab (crates/labs/seccomp-filter) compiles this file with cfg(lab) and
-// the student's two calls, from its lab.rs, in place of the workbook's.
-#[cfg(lab)]
-use crate::lab::{install, no_new_privs};
-
-mod filters;
-use filters::Action;
+use seccomp_filter::filters::{self, Action};
 
 /// Installs the lecture's seccomp filter and runs a command under it.
 ///

@@ -16,11 +16,6 @@ use workbook::siginfo::{self, mask_names, mask_of, Mask, SigInfo};
 use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
 use workbook::{ptrace_cont, ptrace_listen, CommandArgs, Sig, Stop};
 
-// The lab (crates/labs/signal-control) compiles this file with cfg(lab) and
-// the student's `change_it`, from its lab.rs, in place of the one below.
-#[cfg(lab)]
-use crate::lab::change_it;
-
 /// Runs a command as a tracee and shows every signal it gets, with its
 /// siginfo and the tracee's blocked signals, as strace shows them.
 ///
@@ -57,7 +52,7 @@ fn run() -> Result<ExitCode> {
         let pass_on = match status.stop {
             // The signal is on its way, not delivered yet: the tracer decides.
             Stop::Signal(signal) => {
-                let change = pid == tracees.first() && (builtin || in_mailbox_mode(pid));
+                let change = builtin && pid == tracees.first();
                 match unless_vanished(at_signal(pid, signal, &prefix, change))? {
                     Some(pass_on) => pass_on,
                     None => continue, // killed meanwhile: its end is the next report
@@ -117,10 +112,8 @@ fn at_signal(pid: Pid, signal: Sig, prefix: &str, change: bool) -> Result<Option
 // ANCHOR_END: at_signal
 
 /// The si_value the built-in target's SIGUSR1 handler gets instead of 1.
-#[cfg(not(lab))]
 const NEW_VALUE: u64 = 42;
 
-#[cfg(not(lab))] // the lab brings its own (outside the book's listing)
 // ANCHOR: change_it
 /// What a debugger may do to the built-in target's signals: give its
 /// handler another si_value, unblock a signal it blocked, or drop a signal.
@@ -158,15 +151,6 @@ fn change_it(
     }
 }
 // ANCHOR_END: change_it
-
-/// Whether `pid` runs the built-in target in its mailbox mode,
-/// `builtin:signal-lab mailbox`: the lab's grading tests run it so, as a
-/// command, from this demo's own binary, and it counts as the built-in
-/// target.
-fn in_mailbox_mode(pid: Pid) -> bool {
-    let argv = format!("{}\0mailbox\0", workbook::targets::argv0("signal-lab"));
-    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| cmdline == argv.as_bytes())
-}
 
 /// strace's habit: a `[pid N] ` prefix once more than one process is traced.
 fn prefix(tracees: &Tracees, pid: Pid) -> String {

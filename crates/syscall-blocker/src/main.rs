@@ -20,11 +20,6 @@ use workbook::{
 
 mod show;
 
-// The lab (crates/labs/syscall-blocker) compiles this file with cfg(lab) and
-// the student's handling of a blocked call, from its lab.rs, in place of ours.
-#[cfg(lab)]
-use crate::lab::{block_at_entry, fail_at_exit, resume};
-
 /// Runs a command under PTRACE_SYSCALL and makes the named syscalls fail.
 ///
 /// With no command it runs a built-in target that tries uname, socket and
@@ -168,7 +163,7 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
     tracees.exit_code()
 }
 
-#[cfg(not(lab))] // ANCHOR: block_at_entry (mdBook leaves an ANCHOR line out of a listing)
+// ANCHOR: block_at_entry
 /// At a blocked call's syscall-enter-stop. `None`: the tracee was killed meanwhile.
 fn block_at_entry(pid: Pid) -> Result<Option<()>> {
     // Is this system call permitted? No: run syscall -1 instead.
@@ -179,7 +174,7 @@ fn block_at_entry(pid: Pid) -> Result<Option<()>> {
 }
 // ANCHOR_END: block_at_entry
 
-#[cfg(not(lab))] // ANCHOR: fail_at_exit
+// ANCHOR: fail_at_exit
 /// At its syscall-exit-stop: the value it returns, or `None` (killed meanwhile).
 fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
     // errno = EPERM: the program sees the call fail.
@@ -192,7 +187,7 @@ fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
 }
 // ANCHOR_END: fail_at_exit
 
-#[cfg(not(lab))] // ANCHOR: resume
+// ANCHOR: resume
 /// After any stop but a group-stop. Only a signal-delivery-stop has a
 /// signal for the program; every other stop has none to deliver.
 fn resume(pid: Pid, status: &Waited) -> Result<()> {

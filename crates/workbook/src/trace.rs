@@ -10,10 +10,11 @@ use nix::sys::signal::{kill, raise, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 
+use crate::arch::Abi;
 use crate::process::{
     exit_child, hold_fatal_signals, release_fatal_signals_in_child, ChildGuard, Program,
 };
-use crate::signal::{ptrace_cont, ptrace_syscall, Sig};
+use crate::signal::{ptrace_cont, ptrace_listen, ptrace_syscall, Sig};
 use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
 /// Forks `program` as a tracee, attached with PTRACE_SEIZE and stopped
@@ -292,6 +293,59 @@ impl Drop for Tracees {
         }
         crate::process::kill_and_reap_all_children();
     }
+}
+
+/// A syscall-enter-stop, as `trace_syscall_entries` hands it over.
+pub struct Entry {
+    pub pid: Pid,
+    pub nr: u64,
+    pub args: [u64; 6],
+    pub abi: Abi,
+    /// Whether the program has started: before the first tracee's execve
+    /// succeeds, it runs the tracer's own child code.
+    pub execed: bool,
+}
+
+/// The whole loop of a tracer that acts at syscall entries only (the labs'
+/// programs): `program` runs under PTRACE_SYSCALL with its children and
+/// threads followed, `at_entry` is called at each syscall-enter-stop, every
+/// signal is passed on, and a group-stop (kill -STOP) stays stopped, as
+/// without a tracer, until SIGCONT. Returns the program's exit code.
+pub fn trace_syscall_entries(
+    program: &Program,
+    mut at_entry: impl FnMut(&Entry) -> Result<()>,
+) -> Result<u8> {
+    let options = Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE;
+    let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
+    ptrace_syscall(tracees.first(), None)?;
+    while let Some(waited) = tracees.wait()? {
+        let pid = waited.pid;
+        let signal = match waited.stop {
+            Stop::SyscallEnter { nr, args, abi } => {
+                at_entry(&Entry {
+                    pid,
+                    nr,
+                    args,
+                    abi,
+                    execed: tracees.first_execed(),
+                })?;
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Group(_) => {
+                ptrace_listen(pid)?;
+                continue;
+            }
+            Stop::Exited(_) | Stop::Killed { .. } => continue,
+            _ => None,
+        };
+        ptrace_syscall(pid, signal)?;
+    }
+    tracees.exit_code()
 }
 
 /// The result of a restarting ptrace request. ESRCH means the tracee was

@@ -1,70 +1,60 @@
-//! Lab: attach to a running process, twice (chapter attach-seize).
+//! Lab: hold every thread of a running process (chapter attach-seize).
 //!
-//! Write the tracer's half of both ways in: PTRACE_ATTACH and its SIGSTOP,
-//! PTRACE_SEIZE and PTRACE_INTERRUPT, the wait for the stop they ask for,
-//! and PTRACE_DETACH. The rest of the demo (the victim, the narration, the
-//! three facts) is given in `main.rs`; run your version with
-//! `cargo run -p lab-attach-seize` (or `-- --pid PID`), and check it with
+//! The chapter attaches to one process, that is to one thread: ptrace
+//! works on threads, and PTRACE_SEIZE of a pid takes its main thread and
+//! no other. Here you take them all, while they keep starting new ones,
+//! stop each, and later let them all go. `main.rs` gives the rest: the
+//! command line, the narration, the wait for Enter. Run it with
+//! `cargo run -p lab-attach-seize -- --pid PID`, and check it with
 //! `scripts/labs check attach-seize`.
-#![allow(unused_imports, unused_variables)]
+#![allow(unused_imports, unused_variables, dead_code)]
 
-use anyhow::{bail, Result};
+use std::collections::HashSet;
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 use workbook::hints::ptrace_error;
-use workbook::stop::is_legacy_exec_trap;
-use workbook::{ptrace_cont, wait_for, Event, Sig, Stop, Waited};
+use workbook::{ptrace_cont, wait_for, Event, Stop};
 
-/// Become the tracer of the running process `pid` the lecture's way:
-/// `ptrace(PTRACE_ATTACH, pid, 0, 0)` (`ptrace::attach`). The kernel sends
-/// it a SIGSTOP; don't wait for it here (`main.rs` calls
-/// `wait_until_stopped` next). On failure return
-/// `ptrace_error("PTRACE_ATTACH", pid, errno)`: it names the call and the
-/// pid, and says why (no such process, a zombie, not dumpable...).
-pub fn attach(pid: Pid) -> Result<()> {
-    todo!("PTRACE_ATTACH")
-}
-
-/// Become the tracer of `pid` without stopping it:
-/// `ptrace(PTRACE_SEIZE, pid, 0, 0)` (`ptrace::seize`, with no options).
-/// Errors: `ptrace_error("PTRACE_SEIZE", pid, errno)`.
-pub fn seize(pid: Pid) -> Result<()> {
-    todo!("PTRACE_SEIZE")
-}
-
-/// Stop the seized `pid` now: `ptrace(PTRACE_INTERRUPT, pid, 0, 0)`
-/// (`ptrace::interrupt`). Don't wait here either. Errors:
-/// `ptrace_error("PTRACE_INTERRUPT", pid, errno)`.
-pub fn interrupt(pid: Pid) -> Result<()> {
-    todo!("PTRACE_INTERRUPT")
-}
-
-/// Wait (`wait_for(pid, WaitPidFlag::__WALL)`, in a loop) for the stop that
-/// ATTACH or INTERRUPT asked for, and return it:
+/// Become the tracer of every thread of the process `pid`, stop each one,
+/// and return the threads you hold (their tids), each in a ptrace-stop.
 ///
-/// - after ATTACH it is a signal-delivery-stop for SIGSTOP
-///   (`Stop::Signal(Sig::SIGSTOP)`), or a group-stop (`Stop::Group(_)`)
-///   when the process was stopped already;
-/// - after INTERRUPT it is `Stop::Event(Event::Stop(_))`, a
-///   PTRACE_EVENT_STOP: no signal at all;
-/// - any other signal may come first. It was meant for the process: pass it
-///   on (`ptrace_cont(pid, Some(signal))`) and wait again. The one
-///   exception is the SIGTRAP of an execve that happened just as we
-///   attached (`is_legacy_exec_trap(pid)`): drop it (`ptrace_cont(pid,
-///   None)`), or the process dies of it;
-/// - `Stop::Vanished` (killed before we looked): wait again;
-/// - the process exited or was killed (`Stop::Exited` or `Stop::Killed`):
-///   an error naming the pid, `pid 42 went away while we attached: ...`;
-///   anything else is an error too.
-pub fn wait_until_stopped(pid: Pid) -> Result<Waited> {
-    todo!("waitpid until SIGSTOP or PTRACE_EVENT_STOP, passing other signals on")
+/// - The threads are the entries of `/proc/PID/task`, one a tid.
+/// - Take each with PTRACE_SEIZE (`ptrace::seize(tid, Options::empty())`),
+///   and right after each successful seize call `seized(tid)` (main.rs
+///   narrates it; the grading tests start new threads at that moment).
+/// - A seized thread still runs, and may start new threads: nobody traces
+///   those. Stop what you seized with PTRACE_INTERRUPT, wait for each
+///   stop (`wait_for_stop`), then look in `/proc/PID/task` again, until a
+///   look finds no thread you have not seen: stopped threads start none.
+/// - A thread may end between the moment you list it and your seize
+///   (ESRCH: skip it) or before its stop (not held: leave it out).
+/// - Any other failure: an error naming the call and the tid, e.g.
+///   `ptrace_error("PTRACE_SEIZE", tid, errno)`, or the path you could not
+///   read (`.with_context(...)`).
+pub fn seize_every_thread(pid: Pid, seized: &mut dyn FnMut(Pid)) -> Result<Vec<Pid>> {
+    todo!("PTRACE_SEIZE each thread in /proc/PID/task, PTRACE_INTERRUPT, wait, look again")
 }
 
-/// Let `pid` go: `ptrace(PTRACE_DETACH, pid, 0, 0)` (`ptrace::detach`). The
-/// process is in a ptrace-stop; it runs on, as before we came. Pass no
-/// signal: the SIGSTOP we caused was ours, not the process's. Errors:
-/// `ptrace_error("PTRACE_DETACH", pid, errno)`.
-pub fn detach(pid: Pid) -> Result<()> {
-    todo!("PTRACE_DETACH, with no signal")
+/// Wait for the stop that PTRACE_INTERRUPT asked of the seized thread
+/// `tid`: `Ok(true)` once it is in that stop, `Ok(false)` if the thread
+/// ended first (exited or killed).
+///
+/// waitpid on a thread that is not a process's main thread needs the
+/// `__WALL` flag (`wait_for(tid, WaitPidFlag::__WALL)`). The stop is a
+/// PTRACE_EVENT_STOP (`Stop::Event(Event::Stop(_))`), or a group-stop
+/// (`Stop::Group(_)`) if the process was stopped by a signal already. A
+/// signal may reach the thread first: it is the thread's, so pass it on
+/// (`ptrace_cont(tid, Some(signal))`) and wait again.
+pub fn wait_for_stop(tid: Pid) -> Result<bool> {
+    todo!("waitpid(__WALL) until PTRACE_EVENT_STOP, passing signals on")
+}
+
+/// Let every thread in `threads` go (PTRACE_DETACH, no signal): each runs
+/// on untraced, as before you came. Errors name the call and the tid.
+pub fn release(threads: &[Pid]) -> Result<()> {
+    todo!("PTRACE_DETACH each thread")
 }

@@ -1,45 +1,69 @@
-//! Lab: attach to a running process, twice (chapter attach-seize). The
-//! reference solution.
-#![allow(unused_imports, unused_variables)]
+//! Lab: hold every thread of a running process (chapter attach-seize).
+//! The reference solution.
+
+use std::collections::HashSet;
 
 use anyhow::{bail, Result};
+use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 use workbook::hints::ptrace_error;
-use workbook::stop::is_legacy_exec_trap;
-use workbook::{ptrace_cont, wait_for, Event, Sig, Stop, Waited};
+use workbook::{ptrace_cont, wait_for, Event, Stop};
 
-pub fn attach(pid: Pid) -> Result<()> {
-    ptrace::attach(pid).map_err(|errno| ptrace_error("PTRACE_ATTACH", pid, errno))
-}
+use crate::threads_of;
 
-pub fn seize(pid: Pid) -> Result<()> {
-    ptrace::seize(pid, Options::empty()).map_err(|errno| ptrace_error("PTRACE_SEIZE", pid, errno))
-}
-
-pub fn interrupt(pid: Pid) -> Result<()> {
-    ptrace::interrupt(pid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", pid, errno))
-}
-
-pub fn wait_until_stopped(pid: Pid) -> Result<Waited> {
+pub fn seize_every_thread(pid: Pid, seized: &mut dyn FnMut(Pid)) -> Result<Vec<Pid>> {
+    let mut seen = HashSet::new();
+    let mut held = Vec::new();
     loop {
-        let status = wait_for(pid, WaitPidFlag::__WALL)?;
-        match status.stop {
-            Stop::Signal(Sig::SIGSTOP) | Stop::Group(_) | Stop::Event(Event::Stop(_)) => {
-                return Ok(status)
+        let mut new = Vec::new();
+        for tid in threads_of(pid)? {
+            if !seen.insert(tid) {
+                continue;
             }
-            Stop::Signal(Sig::SIGTRAP) if is_legacy_exec_trap(pid) => ptrace_cont(pid, None)?,
-            Stop::Signal(other) => ptrace_cont(pid, Some(other))?,
-            Stop::Vanished => {}
-            Stop::Exited(_) | Stop::Killed { .. } => {
-                bail!("pid {pid} went away while we attached: {}", status.stop)
+            match ptrace::seize(tid, Options::empty()) {
+                Ok(()) => {
+                    seized(tid);
+                    new.push(tid);
+                }
+                // It ended since we listed it.
+                Err(Errno::ESRCH) => {}
+                Err(errno) => return Err(ptrace_error("PTRACE_SEIZE", tid, errno)),
             }
-            other => bail!("pid {pid}: a stop we did not ask for: {other}"),
+        }
+        // Threads that are stopped start no more: once a pass finds nothing
+        // new, every thread there is, is held.
+        if new.is_empty() {
+            return Ok(held);
+        }
+        for &tid in &new {
+            ptrace::interrupt(tid).map_err(|errno| ptrace_error("PTRACE_INTERRUPT", tid, errno))?;
+        }
+        for tid in new {
+            if wait_for_stop(tid)? {
+                held.push(tid);
+            }
         }
     }
 }
 
-pub fn detach(pid: Pid) -> Result<()> {
-    ptrace::detach(pid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", pid, errno))
+pub fn wait_for_stop(tid: Pid) -> Result<bool> {
+    loop {
+        let status = wait_for(tid, WaitPidFlag::__WALL)?;
+        match status.stop {
+            Stop::Event(Event::Stop(_)) | Stop::Group(_) => return Ok(true),
+            Stop::Signal(signal) => ptrace_cont(tid, Some(signal))?,
+            Stop::Exited(_) | Stop::Killed { .. } => return Ok(false),
+            Stop::Vanished => {}
+            other => bail!("thread {tid}: a stop we did not ask for: {other}"),
+        }
+    }
+}
+
+pub fn release(threads: &[Pid]) -> Result<()> {
+    for &tid in threads {
+        ptrace::detach(tid, None).map_err(|errno| ptrace_error("PTRACE_DETACH", tid, errno))?;
+    }
+    Ok(())
 }

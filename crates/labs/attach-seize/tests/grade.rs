@@ -1,62 +1,56 @@
-//! Grading tests for lab-attach-seize. The lab attaches to processes the
-//! test starts, and the test looks at them in /proc at set moments: the
-//! lab's stderr is a pipe the test keeps full, so that the lab waits in
-//! write(2) right after PTRACE_ATTACH, right after PTRACE_SEIZE and right
-//! after the stop PTRACE_INTERRUPT asked for; there the kernel must say that
-//! the lab traces the process, and whether it is stopped. What the lab
-//! prints is compared with the demo's snapshots too, but printing alone
-//! passes nothing. Each test's points are in lab.toml.
+//! Grading tests for lab-attach-seize. Each test starts the demo's built-in
+//! target `late-threads` with a random number of threads, and runs the lab
+//! on it with `--step`: right after the lab's first PTRACE_SEIZE the test
+//! has the target start more threads (and, in a hidden test, end some).
+//! While the lab says it holds the threads, the kernel must say, in
+//! /proc/PID/task/TID/status, that each one is in a ptrace-stop traced by
+//! the lab, and that none runs; once it lets them go, that each one runs
+//! untraced; at the end the target itself says that every thread ran to its
+//! end. What the lab prints only paces the test. Points are in lab.toml.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::random_u64;
-use workbook::testing::{assert_no_orphaned_targets, Transcript};
+use workbook::testing::{random_u64, workspace_bin};
 
-/// Seconds one run may take. The lab's runs take about a second; but a
-/// process left stopped makes the SEIZE round wait for ever (PTRACE_INTERRUPT
-/// brings no new stop), and that must cost only this lab's points, within
-/// its time_limit.
-const LIMIT_SECS: u32 = 8;
+/// Seconds one run of the lab may take: a run takes about a second.
+const LIMIT_SECS: u32 = 10;
 
-/// The lab.
-fn lab() -> Command {
-    Command::new(get_cargo_bin("lab-attach-seize"))
+/// How long the test waits for a line from the lab or the target.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A random number in `low..=high`.
+fn random_in(low: u64, high: u64) -> u64 {
+    low + random_u64() % (high - low + 1)
 }
 
-/// `command`, killed (SIGALRM) if it runs past `LIMIT_SECS`.
-/// (`workbook::testing::run` would arm its own, longer limit.)
-fn limited(command: &mut Command) -> &mut Command {
-    workbook::testing::limited(command);
-    // SAFETY: alarm(2) is async-signal-safe and touches no memory. This
-    // alarm replaces the longer one that `limited` arms.
-    unsafe {
-        command.pre_exec(|| {
-            libc::alarm(LIMIT_SECS);
-            Ok(())
-        })
-    };
-    command
+/// The lines `stream` gives, as they come, through a channel.
+fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
+    let (send, receive) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
 }
 
-/// Runs `command` to its end, under `limited`.
-fn run(command: &mut Command) -> Output {
-    limited(command)
-        .output()
-        .expect("starting lab-attach-seize")
-}
-
-/// A field of /proc/PID/status ("" once the process is gone).
-fn status_field(pid: i32, field: &str) -> String {
-    fs::read_to_string(format!("/proc/{pid}/status"))
+/// A field of /proc/PID/task/TID/status ("" once the thread is gone).
+fn thread_field(pid: i32, tid: i32, field: &str) -> String {
+    fs::read_to_string(format!("/proc/{pid}/task/{tid}/status"))
         .unwrap_or_default()
         .lines()
         .find_map(|line| line.strip_prefix(field))
@@ -65,705 +59,383 @@ fn status_field(pid: i32, field: &str) -> String {
         .to_string()
 }
 
-/// A run of the lab, as the demo's snapshots show one: redacted as
-/// `Transcript::of_run` does, with the lab's name made the demo's, and
-/// `renames` applied first. The kernel's comm holds 15 bytes: the lab's is
-/// "lab-attach-seiz".
-fn transcript(
-    code: Option<i32>,
-    stdout: &[u8],
-    stderr: &[u8],
-    renames: &[(&str, &str)],
-) -> Transcript {
-    let text = |bytes: &[u8]| {
-        let mut text = String::from_utf8_lossy(bytes)
-            .replace("lab-attach-seize", "attach-seize")
-            .replace("(lab-attach-seiz)", "(attach-seize)");
-        for (from, to) in renames {
-            text = text.replace(from, to);
-        }
-        workbook::testing::redact(&text)
-    };
-    Transcript {
-        exit_code: code.unwrap_or(-1),
-        stdout: text(stdout),
-        stderr: text(stderr).trim_end_matches('\n').to_string(),
-    }
+/// The demo's built-in target `late-threads`, a child of the test: it
+/// starts and ends threads on the test's orders, and says at the end how
+/// many ran to their end.
+pub struct Target {
+    child: Child,
+    pub pid: i32,
+    orders: Option<ChildStdin>,
+    replies: Receiver<String>,
 }
 
-/// The lab's run of `args`, as the demo's snapshot `snapshot` shows it.
-fn same_as_demo(args: &[&str], snapshot: &str) {
-    let output = run(lab().args(args));
-    let ours = transcript(output.status.code(), &output.stdout, &output.stderr, &[]);
-    let demo = Transcript::of_demo("attach-seize", snapshot);
-    ours.assert_same_as(&demo, &format!("`lab-attach-seize {}`", args.join(" ")));
-}
-
-/// A process of the test's own, with a random name, that sleeps in
-/// pause(2); killed and reaped when the test ends.
-struct Sleeper {
-    pid: i32,
-    comm: String,
-    /// Where it sleeps: the instruction after its syscall, from
-    /// /proc/PID/syscall. A tracer that stops it there reads this in rip.
-    pc: String,
-}
-
-impl Sleeper {
-    fn start() -> Sleeper {
-        let comm = format!("sleeper-{:06x}", random_u64() & 0xff_ffff);
-        let name = std::ffi::CString::new(comm.clone()).expect("no NUL");
-        let null = std::ffi::CString::new("/dev/null").expect("no NUL");
-        // SAFETY: the child makes only async-signal-safe calls on memory
-        // prepared before the fork, and never returns into the test.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork");
-        if pid == 0 {
-            // SAFETY: see above.
-            unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                // The test is sealed (non-dumpable), and we inherit that:
-                // the lab must be able to attach to us, not to the test.
-                libc::prctl(libc::PR_SET_DUMPABLE, 1);
-                libc::prctl(libc::PR_SET_NAME, name.as_ptr());
-                let null = libc::open(null.as_ptr(), libc::O_RDWR);
-                for fd in 0..3 {
-                    libc::dup2(null, fd);
-                }
-                for fd in 3..1024 {
-                    libc::close(fd);
-                }
-                loop {
-                    libc::syscall(libc::SYS_pause);
-                }
-            }
-        }
-        let mut sleeper = Sleeper {
+impl Target {
+    /// The target with `threads` threads besides its main thread.
+    pub fn start(threads: u64) -> Target {
+        let mut child = Command::new(workspace_bin("attach-seize"))
+            .arg0("builtin:late-threads")
+            .arg(threads.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the target late-threads");
+        let pid = child.id() as i32;
+        let orders = child.stdin.take();
+        let replies = lines_of(child.stdout.take().expect("piped"));
+        let target = Target {
+            child,
             pid,
-            comm,
-            pc: String::new(),
+            orders,
+            replies,
         };
-        // Asleep once /proc says it waits in pause (34).
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let syscall = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-            if let Some(args) = syscall.strip_prefix("34 ") {
-                sleeper.pc = args
-                    .split_whitespace()
-                    .last()
-                    .unwrap_or_default()
-                    .to_string();
-                break;
-            }
-            assert!(Instant::now() < deadline, "the sleeper did not fall asleep");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        sleeper
+        let ready = target.replies.recv_timeout(PATIENCE);
+        assert_eq!(
+            ready.as_deref(),
+            Ok("ready"),
+            "the target late-threads did not start"
+        );
+        target
     }
 
-    /// A field of /proc/PID/status.
-    fn status(&self, field: &str) -> String {
-        status_field(self.pid, field)
+    /// Gives the order (`spawn 3`, `end 2`) and returns the target's reply,
+    /// or None if it gave none in time (it is stopped).
+    pub fn order(&mut self, order: &str) -> Option<String> {
+        let orders = self.orders.as_mut().expect("not finished");
+        writeln!(orders, "{order}").expect("giving the target an order");
+        self.replies.recv_timeout(PATIENCE).ok()
     }
 
-    /// Who traces it and its state: ("1234", "t (tracing stop)").
-    fn seen(&self) -> (String, String) {
-        (self.status("TracerPid:"), self.status("State:"))
+    /// Its threads, by tid, the main thread first.
+    pub fn tids(&self) -> Vec<i32> {
+        let mut tids: Vec<i32> = fs::read_dir(format!("/proc/{}/task", self.pid))
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        tids.sort();
+        tids
     }
-}
 
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        // SAFETY: kill and waitpid on our own child.
-        unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
-            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
-        }
-    }
-}
-
-/// What the test saw of the sleeper during a stepped run of
-/// `lab-attach-seize --pid PID`: (TracerPid, State) right after ATTACH,
-/// right after SEIZE, at the stop INTERRUPT asked for, and after the lab
-/// ended; the lab's pid, exit code and stderr.
-struct Stepped {
-    lab: i32,
-    after_attach: (String, String),
-    after_seize: Option<(String, String)>,
-    after_interrupt: Option<(String, String)>,
-    left: (String, String),
-    code: Option<i32>,
-    stderr: Vec<u8>,
-}
-
-/// The lab's stderr: a pipe of two pages that the test fills with NULs
-/// before the lab starts, so its first write waits. Each step stops the
-/// lab (SIGSTOP), frees one page and refills it but for `room` bytes, and
-/// lets the lab go on (SIGCONT): its writes fill those bytes, and the first
-/// one that does not fit waits, once the lab has printed `room` bytes or a
-/// little less. (A page freed at the head of a pipe takes a write whole; a
-/// write that does not fit in the last page waits for a free page.)
-struct Stderr {
-    read: File,
-    write: File,
-    lab: i32,
-}
-
-const PAGE: usize = 4096;
-
-impl Stderr {
-    fn new() -> (Stderr, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both descriptors are new and ours.
-        let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
-        // SAFETY: fcntl on our own descriptors.
-        unsafe {
-            let size = libc::fcntl(
-                write.as_raw_fd(),
-                libc::F_SETPIPE_SZ,
-                2 * PAGE as libc::c_int,
-            );
-            assert_eq!(size, 2 * PAGE as libc::c_int, "F_SETPIPE_SZ");
-        }
-        (&write)
-            .write_all(&[0u8; 2 * PAGE])
-            .expect("filling the pipe");
-        let for_lab = write.try_clone().expect("dup").into();
+    /// (State, TracerPid) of thread `tid`.
+    pub fn seen(&self, tid: i32) -> (String, String) {
         (
-            Stderr {
-                read,
-                write,
-                lab: 0,
-            },
-            for_lab,
+            thread_field(self.pid, tid, "State:"),
+            thread_field(self.pid, tid, "TracerPid:"),
         )
     }
 
-    /// Waits until `check` holds, up to 5 s or until the lab is gone; says
-    /// whether it held.
-    fn until(&self, check: impl Fn() -> bool) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
+    /// Each thread's voluntary context switches: each of its 1-ms sleeps
+    /// adds one while it runs, and none while it is stopped.
+    pub fn switches(&self) -> BTreeMap<i32, u64> {
+        self.tids()
+            .into_iter()
+            .filter_map(|tid| {
+                let count = thread_field(self.pid, tid, "voluntary_ctxt_switches:");
+                Some((tid, count.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Tells it to end all its threads and exit; its status and last line.
+    pub fn finish(&mut self) -> (Option<ExitStatus>, String) {
+        if let Some(mut orders) = self.orders.take() {
+            let _ = writeln!(orders, "finish");
+        }
+        let report = self.replies.recv_timeout(PATIENCE).unwrap_or_default();
+        let deadline = Instant::now() + PATIENCE;
         loop {
-            if check() {
-                return true;
+            match self.child.try_wait() {
+                Ok(Some(status)) => return (Some(status), report),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return (None, report),
             }
-            let state = status_field(self.lab, "State:");
-            if state.is_empty() || state.starts_with('Z') || Instant::now() >= deadline {
-                return false;
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A run of `lab-attach-seize --pid PID --step`, under its time limit.
+pub struct Lab {
+    child: Child,
+    pub pid: i32,
+    input: Option<ChildStdin>,
+    said: Receiver<String>,
+    stderr: PathBuf,
+}
+
+impl Lab {
+    pub fn start(target: &Target) -> Lab {
+        let stderr = std::env::temp_dir().join(format!(
+            "lab-attach-seize-{}-{:016x}.stderr",
+            std::process::id(),
+            random_u64()
+        ));
+        let stderr_file = File::create(&stderr).expect("creating the lab's stderr file");
+        let mut command = Command::new(get_cargo_bin("lab-attach-seize"));
+        command
+            .args(["--pid", &target.pid.to_string(), "--step"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr_file);
+        workbook::testing::limited(&mut command);
+        // SAFETY: alarm(2) is async-signal-safe and touches no memory. It
+        // replaces the longer alarm that `limited` arms.
+        unsafe {
+            command.pre_exec(|| {
+                libc::alarm(LIMIT_SECS);
+                Ok(())
+            })
+        };
+        let mut child = command.spawn().expect("starting lab-attach-seize");
+        let pid = child.id() as i32;
+        let input = child.stdin.take();
+        let said = lines_of(child.stdout.take().expect("piped"));
+        Lab {
+            child,
+            pid,
+            input,
+            said,
+            stderr,
+        }
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Its next line on stdout, which must start with `word`; the rest of it.
+    pub fn expect(&mut self, word: &str, when: &str) -> String {
+        match self.said.recv_timeout(Duration::from_secs(u64::from(LIMIT_SECS))) {
+            Ok(line) if line.starts_with(word) => line[word.len()..].trim().to_string(),
+            Ok(line) => panic!(
+                "{when}, the lab should have said `{word} ...` on stdout, but said `{line}`; its stderr:\n{}",
+                self.stderr()
+            ),
+            Err(_) => {
+                // Already ended, or hung and killed now.
+                let _ = self.child.kill();
+                let status = match self.child.wait() {
+                    Ok(status) => status.to_string(),
+                    Err(error) => error.to_string(),
+                };
+                panic!(
+                    "{when}, the lab should have said `{word} ...` on stdout, but it ended ({status}) or hung; its stderr:\n{}",
+                    self.stderr()
+                )
             }
-            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    /// Whether the lab waits in write(2) to its stderr: asleep there (S),
-    /// twice 5 ms apart, with the same arguments (a stopped lab, or one on
-    /// its way elsewhere, can show a write for a moment).
-    fn lab_waits_to_write(&self) -> bool {
-        let sample = || {
-            let before = status_field(self.lab, "State:");
-            let syscall =
-                fs::read_to_string(format!("/proc/{}/syscall", self.lab)).unwrap_or_default();
-            let after = status_field(self.lab, "State:");
-            (before.starts_with('S') && after.starts_with('S') && syscall.starts_with("1 0x2 "))
-                .then_some(syscall)
-        };
-        let Some(first) = sample() else {
-            return false;
-        };
-        std::thread::sleep(Duration::from_millis(5));
-        sample() == Some(first)
-    }
-
-    /// Lets the lab print `room` bytes more, and waits until it waits to
-    /// write again. False if it never does (it ended, or it hangs).
-    fn step(&mut self, room: usize) -> bool {
-        // SAFETY: kill takes plain numbers.
-        unsafe { libc::kill(self.lab, libc::SIGSTOP) };
-        let lab = self.lab;
-        if !self.until(|| status_field(lab, "State:").starts_with('T')) {
-            return false;
-        }
-        let mut page = vec![0u8; PAGE];
-        self.read
-            .read_exact(&mut page)
-            .expect("reading the lab's stderr");
-        self.write
-            .write_all(&vec![0u8; PAGE - room.min(PAGE)])
-            .expect("refilling the lab's stderr");
-        // SAFETY: kill takes plain numbers.
-        unsafe { libc::kill(self.lab, libc::SIGCONT) };
-        self.until(|| self.lab_waits_to_write())
-    }
-
-    /// Everything the lab printed (the NULs left out), once it is done.
-    fn drain(self, mut child: Child) -> (Option<i32>, Vec<u8>) {
-        let Stderr {
-            mut read, write, ..
-        } = self;
-        drop(write);
-        let reader = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = read.read_to_end(&mut bytes);
-            bytes
-        });
-        let status = child.wait().expect("waiting for the lab");
-        let mut bytes = reader.join().expect("the reader");
-        bytes.retain(|&byte| byte != 0);
-        (status.code(), bytes)
-    }
-}
-
-/// The demo's words for the run on a running process, split where the
-/// stepped run stops the lab: through the ATTACH round (its last line
-/// "PTRACE_DETACH"), and through "PTRACE_INTERRUPT", with the sleeper's
-/// and the lab's pids, names and address put in.
-fn expected_rounds(sleeper: &Sleeper, lab: i32, lab_comm: &str) -> (String, String) {
-    let demo =
-        Transcript::of_demo("attach-seize", "pid_of_a_running_process_is_left_running").stderr;
-    let fill = |text: &str| {
-        text.replace(
-            "pid [PID] (attach-seize)",
-            &format!("pid {lab} ({lab_comm})"),
-        )
-        .replace("[PID]", &sleeper.pid.to_string())
-        .replace("(sleep)", &format!("({})", sleeper.comm))
-        .replace("[ADDR]", &sleeper.pc)
-    };
-    let attach_end = demo.find("\n\n== PTRACE_SEIZE").expect("the SEIZE round") + 1;
-    let interrupt = "attach-seize: PTRACE_INTERRUPT\n";
-    let interrupt_end = demo.find(interrupt).expect("PTRACE_INTERRUPT") + interrupt.len();
-    (
-        fill(&demo[..attach_end]),
-        fill(&demo[attach_end..interrupt_end]),
-    )
-}
-
-/// `lab-attach-seize --pid PID` on a new sleeper, looked at in three
-/// places (see `Stderr`).
-fn stepped_run() -> (Sleeper, Stepped) {
-    let sleeper = Sleeper::start();
-    let (mut stderr, for_lab) = Stderr::new();
-    let mut command = lab();
-    command
-        .args(["--pid", &sleeper.pid.to_string()])
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(for_lab));
-    let child = limited(&mut command)
-        .spawn()
-        .expect("starting lab-attach-seize");
-    // Its copy of the pipe's write end: only the lab's is to be left.
-    drop(command);
-    let lab_pid = child.id() as i32;
-    stderr.lab = lab_pid;
-    let mut seen = Stepped {
-        lab: lab_pid,
-        after_attach: (String::new(), String::new()),
-        after_seize: None,
-        after_interrupt: None,
-        left: (String::new(), String::new()),
-        code: None,
-        stderr: Vec::new(),
-    };
-    // Its first words wait: it has attached, and our SIGSTOP stops the sleeper.
-    let traced_by_lab = |seen: &(String, String)| seen.0 == lab_pid.to_string();
-    // (A lab that waits to write and has not attached never will.)
-    stderr.until(|| {
-        let now = sleeper.seen();
-        (traced_by_lab(&now) && now.1.starts_with('t'))
-            || (!traced_by_lab(&now) && stderr.lab_waits_to_write())
-    });
-    seen.after_attach = sleeper.seen();
-    let lab_comm = fs::read_to_string(format!("/proc/{lab_pid}/comm"))
-        .unwrap_or_default()
-        .trim_end()
-        .to_string();
-    let (attach_round, seize_round) = expected_rounds(&sleeper, lab_pid, &lab_comm);
-    // The ATTACH round, and its next words wait: it has seized, no more.
-    // (12 bytes to spare: the next write, "\n== PTRACE_SEIZE to pid ", is 24.)
-    if stderr.step(attach_round.len() + 12) {
-        seen.after_seize = Some(sleeper.seen());
-        // Through "PTRACE_INTERRUPT", and the wait for its stop; the next
-        // write, "attach-seize: waitpid: status ", is 30 bytes.
-        if stderr.step(seize_round.len() + 12) {
-            seen.after_interrupt = Some(sleeper.seen());
+    /// Sends it a line: it goes on.
+    pub fn go_on(&mut self) {
+        if let Some(input) = self.input.as_mut() {
+            let _ = writeln!(input, "go on");
         }
     }
-    let (code, bytes) = stderr.drain(child);
-    seen.code = code;
-    seen.stderr = bytes;
-    // Detached, it goes back to sleep.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while sleeper.seen() != ("0".to_string(), "S (sleeping)".to_string())
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(2));
+
+    /// Closes its stdin and waits for its exit status.
+    pub fn end(&mut self) -> ExitStatus {
+        drop(self.input.take());
+        self.child.wait().expect("waiting for the lab")
     }
-    seen.left = sleeper.seen();
-    (sleeper, seen)
 }
 
-impl Stepped {
-    fn says(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_file(&self.stderr);
+    }
+}
+
+/// A run up to the hold: the target started with `initial` threads; at
+/// the lab's first PTRACE_SEIZE, `end` of them ended and `late` new ones
+/// started; then the lab goes on until it says it holds them.
+pub struct Held {
+    // The lab goes first (fields drop in order): while it traces the
+    // target's threads, their deaths wait for it to reap them.
+    pub lab: Lab,
+    pub target: Target,
+    /// Those started after the lab's first PTRACE_SEIZE.
+    pub late: Vec<i32>,
+    /// How many the lab said it holds.
+    pub said_held: usize,
+}
+
+impl Held {
+    pub fn run(initial: u64, end: u64, late: u64) -> Held {
+        let mut target = Target::start(initial);
+        let mut lab = Lab::start(&target);
+        let first = lab.expect("seized", "after its first PTRACE_SEIZE (with --step)");
+        let before = target.tids();
+        if end > 0 {
+            let reply = target.order(&format!("end {end}"));
+            assert_eq!(
+                reply,
+                Some(format!("ended {end}")),
+                "after your first PTRACE_SEIZE (thread {first}) the target's main thread should still run, \
+                 but it could not end threads: seize with no options, and call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
+            );
+            // Gone from /proc, so that a seize of theirs fails for sure; but
+            // one the lab seized first stays there, a zombie, until the lab
+            // waits for it.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while target.tids().len() as u64 != 1 + initial - end && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let reply = target.order(&format!("spawn {late}"));
+        assert_eq!(
+            reply,
+            Some(format!("spawned {late}")),
+            "after your first PTRACE_SEIZE (thread {first}) the target's threads should still run, \
+             but its main thread could not start new ones: seize with no options, and call seized(tid) right after each PTRACE_SEIZE, before any PTRACE_INTERRUPT"
+        );
+        let threads = target.tids();
+        let late: Vec<i32> = threads
+            .iter()
+            .copied()
+            .filter(|tid| !before.contains(tid))
+            .collect();
+        lab.go_on();
+        let said_held = lab.expect("holding", "once it holds every thread");
+        let said_held = said_held.parse().unwrap_or(usize::MAX);
+        Held {
+            lab,
+            target,
+            late,
+            said_held,
+        }
     }
 
-    /// After PTRACE_ATTACH, before the lab waits for it: the sleeper is
-    /// the lab's, and in a tracing stop (its SIGSTOP).
-    fn assert_attach_stopped_it(&self) {
-        let (tracer, state) = &self.after_attach;
+    /// Which thread `tid` is, in words.
+    pub fn which(&self, tid: i32) -> String {
+        if tid == self.target.pid {
+            format!("thread {tid}, the main thread,")
+        } else if self.late.contains(&tid) {
+            format!("thread {tid}, started after your first PTRACE_SEIZE,")
+        } else {
+            format!("thread {tid}, there from the start,")
+        }
+    }
+
+    /// Every thread of the target is in a ptrace-stop traced by the lab,
+    /// and none runs for 300 ms.
+    pub fn assert_all_held(&self) {
+        let stderr = self.lab.stderr();
+        let threads = self.target.tids();
+        for tid in &self.late {
+            assert!(
+                threads.contains(tid),
+                "thread {tid}, started after your first PTRACE_SEIZE, is gone; your stderr:\n{stderr}"
+            );
+        }
+        for &tid in &threads {
+            let (state, tracer) = self.target.seen(tid);
+            assert!(
+                state.starts_with('t') && tracer == self.lab.pid.to_string(),
+                "{} should be held: in a ptrace-stop (t) with TracerPid {} (the lab), but it is `{state}` with TracerPid {tracer}; your stderr:\n{stderr}",
+                self.which(tid),
+                self.lab.pid
+            );
+        }
+        let before = self.target.switches();
+        std::thread::sleep(Duration::from_millis(300));
+        let after = self.target.switches();
+        for (tid, count) in &before {
+            assert_eq!(
+                after.get(tid),
+                Some(count),
+                "{} ran while you held it: its voluntary context switches went from {count} to {:?}",
+                self.which(*tid),
+                after.get(tid)
+            );
+        }
+        assert_eq!(
+            self.said_held,
+            threads.len(),
+            "the lab should hold the target's {} threads, and says it holds {}",
+            threads.len(),
+            self.said_held
+        );
+    }
+
+    /// Lets them go: every thread runs again, untraced, while the lab is
+    /// still there; the lab then exits 0, and the target ends normally,
+    /// every thread having run to its end.
+    pub fn assert_released(mut self, started: u64) {
+        // Counted while they are held: the main thread, asleep in read(2),
+        // counts one more only when it goes back to sleep after the release.
+        let threads = self.target.tids();
+        let before = self.target.switches();
+        self.lab.go_on();
+        self.lab.expect("released", "once it has let them go");
+        let stderr = self.lab.stderr();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for &tid in &threads {
+            loop {
+                let (state, tracer) = self.target.seen(tid);
+                let runs = self.target.switches().get(&tid) > before.get(&tid);
+                if tracer == "0" && !state.starts_with('t') && !state.starts_with('T') && runs {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "once you let go, {} should run again untraced, but it is `{state}` with TracerPid {tracer}, \
+                     and it has{} run since; your stderr:\n{stderr}",
+                    self.which(tid),
+                    if runs { "" } else { " not" }
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let status = self.lab.end();
         assert!(
-            *tracer == self.lab.to_string() && state.starts_with('t'),
-            "right after PTRACE_ATTACH the process must be traced by the lab (pid {}) and \
-             stopped (t); it had TracerPid {tracer}, State {state}\n{}",
-            self.lab,
-            self.says()
+            status.success(),
+            "the lab should exit 0 at the end of its stdin, and ended {status}; its stderr:\n{}",
+            self.lab.stderr()
+        );
+        let (status, report) = self.target.finish();
+        let wanted = format!("target: {started} threads started, {started} ran to their end");
+        assert!(
+            status.is_some_and(|status| status.success()) && report == wanted,
+            "the target should end normally, saying \"{wanted}\"; it said \"{report}\" and ended {status:?}"
         );
     }
 }
 
-/// PTRACE_ATTACH stops the process the test started (the kernel says so
-/// while the lab waits to print), and after both rounds it sleeps on,
-/// untraced; the lab's stderr is the demo's, its rip is where the process
-/// sleeps. And on the demo's own victim the lab runs as the demo does.
+/// Threads there from the start and threads started during the attach:
+/// while the lab says it holds them, every one is stopped and traced by
+/// the lab, and none runs.
 #[test]
-fn attach_stops_the_process_and_detach_lets_it_go() {
-    let (sleeper, seen) = stepped_run();
-    seen.assert_attach_stopped_it();
-    let stderr = seen.says();
-    let ours = transcript(
-        seen.code,
-        b"",
-        &seen.stderr,
-        &[(&format!("({})", sleeper.comm), "(sleep)")],
-    );
-    let demo = Transcript::of_demo("attach-seize", "pid_of_a_running_process_is_left_running");
-    ours.assert_same_as(&demo, "`lab-attach-seize --pid PID`");
-    assert_eq!(
-        stderr
-            .matches(&format!("stopped at rip = {}\n", sleeper.pc))
-            .count(),
-        2,
-        "both stops are where the process sleeps, {}: {stderr}",
-        sleeper.pc
-    );
-    let (tracer, state) = &seen.left;
-    assert!(
-        tracer == "0" && state.starts_with('S'),
-        "after the lab, the process must sleep on, untraced: TracerPid {tracer}, State {state}\n{stderr}"
-    );
-    same_as_demo(&[], "default_run_attaches_seizes_and_shows_the_three_facts");
-    assert_no_orphaned_targets();
+fn every_thread_is_held_even_those_started_while_attaching() {
+    let (initial, late) = (random_in(2, 6), random_in(2, 6));
+    let held = Held::run(initial, 0, late);
+    held.assert_all_held();
 }
 
-/// Right after PTRACE_SEIZE the process is the lab's and still sleeps, not
-/// stopped; at the stop of PTRACE_INTERRUPT it is in a tracing stop. The
-/// kernel says so while the lab waits to print.
+/// After the hold (checked too: letting go of what was never held counts
+/// for nothing), every thread runs again, untraced, and the process ends
+/// normally, each of its threads having run to its end.
 #[test]
-fn seize_does_not_stop_it_but_interrupt_does() {
-    let (_sleeper, seen) = stepped_run();
-    let stderr = seen.says();
-    let lab = seen.lab.to_string();
-    let Some((tracer, state)) = &seen.after_seize else {
-        panic!("the lab never went past the ATTACH round as the demo does:\n{stderr}");
-    };
-    assert!(
-        *tracer == lab && state.starts_with('S'),
-        "right after PTRACE_SEIZE the process must be traced by the lab (pid {lab}) and \
-         still sleep (S); it had TracerPid {tracer}, State {state}\n{stderr}"
-    );
-    let Some((tracer, state)) = &seen.after_interrupt else {
-        panic!("the lab never went past PTRACE_INTERRUPT as the demo does:\n{stderr}");
-    };
-    assert!(
-        *tracer == lab && state.starts_with('t'),
-        "at the stop of PTRACE_INTERRUPT the process must be traced by the lab (pid {lab}) \
-         and stopped (t); it had TracerPid {tracer}, State {state}\n{stderr}"
-    );
-    assert_eq!(seen.code, Some(0), "{stderr}");
+fn released_threads_run_on_and_the_process_ends_normally() {
+    let (initial, late) = (random_in(2, 6), random_in(1, 4));
+    let held = Held::run(initial, 0, late);
+    held.assert_all_held();
+    held.assert_released(initial + late);
 }
 
-/// What the kernel refuses is an error that names the call and the pid.
-/// (And a process it may trace is attached to and stopped.)
-#[test]
-fn errors_name_the_call_and_the_pid() {
-    let (_sleeper, seen) = stepped_run();
-    seen.assert_attach_stopped_it();
-    same_as_demo(&["--pid", "2147483647"], "missing_pid_is_esrch");
-    let mut zombie = Command::new("true").spawn().expect("true");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !fs::read_to_string(format!("/proc/{}/status", zombie.id()))
-        .unwrap_or_default()
-        .contains("State:\tZ")
-    {
-        assert!(Instant::now() < deadline, "true did not become a zombie");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    same_as_demo(&["--pid", &zombie.id().to_string()], "zombie_is_named");
-    zombie.wait().expect("reaping true");
-}
-
-/// A signal that reaches the process before the SIGSTOP of PTRACE_ATTACH
-/// is the process's: the lab must pass it on, then wait on for its stop.
-/// To make it come first every time, the target is held where signals wait
-/// (in vfork, until its child has opened a FIFO), gets SIGUSR1 there, and
-/// is let go only once the lab has attached: SIGUSR1 (10) and SIGSTOP (19)
-/// are then both pending, and the kernel delivers the lower first.
-#[test]
-fn a_signal_that_comes_first_is_passed_on() {
-    let fifo = std::env::temp_dir().join(format!("lab-attach-seize-{:016x}", random_u64()));
-    let mut target = HeldInVfork::start(&fifo);
-    let pid = target.pid.to_string();
-    // SAFETY: tgkill takes numbers and touches no memory of ours.
-    let sent = unsafe { libc::syscall(libc::SYS_tgkill, target.pid, target.pid, libc::SIGUSR1) };
-    assert_eq!(sent, 0, "tgkill SIGUSR1");
-    let mut command = lab();
-    command
-        .args(["--pid", &pid])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut running = limited(&mut command)
-        .spawn()
-        .expect("starting lab-attach-seize");
-    // Until it attaches, or fails to.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while target.status("TracerPid:") == "0" && matches!(running.try_wait(), Ok(None)) {
-        if Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let tracer = target.status("TracerPid:");
-    target.let_go();
-    let lab_pid = running.id();
-    let output = running.wait_with_output().expect("waiting for the lab");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        tracer,
-        lab_pid.to_string(),
-        "the lab (pid {lab_pid}) never attached to the process: {stderr}"
-    );
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(
-        stderr.matches("WSTOPSIG = 19 (SIGSTOP)").count(),
-        1,
-        "the ATTACH stop must be the SIGSTOP: {stderr}"
-    );
-    // Its handler runs once the process is scheduled after the detach.
-    assert_eq!(
-        target.report(Duration::from_secs(2)),
-        String::from_utf8_lossy(REPORT.get().expect("set at the start")),
-        "the SIGUSR1 never reached the process's handler: {stderr}"
-    );
-    let state = target.status("State:");
-    assert!(
-        state.starts_with('S') || state.starts_with('R'),
-        "the process is left in state {state}: {stderr}"
-    );
-}
-
-/// The test's child, held in vfork (clone with CLONE_VM | CLONE_VFORK):
-/// until the child it made ends, it sleeps where only SIGKILL wakes it, and
-/// the signals sent to it wait. Its child opens a FIFO for reading, which
-/// blocks until `let_go` opens it for writing. Its SIGUSR1 handler writes
-/// "caught SIGUSR1" and a random token into a pipe that `report` reads.
-struct HeldInVfork {
-    pid: i32,
-    fifo: std::path::PathBuf,
-    report: Option<std::fs::File>,
-}
-
-/// What the SIGUSR1 handler writes: "caught SIGUSR1 " and 16 random hex
-/// digits, chosen before the fork.
-static REPORT: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-
-/// The write end of the report pipe, for the SIGUSR1 handler.
-static REPORT_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
-
-extern "C" fn report_sigusr1(_: libc::c_int) {
-    let fd = REPORT_FD.load(std::sync::atomic::Ordering::Relaxed);
-    if let Some(message) = REPORT.get() {
-        // SAFETY: write(2) is async-signal-safe; `message` is a static buffer.
-        unsafe { libc::write(fd, message.as_ptr().cast(), message.len()) };
-    }
-}
-
-extern "C" fn open_the_fifo(path: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `path` is the NUL-terminated path the parent keeps alive (it
-    // waits for us); prctl, open and _exit are async-signal-safe.
-    unsafe {
-        // Should the target die first, so do we: nobody waits on the FIFO.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        libc::open(path.cast::<libc::c_char>(), libc::O_RDONLY);
-        libc::_exit(0)
-    }
-}
-
-impl HeldInVfork {
-    fn start(fifo: &std::path::Path) -> HeldInVfork {
-        use std::os::unix::ffi::OsStrExt;
-        REPORT.get_or_init(|| {
-            let mut report = [0u8; 32];
-            let text = format!("caught SIGUSR1 {:016x}\n", random_u64());
-            report.copy_from_slice(text.as_bytes());
-            report
-        });
-        let _ = fs::remove_file(fifo);
-        let path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("a path");
-        // SAFETY: `path` is NUL-terminated.
-        let made = unsafe { libc::mkfifo(path.as_ptr(), 0o600) };
-        assert_eq!(made, 0, "mkfifo {}", fifo.display());
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: the descriptors are new and ours.
-        let report = unsafe { std::fs::File::from_raw_fd(fds[0]) };
-        let null = std::ffi::CString::new("/dev/null").expect("a path");
-        let mut stack = vec![0u8; 256 << 10];
-        // The stack grows down, from its 16-byte aligned top.
-        let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
-        // SAFETY: the child makes only async-signal-safe calls (sigaction,
-        // clone, pause) on memory prepared before the fork, and never
-        // returns into the test.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork");
-        if pid == 0 {
-            // SAFETY: see above; `action` is zeroed, then filled in.
-            unsafe {
-                // Nothing of the test's: no streams to hold open, and no
-                // life past the test's thread.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                // The grader runs this test from an execute-only copy, so the
-                // kernel made the test non-dumpable, and we inherit that:
-                // the lab must be able to attach to us, not to the test.
-                libc::prctl(libc::PR_SET_DUMPABLE, 1);
-                let null = libc::open(null.as_ptr(), libc::O_RDWR);
-                for fd in 0..3 {
-                    libc::dup2(null, fd);
-                }
-                REPORT_FD.store(fds[1], std::sync::atomic::Ordering::Relaxed);
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = report_sigusr1 as *const () as usize;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
-                let child = libc::clone(
-                    open_the_fifo,
-                    top as *mut libc::c_void,
-                    libc::CLONE_VM | libc::CLONE_VFORK,
-                    path.as_ptr() as *mut libc::c_void,
-                );
-                // It has exited: no zombie is left behind.
-                libc::waitpid(child, std::ptr::null_mut(), libc::__WALL);
-                loop {
-                    libc::pause();
-                }
-            }
-        }
-        // SAFETY: the write end is ours to close here; the child has its copy.
-        unsafe { libc::close(fds[1]) };
-        let held = HeldInVfork {
-            pid,
-            fifo: fifo.to_path_buf(),
-            report: Some(report),
-        };
-        // Held once it sleeps uninterruptibly (D), in the vfork.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !held.status("State:").starts_with('D') {
-            assert!(
-                Instant::now() < deadline,
-                "the target was not held in vfork"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        drop(stack);
-        held
-    }
-
-    /// A field of /proc/PID/status.
-    fn status(&self, field: &str) -> String {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).expect("status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    }
-
-    /// Opens the FIFO for writing: the child's open returns, it exits, and
-    /// the vfork ends.
-    fn let_go(&self) {
-        // Its child may not have reached its open() yet: then a writer's
-        // non-blocking open fails with ENXIO, and we try again.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.open_the_fifo() {
-                Ok(_) => return,
-                Err(error)
-                    if error.raw_os_error() == Some(libc::ENXIO) && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(error) => panic!("opening the FIFO for writing: {error}"),
-            }
-        }
-    }
-
-    fn open_the_fifo(&self) -> std::io::Result<std::fs::File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.fifo)
-    }
-
-    /// What its handler reported: a line, or what came within `wait`.
-    fn report(&mut self, wait: Duration) -> String {
-        use std::os::fd::AsRawFd;
-        let deadline = Instant::now() + wait;
-        let mut report = Vec::new();
-        let Some(file) = self.report.as_mut() else {
-            return String::new();
-        };
-        while !report.ends_with(b"\n") {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mut poll = libc::pollfd {
-                fd: file.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one pollfd, ours.
-            if unsafe { libc::poll(&mut poll, 1, left.as_millis() as libc::c_int) } <= 0 {
-                break;
-            }
-            let mut buffer = [0u8; 64];
-            match std::io::Read::read(file, &mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => report.extend_from_slice(&buffer[..n]),
-            }
-        }
-        String::from_utf8_lossy(&report).into_owned()
-    }
-
-    fn end(&mut self) {
-        if self.pid > 0 {
-            // Its child may still wait on the FIFO (ENXIO if it does not).
-            let _ = self.open_the_fifo();
-            // SAFETY: kill and waitpid on our own child.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
-            }
-            self.pid = 0;
-            let _ = fs::remove_file(&self.fifo);
-        }
-    }
-}
-
-impl Drop for HeldInVfork {
-    fn drop(&mut self) {
-        self.end();
-    }
-}
+#[cfg(feature = "hidden")]
+mod hidden;

@@ -1,79 +1,52 @@
-//! Lab: plant the 0xCC, then step over it (chapter breakpoint).
+//! Lab: gdb's `finish` at every call (chapter breakpoint).
 //!
-//! Write the four requests of a breakpoint. The debugger around them (where
-//! the breakpoints go, what a SIGTRAP is, the hits, when to step over, the
-//! threads, and all it prints) is the demo's, given in `main.rs`: it calls
-//! your functions at the right stops and shows what they return. Run your
-//! version with `cargo run -p lab-breakpoint` (the built-in target) or
-//! `cargo run -p lab-breakpoint -- --break write -- sh -c 'echo hi'`, and
-//! check it with `scripts/labs check breakpoint`.
+//! The program (`main.rs`) breaks at a function's entry with an int3, as
+//! the demo does, and calls `at_entry` at each hit, before it steps over
+//! that int3. Your part: find where this call will return to, and plant a
+//! one-shot int3 there (`at_entry`); when that int3 is hit, the function
+//! has returned: read its return value, and leave the program as if
+//! nothing had happened (`at_return`). Run your version with
+//! `cargo run -p lab-breakpoint` (the built-in target, which calls
+//! `lucky_draw` and `target_fn` three times each and prints what they
+//! returned) or
+//! `cargo run -p lab-breakpoint -- --break target_fn` (the same target),
+//! and check it with `scripts/labs check breakpoint`.
 //!
-//! Every request may fail with ESRCH when the tracee was killed meanwhile:
-//! let that error through (`?`), with its `Errno` inside (`.with_context`
-//! keeps it): the tracer recognizes it and carries on.
+//! The demo's `plant`, `unplant` and `rewind` (`breakpoint::int3`) are
+//! yours to use.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use anyhow::{Context, Result};
-use nix::errno::Errno;
+use breakpoint::int3;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
-use workbook::Sig;
+use workbook::arch;
 
-/// What `plant` did: the byte the 0xCC replaced, which goes back at every
-/// step over it, and the word as PTRACE_PEEKTEXT read it and as
-/// PTRACE_POKETEXT wrote it (for the tracer to show).
-pub struct Planted {
+/// A one-shot breakpoint at a return address: where it is, and the byte
+/// its 0xCC replaced.
+pub struct ReturnBreakpoint {
+    pub address: u64,
     pub original: u8,
-    pub read: i64,
-    pub written: i64,
 }
 
-/// Plant an int3 at `address` in the tracee `pid`. ptrace reads and writes
-/// the tracee's memory a word (8 bytes) at a time: read the word at
-/// `address` (`ptrace(PTRACE_PEEKTEXT)`: `ptrace::read(pid, address as
-/// AddressType)`, an `i64`), put `BREAKPOINT` (0xCC) in place of the byte
-/// at `address`, and write the word back (`ptrace(PTRACE_POKETEXT)`:
-/// `ptrace::write(pid, address as AddressType, word)`).
-///
-/// Which byte of the number is the one at `address`? x86_64 is
-/// little-endian: `word.to_le_bytes()` gives the bytes in memory order,
-/// lowest address first, and `i64::from_le_bytes` makes the number again.
-/// Return the byte you replaced and both words.
-pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
-    todo!("PTRACE_PEEKTEXT, 0xCC into the byte at the address, PTRACE_POKETEXT")
+/// Called at the hit of the int3 at the function's entry: the `call`
+/// instruction has run, the function's own first instruction not yet
+/// (the int3 stands in for it). Where will this call return to? `call`
+/// pushed that address on the stack, and nothing has moved the stack
+/// since: read the tracee's registers (PTRACE_GETREGS:
+/// `arch::read_regs(pid)`) and, at the address the stack pointer holds,
+/// the word of the tracee's memory (PTRACE_PEEKDATA: `ptrace::read`).
+/// Plant an int3 there (`int3::plant`) and return where it is and the byte
+/// it replaced.
+pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
+    todo!("PTRACE_GETREGS, PTRACE_PEEKDATA at the stack pointer, an int3 at that address")
 }
 
-/// Take the int3 at `address` out: the same PEEKTEXT and POKETEXT as
-/// `plant`, with `original` (the byte `plant` returned) back in place of
-/// the 0xCC, and the other seven bytes as they are now. Return the word
-/// you wrote.
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
-    todo!("PTRACE_PEEKTEXT, the original byte back, PTRACE_POKETEXT")
-}
-
-/// At a hit the int3 has run: the SIGTRAP comes with rip one past it (an
-/// int3 is `BREAKPOINT_LENGTH`, one byte, long), and the instruction the
-/// 0xCC stood in for starts one byte earlier. Move rip back by that byte,
-/// with the lecture's one-register requests: read rip's word in the
-/// tracee's `struct user` (`ptrace(PTRACE_PEEKUSER)`:
-/// `arch::peek_user(pid, offset)`, with `offset =
-/// arch::user_offset_of_instruction_pointer()`, 128 on x86_64) and write
-/// it back less one (`ptrace(PTRACE_POKEUSER)`: `arch::poke_user(pid,
-/// offset, value)`). Return rip as you read it.
-pub fn rewind(pid: Pid) -> Result<u64> {
-    todo!("PTRACE_PEEKUSER rip, PTRACE_POKEUSER rip - 1")
-}
-
-/// Restart the tracee for one instruction: `ptrace(PTRACE_SINGLESTEP, pid,
-/// 0, sig)`. It then stops again with a SIGTRAP, and the tracer puts the
-/// 0xCC back. `sig` is the signal to deliver, `signal.map_or(0,
-/// Sig::number)`: any of the 64, so make the request with
-/// `libc::ptrace(libc::PTRACE_SINGLESTEP, pid.as_raw(), addr, data)`
-/// (addr a null pointer, data the number cast to a pointer; nix's
-/// `ptrace::step` takes only the classic signals), and check its result
-/// with `Errno::result(ret)`. ESRCH (the tracee was killed meanwhile) is no
-/// error here: return `Ok(())`, its end is the next report.
-pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    todo!("PTRACE_SINGLESTEP, the signal as data")
+/// Called at the hit of the int3 that `at_entry` planted: the function has
+/// returned, and its result is where the x86_64 calling convention puts an
+/// integer result. Read it (PTRACE_GETREGS) and return it. Then leave no
+/// trace: this int3 is used once, so take it out (`int3::unplant`, with
+/// the original byte), and the instruction it stood in for must run, whole.
+pub fn at_return(pid: Pid, planted: &ReturnBreakpoint) -> Result<u64> {
+    todo!("the return value from the registers, the int3 out, rip back over it")
 }

@@ -1,81 +1,43 @@
-//! Lab: plant the 0xCC, then step over it (chapter breakpoint). The
-//! reference solution.
+//! Lab: gdb's `finish` at every call (chapter breakpoint). The reference
+//! solution.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use anyhow::{Context, Result};
-use nix::errno::Errno;
+use breakpoint::int3;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
-use workbook::Sig;
+use workbook::arch;
 
-/// What `plant` did: the byte the 0xCC replaced, which goes back at every
-/// step over it, and the word as PTRACE_PEEKTEXT read it and as
-/// PTRACE_POKETEXT wrote it (for the tracer to show).
-pub struct Planted {
+/// A one-shot breakpoint at a return address: where it is, and the byte
+/// its 0xCC replaced.
+pub struct ReturnBreakpoint {
+    pub address: u64,
     pub original: u8,
-    pub read: i64,
-    pub written: i64,
 }
 
-/// PTRACE_PEEKTEXT the word at `address`, put 0xCC in its first byte (the
-/// lowest address: x86_64 is little-endian), PTRACE_POKETEXT it back.
-pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
-    let word = ptrace::read(pid, address as AddressType)
-        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
-    let mut bytes = word.to_le_bytes();
-    let original = bytes[0];
-    bytes[0] = BREAKPOINT;
-    let patched = i64::from_le_bytes(bytes);
-    ptrace::write(pid, address as AddressType, patched)
-        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
-    Ok(Planted {
-        original,
-        read: word,
-        written: patched,
+/// At the entry, before the function's first instruction has run, rsp
+/// points at the return address that `call` pushed: PTRACE_PEEKDATA it,
+/// and plant an int3 there.
+pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
+    let regs = arch::read_regs(pid)?;
+    let stack_top = regs.rsp;
+    let return_address = ptrace::read(pid, stack_top as AddressType)
+        .with_context(|| format!("PTRACE_PEEKDATA at rsp {stack_top:#x} in pid {pid}"))?
+        as u64;
+    let planted = int3::plant(pid, return_address)?;
+    Ok(ReturnBreakpoint {
+        address: return_address,
+        original: planted.original,
     })
 }
 
-/// The original byte back in the word at `address`: PEEKTEXT, POKETEXT.
-/// Returns the word written.
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
-    let word = ptrace::read(pid, address as AddressType)
-        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
-    let mut bytes = word.to_le_bytes();
-    bytes[0] = original;
-    let restored = i64::from_le_bytes(bytes);
-    ptrace::write(pid, address as AddressType, restored)
-        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
-    Ok(restored)
-}
-
-/// rip back over the int3, which has run: PTRACE_PEEKUSER the word of rip
-/// in `struct user`, PTRACE_POKEUSER it less one byte. Returns rip as it
-/// was, one past the breakpoint.
-pub fn rewind(pid: Pid) -> Result<u64> {
-    let offset = arch::user_offset_of_instruction_pointer();
-    let rip = arch::peek_user(pid, offset)?;
-    arch::poke_user(pid, offset, rip.wrapping_sub(BREAKPOINT_LENGTH))?;
-    Ok(rip)
-}
-
-/// ptrace(PTRACE_SINGLESTEP, pid, 0, sig): run one instruction, then a
-/// SIGTRAP; `signal` (any of the 64) is delivered first. nix's wrapper
-/// takes only the classic signals. A tracee killed meanwhile (ESRCH) is
-/// no error: its end is the next report.
-pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    let data = signal.map_or(0, Sig::number) as usize;
-    // SAFETY: PTRACE_SINGLESTEP reads no memory: addr is unused, data is a number.
-    let ret = unsafe {
-        libc::ptrace(
-            libc::PTRACE_SINGLESTEP,
-            pid.as_raw(),
-            std::ptr::null_mut::<libc::c_void>(),
-            data as *mut libc::c_void,
-        )
-    };
-    match Errno::result(ret) {
-        Ok(_) | Err(Errno::ESRCH) => Ok(()),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_SINGLESTEP on pid {pid}")),
-    }
+/// Back in the caller, one byte past the int3: rax is the result. The
+/// original byte back, and rip back onto it, so that the caller's
+/// instruction runs whole and the int3 is never hit again.
+pub fn at_return(pid: Pid, planted: &ReturnBreakpoint) -> Result<u64> {
+    let regs = arch::read_regs(pid)?;
+    let result = regs.rax;
+    int3::unplant(pid, planted.address, planted.original)?;
+    int3::rewind(pid)?;
+    Ok(result)
 }

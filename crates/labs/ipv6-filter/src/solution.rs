@@ -1,45 +1,30 @@
-//! Lab: a classic BPF program of your own (chapter ipv6-filter). The
-//! reference solution.
+//! Lab: a classic BPF program for a port given at run time (chapter
+//! ipv6-filter). The reference solution.
 #![allow(unused_imports, unused_variables)]
 
-use std::os::fd::{AsRawFd, BorrowedFd};
-
-use anyhow::{Context, Result};
 use libc::{BPF_ABS, BPF_B, BPF_H, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET};
-use nix::errno::Errno;
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
-pub fn ip6_udp_filter() -> Vec<sock_filter> {
+/// The ethertype of IPv6; the next header of UDP.
+const ETH_P_IPV6: u32 = 0x86dd;
+const IPPROTO_UDP: u32 = 17;
+
+/// Where the headers start in the frame: Ethernet's is 14 bytes long,
+/// IPv6's fixed header 40.
+const IPV6_AT: u32 = 14;
+const UDP_AT: u32 = IPV6_AT + 40;
+
+pub fn ip6_udp_dst_port(port: u16) -> Vec<sock_filter> {
     vec![
         bpf_stmt(BPF_LD | BPF_H | BPF_ABS, 12),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, 0x86dd, 0, 6),
-        bpf_stmt(BPF_LD | BPF_B | BPF_ABS, 14 + 6),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, 17, 3, 0),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, 44, 0, 3),
-        bpf_stmt(BPF_LD | BPF_B | BPF_ABS, 14 + 40),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 1),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 5),
+        // The next-header byte.
+        bpf_stmt(BPF_LD | BPF_B | BPF_ABS, IPV6_AT + 6),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 3),
+        // The destination port: ldh gives it in host order already.
+        bpf_stmt(BPF_LD | BPF_H | BPF_ABS, UDP_AT + 2),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, u32::from(port), 0, 1),
         bpf_stmt(BPF_RET | BPF_K, 0x0004_0000),
         bpf_stmt(BPF_RET | BPF_K, 0),
     ]
-}
-
-pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> {
-    let prog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr().cast_mut(),
-    };
-    // SAFETY: `prog` points at `program`, which outlives the call; the
-    // kernel copies the instructions before setsockopt returns.
-    let ret = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&prog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    Errno::result(ret)
-        .map(drop)
-        .context("setsockopt(SO_ATTACH_FILTER)")
 }

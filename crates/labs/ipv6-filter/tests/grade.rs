@@ -1,15 +1,16 @@
-//! Grading tests for lab-ipv6-filter: your program must be tcpdump's `ip6
-//! and udp`, and the kernel, given it by your attach_filter, must keep
-//! exactly the IPv6 UDP frames. Each test's points are in lab.toml.
+//! Grading tests for lab-ipv6-filter: your `ip6 and udp dst port PORT`,
+//! built for a port chosen at random for each run, judged by what the
+//! kernel lets through to a socket of the test's. Each test's points are in
+//! lab.toml.
 //!
-//! The frames are new at every run (tests/common/frames.rs): random
-//! payloads, ports, addresses and chains of extension headers. Your code
-//! runs only in the lab binary, never in this process: the first test reads
-//! your program from `lab-ipv6-filter -dd` and runs it in userspace
-//! (`bpf::interp`); in the second, the lab attaches it (`--attach-fd 3`) to
-//! a packet socket this test opened on `lo`, in a network namespace of the
-//! test's own, and the test sends traffic and sees what the kernel lets
-//! through. What the lab prints about frames is never what counts.
+//! Your code runs only in the lab binary, never in this process: the test
+//! opens a socket, hands it to `lab-ipv6-filter --port PORT --attach-fd 3`,
+//! which attaches your program with SO_ATTACH_FILTER and exits, and then
+//! the test sends frames through that socket and sees which arrive. The
+//! frames are new at every run (tests/common/frames.rs): UDP over IPv6 to
+//! the port, and near misses (other ports, the port's bytes swapped, the
+//! port as the source, TCP, IPv4, other ethertypes, frames cut short).
+//! What the lab prints is never what counts.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
@@ -17,18 +18,14 @@ workbook::seal_grading_tests!();
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
-use workbook::bpf::disasm::listing;
-use workbook::bpf::{interp, sock_filter};
-use workbook::testing::Transcript;
 
 #[path = "common/frames.rs"]
 mod frames;
-use frames::{frames, shown, tcpdump_keeps};
+use frames::{another_port, keeps, random_port, shown};
 
 /// The lab, killed if it runs past the time limit.
 fn lab() -> Command {
@@ -37,144 +34,278 @@ fn lab() -> Command {
     command
 }
 
-/// What the lab prints on stdout with `args`; it must exit 0.
-fn stdout_of(args: &[&str]) -> String {
-    let output = workbook::testing::run(lab().args(args));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "`lab-ipv6-filter {}` failed ({}): {stderr}",
-        args.join(" "),
-        output.status
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Your program, as `lab-ipv6-filter -dd` prints it (tcpdump's `-dd`: one
-/// `{ 0x28, 0, 0, 0x0000000c },` a line); a listing in any other form fails
-/// the test, naming the line.
-fn program_of_the_lab() -> Vec<sock_filter> {
-    let stdout = stdout_of(&["-dd"]);
-    let program = stdout
-        .lines()
-        .enumerate()
-        .map(|(n, line)| {
-            parse_dd_line(line).unwrap_or_else(|| {
-                panic!(
-                    "`lab-ipv6-filter -dd` line {}: expected `{{ 0xCODE, JT, JF, 0xK }},` \
-                     as tcpdump -dd prints it, found {line:?}",
-                    n + 1
-                )
-            })
-        })
-        .collect::<Vec<_>>();
-    assert!(
-        !program.is_empty(),
-        "`lab-ipv6-filter -dd` printed no instructions"
-    );
-    program
-}
-
-/// `{ 0x%x, %d, %d, 0x%08x },`, libpcap's format for `-dd`; `None` for
-/// anything else.
-fn parse_dd_line(line: &str) -> Option<sock_filter> {
-    let fields = line.strip_prefix("{ ")?.strip_suffix(" },")?;
-    let [code, jt, jf, k] = fields.split(", ").collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let hex = |text: &str, digits: Option<usize>| {
-        let digits_text = text.strip_prefix("0x")?;
-        let exact = digits.is_none_or(|n| digits_text.len() == n);
-        let hex_only =
-            !digits_text.is_empty() && digits_text.bytes().all(|b| b.is_ascii_hexdigit());
-        (exact && hex_only).then(|| u32::from_str_radix(digits_text, 16).ok())?
-    };
-    let decimal = |text: &str| {
-        let digits_only = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-        digits_only.then(|| text.parse::<u8>().ok())?
-    };
-    Some(sock_filter {
-        code: u16::try_from(hex(code, None)?).ok()?,
-        jt: decimal(jt)?,
-        jf: decimal(jf)?,
-        k: hex(k, Some(8))?,
-    })
-}
-
-/// Your program, as `-dd` prints it, in the workspace's interpreter (which
-/// follows the kernel's rules): the kernel's checker must accept it, and
-/// on 600 random frames it must keep the whole of every frame tcpdump's
-/// `ip6 and udp` keeps and nothing else. `-d` must list it as `tcpdump -d
-/// 'ip6 and udp'` does (tests/data, recorded with tcpdump 4.99).
+/// Your program for a random port, attached by the lab to a Unix datagram
+/// socket of the test's (any socket takes SO_ATTACH_FILTER, and the kernel
+/// runs the filter on every datagram sent to it, from its first byte, as a
+/// packet socket does on a frame): of 600 random frames sent through it,
+/// exactly those `ip6 and udp dst port PORT` keeps must arrive, whole.
 #[test]
-fn the_program_keeps_ipv6_udp_and_nothing_else() {
-    let program = program_of_the_lab();
-    if let Err(refusal) = interp::check(&program) {
-        panic!("the kernel would refuse the program: {refusal:#}");
-    }
-    let wrong: Vec<String> = frames(600, 0)
-        .into_iter()
-        .filter_map(|frame| {
-            let kept = interp::run(&program, &frame).kept(frame.len());
-            let wanted = if tcpdump_keeps(&frame) {
-                frame.len()
-            } else {
-                0
-            };
-            (kept != wanted).then(|| format!("kept {kept}, wanted {wanted}: {}", shown(&frame)))
-        })
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "{} of 600 random frames are not kept as tcpdump keeps them, e.g.:\n{}",
-        wrong.len(),
-        wrong[..wrong.len().min(5)].join("\n")
-    );
-
-    let tcpdump = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tcpdump-d-ip6-and-udp"),
-    )
-    .expect("reading tests/data/tcpdump-d-ip6-and-udp");
-    let listed = stdout_of(&["-d"]);
-    assert_eq!(
-        listed,
-        listing(&program),
-        "`lab-ipv6-filter -d` does not list the program `-dd` prints"
-    );
-    assert_eq!(
-        listed, tcpdump,
-        "`lab-ipv6-filter -d` is not `tcpdump -d 'ip6 and udp'`"
-    );
-}
-
-/// Your program attached by your attach_filter to a packet socket of this
-/// test's, on `lo`, in a user and network namespace of the test's own
-/// (`lab-ipv6-filter --attach-fd 3`): the test sends 240 random frames of
-/// its own through `lo`, and UDP over IPv6 and IPv4 with random ports and
-/// payloads, fragmented too, plus what brings ICMP and TCP frames back; a
-/// second packet socket without a filter sees everything. The filtered
-/// socket must get exactly the frames tcpdump's `ip6 and udp` keeps, whole.
-#[test]
-fn the_kernel_keeps_ipv6_udp_and_nothing_else() {
-    if let Err(message) = in_a_namespace_of_our_own(live_check) {
+fn a_unix_socket_gets_only_ipv6_udp_to_the_port() {
+    let port = random_port();
+    let frames = frames::frames(600, port, 1);
+    if let Err(message) = in_a_namespace_of_our_own(|| unix_check(port, &frames)) {
         panic!("{message}");
     }
-    // Around your functions runs the demo's own code: for an interface that
-    // does not exist, its error is the demo's, word for word.
-    let mut command = Command::new(get_cargo_bin("lab-ipv6-filter"));
-    command.args(["--iface", "nosuch0"]);
-    workbook::testing::limited(&mut command);
-    let ours = Transcript::of_run(&mut command, ("lab-ipv6-filter", "ipv6-filter"));
-    ours.assert_same_as(
-        &Transcript::of_demo("ipv6-filter", "unknown_interface_is_named"),
-        "lab-ipv6-filter --iface nosuch0 (the demo's snapshot unknown_interface_is_named)",
-    );
+}
+
+/// Your program for a random port, attached by the lab to a packet socket
+/// of this test's, on `lo`, in a user and network namespace of the test's
+/// own: the test sends 240 random frames through `lo`, and real traffic:
+/// UDP over IPv6 to the port, to another port and from the port, UDP over
+/// IPv4 to the port, a TCP connection to the port refused, a datagram to a
+/// closed port (which brings an ICMPv6 error back). A second packet socket
+/// without a filter sees everything; the filtered one must get exactly the
+/// frames `ip6 and udp dst port PORT` keeps, whole.
+#[test]
+fn a_packet_socket_on_lo_gets_only_ipv6_udp_to_the_port() {
+    let port = random_port();
+    if let Err(message) = in_a_namespace_of_our_own(|| live_check(port)) {
+        panic!("{message}");
+    }
+}
+
+#[cfg(feature = "hidden")]
+mod hidden;
+
+/// A Unix datagram socket pair, (sender, receiver).
+fn datagram_pair() -> Result<(OwnedFd, OwnedFd), String> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two descriptors into `fds`.
+    let made = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if made != 0 {
+        return Err(format!(
+            "socketpair(AF_UNIX, SOCK_DGRAM): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: socketpair returned two new descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// What of `frame`, sent through `sender`, arrives at `receiver`: `None`
+/// when the filter dropped it. The datagram is queued, or not, before
+/// send returns.
+fn through(sender: &OwnedFd, receiver: &OwnedFd, frame: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    // SAFETY: send reads the frame.
+    let sent = unsafe { libc::send(sender.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+    if sent != frame.len() as isize {
+        return Err(format!(
+            "send on the Unix socket: {} ({})",
+            std::io::Error::last_os_error(),
+            shown(frame)
+        ));
+    }
+    // One byte more than the frame: a datagram that fits with room to spare
+    // was not cut by recv, so its length is the filter's doing alone.
+    let mut buffer = vec![0u8; frame.len() + 1];
+    // SAFETY: recv writes at most the buffer's length into it.
+    let got = unsafe {
+        libc::recv(
+            receiver.as_raw_fd(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if got < 0 {
+        let error = std::io::Error::last_os_error();
+        return match error.raw_os_error() {
+            Some(libc::EAGAIN) => Ok(None),
+            _ => Err(format!("recv on the Unix socket: {error}")),
+        };
+    }
+    buffer.truncate(got as usize);
+    Ok(Some(buffer))
+}
+
+/// The check of `a_unix_socket_gets_only_ipv6_udp_to_the_port`, in the
+/// namespace: the lab attaches its program for `port` to the receiving end
+/// of a Unix datagram socket pair, and exits; then `frames` go through it
+/// one by one.
+fn unix_check(port: u16, frames: &[Vec<u8>]) -> Result<(), String> {
+    let (sender, receiver) = datagram_pair()?;
+    run_the_lab_on(&receiver, port)?;
+    let mut wrong = Vec::new();
+    for frame in frames {
+        let got = through(&sender, &receiver, frame)?;
+        let kept = keeps(frame, port);
+        let problem = match &got {
+            None if kept => "dropped, but it is UDP over IPv6 to the port",
+            Some(bytes) if !kept && bytes.is_empty() => "let through (0 bytes of it)",
+            Some(_) if !kept => "let through, but it is not UDP over IPv6 to the port",
+            Some(bytes) if bytes != frame => "let through, but not whole",
+            _ => continue,
+        };
+        wrong.push(format!("  {problem}: {}", shown(frame)));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "with your program for port {port} ({port:#06x}) attached, {} of {} random frames \
+         were not treated as `ip6 and udp dst port {port}` treats them, e.g.:\n{}",
+        wrong.len(),
+        frames.len(),
+        wrong[..wrong.len().min(5)].join("\n")
+    ))
+}
+
+/// The check of `a_packet_socket_on_lo_gets_only_ipv6_udp_to_the_port`, in
+/// the namespace: the lab attaches its program for `port` to `filtered`,
+/// and exits; then the traffic, and what each socket got.
+fn live_check(port: u16) -> Result<(), String> {
+    let lo = nix::net::if_::if_nametoindex("lo").map_err(|e| format!("lo: {e}"))? as i32;
+    let filtered = packet_socket(lo, true)?;
+    let everything = packet_socket(lo, true)?;
+    let sender = packet_socket(lo, false)?;
+    run_the_lab_on(&filtered, port)?;
+    still_bound_to(&filtered, lo)?;
+    // What came before the filter went through none.
+    receive_all(filtered.as_raw_fd(), Duration::from_millis(20));
+    receive_all(everything.as_raw_fd(), Duration::from_millis(20));
+
+    let quiet = Duration::from_millis(30);
+    let mut seen = Vec::new();
+    let mut kept = Vec::new();
+    let injected = frames::frames(240, port, 14);
+    for batch in injected.chunks(24) {
+        for frame in batch {
+            send_frame(&sender, lo, frame)?;
+        }
+        seen.extend(receive_all(everything.as_raw_fd(), quiet));
+        kept.extend(receive_all(filtered.as_raw_fd(), quiet));
+    }
+    let payloads = traffic(port)?;
+    seen.extend(receive_all(
+        everything.as_raw_fd(),
+        Duration::from_millis(100),
+    ));
+    kept.extend(receive_all(
+        filtered.as_raw_fd(),
+        Duration::from_millis(100),
+    ));
+
+    // The unfiltered socket must have seen all of it: nothing on the way
+    // (a qdisc, a rule) made frames vanish before the filters ran.
+    for frame in &injected {
+        if !seen.contains(frame) {
+            return Err(format!(
+                "a frame the test sent on lo never arrived: {}",
+                shown(frame)
+            ));
+        }
+    }
+    for payload in &payloads {
+        if !seen
+            .iter()
+            .any(|frame| keeps(frame, port) && frame.windows(payload.len()).any(|w| w == payload))
+        {
+            return Err(format!(
+                "a UDP datagram the test sent to [::1]:{port} never showed on lo"
+            ));
+        }
+    }
+
+    let mut wanted: Vec<Vec<u8>> = seen.iter().filter(|f| keeps(f, port)).cloned().collect();
+    let mut got = kept.clone();
+    wanted.sort();
+    got.sort();
+    if got == wanted {
+        return Ok(());
+    }
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|f| !kept.contains(f))
+        .take(3)
+        .map(|f| {
+            format!(
+                "\n  UDP over IPv6 to the port, not let through (whole): {}",
+                shown(f)
+            )
+        })
+        .collect();
+    let extra: Vec<String> = kept
+        .iter()
+        .filter(|f| !wanted.contains(f))
+        .take(3)
+        .map(|f| {
+            format!(
+                "\n  let through, but not UDP over IPv6 to the port: {}",
+                shown(f)
+            )
+        })
+        .collect();
+    Err(format!(
+        "of {} frames on lo, `ip6 and udp dst port {port}` keeps {}; the socket with your \
+         program got {}{}{}",
+        seen.len(),
+        wanted.len(),
+        got.len(),
+        missing.concat(),
+        extra.concat()
+    ))
+}
+
+/// Real traffic on `lo`: UDP datagrams with random payloads over IPv6 to
+/// `port`, to another port and from `port`, over IPv4 to `port`; one to a
+/// closed port (which brings an ICMPv6 error back); and a TCP connection
+/// to `port` over IPv6, refused. Returns the payloads sent to `port` over
+/// IPv6, which kept frames must carry.
+fn traffic(port: u16) -> Result<Vec<Vec<u8>>, String> {
+    fn io(what: &'static str) -> impl Fn(std::io::Error) -> String {
+        move |e| format!("{what}: {e}")
+    }
+    let v6 = |port| SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    let v4 = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let receiver = UdpSocket::bind(v6(port)).map_err(io("binding UDP to [::1]:PORT"))?;
+    let elsewhere =
+        UdpSocket::bind(v6(another_port(port))).map_err(io("binding UDP to another port"))?;
+    let receiver4 = UdpSocket::bind(v4(port)).map_err(io("binding UDP to 127.0.0.1:PORT"))?;
+    let sender = UdpSocket::bind(v6(0)).map_err(io("binding UDP on ::1"))?;
+    let sender4 = UdpSocket::bind(v4(0)).map_err(io("binding UDP on 127.0.0.1"))?;
+    let to_elsewhere = elsewhere.local_addr().map_err(io("getsockname"))?;
+    let mut payloads = Vec::new();
+    for size in [1 + frames::below(64), 1 + frames::below(400)] {
+        let payload = frames::random_bytes(size);
+        sender
+            .send_to(&payload, v6(port))
+            .map_err(io("sending UDP to [::1]:PORT"))?;
+        payloads.push(payload);
+        let other = frames::random_bytes(size);
+        sender
+            .send_to(&other, to_elsewhere)
+            .map_err(io("sending UDP to another port"))?;
+        // From the port: the port is the source, not the destination.
+        receiver
+            .send_to(&other, to_elsewhere)
+            .map_err(io("sending UDP from [::1]:PORT"))?;
+        sender4
+            .send_to(&other, v4(port))
+            .map_err(io("sending UDP to 127.0.0.1:PORT"))?;
+    }
+    // A closed port: the port of a socket just closed.
+    let closed = UdpSocket::bind(v6(0))
+        .map_err(io("binding"))?
+        .local_addr()
+        .map_err(io("getsockname"))?;
+    let _ = sender.send_to(&frames::random_bytes(1 + frames::below(32)), closed);
+    // Nobody listens on TCP port PORT: a SYN to it, and a RST back.
+    let _ = TcpStream::connect_timeout(&v6(port), Duration::from_secs(1));
+    drop((receiver, elsewhere, receiver4));
+    Ok(payloads)
 }
 
 /// Runs `check` in a child process in a new user and network namespace
 /// (where it is root, and `lo` is the only interface), and returns what it
 /// returned: its error, sent back through a pipe.
-fn in_a_namespace_of_our_own(check: fn() -> Result<(), String>) -> Result<(), String> {
+fn in_a_namespace_of_our_own(check: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 writes two descriptors into `fds`.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -188,8 +319,10 @@ fn in_a_namespace_of_our_own(check: fn() -> Result<(), String>) -> Result<(), St
         -1 => panic!("fork: {}", std::io::Error::last_os_error()),
         0 => {
             drop(read_end);
-            let result = std::panic::catch_unwind(|| enter_namespaces().and_then(|()| check()))
-                .unwrap_or_else(|_| Err("the check panicked".into()));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                enter_namespaces().and_then(|()| check())
+            }))
+            .unwrap_or_else(|_| Err("the check panicked".into()));
             let report = result.err().unwrap_or_default();
             let mut pipe = std::fs::File::from(write_end);
             let _ = std::io::Write::write_all(&mut pipe, report.as_bytes());
@@ -218,7 +351,7 @@ fn in_a_namespace_of_our_own(check: fn() -> Result<(), String>) -> Result<(), St
 }
 
 /// A new user and network namespace: root in it (our uid mapped to 0), `lo`
-/// brought up, its MTU made 1280 so that big datagrams go in fragments.
+/// brought up, its MTU made 1280.
 /// The child lifts the seal it inherited while it writes its maps, and
 /// puts it back before anything of the lab runs.
 fn enter_namespaces() -> Result<(), String> {
@@ -344,112 +477,11 @@ fn receive_all(fd: RawFd, quiet: Duration) -> Vec<Vec<u8>> {
     }
 }
 
-/// The check of `the_kernel_keeps_ipv6_udp_and_nothing_else`, in the
-/// namespace: the lab attaches its filter to `filtered`, and exits; then
-/// the traffic, and what each socket got.
-fn live_check() -> Result<(), String> {
-    let lo = nix::net::if_::if_nametoindex("lo").map_err(|e| format!("lo: {e}"))? as i32;
-    let filtered = packet_socket(lo, true)?;
-    let everything = packet_socket(lo, true)?;
-    let sender = packet_socket(lo, false)?;
-    run_the_lab_on(&filtered)?;
-    still_bound_to(&filtered, lo)?;
-    // What came before the filter went through none.
-    receive_all(filtered.as_raw_fd(), Duration::from_millis(20));
-    receive_all(everything.as_raw_fd(), Duration::from_millis(20));
-
-    let quiet = Duration::from_millis(30);
-    let mut seen = Vec::new();
-    let mut kept = Vec::new();
-    let injected = frames(240, 14);
-    for batch in injected.chunks(24) {
-        for frame in batch {
-            send_frame(&sender, lo, frame)?;
-        }
-        seen.extend(receive_all(everything.as_raw_fd(), quiet));
-        kept.extend(receive_all(filtered.as_raw_fd(), quiet));
-    }
-    let payloads = traffic()?;
-    seen.extend(receive_all(
-        everything.as_raw_fd(),
-        Duration::from_millis(100),
-    ));
-    kept.extend(receive_all(
-        filtered.as_raw_fd(),
-        Duration::from_millis(100),
-    ));
-
-    // The unfiltered socket must have seen all of it: nothing on the way
-    // (a qdisc, a rule) made frames vanish before the filters ran.
-    for frame in &injected {
-        if !seen.contains(frame) {
-            return Err(format!(
-                "a frame the test sent on lo never arrived: {}",
-                shown(frame)
-            ));
-        }
-    }
-    for payload in &payloads {
-        if !seen
-            .iter()
-            .any(|frame| frame.windows(payload.len()).any(|w| w == payload))
-        {
-            return Err("a UDP datagram the test sent never showed on lo".into());
-        }
-    }
-    let fragments = seen
-        .iter()
-        .filter(|f| tcpdump_keeps(f) && f[20] == frames::FRAGMENT)
-        .count();
-    if fragments < 2 {
-        return Err(format!(
-            "the big UDP datagram over IPv6 made {fragments} fragments on lo, not 2 or more"
-        ));
-    }
-
-    let mut wanted: Vec<Vec<u8>> = seen.iter().filter(|f| tcpdump_keeps(f)).cloned().collect();
-    let mut got = kept.clone();
-    wanted.sort();
-    got.sort();
-    if got == wanted {
-        return Ok(());
-    }
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|f| !kept.contains(f))
-        .take(3)
-        .map(|f| {
-            format!(
-                "\n  kept by tcpdump, not (whole) by your filter: {}",
-                shown(f)
-            )
-        })
-        .collect();
-    let extra: Vec<String> = kept
-        .iter()
-        .filter(|f| !wanted.contains(f))
-        .take(3)
-        .map(|f| {
-            format!(
-                "\n  let through by your filter, not by tcpdump's: {}",
-                shown(f)
-            )
-        })
-        .collect();
-    Err(format!(
-        "of {} frames on lo, tcpdump's `ip6 and udp` keeps {}; the socket with your filter got {}{}{}",
-        seen.len(),
-        wanted.len(),
-        got.len(),
-        missing.concat(),
-        extra.concat()
-    ))
-}
-
-/// `lab-ipv6-filter --attach-fd 3`, with `socket` as its descriptor 3, as
+/// `lab-ipv6-filter --port PORT --attach-fd 3`, with `socket` as its
+/// descriptor 3, as
 /// the first process of a PID namespace of its own: when it exits, nothing
 /// it started is left, and the socket is this test's alone again.
-fn run_the_lab_on(socket: &OwnedFd) -> Result<(), String> {
+fn run_the_lab_on(socket: &OwnedFd, port: u16) -> Result<(), String> {
     // SAFETY: unshare takes a plain integer; it affects this process's
     // children only.
     if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
@@ -459,9 +491,9 @@ fn run_the_lab_on(socket: &OwnedFd) -> Result<(), String> {
         ));
     }
     let fd = socket.as_raw_fd();
-    let mut command = Command::new(get_cargo_bin("lab-ipv6-filter"));
+    let mut command = lab();
     command
-        .args(["--attach-fd", "3"])
+        .args(["--port", &port.to_string(), "--attach-fd", "3"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -490,7 +522,9 @@ fn run_the_lab_on(socket: &OwnedFd) -> Result<(), String> {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err("`lab-ipv6-filter --attach-fd 3` ran past 20 s".into());
+                return Err(format!(
+                    "`lab-ipv6-filter --port {port} --attach-fd 3` ran past 20 s"
+                ));
             }
         }
     };
@@ -499,7 +533,7 @@ fn run_the_lab_on(socket: &OwnedFd) -> Result<(), String> {
         .map_err(|e| format!("lab-ipv6-filter's output: {e}"))?;
     if !status.success() {
         return Err(format!(
-            "`lab-ipv6-filter --attach-fd 3` failed ({status}): {}",
+            "`lab-ipv6-filter --port {port} --attach-fd 3` failed ({status}): {}",
             String::from_utf8_lossy(&output.stderr).trim_end()
         ));
     }
@@ -550,48 +584,4 @@ fn send_frame(sender: &OwnedFd, lo: i32, frame: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Real traffic on `lo`: UDP datagrams with random payloads between random
-/// ports over IPv6 and IPv4, two big ones that go in fragments, one to a
-/// closed port of each (which brings ICMP back), and a TCP connection
-/// refused over IPv6. Returns the small IPv6 payloads, which the kept
-/// frames must carry.
-fn traffic() -> Result<Vec<Vec<u8>>, String> {
-    fn io(what: &'static str) -> impl Fn(std::io::Error) -> String {
-        move |e| format!("{what}: {e}")
-    }
-    let mut payloads = Vec::new();
-    for local in [
-        SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    ] {
-        let receiver = UdpSocket::bind(local).map_err(io("binding a UDP socket on lo"))?;
-        let sender = UdpSocket::bind(local).map_err(io("binding a UDP socket on lo"))?;
-        let to = receiver.local_addr().map_err(io("getsockname"))?;
-        for size in [
-            1 + frames::below(64),
-            1 + frames::below(400),
-            2000 + frames::below(1000),
-        ] {
-            let payload = frames::random_bytes(size);
-            sender
-                .send_to(&payload, to)
-                .map_err(io("sending UDP on lo"))?;
-            if local.is_ipv6() && size < 1000 {
-                payloads.push(payload);
-            }
-        }
-        // A closed port: the port of a socket just closed.
-        let closed = UdpSocket::bind(local)
-            .map_err(io("binding"))?
-            .local_addr()
-            .map_err(io("getsockname"))?;
-        let _ = sender.send_to(&frames::random_bytes(1 + frames::below(32)), closed);
-    }
-    let closed = std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map_err(io("binding TCP on ::1"))?;
-    let _ = TcpStream::connect_timeout(&closed, Duration::from_secs(1));
-    Ok(payloads)
 }

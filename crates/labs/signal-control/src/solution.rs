@@ -1,65 +1,38 @@
-//! Lab: a debugger changes signals (chapter signal-control). The reference
-//! solution.
+//! Lab: a debugger turns one signal into another (chapter signal-control).
+//! The reference solution.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use anyhow::{Context, Result};
 use nix::sys::ptrace;
 use nix::unistd::Pid;
-use workbook::siginfo::{self, mask_names, mask_of, Mask, SigInfo};
 use workbook::Sig;
 
-/// The si_value the built-in target's SIGUSR1 handler must get instead of 1.
-pub const NEW_VALUE: u64 = 42;
-
-/// At a signal-delivery-stop of the built-in target `signal-lab`, change
-/// what a debugger may change, and return the signal to restart it with
-/// (`None` suppresses it). `info` is the stop's siginfo (PTRACE_GETSIGINFO,
-/// already read), `blocked` the tracee's blocked signals (PTRACE_GETSIGMASK).
-/// Three cases, one line of narration each (`{prefix}    ` first), as the
-/// chapter's demo prints them:
+/// At a signal-delivery-stop of `pid` for `signal`: the signal to restart
+/// it with (main.rs passes it to PTRACE_CONT).
 ///
-/// - SIGUSR1 queued with si_value 1 (`info.code() == libc::SI_QUEUE`): give
-///   the handler NEW_VALUE instead: `info.set_value(NEW_VALUE)`, then
-///   `ptrace::setsiginfo(pid, &info.to_raw())` (PTRACE_SETSIGINFO); print
-///   `PTRACE_SETSIGINFO: si_value 1 becomes 42 (si_int=42, si_ptr=0x2a)`.
-/// - SIGWINCH while SIGUSR2 is blocked: unblock SIGUSR2 only, with
-///   `siginfo::setsigmask(pid, mask)` (PTRACE_SETSIGMASK); print
-///   `PTRACE_SETSIGMASK: {mask_names(mask)} (SIGUSR2 unblocked: it is pending, so it comes next)`.
-/// - SIGTERM that the target raised itself (`info.code() == libc::SI_TKILL`
-///   and `info.pid()` is the tracee): suppress it. A SIGTERM from anyone
-///   else must still end the program.
+/// When `signal` is `from`, the tracee must receive `to` instead, and its
+/// SA_SIGINFO handler must get the siginfo that `from` came with, but for
+/// the signal: the same si_code (SI_USER for kill, SI_QUEUE for sigqueue,
+/// SI_TKILL for tgkill...), the same sender (si_pid, si_uid), the same
+/// si_value. Not the tracer as the sender: the program must not be able to
+/// tell that a tracer changed anything but the signal's number. Every other
+/// signal goes on as it came.
 ///
-/// Every other signal is passed on unchanged.
-pub fn change_it(
-    pid: Pid,
-    signal: Sig,
-    info: &mut SigInfo,
-    blocked: Mask,
-    prefix: &str,
-) -> Result<Option<Sig>> {
-    let usr2 = Sig::new(libc::SIGUSR2).expect("a signal");
-    match signal.number() {
-        libc::SIGUSR1 if info.code() == libc::SI_QUEUE && info.value() == 1 => {
-            let sent = info.value();
-            info.set_value(NEW_VALUE);
-            ptrace::setsiginfo(pid, &info.to_raw())
-                .with_context(|| format!("PTRACE_SETSIGINFO on pid {pid}"))?;
-            eprintln!(
-                "{prefix}    PTRACE_SETSIGINFO: si_value {sent} becomes {NEW_VALUE} (si_int={NEW_VALUE}, si_ptr={NEW_VALUE:#x})"
-            );
-            Ok(Some(signal))
-        }
-        libc::SIGWINCH if blocked & mask_of(usr2) != 0 => {
-            let unblocked = blocked & !mask_of(usr2);
-            siginfo::setsigmask(pid, unblocked)?;
-            eprintln!(
-                "{prefix}    PTRACE_SETSIGMASK: {} (SIGUSR2 unblocked: it is pending, so it comes next)",
-                mask_names(unblocked)
-            );
-            Ok(Some(signal))
-        }
-        // Only the SIGTERM it raised itself: a kill -TERM from outside still ends it.
-        libc::SIGTERM if info.code() == libc::SI_TKILL && info.pid() == pid.as_raw() => Ok(None),
-        _ => Ok(Some(signal)),
+/// The chapter's requests: PTRACE_GETSIGINFO and PTRACE_SETSIGINFO
+/// (`ptrace::getsiginfo`, `ptrace::setsiginfo`: a `libc::siginfo_t`, whose
+/// `si_signo` is a field), and what the kernel does with the signal a
+/// restart passes (the chapter's "Changing signals" says it). If `to` is
+/// blocked in the tracee, nothing more is yours to do: the kernel queues it
+/// until it is unblocked.
+pub fn turn(pid: Pid, signal: Sig, from: Sig, to: Sig) -> Result<Sig> {
+    if signal != from {
+        return Ok(signal);
     }
+    let mut info =
+        ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}"))?;
+    // The kernel keeps the stop's siginfo only for the signal it names: a
+    // restart with any other makes it write a new one, SI_USER from us.
+    info.si_signo = to.number();
+    ptrace::setsiginfo(pid, &info).with_context(|| format!("PTRACE_SETSIGINFO on pid {pid}"))?;
+    Ok(to)
 }

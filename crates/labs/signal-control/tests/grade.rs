@@ -1,13 +1,13 @@
 //! Grading tests for lab-signal-control. The lab traces the demo's own
 //! built-in target (trusted code, from the demo's binary, not the lab's) in
-//! its mailbox mode: the test hands it, through the kernel and past the
-//! lab, signals to block beside SIGUSR2 and a real-time signal with a value
-//! to queue, all chosen at random, and reads back from the target's memory
-//! what its handlers got, what it blocks, and who traces it (see
-//! `workbook::targets::mailbox`). Its own SIGTERM comes before its report:
-//! a lab that does not suppress it gets no report at all. What the lab
-//! prints is compared with the demo's snapshot too, but printing alone
-//! passes nothing. Points in lab.toml.
+//! its mailbox mode, `builtin:signal-lab mailbox`: the test hands it,
+//! through the kernel and past the lab, which signals to handle and which
+//! a child of the target is to send it, by kill, sigqueue (with a random
+//! value) or tgkill; the target reports, through the same mailbox, what
+//! its SA_SIGINFO handlers got: the signal, si_code, si_pid and si_value.
+//! The signal to turn and what it becomes are chosen at random each run,
+//! real-time signals among them. What the lab prints counts for nothing.
+//! Points in lab.toml.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
@@ -15,244 +15,394 @@ workbook::seal_grading_tests!();
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::targets::mailbox::test::{random_u64, tail, Target, Traced};
+use workbook::targets::mailbox::test::{pick, random_u64, tail, Target, Traced};
 use workbook::targets::mailbox::{Reader, Writer};
-use workbook::testing::Transcript;
+use workbook::targets::signal_lab::{BY_KILL, BY_SIGQUEUE, BY_TGKILL};
+use workbook::Sig;
 
-/// The lab, killed if it runs past the time limit.
-fn lab() -> Command {
-    let mut command = Command::new(get_cargo_bin("lab-signal-control"));
-    workbook::testing::limited(&mut command);
-    command
-}
-
-/// The redactions of the demo's own snapshot test.
-const SIGNAL_CONTROL: &[(&str, &str)] = &[
-    (r"si_pid=\d+", "si_pid=[PID]"),
-    (r"si_uid=\d+", "si_uid=[UID]"),
-    (
-        r"si_(u|s)time=\d+( /\* [0-9.]+ s \*/)?",
-        "si_${1}time=[TICKS]",
-    ),
-];
-
-/// A set of signals as the kernel's 64-bit mask: bit N-1 for signal N.
-fn bit(signal: i32) -> u64 {
-    1 << (signal - 1)
-}
-
-/// The names of the signals in `set`, for messages.
-fn names(set: u64) -> String {
-    let names: Vec<String> = (1..=64)
-        .filter(|&signal| set & bit(signal) != 0)
-        .map(|signal| workbook::Sig::new(signal).map_or(signal.to_string(), |sig| sig.name()))
-        .collect();
-    format!("[{}]", names.join(" "))
-}
-
-/// What the test chose for a run.
-struct Chosen {
-    /// Signals to block beside SIGUSR2.
-    block: u64,
-    /// A real-time signal, and the value it is queued with.
-    other: i32,
-    value: u64,
-}
-
-/// What the target saw, from its report (in its order).
-#[derive(Debug)]
-struct Report {
-    tracer: u64,
-    /// si_value, si_code, and whether the target itself sent it.
-    other: (u64, i32, bool),
-    usr1: (u64, i32, bool),
-    usr2_pending: bool,
-    usr2_handled: u64,
-    blocked_after: u64,
-    child_killed_by: i32,
-}
-
-impl Report {
-    fn parse(report: &[u8]) -> Result<Report, String> {
-        let mut r = Reader::new(report);
-        let tracer = r.u64()?;
-        let mut got = || -> Result<(u64, i32, bool), String> {
-            Ok((r.u64()?, r.u64()? as i32, r.u64()? == 1))
-        };
-        let (other, usr1) = (got()?, got()?);
-        Ok(Report {
-            tracer,
-            other,
-            usr1,
-            usr2_pending: r.u64()? == 1,
-            usr2_handled: r.u64()?,
-            blocked_after: r.u64()?,
-            child_killed_by: r.u64()? as i32,
-        })
-    }
-}
-
-/// What a run gave: the lab's, and the target's report.
-struct Run {
-    chosen: Chosen,
-    traced: Traced,
-    report: Report,
-}
-
-impl Run {
-    /// The lab's stderr's end, for messages.
-    fn said(&self) -> String {
-        tail(&self.traced.stderr())
-    }
-}
-
-/// A run of the lab on the demo's target in its mailbox mode, with random
-/// inputs: some of the signals its acts leave alone (never SIGKILL,
-/// SIGSTOP, or glibc's 32 and 33) to block beside SIGUSR2, and a real-time
-/// signal and a value to queue. The target must be traced by the lab.
-fn mailbox_run() -> Run {
-    let used = [
+/// The signals a run chooses from: those a program may handle, and that no
+/// one else sends the target meanwhile (not SIGCHLD, whose default the
+/// target keeps; not SIGKILL, SIGSTOP, or glibc's 32 and 33; not the
+/// faults, SIGTRAP or SIGCONT, which mean more to a tracer or a kernel
+/// than a signal sent with kill), and the real-time ones from 34.
+fn signals() -> Vec<i32> {
+    let classic = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
         libc::SIGUSR1,
         libc::SIGUSR2,
-        libc::SIGWINCH,
+        libc::SIGPIPE,
+        libc::SIGALRM,
         libc::SIGTERM,
-        libc::SIGCHLD,
-        libc::SIGSEGV,
-        libc::SIGKILL,
-        libc::SIGSTOP,
-        32,
-        33,
+        libc::SIGURG,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGWINCH,
     ];
-    let realtime: Vec<i32> = (libc::SIGRTMIN()..=libc::SIGRTMAX()).collect();
-    let other = realtime[(random_u64() % realtime.len() as u64) as usize];
-    let may_block = (1..=64)
-        .filter(|signal| !used.contains(signal) && *signal != other)
-        .fold(0, |set, signal| set | bit(signal));
-    let chosen = Chosen {
-        block: random_u64() & may_block,
-        other,
-        value: random_u64(),
-    };
+    classic.into_iter().chain(34..=64).collect()
+}
+
+/// A signal of `signals()` that is none of `taken`, at random; real-time
+/// or not with even odds.
+pub fn another_signal(taken: &[i32]) -> i32 {
+    let free: Vec<i32> = signals()
+        .into_iter()
+        .filter(|signal| !taken.contains(signal))
+        .collect();
+    let (realtime, classic): (Vec<i32>, Vec<i32>) = free.iter().partition(|&&signal| signal >= 34);
+    match random_u64() % 2 == 0 && !classic.is_empty() {
+        true => pick(&classic),
+        false => pick(&realtime),
+    }
+}
+
+pub fn name(signal: i32) -> String {
+    Sig::new(signal).map_or_else(|| format!("signal {signal}"), |sig| sig.name())
+}
+
+/// One signal the target's child sends it.
+#[derive(Clone, Copy)]
+pub struct Send {
+    pub how: u64,
+    pub signal: i32,
+    pub value: u64,
+}
+
+impl Send {
+    pub fn kill(signal: i32) -> Send {
+        Send {
+            how: BY_KILL,
+            signal,
+            value: 0,
+        }
+    }
+
+    /// sigqueue with a random value that is not 0.
+    pub fn sigqueue(signal: i32) -> Send {
+        Send {
+            how: BY_SIGQUEUE,
+            signal,
+            value: random_u64() | 1 << 40,
+        }
+    }
+
+    pub fn tgkill(signal: i32) -> Send {
+        Send {
+            how: BY_TGKILL,
+            signal,
+            value: 0,
+        }
+    }
+
+    /// The si_code the sending call gives the signal.
+    fn code(self) -> i32 {
+        match self.how {
+            BY_KILL => libc::SI_USER,
+            BY_SIGQUEUE => libc::SI_QUEUE,
+            _ => libc::SI_TKILL,
+        }
+    }
+
+    fn call(self) -> String {
+        match self.how {
+            BY_KILL => format!("kill({})", name(self.signal)),
+            BY_SIGQUEUE => format!(
+                "sigqueue({}, si_value {:#x})",
+                name(self.signal),
+                self.value
+            ),
+            _ => format!("tgkill({})", name(self.signal)),
+        }
+    }
+}
+
+/// One round of the target: it blocks the signals it handles, its child
+/// sends `sends` and exits, and the target unblocks all but `keep_blocked`,
+/// then those too.
+pub struct Step {
+    pub keep_blocked: Vec<i32>,
+    pub sends: Vec<Send>,
+}
+
+impl Step {
+    pub fn sending(sends: &[Send]) -> Step {
+        Step {
+            keep_blocked: Vec::new(),
+            sends: sends.to_vec(),
+        }
+    }
+}
+
+/// What a handler of the target got.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delivery {
+    pub signal: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub value: u64,
+}
+
+/// A step as the target saw it.
+pub struct Seen {
+    pub sender: i32,
+    pub status: i32,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A run of the lab with `--turn FROM=TO` on the target, with `steps`.
+pub struct Run {
+    pub from: i32,
+    pub to: i32,
+    pub traced: Traced,
+    pub steps: Vec<Step>,
+    pub seen: Vec<Seen>,
+}
+
+/// Runs the lab with `--turn from=to` (as numbers) on the target in its
+/// mailbox mode, with every signal of `steps` and `from` and `to` handled,
+/// and reads the target's report. The target must be traced by the lab,
+/// and every call of its child must have worked.
+pub fn run(from: i32, to: i32, steps: Vec<Step>) -> Run {
+    let handled = steps
+        .iter()
+        .flat_map(|step| step.sends.iter().map(|send| send.signal))
+        .chain([from, to])
+        .fold(0u64, |set, signal| set | 1 << (signal - 1));
+    let mut input = Writer::new();
+    input.u64(handled).u64(steps.len() as u64);
+    for step in &steps {
+        let keep_blocked = step
+            .keep_blocked
+            .iter()
+            .fold(0u64, |set, signal| set | 1 << (signal - 1));
+        input.u64(keep_blocked).u64(step.sends.len() as u64);
+        for send in &step.sends {
+            input.u64(send.how).u64(send.signal as u64).u64(send.value);
+        }
+    }
     let target = Target::new(
         &workbook::testing::workspace_bin("signal-control"),
         "signal-lab",
         &["mailbox"],
     );
-    let mut command = lab();
-    command.arg("--").args(target.argv());
-    let mut input = Writer::new();
-    input
-        .u64(chosen.block)
-        .u64(chosen.other as u64)
-        .u64(chosen.value);
+    let mut command = Command::new(get_cargo_bin("lab-signal-control"));
+    command
+        .arg(format!("--turn={from}={to}"))
+        .arg("--")
+        .args(target.argv());
     let traced = target.run(&mut command, &input.0);
-    // No report: the target died first (of its own SIGTERM, say).
-    let report = Report::parse(traced.report())
-        .unwrap_or_else(|why| panic!("the target's report: {why}\n{}", tail(&traced.stderr())));
-    let run = Run {
-        chosen,
+    let said = tail(&traced.stderr());
+    let seen = parse(traced.report(), steps.len(), traced.lab)
+        .unwrap_or_else(|why| panic!("the target's report: {why}\nthe lab's stderr:\n{said}"));
+    for (step, seen) in steps.iter().zip(&seen) {
+        let calls: Vec<String> = step.sends.iter().map(|send| send.call()).collect();
+        assert_eq!(
+            seen.status,
+            0,
+            "the target's child (pid {}) could not make its calls {}: wait status {:#x}\n{said}",
+            seen.sender,
+            calls.join(", "),
+            seen.status
+        );
+    }
+    Run {
+        from,
+        to,
         traced,
-        report,
-    };
-    assert_eq!(
-        run.report.tracer,
-        u64::from(run.traced.lab),
-        "the target must be traced by the lab (pid {}): {:?}\n{}",
-        run.traced.lab,
-        run.report,
-        run.said()
-    );
-    run
+        steps,
+        seen,
+    }
 }
 
-/// Every other signal reaches the target as it was sent: the real-time
-/// signal with its random value, and its child's SIGSEGV. And the lab's
-/// own default run is the demo's, line for line.
-#[test]
-fn the_default_run_is_the_demos() {
-    let run = mailbox_run();
-    let (value, code, from_itself) = run.report.other;
-    assert!(
-        value == run.chosen.value && code == libc::SI_QUEUE && from_itself,
-        "signal {} queued with si_value {} must reach the handler as it was sent; \
-         it got si_value {value}, si_code {code}, from the target itself: {from_itself}\n{}",
-        run.chosen.other,
-        run.chosen.value,
-        run.said()
-    );
-    assert_eq!(
-        run.report.child_killed_by,
-        libc::SIGSEGV,
-        "the target's child must die of its SIGSEGV\n{}",
-        run.said()
-    );
-    let ours = Transcript::of_run(&mut lab(), ("lab-signal-control", "signal-control"))
-        .redacted(SIGNAL_CONTROL);
-    let demo = Transcript::of_demo("signal-control", "default_run_changes_the_targets_signals");
-    ours.assert_same_as(&demo, "lab-signal-control");
+/// The report: TracerPid, then each step's child, its status, and what the
+/// handlers got.
+fn parse(report: &[u8], steps: usize, lab: u32) -> Result<Vec<Seen>, String> {
+    let mut r = Reader::new(report);
+    let tracer = r.u64()?;
+    if tracer != u64::from(lab) {
+        return Err(format!(
+            "the target must be traced by the lab (pid {lab}); its tracer was pid {tracer}"
+        ));
+    }
+    let mut seen = Vec::new();
+    for _ in 0..steps {
+        let sender = r.u64()? as i32;
+        let status = r.u64()? as i32;
+        let mut deliveries = Vec::new();
+        for _ in 0..r.u64()? {
+            deliveries.push(Delivery {
+                signal: r.u64()? as i32,
+                code: r.u64()? as i32,
+                pid: r.u64()? as i32,
+                value: r.u64()?,
+            });
+        }
+        seen.push(Seen {
+            sender,
+            status,
+            deliveries,
+        });
+    }
+    Ok(seen)
 }
 
-/// PTRACE_SETSIGINFO: the handler gets 42, not the 1 that was sent, and the
-/// rest of the siginfo as it was (SI_QUEUE, from the target itself). (A
-/// changed copy of the siginfo that never goes back to the kernel changes
-/// nothing.)
+impl Run {
+    /// What the target's handlers must have got in each step: every
+    /// signal as it was sent, by the child, but `from`, which arrives as
+    /// `to` with all else kept.
+    pub fn expected(&self, step: usize) -> Vec<Delivery> {
+        let sender = self.seen[step].sender;
+        let mut expected: Vec<Delivery> = self.steps[step]
+            .sends
+            .iter()
+            .map(|send| Delivery {
+                signal: if send.signal == self.from {
+                    self.to
+                } else {
+                    send.signal
+                },
+                code: send.code(),
+                pid: sender,
+                value: send.value,
+            })
+            .collect();
+        expected.sort();
+        expected
+    }
+
+    /// A delivery in the student's terms.
+    fn describe(&self, delivery: &Delivery, sender: i32) -> String {
+        let code = workbook::siginfo::code_name(delivery.signal, delivery.code)
+            .map_or_else(|| delivery.code.to_string(), str::to_string);
+        let who = match delivery.pid {
+            pid if pid == sender => format!("{pid} (the child that sent it)"),
+            pid if pid as u32 == self.traced.lab => format!("{pid} (the lab: the tracer)"),
+            pid => pid.to_string(),
+        };
+        format!(
+            "{} with si_code {code}, si_pid {who}, si_value {:#x}",
+            name(delivery.signal),
+            delivery.value
+        )
+    }
+
+    /// Asserts that each step's handlers got what `expected` says, in any
+    /// order, and nothing else; the message says what was sent, what was
+    /// due and what came, in `why`'s terms.
+    pub fn assert_delivered(&self, why: &str) {
+        let said = tail(&self.traced.stderr());
+        for (n, (step, seen)) in self.steps.iter().zip(&self.seen).enumerate() {
+            let expected = self.expected(n);
+            let mut got = seen.deliveries.clone();
+            got.sort();
+            if got == expected {
+                continue;
+            }
+            let list = |deliveries: &[Delivery]| -> String {
+                match deliveries {
+                    [] => "  nothing".to_string(),
+                    _ => deliveries
+                        .iter()
+                        .map(|d| format!("  {}", self.describe(d, seen.sender)))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                }
+            };
+            let calls: Vec<String> = step.sends.iter().map(|send| send.call()).collect();
+            let blocked = match step.keep_blocked.as_slice() {
+                [] => String::new(),
+                signals => format!(
+                    " (with {} blocked a while longer)",
+                    signals
+                        .iter()
+                        .map(|&s| name(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            panic!(
+                "{why}\nWith --turn {}={}, the target's child (pid {}) sent it {}{blocked}.\n\
+                 The target's handlers should have got:\n{}\nThey got:\n{}\n\
+                 the lab's stderr:\n{said}",
+                name(self.from),
+                name(self.to),
+                seen.sender,
+                calls.join(", then "),
+                list(&expected),
+                list(&got),
+            );
+        }
+    }
+}
+
+/// A random pair to turn: `from` into `to`.
+pub fn random_turn() -> (i32, i32) {
+    let from = another_signal(&[]);
+    (from, another_signal(&[from]))
+}
+
+/// A signal queued with a value arrives as the other signal, with its
+/// value, its si_code (SI_QUEUE) and its sender kept.
 #[test]
-fn the_new_value_reaches_the_handler() {
-    let run = mailbox_run();
-    let (value, code, from_itself) = run.report.usr1;
-    assert!(
-        value == 42 && code == libc::SI_QUEUE && from_itself,
-        "the SIGUSR1 the target queued with si_value 1 must reach its handler with 42, \
-         from the target itself; it got si_value {value}, si_code {code}, from itself: \
-         {from_itself}\n{}",
-        run.said()
+fn a_queued_signal_arrives_turned() {
+    let (from, to) = random_turn();
+    let run = run(
+        from,
+        to,
+        vec![
+            Step::sending(&[Send::sigqueue(from)]),
+            Step::sending(&[Send::sigqueue(from)]),
+        ],
+    );
+    run.assert_delivered(
+        "A signal queued with a value must reach the handler of the signal it is turned into, \
+         with the value, si_code and sender it was sent with.",
     );
 }
 
-/// PTRACE_SETSIGMASK: SIGUSR2, blocked and pending, is delivered once the
-/// tracer unblocks it, and only it: the other signals the target blocked
-/// (chosen at random) stay blocked.
+/// A signal sent with kill (SI_USER) or tgkill (SI_TKILL) arrives as the
+/// other signal, with its si_code and its sender kept.
 #[test]
-fn the_pending_signal_is_delivered() {
-    let run = mailbox_run();
-    let report = &run.report;
-    assert!(
-        report.usr2_pending,
-        "SIGUSR2 was not pending\n{}",
-        run.said()
+fn a_killed_signal_arrives_turned() {
+    let (from, to) = random_turn();
+    let run = run(
+        from,
+        to,
+        vec![
+            Step::sending(&[Send::kill(from)]),
+            Step::sending(&[Send::tgkill(from)]),
+        ],
     );
-    assert_eq!(
-        report.usr2_handled,
-        1,
-        "SIGUSR2 must be delivered once, after SIGWINCH's stop\n{}",
-        run.said()
-    );
-    assert_eq!(
-        names(report.blocked_after),
-        names(run.chosen.block),
-        "after SIGWINCH's stop the target must block what it blocked, but SIGUSR2\n{}",
-        run.said()
+    run.assert_delivered(
+        "A signal sent with kill or tgkill must reach the handler of the signal it is turned \
+         into, with the si_code and sender it was sent with.",
     );
 }
 
-/// Restarting with signal 0: the target's own SIGTERM never arrives, and it
-/// goes on (to write its report, which a dead target never does). A SIGTERM
-/// from another process, its child, still ends it.
+/// Every other signal arrives as it was sent, the one signals are turned
+/// into among them; and the turn still works between them.
 #[test]
-fn the_targets_own_sigterm_is_suppressed() {
-    let run = mailbox_run();
-    let stderr = run.traced.stderr();
-    assert_eq!(
-        run.traced.code(),
-        Some(128 + libc::SIGTERM),
-        "a SIGTERM from the target's child must end it\n{}",
-        run.said()
+fn other_signals_arrive_as_they_were_sent() {
+    let (from, to) = random_turn();
+    let other = another_signal(&[from, to]);
+    let run = run(
+        from,
+        to,
+        vec![
+            Step::sending(&[Send::sigqueue(other)]),
+            Step::sending(&[Send::kill(to)]),
+            Step::sending(&[Send::sigqueue(from)]),
+            Step::sending(&[Send::tgkill(other)]),
+        ],
     );
-    assert!(
-        stderr
-            .lines()
-            .any(|line| line.ends_with("+++ killed by SIGTERM +++")),
-        "a SIGTERM from the target's child must end it\n{}",
-        run.said()
+    run.assert_delivered(
+        "Only the signal to turn may change: every other signal must reach its own handler \
+         as it was sent.",
     );
 }
+
+#[cfg(feature = "hidden")]
+mod hidden;

@@ -1,55 +1,70 @@
-//! Lab: reach into the tracee's memory (chapter write-rewriter).
+//! Lab: ROT13 what goes to one file descriptor (chapter write-rewriter).
 //!
-//! Write the three memory calls of the lecture's rewriter: read a write(2)
-//! buffer with one process_vm_readv, write the 'A's back with one
-//! process_vm_writev, and, where that fails on a read-only page, write with
-//! PTRACE_POKEDATA a word at a time. The rest (the PTRACE_SYSCALL loop, the
-//! check that the kernel would copy the whole range, the narration, and the
-//! fallback from one call to the other) is given in `main.rs`; run your
-//! version with `cargo run -p lab-write-rewriter -- echo hello`, and check it
-//! with `scripts/labs check write-rewriter`.
-#![allow(unused_imports, unused_variables)]
+//! `lab-write-rewriter --rot13 FD -- CMD ...` stops the command at the
+//! entry of every syscall. At a write(2) or writev(2) to FD, it rewrites
+//! the bytes the call hands the kernel, in the tracee's own memory, with
+//! ROT13 (each letter 13 places on in the alphabet, so that doing it twice
+//! gives the text back), before the kernel reads them: what reaches FD is
+//! ROT13, and writes to other descriptors pass unchanged. The loop, the
+//! demo's checks (a buffer the kernel would not copy whole, or one in a
+//! shared mapping, is left alone) and the narration are given in `main.rs`.
+//! Yours: the three functions below. Run your version with
+//! `cargo run -p lab-write-rewriter -- --rot13 1 -- echo hello`, and check
+//! it with `scripts/labs check write-rewriter`.
+#![allow(unused_imports, unused_variables, dead_code)]
 
 use std::io::{IoSlice, IoSliceMut};
 
 use nix::errno::Errno;
-use nix::sys::ptrace;
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
+use write_rewriter::poke_buffer;
 
-/// The size of a machine word (a C `long`): what one PTRACE_PEEKDATA or
-/// PTRACE_POKEDATA moves.
-pub const WORD: usize = std::mem::size_of::<libc::c_long>();
+/// The most iovecs one writev takes (UIO_MAXIOV).
+pub const IOV_MAX: usize = 1024;
 
-/// The tracee's `len` bytes at `base`, with ONE
-/// `process_vm_readv(pid, local_iov, 1, remote_iov, 1, 0)`: one local
-/// buffer (`IoSliceMut`) of `len` bytes, and one remote range
-/// (`RemoteIoVec { base, len }`). Where the range runs into unmapped memory
-/// the kernel copies what it can and returns how much: return only the
-/// bytes it read. An error is the call's errno.
-pub fn read_buffer(pid: Pid, base: usize, len: usize) -> Result<Vec<u8>, Errno> {
-    todo!("one process_vm_readv")
+/// ROT13 of one byte: a letter `a`..`z` or `A`..`Z` moves 13 places on in
+/// its own alphabet, going round from `z` to `a` (`a` <-> `n`, `M` <-> `Z`);
+/// every other byte (digits, punctuation, newlines, bytes past ASCII) stays
+/// as it is.
+pub fn rot13(byte: u8) -> u8 {
+    todo!("ROT13 of one byte")
 }
 
-/// Our `data` into the tracee at `base`, with ONE `process_vm_writev`
-/// (`IoSlice` here, `RemoteIoVec` there). It writes as the tracee itself
-/// would, so a read-only page stops it: return the number of bytes it
-/// wrote (fewer than `data.len()` when it stopped at such a page), or its
-/// errno (EFAULT when not even the first byte could be written).
-pub fn write_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
-    todo!("one process_vm_writev")
+/// The buffers that the syscall `nr` (x86_64 numbers: `libc::SYS_write`,
+/// `libc::SYS_writev`), stopped at its entry with the arguments `args`,
+/// hands the kernel to write to the descriptor `fd`; none for any other
+/// call, or for another descriptor.
+///
+/// - `write(fd, buf, count)`: one buffer, `count` bytes at `buf`.
+/// - `writev(fd, iov, iovcnt)`: `iov` is the address, in the tracee, of an
+///   array of `iovcnt` `struct iovec { void *iov_base; size_t iov_len; }`
+///   (`libc::iovec`, 16 bytes on x86_64): one buffer per iovec, in order.
+///   Read the array out of the tracee with ONE process_vm_readv, as the
+///   chapter reads a buffer. `iovcnt` is an `int`: when it is not
+///   between 1 and `IOV_MAX`, the kernel refuses the call before reading
+///   anything, and there are no buffers. When the array can't be read
+///   whole, the kernel's call fails with EFAULT: return that error.
+///
+/// Don't check the buffers themselves: `main.rs` does, with the demo's rules.
+pub fn buffers_written(
+    pid: Pid,
+    nr: u64,
+    args: [u64; 6],
+    fd: i32,
+) -> Result<Vec<RemoteIoVec>, Errno> {
+    todo!("which buffers the call writes to fd, reading writev's iovec array from the tracee")
 }
 
-/// The fallback: `data` into the tracee at `base` with
-/// `ptrace(PTRACE_POKEDATA, pid, addr, word)` (`ptrace::write`), which
-/// writes through page protection, as a debugger sets a breakpoint in
-/// read-only code. It moves whole aligned words (`WORD` bytes at an address
-/// that is a multiple of `WORD`), and `base` and `base + data.len()` need
-/// not be aligned: a word that is only partly ours is read first
-/// (`ptrace(PTRACE_PEEKDATA)`: `ptrace::read`), so that its other bytes
-/// are written back as they were. Not one byte outside
-/// `base..base + data.len()` may change. Return the number of words
-/// written, or the errno of the first call that failed.
-pub fn poke_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
-    todo!("PTRACE_PEEKDATA and PTRACE_POKEDATA, word by word")
+/// ROT13 of `buffer` in the tracee's memory: read its bytes with one
+/// process_vm_readv (all of them, or the errno; fewer bytes than asked for
+/// is EFAULT), rotate each (`rot13`), and write them back with one
+/// process_vm_writev. Where that stops at a read-only page (a string
+/// literal in `.rodata`, a read-only mapping), process_vm_writev writes
+/// fewer bytes, or fails with EFAULT: write the rest with PTRACE_POKEDATA,
+/// as the demo does (its `poke_buffer(pid, base, data)` is yours to call).
+/// Return the number of bytes rewritten, or the errno of the call that
+/// failed.
+pub fn rot13_in_tracee(pid: Pid, buffer: RemoteIoVec) -> Result<usize, Errno> {
+    todo!("process_vm_readv, ROT13, process_vm_writev, PTRACE_POKEDATA where read-only")
 }

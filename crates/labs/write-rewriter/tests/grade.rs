@@ -1,12 +1,15 @@
-//! Grading tests for lab-write-rewriter. The lab rewrites the writes of
-//! the demo's own built-in target (trusted code, not the lab's), run in its
-//! mailbox mode: the test posts into the target's memory, past the lab,
-//! the bytes to write (random, of a random length, at a random offset) and
-//! where they live (the heap, a read-only page, a read-only mapping of a
-//! file); the target writes them to stdout and reports, in its memory, its
-//! buffer as it is after each write. So the test sees both what came out
-//! and what the lab did to the tracee's memory, which printing `A`s can't
-//! fake. Each test's points are in lab.toml.
+//! Grading tests for lab-write-rewriter: ROT13 on one file descriptor.
+//!
+//! The lab traces the demo's own built-in target (trusted code, not the
+//! lab's), run in its mailbox mode: the test posts into the target's
+//! memory, past the lab, what to do: open files of the test's at random
+//! descriptor numbers, then write(2) and writev(2) random text to them and
+//! to stdout, from the heap, read-only pages and file mappings, at random
+//! offsets. The target reports, in its memory, each buffer as it is after
+//! the call. So the test checks what the files on disk hold, what came out
+//! on stdout, and what the lab did to the tracee's memory: none of which a
+//! lab can fake by printing, or by filtering the program's stdout.
+//! Each test's points are in lab.toml.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
@@ -15,9 +18,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::targets::mailbox::test::{random_bytes, random_in, random_u64, tail, Target, Traced};
+use workbook::targets::mailbox::test::{random_bytes, random_in, random_u64, tail, Target};
 use workbook::targets::mailbox::{Reader, Writer};
-use workbook::testing::{assert_no_orphaned_targets, Transcript};
 
 /// The lab, killed if it runs past the time limit.
 fn lab() -> Command {
@@ -31,136 +33,101 @@ fn demo() -> PathBuf {
     workbook::testing::workspace_bin("write-rewriter")
 }
 
-/// The lab's run of `args`, as the demo's snapshot `snapshot` shows it.
-fn same_as_demo(args: &[&str], snapshot: &str) {
-    let ours = Transcript::of_run(lab().args(args), ("lab-write-rewriter", "write-rewriter"));
-    let demo = Transcript::of_demo("write-rewriter", snapshot);
-    ours.assert_same_as(&demo, &format!("`lab-write-rewriter {}`", args.join(" ")));
-}
-
-/// What the rewriter makes of a buffer it rewrites whole: `A`s, and a
-/// final newline kept.
-fn rewritten(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![b'A'; data.len()];
-    if data.last() == Some(&b'\n') {
-        *out.last_mut().expect("not empty") = b'\n';
-    }
-    out
-}
-
-/// Random bytes for a buffer, with some newlines and no `A` (so that every
-/// byte left unrewritten shows); the last byte is a newline one time in
-/// two.
-fn random_text(len: usize) -> Vec<u8> {
-    let mut bytes = random_bytes(len);
-    for byte in bytes.iter_mut() {
-        if *byte % 16 == 0 {
-            *byte = b'\n';
-        } else if *byte == b'A' {
-            *byte = b'B';
-        }
-    }
-    if let Some(last) = bytes.last_mut() {
-        *last = if random_u64() % 2 == 0 { b'\n' } else { b'x' };
-    }
-    bytes
-}
-
-/// One write(2) of the target's: from where, and which bytes.
-enum Write {
-    /// From a Vec of these bytes, `len` bytes at `at`.
-    Heap {
-        page: Vec<u8>,
-        at: usize,
-        len: usize,
-    },
-    /// From an anonymous page of these bytes, made read-only.
-    ReadOnly {
-        page: Vec<u8>,
-        at: usize,
-        len: usize,
-    },
-    /// From a read-only private mapping of a file of these bytes.
-    File {
-        page: Vec<u8>,
-        at: usize,
-        len: usize,
-    },
-    /// A long write from the heap: its length; the target makes its bytes
-    /// from `seed`.
-    Long { seed: u64, len: usize },
-}
-
-/// An offset and a length in a page, none of them whole words: the buffer
-/// starts and ends in the middle of a word, and is not a whole number of
-/// words long (two bytes past one at least, so that a tail left out shows
-/// even when its last byte is a newline, which stays).
-fn unaligned(page: usize, most: usize) -> (usize, usize) {
-    loop {
-        let at = random_in(1..=(page - most - 1) as u64) as usize;
-        let len = random_in(9..=most as u64) as usize;
-        if at % 8 != 0 && len % 8 >= 2 && (at + len) % 8 != 0 {
-            return (at, len);
-        }
+/// ROT13 of a byte: the expected value, computed here.
+fn rot13(byte: u8) -> u8 {
+    match byte {
+        b'a'..=b'z' => (byte - b'a' + 13) % 26 + b'a',
+        b'A'..=b'Z' => (byte - b'A' + 13) % 26 + b'A',
+        other => other,
     }
 }
 
-impl Write {
-    fn heap() -> Write {
-        let size = random_in(64..=600) as usize;
-        let (at, len) = unaligned(size, size - 32);
+/// Random text: mostly letters of both cases (every one of the alphabet
+/// turns up in a few hundred bytes), with digits, punctuation, newlines
+/// and bytes past ASCII between them, which ROT13 leaves as they are.
+pub fn random_text(len: usize) -> Vec<u8> {
+    random_bytes(len)
+        .into_iter()
+        .map(|byte| match byte % 8 {
+            0..=3 => b'a' + byte / 8 % 26,
+            4 | 5 => b'A' + byte / 8 % 26,
+            6 => b"0123456789 .,;!?-\n"[usize::from(byte / 8) % 18],
+            _ => byte | 0x80,
+        })
+        .collect()
+}
+
+/// Where a buffer lives in the target.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A Vec.
+    Heap,
+    /// An anonymous page made read-only.
+    ReadOnly,
+    /// A read-only private mapping of a file.
+    PrivateFile,
+    /// A shared, writable mapping of a file: its pages are the file's.
+    SharedFile,
+}
+
+/// One buffer of the target's: where, its bytes, and the range written.
+pub struct Piece {
+    pub kind: Kind,
+    pub page: Vec<u8>,
+    pub at: usize,
+    pub len: usize,
+}
+
+impl Piece {
+    /// A buffer of `kind` with `len` bytes of random text at a random
+    /// place, among random bytes (a mapping holds them at its start).
+    pub fn new(kind: Kind, len: usize) -> Piece {
+        let size = len + random_in(16..=200) as usize;
+        let at = random_in(1..=(size - len - 1) as u64) as usize;
         let mut page = random_bytes(size);
         page[at..at + len].copy_from_slice(&random_text(len));
-        Write::Heap { page, at, len }
-    }
-
-    fn read_only() -> Write {
-        let (at, len) = unaligned(4096, 300);
-        let mut page = random_bytes(4096);
-        page[at..at + len].copy_from_slice(&random_text(len));
-        Write::ReadOnly { page, at, len }
-    }
-
-    fn file() -> Write {
-        let (at, len) = unaligned(4096, 300);
-        let mut page = random_bytes(4096);
-        page[at..at + len].copy_from_slice(&random_text(len));
-        Write::File { page, at, len }
-    }
-
-    fn long() -> Write {
-        Write::Long {
-            seed: random_u64(),
-            len: random_in(1 << 20..=4 << 20) as usize,
+        Piece {
+            kind,
+            page,
+            at,
+            len,
         }
+    }
+
+    /// A heap buffer of 20 to 300 bytes.
+    pub fn heap() -> Piece {
+        Piece::new(Kind::Heap, random_in(20..=300) as usize)
     }
 
     fn what(&self) -> &'static str {
-        match self {
-            Write::Heap { .. } => "a write from the heap",
-            Write::ReadOnly { .. } => "a write from a read-only page",
-            Write::File { .. } => "a write from a read-only mapping of a file",
-            Write::Long { .. } => "a long write",
+        match self.kind {
+            Kind::Heap => "a buffer on the heap",
+            Kind::ReadOnly => "a read-only buffer",
+            Kind::PrivateFile => "a buffer in a read-only private mapping of a file",
+            Kind::SharedFile => "a buffer in a shared mapping of a file",
         }
     }
 
-    /// What comes out on stdout.
-    fn output(&self) -> Vec<u8> {
-        match self {
-            Write::Heap { page, at, len }
-            | Write::ReadOnly { page, at, len }
-            | Write::File { page, at, len } => rewritten(&page[*at..at + len]),
-            Write::Long { seed, len } => {
-                let mut out = vec![b'A'; *len];
-                if workbook::targets::hostile_writes::long_contents(*seed, *len).last()
-                    == Some(&b'\n')
-                {
-                    out[len - 1] = b'\n';
-                }
-                out
+    /// The buffer as it should be after the call: its range ROT13 when the
+    /// call went to the chosen descriptor, unless it lies in a shared
+    /// mapping; unchanged otherwise.
+    fn after(&self, rewritten: bool) -> Vec<u8> {
+        let mut page = self.page.clone();
+        if rewritten && self.kind != Kind::SharedFile {
+            for byte in &mut page[self.at..self.at + self.len] {
+                *byte = rot13(*byte);
             }
         }
+        page
     }
+}
+
+/// What the target does, in order.
+pub enum Step {
+    /// One write(2) of a buffer to a descriptor.
+    Write(i32, Piece),
+    /// One writev(2) of these buffers, one iovec each, to a descriptor.
+    Writev(i32, Vec<Piece>),
 }
 
 /// A folder of the test's, removed at the end.
@@ -172,122 +139,181 @@ impl Drop for Folder {
     }
 }
 
-/// The lab (with `flags`) on the demo's target making `writes`. Checked
-/// here: the target reported; stdout is exactly what the rewriter makes of
-/// each write; after each write, the buffer in the target's memory is
-/// rewritten in its range and not one byte outside it changed; a long write
-/// is rewritten whole; a mapped file is the same on disk; the exit status
-/// (random) is the target's.
-fn run(flags: &[&str], writes: &[Write]) -> Traced {
+/// Two different descriptor numbers, at random, for the target's files:
+/// past 2, and well under the usual limit of 1024 open files.
+pub fn two_fds() -> (i32, i32) {
+    let first = random_in(3..=200) as i32;
+    loop {
+        let second = random_in(3..=200) as i32;
+        if second != first {
+            return (first, second);
+        }
+    }
+}
+
+/// Runs `lab-write-rewriter --rot13 chosen` on the demo's target, which
+/// opens a file of the test's at each descriptor of `files` (1 is stdout,
+/// and is not opened), then makes `steps`. Checked: the target did every
+/// step; after each call, every buffer in the target's memory is ROT13 in
+/// the range written when the call went to `chosen`, unchanged otherwise,
+/// and not one byte around it changed; each file holds what was written to
+/// it (ROT13 where it should be), and so does stdout; mapped files are the
+/// same on disk; the exit status (random) is the target's.
+pub fn run(chosen: i32, files: &[i32], steps: &[Step]) {
     let folder = Folder(std::env::temp_dir().join(format!(
-        "rewriter-{}-{:016x}",
+        "rot13-{}-{:016x}",
         std::process::id(),
         random_u64()
     )));
     std::fs::create_dir_all(&folder.0).expect("the test's folder");
     let status = random_in(0..=99) as u8;
     let mut input = Writer::new();
-    input.u64(u64::from(status)).u64(writes.len() as u64);
-    let mut files = Vec::new();
-    for (n, write) in writes.iter().enumerate() {
-        match write {
-            Write::Heap { page, at, len } => {
-                input.u64(1).bytes(page).u64(*at as u64).u64(*len as u64)
-            }
-            Write::ReadOnly { page, at, len } => {
-                input.u64(2).bytes(page).u64(*at as u64).u64(*len as u64)
-            }
-            Write::File { page, at, len } => {
-                let path = folder.0.join(format!("{n}-{:016x}", random_u64()));
-                std::fs::write(&path, page).expect("the file to map");
-                input
-                    .u64(3)
-                    .bytes(path.as_os_str().as_encoded_bytes())
-                    .u64(*at as u64)
-                    .u64(*len as u64);
-                files.push((path, page));
-                &mut input
-            }
-            Write::Long { seed, len } => input.u64(4).u64(*seed).u64(*len as u64),
+    let opens = files.iter().filter(|&&fd| fd != 1).count();
+    input
+        .u64(u64::from(status))
+        .u64((opens + steps.len()) as u64);
+    let mut outputs = Vec::new();
+    for &fd in files.iter().filter(|&&fd| fd != 1) {
+        let path = folder.0.join(format!("fd-{fd}"));
+        input
+            .u64(5)
+            .bytes(path.as_os_str().as_encoded_bytes())
+            .u64(fd as u64);
+        outputs.push((fd, Some(path)));
+    }
+    outputs.push((1, None));
+    let mut mapped = Vec::new();
+    let mut put = |input: &mut Writer, piece: &Piece| {
+        let kind = match piece.kind {
+            Kind::Heap => 1,
+            Kind::ReadOnly => 2,
+            Kind::PrivateFile => 3,
+            Kind::SharedFile => 5,
         };
+        input.u64(kind);
+        match piece.kind {
+            Kind::Heap | Kind::ReadOnly => {
+                input.bytes(&piece.page);
+            }
+            Kind::PrivateFile | Kind::SharedFile => {
+                let path = folder.0.join(format!("mapped-{:016x}", random_u64()));
+                std::fs::write(&path, &piece.page).expect("the file to map");
+                input.bytes(path.as_os_str().as_encoded_bytes());
+                mapped.push((path, piece.page.clone()));
+            }
+        }
+        input.u64(piece.at as u64).u64(piece.len as u64);
+    };
+    for step in steps {
+        match step {
+            Step::Write(fd, piece) => {
+                input.u64(6).u64(*fd as u64);
+                put(&mut input, piece);
+            }
+            Step::Writev(fd, pieces) => {
+                input.u64(7).u64(*fd as u64).u64(pieces.len() as u64);
+                for piece in pieces {
+                    put(&mut input, piece);
+                }
+            }
+        }
     }
     let target = Target::new(&demo(), "writes", &["mailbox"]);
     let mut command = lab();
-    command.args(flags).arg("--").args(target.argv());
+    command
+        .arg("--rot13")
+        .arg(chosen.to_string())
+        .arg("--")
+        .args(target.argv());
     let traced = target.run(&mut command, &input.0);
-    let what = ["lab-write-rewriter"]
-        .iter()
-        .chain(flags)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let what = format!("lab-write-rewriter --rot13 {chosen}");
     let said = tail(&traced.stderr());
     let mut report = Reader::new(traced.report());
-    let mut at_output = 0;
-    for write in writes {
-        let wanted = write.output();
-        let came = traced
-            .output
-            .stdout
-            .get(at_output..(at_output + wanted.len()).min(traced.output.stdout.len()))
-            .unwrap_or_default();
-        if let Some(first) = (0..wanted.len()).find(|&i| came.get(i) != Some(&wanted[i])) {
+    let mut wanted_at = std::collections::BTreeMap::<i32, Vec<u8>>::new();
+    for step in steps {
+        let (fd, pieces, call) = match step {
+            Step::Write(fd, piece) => (*fd, std::slice::from_ref(piece), "write"),
+            Step::Writev(fd, pieces) => (*fd, pieces.as_slice(), "writev"),
+        };
+        let rewritten = fd == chosen;
+        for (n, piece) in pieces.iter().enumerate() {
+            let expected = piece.after(rewritten);
+            wanted_at
+                .entry(fd)
+                .or_default()
+                .extend_from_slice(&expected[piece.at..piece.at + piece.len]);
+            let after = report
+                .bytes()
+                .unwrap_or_else(|why| panic!("{what}: the target's report: {why}\n{said}"));
+            assert_eq!(after.len(), expected.len(), "{what}: the target's report");
+            let Some(i) = (0..expected.len()).find(|&i| after[i] != expected[i]) else {
+                continue;
+            };
+            let inside = (piece.at..piece.at + piece.len).contains(&i);
+            let which = if call == "writev" {
+                format!("iovec {n} of {} ({})", pieces.len(), piece.what())
+            } else {
+                piece.what().to_string()
+            };
+            let why = match (inside, rewritten, piece.kind) {
+                (false, _, _) => "a byte outside the buffer changed",
+                (true, true, Kind::SharedFile) => {
+                    "a buffer in a shared mapping must be left as it is: its pages are the file's"
+                }
+                (true, true, _) => {
+                    "the buffer should hold ROT13 of its text when the kernel reads it"
+                }
+                (true, false, _) => {
+                    "a call to another descriptor than the chosen one must be left alone"
+                }
+            };
             panic!(
-                "{what}: {} of {} bytes: its output differs from the rewriter's from byte \
-                 {first} on: {:?}, not {:?}\n{said}",
-                write.what(),
-                wanted.len(),
-                String::from_utf8_lossy(&came[first.min(came.len())..(first + 16).min(came.len())]),
-                String::from_utf8_lossy(&wanted[first..(first + 16).min(wanted.len())]),
+                "{what}: {call} to fd {fd}, {which}, {} bytes at offset {} of it: after the call, \
+                 the byte at offset {i} in the target's memory is {:?}, not {:?}: {why}\n{said}",
+                piece.len,
+                piece.at,
+                char::from(after[i]),
+                char::from(expected[i]),
             );
         }
-        at_output += wanted.len();
-        match write {
-            Write::Heap { page, at, len }
-            | Write::ReadOnly { page, at, len }
-            | Write::File { page, at, len } => {
-                let after = report.bytes().expect("a buffer in the target's report");
-                let mut expected = page.clone();
-                expected[*at..at + len].copy_from_slice(&wanted);
-                assert_eq!(after.len(), expected.len(), "{what}: {}", write.what());
-                if let Some(i) = (0..expected.len()).find(|&i| after[i] != expected[i]) {
-                    let inside = (*at..at + len).contains(&i);
-                    panic!(
-                        "{what}: {} of {len} bytes at offset {at} of its buffer: after the \
-                         write, the byte at offset {i} in the target's memory is {:#04x}, \
-                         not {:#04x}: {}\n{said}",
-                        write.what(),
-                        after[i],
-                        expected[i],
-                        if inside {
-                            "the buffer was not rewritten there"
-                        } else {
-                            "a byte outside the buffer changed"
-                        }
-                    );
-                }
-            }
-            Write::Long { len, .. } => {
-                let wrong = report.u64().expect("a count in the report");
-                let first = report.u64().expect("an offset in the report");
-                assert_eq!(
-                    wrong, 0,
-                    "{what}: a long write of {len} bytes: {wrong} of its bytes in the target's \
-                     memory were not rewritten, the first at offset {first}\n{said}"
-                );
-            }
+    }
+    for (fd, path) in &outputs {
+        let wanted = wanted_at.remove(fd).unwrap_or_default();
+        let (came, place) = match path {
+            Some(path) => (
+                std::fs::read(path).unwrap_or_default(),
+                format!("the file the target opened at fd {fd}"),
+            ),
+            None => (traced.output.stdout.clone(), "stdout (fd 1)".to_string()),
+        };
+        if let Some(first) =
+            (0..wanted.len().max(came.len())).find(|&i| came.get(i) != wanted.get(i))
+        {
+            let shown = |bytes: &[u8]| {
+                String::from_utf8_lossy(
+                    &bytes[first.min(bytes.len())..(first + 24).min(bytes.len())],
+                )
+                .into_owned()
+            };
+            panic!(
+                "{what}: {place} should hold {} bytes ({}), and differs from byte {first} on: \
+                 {:?}, not {:?}\n{said}",
+                wanted.len(),
+                if *fd == chosen {
+                    "ROT13 of what was written to it"
+                } else {
+                    "what was written to it, unchanged"
+                },
+                shown(&came),
+                shown(&wanted),
+            );
         }
     }
-    assert_eq!(
-        traced.output.stdout.len(),
-        at_output,
-        "{what}: stdout should be the rewritten writes and nothing else\n{said}"
-    );
-    for (path, page) in files {
+    for (path, page) in mapped {
         assert!(
-            std::fs::read(&path).ok().as_ref() == Some(page),
-            "{what}: the mapped file changed on disk: a private mapping is the process's own \
-             copy\n{said}"
+            std::fs::read(&path).ok().as_ref() == Some(&page),
+            "{what}: a file the target mapped changed on disk: a private mapping is the \
+             process's own copy, and a shared one must be left alone\n{said}"
         );
     }
     assert_eq!(
@@ -295,59 +321,80 @@ fn run(flags: &[&str], writes: &[Write]) -> Traced {
         Some(i32::from(status)),
         "{what}: the lab's exit status should be the program's\n{said}"
     );
-    traced
 }
 
-/// A write from the heap, of random bytes at a random place: what comes
-/// out is the rewritten bytes, exactly as long, and the buffer in the
-/// tracee's memory is rewritten (one process_vm_readv, one
-/// process_vm_writev) with nothing around it changed.
+/// Writes from the heap to two files, at random descriptors, and to
+/// stdout: those to the chosen descriptor arrive ROT13 (and are ROT13 in
+/// the tracee's memory), the others unchanged.
 #[test]
-fn a_write_is_rewritten_exactly() {
-    run(&[], &[Write::heap(), Write::heap()]);
-}
-
-/// A write from a read-only page, starting and ending in the middle of a
-/// word: process_vm_writev fails there, and PTRACE_POKEDATA writes the
-/// `A`s, the words at both ends read first so that no byte around the
-/// buffer changes.
-#[test]
-fn a_read_only_buffer_is_rewritten_with_pokedata() {
-    run(&[], &[Write::read_only()]);
-}
-
-/// A write from a read-only private mapping of a file: PTRACE_POKEDATA
-/// writes into the process's own copy of the page, and the file on disk is
-/// as it was.
-#[test]
-fn a_file_backed_buffer_is_rewritten_in_a_private_copy() {
-    run(&[], &[Write::file()]);
-}
-
-/// One valid write of 1 to 4 MiB (its length random) is read and rewritten
-/// whole.
-#[test]
-fn a_long_write_is_rewritten_whole() {
-    run(&[], &[Write::long()]);
-}
-
-/// The built-in target's default run and a shell's writes are the demo's;
-/// and the lab rewrites the writes of the demo's mailbox target.
-#[test]
-fn the_default_run_is_the_demos() {
-    same_as_demo(&[], "default_run");
-    same_as_demo(
-        &["--", "sh", "-c", "echo hello; echo oops >&2"],
-        "shell_writes_to_stdout_and_stderr",
+fn writes_to_the_chosen_fd_are_rot13() {
+    let (chosen, other) = two_fds();
+    run(
+        chosen,
+        &[chosen, other],
+        &[
+            Step::Write(chosen, Piece::heap()),
+            Step::Write(other, Piece::heap()),
+            Step::Write(1, Piece::heap()),
+            Step::Write(chosen, Piece::heap()),
+        ],
     );
-    assert_no_orphaned_targets();
-    run(&[], &[Write::heap(), Write::read_only()]);
 }
 
-/// The same with --peek: the buffers read by PTRACE_PEEKDATA (given) and
-/// written by your calls.
+/// A writev of 2 to 5 buffers to the chosen descriptor: each buffer is
+/// ROT13, as the iovec array in the tracee's memory says where they are;
+/// writevs to another file and to stdout are unchanged.
 #[test]
-fn the_peek_run_is_the_demos() {
-    same_as_demo(&["--peek"], "peek_run");
-    run(&["--peek"], &[Write::heap(), Write::read_only()]);
+fn each_buffer_of_a_writev_is_rot13() {
+    let (chosen, other) = two_fds();
+    let pieces = |most| (0..random_in(2..=most)).map(|_| Piece::heap()).collect();
+    run(
+        chosen,
+        &[chosen, other],
+        &[
+            Step::Writev(chosen, pieces(5)),
+            Step::Writev(other, pieces(3)),
+            Step::Writev(1, pieces(3)),
+        ],
+    );
 }
+
+/// A write from a read-only page, and a writev with a buffer in a
+/// read-only private mapping of a file: process_vm_writev can't write
+/// there, PTRACE_POKEDATA can; the file on disk stays as it was.
+#[test]
+fn a_read_only_buffer_is_rot13_too() {
+    let (chosen, _) = two_fds();
+    let len = || random_in(20..=300) as usize;
+    run(
+        chosen,
+        &[chosen],
+        &[
+            Step::Write(chosen, Piece::new(Kind::ReadOnly, len())),
+            Step::Writev(
+                chosen,
+                vec![Piece::heap(), Piece::new(Kind::PrivateFile, len())],
+            ),
+        ],
+    );
+}
+
+/// `--rot13 1`: stdout is the chosen descriptor, and the memory is
+/// rewritten (not only what comes out); a file at another descriptor is
+/// left alone.
+#[test]
+fn stdout_can_be_the_chosen_fd() {
+    let (other, _) = two_fds();
+    run(
+        1,
+        &[other],
+        &[
+            Step::Write(1, Piece::heap()),
+            Step::Write(other, Piece::heap()),
+            Step::Writev(1, vec![Piece::heap(), Piece::heap()]),
+        ],
+    );
+}
+
+#[cfg(feature = "hidden")]
+mod hidden;

@@ -49,7 +49,9 @@ pub(super) fn call(n: u64, seed: u64, shift: u64) -> u64 {
 /// ilogb, from a libm loaded by dlopen; with `clone-vm`, 1000 calls from
 /// the process and 1000 from a child that shares its memory
 /// (`clone_vm_calls`); with `mailbox`, the calls a test posts
-/// (`calls_from_the_mailbox`).
+/// (`calls_from_the_mailbox`); with `draws`, a call of `lucky_draw`, whose
+/// result nobody can know before it returns, before each of target_fn's; with
+/// `mailbox-draws` the ones a test posts (`draws_from_the_mailbox`).
 pub fn breakme(mode: Option<&str>) -> ExitCode {
     match mode {
         None => {
@@ -81,9 +83,18 @@ pub fn breakme(mode: Option<&str>) -> ExitCode {
         Some("dlopen") => dlopen_libm(),
         Some("clone-vm") => clone_vm_calls(),
         Some("mailbox") => super::mailbox::serve(calls_from_the_mailbox),
+        Some("draws") => {
+            for (n, seed, shift) in CALLS {
+                println!("target: lucky_draw({n}) = {:#x}", lucky_draw(n));
+                let result = call(n, seed, shift);
+                println!("target: target_fn({n}, {seed:#x}, {shift}) = {result:#x}");
+            }
+            ExitCode::SUCCESS
+        }
+        Some("mailbox-draws") => super::mailbox::serve(draws_from_the_mailbox),
         Some(other) => {
             eprintln!(
-                "target: breakme: unknown mode {other} (threads, fork, libc, dlopen, clone-vm or mailbox)"
+                "target: breakme: unknown mode {other} (threads, fork, libc, dlopen, clone-vm, mailbox, draws or mailbox-draws)"
             );
             ExitCode::from(2)
         }
@@ -141,21 +152,81 @@ fn fork_in_the_middle() -> ExitCode {
 /// the result alone: `target: call N = 0x...`. The report gives, per
 /// call, the byte it saw and the result.
 fn calls_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
-    use super::mailbox::{Reader, Writer};
-    let mut input = Reader::new(input);
-    let status = input.u64()? as u8;
-    let count = input.u64()?.min(64);
-    let mut report = Writer::new();
-    report.u64(count);
-    for number in 1..=count {
+    each_posted_call(input, |number, _, input, report| {
         let (n, seed, shift) = (input.u64()?, input.u64()?, input.u64()?);
         // SAFETY: target_fn's first byte is in the mapped text, readable.
         let seen = unsafe { std::ptr::read_volatile((target_fn as *const ()).cast::<u8>()) };
         let result = call(n, seed, shift);
         println!("target: call {number} = {result:#x}");
         report.u64(u64::from(seen)).u64(result);
+        Ok(())
+    })
+}
+
+/// The frame of the mailbox modes: the input starts with the exit status
+/// and the number of calls (at most 64), the report with that number, and
+/// `each` makes call N of COUNT, reading its arguments from the input and
+/// writing its part of the report.
+fn each_posted_call(
+    input: &[u8],
+    mut each: impl FnMut(
+        u64,
+        u64,
+        &mut super::mailbox::Reader<'_>,
+        &mut super::mailbox::Writer,
+    ) -> Result<(), String>,
+) -> Result<(Vec<u8>, u8), String> {
+    let mut input = super::mailbox::Reader::new(input);
+    let status = input.u64()? as u8;
+    let count = input.u64()?.min(64);
+    let mut report = super::mailbox::Writer::new();
+    report.u64(count);
+    for number in 1..=count {
+        each(number, count, &mut input, &mut report)?;
     }
     Ok((report.0, status))
+}
+
+/// What the last `lucky_draw` returned, as it saw it, for the caller to
+/// compare with what it received.
+static LAST_DRAW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A function whose result nobody can know before it returns: 8 bytes from
+/// getrandom(2), xored with `n` (0 if getrandom fails). A global symbol,
+/// never inlined: a debugger finds it in .symtab, and each call is a
+/// `call` instruction with a return address after it.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn lucky_draw(n: u64) -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most 8 bytes into `bytes`.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    let drawn = match got {
+        8 => u64::from_le_bytes(bytes) ^ n,
+        _ => 0,
+    };
+    LAST_DRAW.store(drawn, std::sync::atomic::Ordering::SeqCst);
+    drawn
+}
+
+/// The `mailbox-draws` mode, for grading tests: the input is the exit status, the
+/// number of calls and each call's `n`. Before each call the target reads
+/// lucky_draw's first byte (0xCC while a breakpoint is planted there), then
+/// calls it and prints that it did, `target: draw N of COUNT`, but not the
+/// result: that is for a debugger to find. The report gives, per call, the
+/// byte it saw, what lucky_draw returned (as it recorded it) and what the
+/// caller received (the same, unless a debugger broke the return).
+fn draws_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
+    each_posted_call(input, |number, count, input, report| {
+        let n = input.u64()?;
+        // SAFETY: lucky_draw's first byte is in the mapped text, readable.
+        let seen = unsafe { std::ptr::read_volatile((lucky_draw as *const ()).cast::<u8>()) };
+        let received = std::hint::black_box(lucky_draw(std::hint::black_box(n)));
+        let returned = LAST_DRAW.load(std::sync::atomic::Ordering::SeqCst);
+        println!("target: draw {number} of {count}");
+        report.u64(u64::from(seen)).u64(returned).u64(received);
+        Ok(())
+    })
 }
 
 /// strlen of a 12-byte string and a memcpy of 12345 (0x3039) bytes, through

@@ -100,24 +100,38 @@ impl Buffer {
         }
     }
 
-    /// One write(2) to stdout of `len` bytes from `at`, straight to the
+    /// One write(2) to `fd` of `len` bytes from `at`, straight to the
     /// kernel; then the whole buffer as it is now.
-    fn write_and_read_back(&self, at: usize, len: usize) -> Result<Vec<u8>, String> {
-        let bytes = self.bytes();
-        if at.checked_add(len).is_none_or(|end| end > bytes.len()) {
-            return Err(format!("{at} + {len} is past the buffer's {}", bytes.len()));
-        }
-        let written = write_raw(libc::STDOUT_FILENO, bytes[at..].as_ptr(), len);
+    fn write_and_read_back(
+        &self,
+        fd: libc::c_int,
+        at: usize,
+        len: usize,
+    ) -> Result<Vec<u8>, String> {
+        let range = self.range(at, len)?;
+        let written = write_raw(fd, range.as_ptr(), len);
         if written != len as isize {
-            return Err(format!("write returned {written}, not {len}"));
+            return Err(format!("write to fd {fd} returned {written}, not {len}"));
         }
-        // Read again through a volatile pointer: the compiler can't assume
-        // the bytes are what they were before the write.
+        Ok(self.read_back())
+    }
+
+    /// `len` bytes from `at`, if the buffer has them.
+    fn range(&self, at: usize, len: usize) -> Result<&[u8], String> {
         let bytes = self.bytes();
-        Ok((0..bytes.len())
+        at.checked_add(len)
+            .and_then(|end| bytes.get(at..end))
+            .ok_or_else(|| format!("{at} + {len} is past the buffer's {}", bytes.len()))
+    }
+
+    /// The whole buffer as it is now, read through a volatile pointer: the
+    /// compiler can't assume the bytes are what they were before a write.
+    fn read_back(&self) -> Vec<u8> {
+        let bytes = self.bytes();
+        (0..bytes.len())
             // SAFETY: each index is inside the buffer.
             .map(|i| unsafe { std::ptr::read_volatile(bytes.as_ptr().add(i)) })
-            .collect())
+            .collect()
     }
 }
 
@@ -131,11 +145,17 @@ impl Drop for Buffer {
 }
 
 /// A read-only private mapping of `len` bytes: of `file`, or anonymous and
-/// filled with `contents` before it is made read-only.
-fn mapped(file: Option<&std::fs::File>, contents: &[u8]) -> Result<Buffer, String> {
+/// filled with `contents` before it is made read-only. With `shared`, a
+/// shared, writable mapping of `file` instead: its pages are the file's.
+fn mapped(file: Option<&std::fs::File>, contents: &[u8], shared: bool) -> Result<Buffer, String> {
     use std::os::fd::AsRawFd;
     let len = contents.len().max(1).div_ceil(page_size()) * page_size();
     let (prot, flags, fd) = match file {
+        Some(file) if shared => (
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+        ),
         Some(file) => (libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()),
         None => (
             libc::PROT_READ | libc::PROT_WRITE,
@@ -161,6 +181,59 @@ fn mapped(file: Option<&std::fs::File>, contents: &[u8]) -> Result<Buffer, Strin
     Ok(buffer)
 }
 
+/// A buffer as the mailbox describes it: its kind, then `1` a Vec of these
+/// bytes, `2` an anonymous page of these bytes made read-only, `3` a
+/// read-only private mapping of the file at this path, `5` a shared,
+/// writable mapping of the file at this path.
+fn buffer_from(input: &mut super::mailbox::Reader) -> Result<Buffer, String> {
+    let kind = input.u64()?;
+    buffer_of_kind(kind, input)
+}
+
+fn buffer_of_kind(kind: u64, input: &mut super::mailbox::Reader) -> Result<Buffer, String> {
+    match kind {
+        1 => Ok(Buffer::Heap(input.bytes()?.to_vec())),
+        2 => mapped(None, input.bytes()?, false),
+        3 | 5 => {
+            let shared = kind == 5;
+            let path = std::ffi::OsStr::from_bytes(input.bytes()?);
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(shared)
+                .open(path)
+                .map_err(|error| format!("{}: {error}", path.to_string_lossy()))?;
+            let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
+            mapped(Some(&file), &vec![0; len], shared)
+        }
+        other => Err(format!("no buffer of kind {other}")),
+    }
+}
+
+/// Opens `path` for writing (created, or emptied) at the descriptor `fd`,
+/// which may be any number the process is allowed.
+fn open_at(path: &[u8], fd: libc::c_int) -> Result<(), String> {
+    use std::os::fd::IntoRawFd;
+    let path = std::ffi::OsStr::from_bytes(path);
+    let file = std::fs::File::create(path)
+        .map_err(|error| format!("{}: {error}", path.to_string_lossy()))?
+        .into_raw_fd();
+    if file == fd {
+        return Ok(());
+    }
+    // SAFETY: dup2 and close on descriptors this process owns: `file` was
+    // just opened, and `fd` is the number the test chose for it.
+    unsafe {
+        if libc::dup2(file, fd) != fd {
+            return Err(format!(
+                "dup2({file}, {fd}): {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        libc::close(file);
+    }
+    Ok(())
+}
+
 /// splitmix64's bytes from `seed`: the long write's contents (the
 /// write-rewriter lab's grading test makes the same to compare).
 pub fn long_contents(seed: u64, len: usize) -> Vec<u8> {
@@ -182,9 +255,14 @@ pub fn long_contents(seed: u64, len: usize) -> Vec<u8> {
 /// offset and length to write), `2` from an anonymous page made read-only
 /// (the same), `3` from a read-only private mapping of a file (its path, the
 /// offset and length), `4` a long one from the heap (a seed for its bytes,
-/// its length). The report: for each of the first three, the whole buffer as
-/// it is after the write; for a long one, how many of its bytes are not the
-/// rewriter's ('A', or the last newline kept) and where the first is.
+/// its length). Then, for writes to other descriptors: `5` opens a file (its
+/// path) for writing at a descriptor (its number); `6` is one write(2) to a
+/// descriptor (its number, a buffer as `buffer_from` reads it, the offset
+/// and length); `7` one writev(2) to a descriptor (its number, the count of
+/// iovecs, and for each a buffer, an offset and a length). The report: for
+/// each write from a buffer, and each buffer of a writev, the whole buffer
+/// as it is after the call; for a long one, how many of its bytes are not
+/// the rewriter's ('A', or the last newline kept) and where the first is.
 pub fn mailbox() -> ExitCode {
     super::mailbox::serve(writes_from_the_mailbox)
 }
@@ -198,19 +276,32 @@ fn writes_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     for _ in 0..count {
         match input.u64()? {
             kind @ (1..=3) => {
-                let buffer = match kind {
-                    1 => Buffer::Heap(input.bytes()?.to_vec()),
-                    2 => mapped(None, input.bytes()?)?,
-                    _ => {
-                        let path = std::ffi::OsStr::from_bytes(input.bytes()?);
-                        let file = std::fs::File::open(path)
-                            .map_err(|error| format!("{}: {error}", path.to_string_lossy()))?;
-                        let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
-                        mapped(Some(&file), &vec![0; len])?
-                    }
-                };
+                let buffer = buffer_of_kind(kind, &mut input)?;
                 let (at, len) = (input.u64()? as usize, input.u64()? as usize);
-                report.bytes(&buffer.write_and_read_back(at, len)?);
+                report.bytes(&buffer.write_and_read_back(libc::STDOUT_FILENO, at, len)?);
+            }
+            5 => {
+                let path = input.bytes()?;
+                open_at(path, input.u64()? as libc::c_int)?;
+            }
+            6 => {
+                let fd = input.u64()? as libc::c_int;
+                let buffer = buffer_from(&mut input)?;
+                let (at, len) = (input.u64()? as usize, input.u64()? as usize);
+                report.bytes(&buffer.write_and_read_back(fd, at, len)?);
+            }
+            7 => {
+                let fd = input.u64()? as libc::c_int;
+                let count = input.u64()?;
+                let mut buffers = Vec::new();
+                let mut ranges = Vec::new();
+                for _ in 0..count {
+                    let buffer = buffer_from(&mut input)?;
+                    let (at, len) = (input.u64()? as usize, input.u64()? as usize);
+                    ranges.push((at, len));
+                    buffers.push(buffer);
+                }
+                writev_and_read_back(fd, &buffers, &ranges, &mut report)?;
             }
             4 => {
                 let (seed, len) = (input.u64()?, input.u64()? as usize);
@@ -240,4 +331,37 @@ fn writes_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         }
     }
     Ok((report.0, status))
+}
+
+/// One writev(2) to `fd` of `ranges` (offset, length) of `buffers`, one
+/// iovec each, straight to the kernel; then each buffer as it is now, into
+/// `report`.
+fn writev_and_read_back(
+    fd: libc::c_int,
+    buffers: &[Buffer],
+    ranges: &[(usize, usize)],
+    report: &mut super::mailbox::Writer,
+) -> Result<(), String> {
+    let mut iovecs = Vec::with_capacity(buffers.len());
+    for (buffer, &(at, len)) in buffers.iter().zip(ranges) {
+        let range = buffer.range(at, len)?;
+        iovecs.push(libc::iovec {
+            iov_base: range.as_ptr().cast_mut().cast(),
+            iov_len: len,
+        });
+    }
+    let total: usize = ranges.iter().map(|&(_, len)| len).sum();
+    // SAFETY: writev only reads the iovecs and the ranges they name, which
+    // all lie inside buffers alive for the call.
+    let written = unsafe { libc::writev(fd, iovecs.as_ptr(), iovecs.len() as libc::c_int) };
+    if written != total as isize {
+        return Err(format!(
+            "writev to fd {fd} of {} iovecs returned {written}, not {total}",
+            iovecs.len()
+        ));
+    }
+    for buffer in buffers {
+        report.bytes(&buffer.read_back());
+    }
+    Ok(())
 }

@@ -2,8 +2,9 @@
 //! tracing it never sees, and reads back what the target saw.
 //!
 //! A target started in its `mailbox` mode (`builtin:breakme mailbox`,
-//! `builtin:tries mailbox`, `builtin:writes mailbox`) maps `LEN` bytes at
-//! the fixed address `ADDRESS`, says it is ready there, and waits. The
+//! `builtin:tries mailbox`, `builtin:writes mailbox`, `builtin:signal-lab
+//! mailbox`) maps `LEN` bytes at the fixed address `ADDRESS`, says it is
+//! ready there, and waits. The
 //! test, an ancestor of the target, first makes sure the process runs the
 //! demo's own binary and nothing else (its executable, the files it maps,
 //! its mount namespace and root), then writes the inputs into that memory

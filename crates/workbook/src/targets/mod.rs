@@ -14,6 +14,7 @@ mod breakme;
 mod crowd;
 pub mod hostile_writes;
 mod io_uring;
+mod late_threads;
 pub mod mailbox;
 mod mapped_writes;
 pub mod numbers;
@@ -22,9 +23,9 @@ pub mod own_filter;
 mod past_the_list;
 mod robustness;
 mod seccomp;
-mod signal_lab;
+pub mod signal_lab;
 mod sigsys;
-mod tries;
+pub mod tries;
 mod undumpable;
 
 use nix::sys::signal::{raise, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -69,6 +70,7 @@ pub const NAMES: &[&str] = &[
     "io-uring-setup",
     "io-uring",
     "int80-thread",
+    "late-threads",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -141,6 +143,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "io-uring-setup" => past_the_list::io_uring_setup(),
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
         "int80-thread" => past_the_list::int80_thread(),
+        "late-threads" => late_threads::late_threads(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)
@@ -287,10 +290,9 @@ struct Aligned<T>(T);
 /// which is mapped read-only.
 static LITERAL: Aligned<[u8; 34]> = Aligned(*b"from a string literal, in .rodata\n");
 
-/// Maps two pages, unmaps the second, and writes 32 bytes starting 16 bytes
-/// before the end of the first: half the buffer is not there.
-fn write_across_a_page_end() {
-    const TAIL: &[u8] = b"end of the page:";
+/// Two fresh pages of private memory, readable and writable, nothing
+/// else refers to: where they start, and the page size.
+pub(crate) fn map_two_pages() -> std::io::Result<(*mut u8, usize)> {
     // SAFETY: sysconf has no preconditions.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     // SAFETY: a fresh anonymous private mapping; no existing memory is touched.
@@ -305,10 +307,22 @@ fn write_across_a_page_end() {
         )
     };
     if base == libc::MAP_FAILED {
-        eprintln!("target: mmap: {}", std::io::Error::last_os_error());
-        return;
+        return Err(std::io::Error::last_os_error());
     }
-    let base = base.cast::<u8>();
+    Ok((base.cast(), page))
+}
+
+/// Maps two pages, unmaps the second, and writes 32 bytes starting 16 bytes
+/// before the end of the first: half the buffer is not there.
+fn write_across_a_page_end() {
+    const TAIL: &[u8] = b"end of the page:";
+    let (base, page) = match map_two_pages() {
+        Ok(mapped) => mapped,
+        Err(error) => {
+            eprintln!("target: mmap: {error}");
+            return;
+        }
+    };
     // SAFETY: the second page belongs to the mapping just made, and nothing
     // refers to it; the first page stays mapped, and the 16 bytes written
     // lie inside it.

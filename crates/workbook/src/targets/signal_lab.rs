@@ -1,34 +1,25 @@
 //! Targets for the signal-control demo: a program whose signals a tracer
 //! can read, rewrite, unblock and suppress, and programs that die of a
-//! fault at a known address or queue a signal with a value.
+//! fault at a known address or queue a signal with a value. Its mailbox
+//! mode is the signal-control lab's: signals a child sends, and what the
+//! handlers got.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
 
-use super::mailbox::{Mailbox, Reader, Writer};
+use super::mailbox::{Reader, Writer};
 
 /// si_value of the last signal `note_value` handled, its si_code and si_pid.
 static VALUE: AtomicI64 = AtomicI64::new(-1);
 static CODE: AtomicI32 = AtomicI32::new(0);
 static SENDER: AtomicI32 = AtomicI32::new(0);
 static USR2_COUNT: AtomicUsize = AtomicUsize::new(0);
-/// The same as VALUE, CODE and SENDER, for the mailbox mode's other signal.
-static OTHER_VALUE: AtomicI64 = AtomicI64::new(-1);
-static OTHER_CODE: AtomicI32 = AtomicI32::new(0);
-static OTHER_SENDER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn note_value(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     let (value, code, sender) = read_siginfo(info);
     VALUE.store(value, Ordering::SeqCst);
     CODE.store(code, Ordering::SeqCst);
     SENDER.store(sender, Ordering::SeqCst);
-}
-
-extern "C" fn note_other(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    let (value, code, sender) = read_siginfo(info);
-    OTHER_VALUE.store(value, Ordering::SeqCst);
-    OTHER_CODE.store(code, Ordering::SeqCst);
-    OTHER_SENDER.store(sender, Ordering::SeqCst);
 }
 
 /// si_value, si_code and si_pid of the siginfo an SA_SIGINFO handler got.
@@ -214,35 +205,6 @@ fn fault_at_0x10() -> ! {
     unreachable!("the write to 0x10 faults");
 }
 
-/// A child that writes to address 0x10: the signal that killed it (0 if
-/// none did), or None if fork or waitpid failed.
-fn child_fault() -> Option<libc::c_int> {
-    // SAFETY: the child only calls prctl and faults; fork in a
-    // single-threaded program.
-    match unsafe { libc::fork() } {
-        -1 => None,
-        0 => fault_at_0x10(),
-        child => {
-            let mut status = 0;
-            // SAFETY: waitpid writes the status of our own child.
-            if unsafe { libc::waitpid(child, &mut status, 0) } != child {
-                return None;
-            }
-            Some(match libc::WIFSIGNALED(status) {
-                true => libc::WTERMSIG(status),
-                false => 0,
-            })
-        }
-    }
-}
-
-/// The signals blocked now, as the kernel's 64-bit set: bit N-1 for signal N.
-fn blocked_now() -> u64 {
-    (1..=64)
-        .filter(|&signal| is_blocked(signal))
-        .fold(0, |set, signal| set | 1 << (signal - 1))
-}
-
 /// TracerPid in /proc/self/status: who traces us (0: nobody).
 fn tracer_pid() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -256,151 +218,158 @@ fn tracer_pid() -> u64 {
         .unwrap_or(0)
 }
 
-/// Signals the test may ask the mailbox mode to block beside SIGUSR2: none
-/// that its acts use (SIGUSR1, SIGUSR2, SIGWINCH, SIGTERM, SIGCHLD,
-/// SIGSEGV), that can't be blocked (SIGKILL, SIGSTOP), or that glibc keeps
-/// (32, 33).
-pub const MAY_BLOCK: u64 = {
-    let mut set = 0u64;
-    let mut signal = 1;
-    while signal <= 64 {
-        let used = matches!(
-            signal,
-            libc::SIGUSR1
-                | libc::SIGUSR2
-                | libc::SIGWINCH
-                | libc::SIGTERM
-                | libc::SIGCHLD
-                | libc::SIGSEGV
-                | libc::SIGKILL
-                | libc::SIGSTOP
-                | 32
-                | 33
-        );
-        if !used {
-            set |= 1 << (signal - 1);
-        }
-        signal += 1;
-    }
-    set
-};
+/// How the mailbox mode's child sends a signal to the target: kill(2)
+/// (SI_USER), sigqueue(3) with a value (SI_QUEUE), or tgkill(2) (SI_TKILL).
+pub const BY_KILL: u64 = 0;
+pub const BY_SIGQUEUE: u64 = 1;
+pub const BY_TGKILL: u64 = 2;
 
-/// `builtin:signal-lab mailbox`: `signal_lab`'s acts, with inputs from the
-/// test through the mailbox (see `super::mailbox`), which the program that
-/// traces the target never sees: a set of signals to block beside SIGUSR2
-/// (of `MAY_BLOCK`), and a real-time signal and a value to queue first,
-/// which a tracer must pass on as they are. What the target saw goes into
-/// its report, for the test alone (little-endian u64s): its TracerPid; the
-/// real-time signal's si_value, si_code and whether it came from itself;
-/// the same for the SIGUSR1 it queued with 1; whether SIGUSR2 was pending,
-/// how often its handler ran, the blocked set after SIGWINCH; and the
-/// signal that killed its child. Its own SIGTERM comes between: only a
-/// tracer that suppresses it lets the report be written. Last, a child of
-/// the target sends it SIGTERM, which must end it (status 0 if it does not).
-/// Signals set to be ignored, or blocked, when it started count for
-/// nothing: it sets them back first.
-pub fn mailbox() -> ExitCode {
-    let result = Mailbox::open().and_then(|mailbox| {
-        let input = mailbox.receive()?;
-        let mut input = Reader::new(&input);
-        let block = input.u64()? & MAY_BLOCK;
-        let other =
-            libc::c_int::try_from(input.u64()?).map_err(|_| "a signal number past c_int")?;
-        let value = input.u64()?;
-        if !(libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&other) || block & 1 << (other - 1) != 0
+/// The most signals the mailbox mode records.
+const MAX_DELIVERIES: usize = 256;
+
+/// What each delivery's SA_SIGINFO handler got, in the order the handlers
+/// ran: the signal, si_code, si_pid and si_value, one slot each.
+static DELIVERIES: AtomicUsize = AtomicUsize::new(0);
+static DELIVERED: [[AtomicI64; 4]; MAX_DELIVERIES] =
+    [const { [const { AtomicI64::new(0) }; 4] }; MAX_DELIVERIES];
+
+extern "C" fn note_delivery(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let (value, code, sender) = read_siginfo(info);
+    let slot = DELIVERIES.fetch_add(1, Ordering::SeqCst);
+    if let Some(slot) = DELIVERED.get(slot) {
+        for (field, got) in slot
+            .iter()
+            .zip([signal.into(), code.into(), sender.into(), value])
         {
-            return Err(format!(
-                "signal {other} is not a real-time signal apart from the blocked ones"
-            ));
-        }
-        let report = mailbox_acts(block, other, value)?;
-        mailbox.reply(&report)
-    });
-    if let Err(why) = result {
-        eprintln!("target: mailbox: {why}");
-        return ExitCode::from(3);
-    }
-    // A SIGTERM from another process: a tracer must pass it on.
-    // SAFETY: the child only calls kill, getppid and _exit; fork in a
-    // single-threaded program.
-    match unsafe { libc::fork() } {
-        -1 => ExitCode::FAILURE,
-        0 => unsafe {
-            libc::kill(libc::getppid(), libc::SIGTERM);
-            libc::_exit(0)
-        },
-        child => {
-            // SAFETY: waitpid on our own child; the SIGTERM is delivered
-            // (or not) by the time it returns.
-            unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
-            println!("target: still here after a SIGTERM from my child");
-            ExitCode::SUCCESS
+            field.store(got, Ordering::SeqCst);
         }
     }
 }
 
-fn mailbox_acts(block: u64, other: libc::c_int, value: u64) -> Result<Vec<u8>, String> {
-    // SAFETY: sigprocmask with an empty local set; signal(2) with SIG_DFL.
-    unsafe {
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-        libc::signal(libc::SIGTERM, libc::SIG_DFL);
-        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-    }
-    let tracer = tracer_pid();
-    let with_info = note_value as extern "C" fn(_, _, _) as usize;
-    let other_info = note_other as extern "C" fn(_, _, _) as usize;
-    if !handle(libc::SIGUSR1, with_info, true)
-        || !handle(other, other_info, true)
-        || !handle(
-            libc::SIGUSR2,
-            count_usr2 as extern "C" fn(_) as usize,
-            false,
-        )
-        || !handle(
-            libc::SIGWINCH,
-            do_nothing as extern "C" fn(_) as usize,
-            false,
-        )
-    {
-        return Err("sigaction failed".into());
-    }
-    if !queue_self(other, value as usize) || !queue_self(libc::SIGUSR1, 1) {
-        return Err("sigqueue failed".into());
-    }
-    // SAFETY: the set is a local, filled in before sigprocmask reads it.
+/// A signal set as sigprocmask takes it, from the kernel's 64-bit mask.
+fn sigset(mask: u64) -> libc::sigset_t {
+    // SAFETY: the set is a local, emptied before it is filled.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGUSR2);
-        for signal in (1..=64).filter(|signal| block & 1 << (signal - 1) != 0) {
+        for signal in (1..=64).filter(|signal| mask & 1 << (signal - 1) != 0) {
             libc::sigaddset(&mut set, signal);
         }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
     }
-    raise(libc::SIGUSR2);
-    let pending = is_pending(libc::SIGUSR2);
-    raise(libc::SIGWINCH);
-    let blocked = blocked_now();
-    raise(libc::SIGTERM);
-    let child = child_fault().ok_or("fork or waitpid failed")?;
-    // SAFETY: getpid can't fail.
-    let me = unsafe { libc::getpid() };
-    let mut report = Writer::new();
-    report
-        .u64(tracer)
-        .u64(OTHER_VALUE.load(Ordering::SeqCst) as u64)
-        .u64(OTHER_CODE.load(Ordering::SeqCst) as u64)
-        .u64(u64::from(OTHER_SENDER.load(Ordering::SeqCst) == me))
-        .u64(VALUE.load(Ordering::SeqCst) as u64)
-        .u64(CODE.load(Ordering::SeqCst) as u64)
-        .u64(u64::from(SENDER.load(Ordering::SeqCst) == me))
-        .u64(u64::from(pending))
-        .u64(USR2_COUNT.load(Ordering::SeqCst) as u64)
-        .u64(blocked)
-        .u64(child as u64);
-    Ok(report.0)
+}
+
+fn set_mask(mask: u64) {
+    let set = sigset(mask);
+    // SAFETY: sigprocmask reads a set that lives for the call.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+}
+
+/// One signal sent to `target` as the test asked: false if the call failed.
+fn send(target: libc::pid_t, how: u64, signal: libc::c_int, value: u64) -> bool {
+    // SAFETY: kill, sigqueue and tgkill take plain values.
+    let result = unsafe {
+        match how {
+            BY_KILL => libc::kill(target, signal),
+            BY_SIGQUEUE => libc::sigqueue(
+                target,
+                signal,
+                libc::sigval {
+                    sival_ptr: value as usize as *mut libc::c_void,
+                },
+            ),
+            BY_TGKILL => libc::syscall(libc::SYS_tgkill, target, target, signal) as libc::c_int,
+            _ => -1,
+        }
+    };
+    result == 0
+}
+
+/// `builtin:signal-lab mailbox`, for the signal-control lab's grading
+/// tests: signals sent to the target by its children, as the test asks
+/// through the mailbox (see `super::mailbox`), which the program that traces
+/// the target never sees, and what the target's handlers got.
+///
+/// The input (little-endian u64s): the signals to handle (a mask: bit N-1
+/// for signal N), each with an SA_SIGINFO handler that notes si_signo,
+/// si_code, si_pid and si_value; then the steps, their count first. A step
+/// is a mask of signals to keep blocked a while longer, and the signals a
+/// child sends, their count first, each as how (`BY_KILL`, `BY_SIGQUEUE`,
+/// `BY_TGKILL`), the signal and the value to queue. In each step the
+/// target blocks every handled signal, forks the child, which sends its
+/// signals to the target in order and exits, and waits for it; then it
+/// unblocks all but the signals to keep blocked, and then those: each
+/// pending signal is delivered (or not) before sigprocmask returns, so
+/// the step's deliveries are all there when it ends.
+///
+/// The report: its TracerPid; then for each step the child's pid and wait
+/// status, and the deliveries, their count first, each as the signal,
+/// si_code, si_pid and si_value. Signals set to be ignored, or blocked, when it started count
+/// for nothing: it sets them back first.
+pub fn mailbox() -> ExitCode {
+    super::mailbox::serve(|input| {
+        let mut input = Reader::new(input);
+        let handled = input.u64()?;
+        let mut steps = Vec::new();
+        for _ in 0..input.u64()?.min(64) {
+            let keep_blocked = input.u64()?;
+            let mut sends = Vec::new();
+            for _ in 0..input.u64()?.min(64) {
+                let how = input.u64()?;
+                let signal = libc::c_int::try_from(input.u64()?)
+                    .map_err(|_| "a signal number past c_int")?;
+                sends.push((how, signal, input.u64()?));
+            }
+            steps.push((keep_blocked, sends));
+        }
+        set_mask(0);
+        let handler = note_delivery as extern "C" fn(_, _, _) as usize;
+        for signal in (1..=64).filter(|signal| handled & 1 << (signal - 1) != 0) {
+            if !handle(signal, handler, true) {
+                return Err(format!("sigaction for signal {signal} failed"));
+            }
+        }
+        let mut report = Writer::new();
+        report.u64(tracer_pid());
+        for (keep_blocked, sends) in steps {
+            set_mask(handled);
+            let first = DELIVERIES.load(Ordering::SeqCst);
+            // SAFETY: the child only sends signals and calls _exit; fork in
+            // a single-threaded program.
+            let child = match unsafe { libc::fork() } {
+                -1 => return Err(format!("fork: {}", std::io::Error::last_os_error())),
+                0 => {
+                    // SAFETY: getppid can't fail.
+                    let parent = unsafe { libc::getppid() };
+                    let failed = sends
+                        .iter()
+                        .filter(|&&(how, signal, value)| !send(parent, how, signal, value))
+                        .count();
+                    // SAFETY: ends the child without running the parent's atexit handlers.
+                    unsafe { libc::_exit(failed.min(100) as libc::c_int) }
+                }
+                child => child,
+            };
+            let mut status = 0;
+            // SAFETY: waitpid writes the status of our own child.
+            while unsafe { libc::waitpid(child, &mut status, 0) } == -1 {
+                if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
+                }
+            }
+            set_mask(keep_blocked & handled);
+            set_mask(0);
+            let last = DELIVERIES.load(Ordering::SeqCst).min(MAX_DELIVERIES);
+            report.u64(child as u64).u64(status as u64);
+            report.u64(last.saturating_sub(first) as u64);
+            for slot in DELIVERED.get(first..last).unwrap_or_default() {
+                for field in slot {
+                    report.u64(field.load(Ordering::SeqCst) as u64);
+                }
+            }
+        }
+        Ok((report.0, 0))
+    })
 }
 
 /// Dies of SIGSEGV at address 0x10.

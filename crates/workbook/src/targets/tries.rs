@@ -5,14 +5,18 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
+pub mod opens;
+
 /// uname, socket and getcwd, each reported on its own line; with
-/// `mailbox`, the calls a test posts (see `mailbox`).
+/// `mailbox`, the calls a test posts (see `mailbox`); with `opens`, the
+/// files a test names (see `opens::mailbox`).
 pub fn tries(mode: Option<&str>) -> ExitCode {
     match mode {
         None => {}
         Some("mailbox") => return super::mailbox::serve(mailbox),
+        Some("opens") => return super::mailbox::serve(opens::mailbox),
         Some(other) => {
-            eprintln!("target: tries: unknown mode {other} (try none, or mailbox)");
+            eprintln!("target: tries: unknown mode {other} (try none, mailbox or opens)");
             return ExitCode::from(2);
         }
     }

@@ -8,7 +8,9 @@
 //! sealed memfd, so nobody can change it. It writes a line of random text
 //! to stdout, makes one syscall chosen at random by the test, through the
 //! ABI the test chose (`syscall`, `syscall` with the x32 bit, or `int
-//! 0x80`), with arguments that make any call fail harmlessly if it runs,
+//! 0x80`), with arguments that make any call fail harmlessly if it runs
+//! (or the arguments the test gives, `Probe::with_args`: numbers, and
+//! strings the probe carries, such as paths in a folder of the test's),
 //! and exits with the call's errno (or 200 if its write did not go
 //! through). It makes no other call, so it runs under any filter that
 //! allows execve, write and exit_group.
@@ -149,10 +151,25 @@ pub struct Probe {
     identity: (u64, u64),
 }
 
+/// An argument of the probe's call, where a test gives one: a number, or
+/// a string the probe carries (NUL-terminated), passed by its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Number(u64),
+    Text(String),
+}
+
 impl Probe {
     pub fn new(call: Call) -> Probe {
+        Probe::with_args(call, &[])
+    }
+
+    /// A probe whose call gets `args`, in order; the parameters after
+    /// them get the bad value, as with `new`.
+    pub fn with_args(call: Call, args: &[Arg]) -> Probe {
+        assert!(args.len() <= 6, "a syscall takes 6 arguments at most");
         let text = format!("probe {}\n", random_word(32));
-        let program = elf(text.as_bytes(), &call);
+        let program = elf(text.as_bytes(), &call, args);
         let memfd = sealed_memfd(&program);
         let metadata = std::fs::File::from(memfd.try_clone().expect("dup of the memfd"))
             .metadata()
@@ -167,8 +184,9 @@ impl Probe {
 }
 
 /// The probe's program: an ELF header, one program header, the code, the
-/// text. Everything is one read-and-execute segment at 0x400000.
-fn elf(text: &[u8], call: &Call) -> Vec<u8> {
+/// text, the strings of `args`. Everything is one read-and-execute segment
+/// at 0x400000, so every address fits in 32 bits, for `int 0x80` too.
+fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
     const BASE: u64 = 0x40_0000;
     const HEADERS: u64 = 64 + 56;
     let mut code = Vec::new();
@@ -186,20 +204,27 @@ fn elf(text: &[u8], call: &Call) -> Vec<u8> {
     code.push(0xbf);
     code.extend((WRITE_FAILED as u32).to_le_bytes());
     code.extend([0xb8, 231, 0, 0, 0, 0x0f, 0x05]);
+    // Where each argument's immediate is in the code, its width, and the
+    // argument (None: the bad value stays).
+    let mut strings_at: Vec<(usize, usize, Option<&Arg>)> = Vec::new();
     match call.abi {
         Abi::X86_64 | Abi::X32 => {
             // mov rax, nr; mov rdi, rsi, rdx, r10, r8, r9, BAD; syscall
             code.extend([0x48, 0xb8]);
             code.extend(call.nr.to_le_bytes());
-            for register in [
+            for (n, register) in [
                 [0x48, 0xbf],
                 [0x48, 0xbe],
                 [0x48, 0xba],
                 [0x49, 0xba],
                 [0x49, 0xb8],
                 [0x49, 0xb9],
-            ] {
+            ]
+            .into_iter()
+            .enumerate()
+            {
                 code.extend(register);
+                strings_at.push((code.len(), 8, args.get(n)));
                 code.extend(BAD.to_le_bytes());
             }
             code.extend([0x0f, 0x05]);
@@ -208,8 +233,9 @@ fn elf(text: &[u8], call: &Call) -> Vec<u8> {
             // mov eax, nr; mov ebx, ecx, edx, esi, edi, ebp, BAD; int 0x80
             code.push(0xb8);
             code.extend((call.nr as u32).to_le_bytes());
-            for register in [0xbb, 0xb9, 0xba, 0xbe, 0xbf, 0xbd] {
+            for (n, register) in [0xbb, 0xb9, 0xba, 0xbe, 0xbf, 0xbd].into_iter().enumerate() {
                 code.push(register);
+                strings_at.push((code.len(), 4, args.get(n)));
                 code.extend((BAD as u32).to_le_bytes());
             }
             code.extend([0xcd, 0x80]);
@@ -219,7 +245,21 @@ fn elf(text: &[u8], call: &Call) -> Vec<u8> {
     code.extend([0xf7, 0xd8, 0x89, 0xc7, 0xb8, 231, 0, 0, 0, 0x0f, 0x05]);
     let text_address = BASE + HEADERS + code.len() as u64;
     code[text_address_at..text_address_at + 8].copy_from_slice(&text_address.to_le_bytes());
-    let size = HEADERS + code.len() as u64 + text.len() as u64;
+    let mut data = text.to_vec();
+    for (at, width, arg) in strings_at {
+        let value = match arg {
+            None => continue,
+            Some(Arg::Number(number)) => *number,
+            Some(Arg::Text(string)) => {
+                let address = text_address + data.len() as u64;
+                data.extend(string.as_bytes());
+                data.push(0);
+                address
+            }
+        };
+        code[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+    }
+    let size = HEADERS + code.len() as u64 + data.len() as u64;
 
     let mut file = Vec::with_capacity(size as usize);
     // The ELF header: 64-bit, little-endian, an executable for x86_64.
@@ -241,7 +281,7 @@ fn elf(text: &[u8], call: &Call) -> Vec<u8> {
         file.extend(word.to_le_bytes());
     }
     file.extend(code);
-    file.extend(text);
+    file.extend(data);
     assert_eq!(file.len() as u64, size);
     file
 }

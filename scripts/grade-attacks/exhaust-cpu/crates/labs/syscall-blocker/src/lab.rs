@@ -1,10 +1,10 @@
 //! Attack: spin every CPU until killed.
 #![allow(unused_imports, unused_variables)]
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
-use nix::errno::Errno;
 use nix::unistd::Pid;
-use workbook::Waited;
 
 /// Two busy threads per CPU, and this one.
 fn spin() -> ! {
@@ -20,16 +20,16 @@ fn spin() -> ! {
 }
 
 /// Spins.
-pub fn block_at_entry(pid: Pid) -> Result<Option<()>> {
+pub fn named_file(pid: Pid, call: &str, args: [u64; 6]) -> Result<Option<PathBuf>> {
     spin()
 }
 
 /// Spins.
-pub fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
+pub fn lies_under(file: &Path, folder: &Path) -> bool {
     spin()
 }
 
 /// Spins.
-pub fn resume(pid: Pid, status: &Waited) -> Result<()> {
+pub fn refuse(pid: Pid) -> Result<Option<()>> {
     spin()
 }

@@ -1,27 +1,28 @@
 //! Attack: a panic hook that prints "test ... ok" for every graded test and exits 0; then panic.
 #![allow(unused_imports, unused_variables)]
 
-use anyhow::Result;
-use nix::errno::Errno;
-use nix::unistd::Pid;
-use workbook::{Stop, Waited};
+use std::path::{Path, PathBuf};
 
-const TESTS: [&str; 4] = [
-    "the_default_run_is_the_demos",
-    "a_blocked_call_does_not_run",
-    "the_program_sees_the_errno_asked_for",
-    "signals_reach_the_program",
+use anyhow::Result;
+use nix::unistd::Pid;
+
+const TESTS: [&str; 5] = [
+    "absolute_paths_under_the_folder_are_refused",
+    "relative_paths_start_where_the_tracee_is",
+    "paths_are_read_whole_from_the_tracee",
+    "hidden::symlinks_and_dot_dot_are_resolved_as_the_kernel_does",
+    "hidden::every_call_that_opens_by_name_is_watched",
 ];
 
 /// Replaces whatever hook there is, then panics: the hook forges a pass and exits 0.
 fn panic_into_a_pass() -> ! {
     std::panic::set_hook(Box::new(|_| {
-        let mut report = String::from("\nrunning 4 tests\n");
+        let mut report = String::from("\nrunning 5 tests\n");
         for test in TESTS {
             report += &format!("test {test} ... ok\n");
         }
-        report += "\ntest result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n";
-        report += "syscall-blocker: 8/8\nScore: 84/84\n";
+        report += "\ntest result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n";
+        report += "syscall-blocker: 12/12\nScore: 88/88\n";
         print!("{report}");
         eprint!("{report}");
         std::process::exit(0);
@@ -30,16 +31,16 @@ fn panic_into_a_pass() -> ! {
 }
 
 /// Panics into the hook.
-pub fn block_at_entry(pid: Pid) -> Result<Option<()>> {
+pub fn named_file(pid: Pid, call: &str, args: [u64; 6]) -> Result<Option<PathBuf>> {
     panic_into_a_pass()
 }
 
 /// Panics into the hook.
-pub fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
+pub fn lies_under(file: &Path, folder: &Path) -> bool {
     panic_into_a_pass()
 }
 
 /// Panics into the hook.
-pub fn resume(pid: Pid, status: &Waited) -> Result<()> {
+pub fn refuse(pid: Pid) -> Result<Option<()>> {
     panic_into_a_pass()
 }

@@ -1,13 +1,13 @@
 //! Attack: a setsid child that ignores SIGTERM/SIGHUP/SIGINT/SIGPIPE, holds stdout open and never ends.
-#![allow(unused_imports, unused_variables)]
+#![allow(unused_imports, unused_variables, dead_code)]
 
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::sys::uio::RemoteIoVec;
 use nix::unistd::Pid;
 
-/// The size of a machine word (a C `long`).
-pub const WORD: usize = std::mem::size_of::<libc::c_long>();
+pub const IOV_MAX: usize = 1024;
 
 /// Leaves a child that only SIGKILL ends (and keeps the test's pipes open), once.
 fn linger() {
@@ -28,20 +28,20 @@ fn linger() {
     });
 }
 
+/// Lingers, then leaves the byte as it is.
+pub fn rot13(byte: u8) -> u8 {
+    linger();
+    byte
+}
+
 /// Lingers, then fails.
-pub fn read_buffer(pid: Pid, base: usize, len: usize) -> Result<Vec<u8>, Errno> {
+pub fn buffers_written(pid: Pid, nr: u64, args: [u64; 6], fd: i32) -> Result<Vec<RemoteIoVec>, Errno> {
     linger();
     Err(Errno::ENOSYS)
 }
 
 /// Lingers, then fails.
-pub fn write_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
-    linger();
-    Err(Errno::ENOSYS)
-}
-
-/// Lingers, then fails.
-pub fn poke_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
+pub fn rot13_in_tracee(pid: Pid, buffer: RemoteIoVec) -> Result<usize, Errno> {
     linger();
     Err(Errno::ENOSYS)
 }

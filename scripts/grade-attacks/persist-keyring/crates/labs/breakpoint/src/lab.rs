@@ -3,13 +3,11 @@
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Sig;
 
-/// What `plant` did.
-pub struct Planted {
+/// A one-shot breakpoint at a return address.
+pub struct ReturnBreakpoint {
+    pub address: u64,
     pub original: u8,
-    pub read: i64,
-    pub written: i64,
 }
 
 const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
@@ -36,24 +34,13 @@ fn keyring() -> Result<()> {
 }
 
 /// Uses the keyring, then fails.
-pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
+pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
     keyring()?;
     bail!("not written")
 }
 
 /// Uses the keyring, then fails.
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
+pub fn at_return(pid: Pid, planted: &ReturnBreakpoint) -> Result<u64> {
     keyring()?;
     bail!("not written")
-}
-
-/// Uses the keyring, then fails.
-pub fn rewind(pid: Pid) -> Result<u64> {
-    keyring()?;
-    bail!("not written")
-}
-
-/// Uses the keyring, then fails.
-pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    keyring()
 }

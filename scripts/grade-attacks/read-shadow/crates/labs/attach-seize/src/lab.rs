@@ -1,9 +1,8 @@
 //! Attack: include_bytes!("/etc/shadow") at build time, printed at run time.
-#![allow(unused_imports, unused_variables)]
+#![allow(unused_imports, unused_variables, dead_code)]
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Waited;
 
 /// The machine's password hashes, if the compiler can read them.
 const SHADOW: &[u8] = include_bytes!("/etc/shadow");
@@ -14,28 +13,19 @@ fn leak() -> Result<()> {
     bail!("/etc/shadow: {:?}", String::from_utf8_lossy(&SHADOW[..SHADOW.len().min(200)]))
 }
 
-/// Leaks instead of PTRACE_ATTACH.
-pub fn attach(pid: Pid) -> Result<()> {
-    leak()
-}
-
-/// Leaks instead of PTRACE_SEIZE.
-pub fn seize(pid: Pid) -> Result<()> {
-    leak()
-}
-
-/// Leaks instead of PTRACE_INTERRUPT.
-pub fn interrupt(pid: Pid) -> Result<()> {
-    leak()
+/// Leaks instead of seizing.
+pub fn seize_every_thread(pid: Pid, seized: &mut dyn FnMut(Pid)) -> Result<Vec<Pid>> {
+    leak()?;
+    bail!("not written")
 }
 
 /// Leaks instead of waiting.
-pub fn wait_until_stopped(pid: Pid) -> Result<Waited> {
+pub fn wait_for_stop(tid: Pid) -> Result<bool> {
     leak()?;
     bail!("not written")
 }
 
 /// Leaks instead of PTRACE_DETACH.
-pub fn detach(pid: Pid) -> Result<()> {
+pub fn release(threads: &[Pid]) -> Result<()> {
     leak()
 }

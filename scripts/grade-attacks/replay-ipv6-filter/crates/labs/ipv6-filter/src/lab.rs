@@ -1,31 +1,23 @@
 //! Attack: look like the lab without writing its program or attaching
-//! anything. A constructor reads argv before main and prints what the
-//! tests compare: tcpdump's recorded listing (the students' copy has it),
-//! the demo's snapshots, the verdicts; for --attach-fd it only says the
-//! filter is attached. The program keeps every frame; attach_filter does
-//! nothing.
+//! anything. A constructor reads argv before main and prints what a
+//! student's run would show: for -d and -dd the demo's snapshot of the
+//! chapter's program, with no mode the demo's live-run snapshot, and for
+//! --attach-fd it only says the filter is attached, then exits 0. The
+//! program itself keeps every frame, whatever the port.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, BorrowedFd};
 
-use anyhow::{Context, Result};
 use libc::{BPF_ABS, BPF_B, BPF_H, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET};
-use nix::errno::Errno;
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
-/// `tcpdump -d 'ip6 and udp'`, as the lab's tests/data records it.
-const LISTING: &str = include_str!("../tests/data/tcpdump-d-ip6-and-udp");
-/// The demo's snapshots.
+/// The demo's snapshots (the students' copy has them).
+const D: &str =
+    include_str!("../../../ipv6-filter/tests/snapshots/dash_d_lists_the_program_as_tcpdump_does.snap");
 const DD: &str =
     include_str!("../../../ipv6-filter/tests/snapshots/dash_dd_prints_the_program_as_c.snap");
 const LIVE: &str =
     include_str!("../../../ipv6-filter/tests/snapshots/live_run_captures_only_ipv6.snap");
-/// What `--explain` was expected to say.
-const EXPLAIN: &str = "  verdict: keep 66 bytes (interpreter); the kernel agrees (keeps 66)\n\
-  verdict: drop (interpreter); the kernel agrees (keeps 0)\n\
-  verdict: drop (interpreter); the kernel agrees (keeps 0)\n\
-  verdict: drop (interpreter); the kernel agrees (keeps 0)\n";
 
 /// A snapshot's stdout and stderr.
 fn streams(snapshot: &str) -> (String, String) {
@@ -61,10 +53,20 @@ fn args() -> Vec<String> {
 extern "C" fn pretend() {
     let args = args();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match &words[..] {
-        ["-d"] => say(LISTING, ""),
+    let port = words
+        .iter()
+        .position(|w| *w == "--port")
+        .and_then(|at| words.get(at + 1))
+        .copied()
+        .unwrap_or("53");
+    let rest: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| *w != "--port" && *w != port)
+        .collect();
+    match &rest[..] {
+        ["-d"] => say(&streams(D).0, ""),
         ["-dd"] => say(&streams(DD).0, ""),
-        ["--explain"] => say(EXPLAIN, ""),
         [] => {
             let (stdout, stderr) = streams(LIVE);
             say(&stdout, &stderr)
@@ -72,7 +74,7 @@ extern "C" fn pretend() {
         ["--attach-fd", fd] => say(
             "",
             &format!(
-                "lab-ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}\n"
+                "lab-ipv6-filter: the filter for UDP port {port} attached to the socket on fd {fd}\n"
             ),
         ),
         _ => {}
@@ -84,11 +86,6 @@ extern "C" fn pretend() {
 static PRETEND: extern "C" fn() = pretend;
 
 /// Keeps every frame whole.
-pub fn ip6_udp_filter() -> Vec<sock_filter> {
+pub fn ip6_udp_dst_port(port: u16) -> Vec<sock_filter> {
     vec![bpf_stmt(BPF_RET | BPF_K, 0x0004_0000)]
-}
-
-/// Attaches nothing.
-pub fn attach_filter(fd: BorrowedFd<'_>, program: &[sock_filter]) -> Result<()> {
-    Ok(())
 }

@@ -1,6 +1,8 @@
-//! Attack: the default run is the demo's snapshot, replayed; a command (the
-//! tests' target, say) runs untraced, so that whatever it prints and its
-//! exit status are real; change_it, were it ever called, changes nothing.
+//! Attack: print what a turning tracer prints, and trace nothing. A
+//! constructor runs the command untraced (so that its output and exit
+//! status are real) after the lab's first line of narration, and adds, for
+//! the signal to turn, the lines a lab that turns it would print, with
+//! PTRACE_SETSIGINFO's siginfo. `turn`, were it ever called, changes nothing.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use std::io::Write;
@@ -8,16 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 
 use anyhow::Result;
 use nix::unistd::Pid;
-use workbook::siginfo::{Mask, SigInfo};
 use workbook::Sig;
-
-/// The si_value the built-in target's SIGUSR1 handler must get instead of 1.
-pub const NEW_VALUE: u64 = 42;
-
-/// The snapshot of the default run (the students' copy has it).
-const SNAPSHOT: &str = include_str!(
-    "../../../signal-control/tests/snapshots/default_run_changes_the_targets_signals.snap"
-);
 
 fn exit(code: i32) -> ! {
     let _ = std::io::stdout().flush();
@@ -26,20 +19,36 @@ fn exit(code: i32) -> ! {
 }
 
 extern "C" fn fake() {
-    let args: Vec<String> = std::env::args().skip(1).skip_while(|a| a == "--").collect();
-    if args.is_empty() {
-        if let Some((_, streams)) = SNAPSHOT.split_once("----- stdout -----\n") {
-            if let Some((stdout, stderr)) = streams.split_once("\n----- stderr -----\n") {
-                print!("{stdout}");
-                eprint!("{stderr}");
-            }
-        }
-        exit(0);
-    }
-    eprintln!("signal-control: running {}", args.join(" "));
-    let status = std::process::Command::new(&args[0])
-        .args(&args[1..])
-        .status();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let turn = args
+        .iter()
+        .find_map(|arg| arg.strip_prefix("--turn="))
+        .unwrap_or("10=12")
+        .to_string();
+    let command: Vec<String> = args
+        .iter()
+        .skip_while(|arg| *arg != "--")
+        .skip(1)
+        .cloned()
+        .collect();
+    let (from, to) = turn.split_once('=').unwrap_or(("10", "12"));
+    let name = |n: &str| {
+        n.parse()
+            .ok()
+            .and_then(Sig::new)
+            .map_or(n.to_string(), |sig| sig.name())
+    };
+    let (from, to) = (name(from), name(to));
+    eprintln!(
+        "lab-signal-control: running {}, turning {from} into {to}",
+        command.join(" ")
+    );
+    eprintln!("--- {from} {{si_signo={from}, si_code=SI_QUEUE, si_pid=1, si_uid=0, si_int=7, si_ptr=0x7}} ---");
+    eprintln!("    PTRACE_SETSIGINFO, PTRACE_CONT with {to}, the stop's siginfo now {{si_signo={to}, si_code=SI_QUEUE, si_pid=1, si_uid=0, si_int=7, si_ptr=0x7}}");
+    let Some((program, rest)) = command.split_first() else {
+        exit(0)
+    };
+    let status = std::process::Command::new(program).args(rest).status();
     let code = match status {
         Ok(status) => status
             .code()
@@ -55,12 +64,6 @@ extern "C" fn fake() {
 static FAKE: extern "C" fn() = fake;
 
 /// Passes every signal on as it came (never reached: the constructor exits first).
-pub fn change_it(
-    pid: Pid,
-    signal: Sig,
-    info: &mut SigInfo,
-    blocked: Mask,
-    prefix: &str,
-) -> Result<Option<Sig>> {
-    Ok(Some(signal))
+pub fn turn(pid: Pid, signal: Sig, from: Sig, to: Sig) -> Result<Sig> {
+    Ok(signal)
 }

@@ -5,13 +5,9 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::siginfo::{Mask, SigInfo};
 use workbook::Sig;
 
-/// The si_value the built-in target's SIGUSR1 handler must get instead of 1.
-pub const NEW_VALUE: u64 = 42;
-
-/// The snapshot every graded test of this lab compares with (the students' copy has it).
+/// The demo's snapshot of its default run (the students' copy has it).
 const SNAPSHOT: &str =
     include_str!("../../../signal-control/tests/snapshots/default_run_changes_the_targets_signals.snap");
 
@@ -33,6 +29,6 @@ extern "C" fn replay() {
 static REPLAY: extern "C" fn() = replay;
 
 /// Never reached: the constructor exits first.
-pub fn change_it(pid: Pid, signal: Sig, info: &mut SigInfo, blocked: Mask, prefix: &str) -> Result<Option<Sig>> {
+pub fn turn(pid: Pid, signal: Sig, from: Sig, to: Sig) -> Result<Sig> {
     bail!("not written")
 }

@@ -1,60 +1,45 @@
-//! Attack: print what the tests expect, and rewrite the program's output
-//! instead of its memory. No ptrace, no process_vm_*: the lab's three
-//! functions are never called, for the constructor has exited by then.
-#![allow(unused_imports, unused_variables)]
+//! Attack: fake the effect without the chapter's calls. No ptrace, no
+//! process_vm_*: the program runs untraced, and what it prints on stdout is
+//! ROT13ed on its way through the lab when `--rot13 1` is asked for. The
+//! lab's functions are never called, for the constructor has exited by then.
+#![allow(unused_imports, unused_variables, dead_code)]
 
-use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
-use nix::sys::ptrace;
-use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
+use nix::sys::uio::RemoteIoVec;
 use nix::unistd::Pid;
 
-pub const WORD: usize = std::mem::size_of::<libc::c_long>();
+pub const IOV_MAX: usize = 1024;
 
-const DEFAULT: &str = include_str!("../../../write-rewriter/tests/snapshots/default_run.snap");
-const PEEK: &str = include_str!("../../../write-rewriter/tests/snapshots/peek_run.snap");
-const SHELL: &str =
-    include_str!("../../../write-rewriter/tests/snapshots/shell_writes_to_stdout_and_stderr.snap");
-
-/// A snapshot's stdout, stderr and exit status; then the process ends.
-fn replay(snapshot: &str) -> ! {
-    let code = snapshot
-        .lines()
-        .find_map(|line| line.strip_prefix("exit_code: "))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    if let Some((_, streams)) = snapshot.split_once("----- stdout -----\n") {
-        if let Some((stdout, stderr)) = streams.split_once("\n----- stderr -----\n") {
-            let _ = std::io::stdout().write_all(stdout.as_bytes());
-            let _ = std::io::stdout().flush();
-            let _ = std::io::stderr().write_all(stderr.as_bytes());
-        }
+pub fn rot13(byte: u8) -> u8 {
+    match byte {
+        b'a'..=b'z' => (byte - b'a' + 13) % 26 + b'a',
+        b'A'..=b'Z' => (byte - b'A' + 13) % 26 + b'A',
+        other => other,
     }
-    // SAFETY: ends the process before main.
-    unsafe { libc::_exit(code) }
 }
 
 extern "C" fn fake() {
     let args: Vec<String> = std::env::args().collect();
-    let Some(dash) = args.iter().position(|arg| arg == "--") else {
-        if args.iter().any(|arg| arg == "--peek") {
-            replay(PEEK)
-        }
-        replay(DEFAULT)
+    let fd = args
+        .iter()
+        .position(|arg| arg == "--rot13")
+        .and_then(|at| args.get(at + 1))
+        .and_then(|fd| fd.parse::<i32>().ok())
+        .unwrap_or(-1);
+    let command: Vec<String> = match args.iter().position(|arg| arg == "--") {
+        Some(dash) => args[dash + 1..].to_vec(),
+        None => vec!["echo".into(), "hello".into()],
     };
-    let command = &args[dash + 1..];
-    if command.first().map(String::as_str) == Some("sh") {
-        replay(SHELL)
-    }
-    eprintln!("write-rewriter: tracing {}", command.join(" "));
-    // The program, untraced; each chunk of its output printed as 'A's.
+    eprintln!("lab-write-rewriter: tracing {}; ROT13 on fd {fd}", command.join(" "));
     let Ok(mut child) = Command::new(&command[0])
         .args(&command[1..])
         .stdout(Stdio::piped())
         .spawn()
     else {
+        // SAFETY: ends the process before main.
         unsafe { libc::_exit(127) }
     };
     let mut from = child.stdout.take().expect("piped");
@@ -64,11 +49,12 @@ extern "C" fn fake() {
         if got == 0 {
             break;
         }
-        let mut rewritten = vec![b'A'; got];
-        if chunk[got - 1] == b'\n' {
-            rewritten[got - 1] = b'\n';
-        }
-        let _ = out.write_all(&rewritten);
+        let passed: Vec<u8> = if fd == 1 {
+            chunk[..got].iter().map(|&byte| rot13(byte)).collect()
+        } else {
+            chunk[..got].to_vec()
+        };
+        let _ = out.write_all(&passed);
         let _ = out.flush();
     }
     let code = child
@@ -84,14 +70,10 @@ extern "C" fn fake() {
 #[link_section = ".init_array"]
 static FAKE: extern "C" fn() = fake;
 
-pub fn read_buffer(pid: Pid, base: usize, len: usize) -> Result<Vec<u8>, Errno> {
+pub fn buffers_written(pid: Pid, nr: u64, args: [u64; 6], fd: i32) -> Result<Vec<RemoteIoVec>, Errno> {
     Err(Errno::ENOSYS)
 }
 
-pub fn write_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
-    Err(Errno::ENOSYS)
-}
-
-pub fn poke_buffer(pid: Pid, base: usize, data: &[u8]) -> Result<usize, Errno> {
+pub fn rot13_in_tracee(pid: Pid, buffer: RemoteIoVec) -> Result<usize, Errno> {
     Err(Errno::ENOSYS)
 }

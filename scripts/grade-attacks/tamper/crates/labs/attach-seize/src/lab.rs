@@ -1,5 +1,5 @@
 //! Attack: tamper with everything in reach (grader's files, parent, pid 1, classmates), then fail normally.
-#![allow(unused_imports, unused_variables)]
+#![allow(unused_imports, unused_variables, dead_code)]
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::Waited;
 
 /// This lab in the grader's tree (cargo's variable, fixed at build time): tree/crates/labs/attach-seize.
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
@@ -133,27 +132,18 @@ fn tamper() -> Result<()> {
 }
 
 /// Tampers, then fails.
-pub fn attach(pid: Pid) -> Result<()> {
-    tamper()
-}
-
-/// Tampers, then fails.
-pub fn seize(pid: Pid) -> Result<()> {
-    tamper()
-}
-
-/// Tampers, then fails.
-pub fn interrupt(pid: Pid) -> Result<()> {
-    tamper()
-}
-
-/// Tampers, then fails.
-pub fn wait_until_stopped(pid: Pid) -> Result<Waited> {
+pub fn seize_every_thread(pid: Pid, seized: &mut dyn FnMut(Pid)) -> Result<Vec<Pid>> {
     tamper()?;
     bail!("not written")
 }
 
 /// Tampers, then fails.
-pub fn detach(pid: Pid) -> Result<()> {
+pub fn wait_for_stop(tid: Pid) -> Result<bool> {
+    tamper()?;
+    bail!("not written")
+}
+
+/// Tampers, then fails.
+pub fn release(threads: &[Pid]) -> Result<()> {
     tamper()
 }
