@@ -10,11 +10,6 @@ use nix::unistd::{getppid, Pid};
 use workbook::hints::{comm, tracer_of};
 use workbook::names::errno_name;
 
-// The lab (crates/labs/refuse-trace) compiles this file with cfg(lab) and
-// the student's `traceme_refused` and `tracer_pid`, from its lab.rs.
-#[cfg(lab)]
-use crate::lab::{traceme_refused, tracer_pid};
-
 /// Prints "Hello world!", or "DO NOT PTRACE ME!!!" when run under a tracer
 /// (gdb, strace, tracer-tracee). The explanation goes to stderr.
 #[derive(Parser)]
@@ -25,8 +20,6 @@ fn main() -> ExitCode {
     workbook::main(run)
 }
 
-// The lab brings its own (outside the book's listing).
-#[cfg(not(lab))]
 // ANCHOR: refuse
 /// PTRACE_TRACEME fails when somebody traces us already: its errno, or
 /// `None` when it succeeds.
@@ -66,7 +59,6 @@ fn explain_refusal(errno: nix::errno::Errno) -> Result<()> {
 }
 
 /// Who traces us: TracerPid in /proc/self/status, `None` for 0.
-#[cfg(not(lab))]
 fn tracer_pid() -> Result<Option<Pid>> {
     Ok(tracer_of(Pid::this()))
 }

@@ -6,23 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
-use nix::sys::signal::{raise, Signal};
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{execvp, fork, ForkResult, Pid};
-use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
+use nix::unistd::Pid;
+use tracer_tracee::fork_tracee;
 use workbook::stop::describe_raw;
-use workbook::trace::exec_failure_code;
 use workbook::{
-    ptrace_cont, ptrace_detach, wait_for, ChildGuard, CommandArgs, Event, Program, Sig, Stop,
-    Waited,
+    ptrace_cont, ptrace_detach, wait_for, ChildGuard, CommandArgs, Event, Sig, Stop, Waited,
 };
-
-// The lab (crates/labs/tracer-tracee) compiles this file with cfg(lab) and
-// the student's `tracee` and `first_stop`, from its lab.rs, in place of ours.
-#[cfg(lab)]
-use crate::lab::{first_stop, tracee};
 
 /// Runs a command as a tracee and narrates its ptrace stops on stderr.
 ///
@@ -43,39 +34,10 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("signals")?;
     workbook::narrate!("tracer: running {}", program.label);
-    // Ctrl-C is the program's to handle: the tracer stays to report the end.
-    hold_fatal_signals()?;
-    // SAFETY: we are single-threaded here, and the child only makes
-    // async-signal-safe calls before execvp or _exit.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            if let Err(errno) = release_fatal_signals_in_child() {
-                die("child: sigprocmask failed", errno, 1);
-            }
-            tracee(&program)
-        }
-        ForkResult::Parent { child } => tracer(child),
-    }
+    let child = fork_tracee(&program)?;
+    tracer(child)
 }
 
-// The lab brings its own (outside the book's listing).
-#[cfg(not(lab))]
-// ANCHOR: tracee
-fn tracee(program: &Program) -> ! {
-    if let Err(errno) = ptrace::traceme() {
-        die("child: ptrace(traceme) failed", errno, 1);
-    }
-    if let Err(errno) = raise(Signal::SIGSTOP) {
-        die("child: raise(SIGSTOP) failed", errno, 1);
-    }
-    let errno = execvp(&program.file, &program.argv).unwrap_err();
-    let what = format!("tracee start failed: execvp {}", program.label);
-    die(&what, errno, exec_failure_code(errno))
-}
-// ANCHOR_END: tracee
-
-// The lab brings its own (outside the book's listing).
-#[cfg(not(lab))]
 // ANCHOR: first_stop
 fn first_stop(pid: Pid) -> Result<workbook::Waited> {
     let status = wait_for(pid, WaitPidFlag::empty())?;
@@ -209,13 +171,4 @@ fn wait_for_sigcont() -> Result<workbook::Waited> {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-}
-
-/// The lecture's `die`: say what failed and leave without running any of
-/// the parent's exit handlers.
-fn die(what: &str, errno: Errno, code: i32) -> ! {
-    workbook::process::exit_child(
-        code,
-        &format!("{what}: {}", workbook::names::errno_name(errno)),
-    )
 }

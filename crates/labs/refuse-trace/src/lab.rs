@@ -1,33 +1,32 @@
-//! Lab: refuse to be traced (chapter refuse-trace).
+//! Lab: refuse to be debugged (chapter refuse-trace).
 //!
-//! Write the lecture's detector and its second opinion. The rest of the
-//! program (what it prints) is given in `main.rs`; run your version with
-//! `cargo run -p lab-refuse-trace`, or under a tracer with
-//! `cargo run -p tracer-tracee -- target/debug/lab-refuse-trace`, and check
-//! it with `scripts/labs check refuse-trace`.
+//! A debugger sets a breakpoint by writing one byte into the tracee's code:
+//! int3, 0xcc, with PTRACE_POKEDATA (the breakpoint chapter shows how).
+//! PTRACE_TRACEME can't see a debugger that attached and left again, but
+//! its int3 stays in our code. Write the second detector: keep a copy of
+//! some of our own code, and later find an int3 that was not there. The
+//! rest of the program is given in `main.rs`; run it with
+//! `cargo run -p lab-refuse-trace -- --wait` and check it with
+//! `scripts/labs check refuse-trace`.
 #![allow(unused_imports, unused_variables)]
 
-use std::fs;
+use crate::Guarded;
 
-use anyhow::{Context, Result};
-use nix::errno::Errno;
-use nix::sys::ptrace;
-use nix::unistd::Pid;
-
-/// The lecture's test: ask our parent to trace us
-/// (`ptrace(PTRACE_TRACEME, 0, NULL, NULL)`, in nix `ptrace::traceme()`).
-/// A process has at most one tracer, so the call fails when somebody traces
-/// us already. Return the errno it failed with (`Some(errno)`, whatever it
-/// is: `main.rs` prints it), or `None` when it succeeded.
-pub fn traceme_refused() -> Option<Errno> {
-    todo!("PTRACE_TRACEME, and its errno")
+/// A copy of the guarded code as it is now: the `guarded.len` bytes of our
+/// own memory that start at the address `guarded.start`. Our code is in
+/// our own address space, readable: a slice over it
+/// (`std::slice::from_raw_parts`, with a `// SAFETY:` line) or
+/// `/proc/self/mem` both read it.
+pub fn keep(guarded: &Guarded) -> Vec<u8> {
+    todo!("read guarded.len bytes of our own memory at guarded.start")
 }
 
-/// The second opinion: who traces us? The kernel says so in
-/// `/proc/self/status`, on the line `TracerPid:\t<pid>`; 0 means nobody.
-/// Return `Some(pid)` of the tracer, or `None` when the line says 0. A file
-/// that can't be read, or has no such line, is an error that names
-/// `/proc/self/status`.
-pub fn tracer_pid() -> Result<Option<Pid>> {
-    todo!("read /proc/self/status, find TracerPid:, 0 means nobody")
+/// Look at the guarded code again, as it is now, and compare it with
+/// `kept` (what `keep` returned earlier): the offset from `guarded.start`
+/// of the first byte that is an int3 (0xcc) now and was something else
+/// then, or `None` when no int3 was planted. A 0xcc that was already there
+/// is part of our code, not a breakpoint; a debugger that planted an int3
+/// and took it out again left nothing.
+pub fn planted_int3(guarded: &Guarded, kept: &[u8]) -> Option<usize> {
+    todo!("read the guarded code again; the first int3 that was not in kept")
 }

@@ -1,362 +1,307 @@
-//! Grading tests for lab-refuse-trace. What the lab prints is checked
-//! against what the kernel says at that moment: who really traces it (read
-//! by the test from /proc while the lab waits to print), and with which errno
-//! PTRACE_TRACEME really failed (one the test picks at random, that only the
-//! kernel tells the lab). Printing the expected lines is not enough. Each
-//! test's points are in lab.toml.
+//! Grading tests for lab-refuse-trace. The test plays the debugger: a child
+//! of the test (never the test itself) seizes the lab while it waits
+//! (`--wait`), plants int3s with PTRACE_POKEDATA at offsets chosen at
+//! random for each run, or plants nothing, and leaves. The lab must then
+//! name exactly the offset the int3 went to, and run its guarded code only
+//! when it is untouched (an int3 left in it would kill it with SIGTRAP).
+//! Each test's points are in lab.toml.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
 
-use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
 
 use insta_cmd::get_cargo_bin;
-use nix::errno::Errno;
-use workbook::names::errno_name;
+use nix::unistd::Pid;
 use workbook::testing::random_u64;
-use workbook::testing::{bin_dir, deny_syscall, workspace_bin, Transcript};
 
-/// The lab, killed if it runs past the time limit.
-fn lab() -> Command {
+/// How many bytes of greet() the lab guards (its main.rs says so too).
+const GUARDED: usize = 64;
+
+/// The lab, waiting for its debugger, with the address of its guarded code.
+struct Waiting {
+    child: Child,
+    stderr: BufReader<std::process::ChildStderr>,
+    start: u64,
+    /// What the test read of the guarded code before the debugger came.
+    original: Vec<u8>,
+    /// What the lab said on stderr so far.
+    said: String,
+}
+
+/// How a run ended.
+struct Ended {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+    signal: Option<i32>,
+}
+
+/// Starts `lab-refuse-trace --wait` and reads its stderr until it waits.
+fn start_lab() -> Waiting {
     let mut command = Command::new(get_cargo_bin("lab-refuse-trace"));
     workbook::testing::limited(&mut command);
-    command
-}
-
-/// The test binary's own name, as the snapshots show it: [TEST].
-fn own_comm() -> String {
-    fs::read_to_string("/proc/self/comm")
-        .unwrap_or_default()
-        .trim_end()
-        .to_string()
-}
-
-/// `ours` (a run of the lab) as the demo's snapshot `snapshot` shows it.
-fn assert_same_as_demo(mut ours: Transcript, snapshot: &str, what: &str) {
-    ours.stderr = ours.stderr.replace(&own_comm(), "[TEST]");
-    let demo = Transcript::of_demo("refuse-trace", snapshot);
-    ours.assert_same_as(&demo, &format!("{what} (the demo's snapshot {snapshot})"));
-}
-
-/// A field of /proc/PID/status ("" when the process is gone).
-fn status_field(pid: u32, field: &str) -> String {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// A pipe whose buffer is already full: a process that writes to it waits
-/// in write(2) until the test reads. Returns (read end, write end).
-fn full_pipe() -> (File, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both descriptors are new and ours.
-    let (read, write) = unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // SAFETY: fcntl on our own descriptor; the flag goes before the lab
-    // inherits the pipe (it must block, not fail with EAGAIN).
-    unsafe {
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
-        let filler = [0u8; 4096];
-        while libc::write(write.as_raw_fd(), filler.as_ptr().cast(), filler.len()) > 0 {}
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, 0);
-    }
-    (read, write)
-}
-
-/// Nobody traces the lab: it says hello. And PTRACE_TRACEME succeeded, so
-/// its parent, this test, is now its tracer: the kernel says so in the
-/// lab's /proc/PID/status while "Hello world!" waits in a full pipe.
-#[test]
-fn untraced_it_says_hello() {
-    let (mut stdout, write_end) = full_pipe();
-    let mut child = lab()
-        .stdout(Stdio::from(write_end))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting lab-refuse-trace");
-    let pid = child.id();
-    // Until it waits in write(1, ...), or has ended.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let syscall = fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-        let state = status_field(pid, "State:");
-        if syscall.starts_with("1 0x1 ") || state.is_empty() || state.starts_with('Z') {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the lab never wrote to stdout");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let tracer = status_field(pid, "TracerPid:");
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .expect("piped")
-        .read_to_string(&mut stderr);
-    let status = child.wait().expect("waiting for the lab");
-    let stdout = reader.join().expect("the reader");
-    let stdout = String::from_utf8_lossy(&stdout)
-        .trim_start_matches('\0')
-        .to_string();
-    // Its parent is the test's thread that started it.
-    // SAFETY: gettid has no arguments and can't fail.
-    let parent = unsafe { libc::gettid() };
-    assert_eq!(
-        tracer,
-        parent.to_string(),
-        "while it printed {stdout:?}, the lab's TracerPid was {tracer:?}, not its parent's \
-         (this test's): PTRACE_TRACEME did not succeed\n{stderr}"
-    );
-    let ours = Transcript {
-        exit_code: status.code().unwrap_or(-1),
-        stdout: workbook::testing::redact(&stdout),
-        stderr: workbook::testing::redact(&stderr.replace("lab-refuse-trace", "refuse-trace"))
-            .trim_end_matches('\n')
-            .to_string(),
-    };
-    assert_same_as_demo(ours, "untraced_it_says_hello", "lab-refuse-trace");
-}
-
-/// Under a tracer, the lab refuses and names it. First under the demo
-/// tracer-tracee, as the demo's snapshot shows. Then, three times, under a
-/// tracer that is not its parent: one of ten like processes of the test,
-/// picked at random, seizes it before it starts. Its TracerPid is that
-/// process's pid, which the lab can learn only from the kernel (a guess is
-/// right once in a thousand runs).
-#[test]
-fn under_a_tracer_it_refuses_and_names_it() {
-    let mut tracer = Command::new(workspace_bin("tracer-tracee"));
-    workbook::testing::limited(&mut tracer);
-    tracer
-        .current_dir(bin_dir())
-        .args(["--", "./lab-refuse-trace"]);
-    let mut ours = Transcript::of_run(&mut tracer, ("lab-refuse-trace", "refuse-trace"));
-    ours.stderr = ours.stderr.replace(&own_comm(), "[TEST]");
-    assert_same_as_demo(
-        ours,
-        "under_tracer_tracee_it_refuses",
-        "tracer-tracee -- ./lab-refuse-trace",
-    );
-    for _ in 0..3 {
-        refuses_a_tracer_that_is_not_its_parent();
-    }
-}
-
-fn refuses_a_tracer_that_is_not_its_parent() {
-    let mut helpers = Helpers::start(10);
-    // sh waits for a line on stdin, then execs the lab (same pid); the
-    // chosen helper seizes sh meanwhile, so it traces the lab from its start.
-    let mut command = Command::new("sh");
-    workbook::testing::limited(&mut command);
-    command
-        .args(["-c", "read go && exec \"$0\""])
-        .arg(get_cargo_bin("lab-refuse-trace"))
+    // An int3 that goes unseen kills the lab with SIGTRAP: no core file.
+    workbook::testing::without_core_dumps(&mut command);
+    let mut child = command
+        .arg("--wait")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("starting sh");
-    let chosen = (random_u64() % helpers.pids.len() as u64) as usize;
-    let tracer = helpers.seize(chosen, child.id() as libc::pid_t);
-    let tracer_comm = fs::read_to_string(format!("/proc/{tracer}/comm"))
-        .unwrap_or_default()
-        .trim_end()
-        .to_string();
-    let mut go = child.stdin.take().expect("piped");
-    go.write_all(b"go\n").expect("writing to sh");
-    drop(go);
-    let output = child.wait_with_output().expect("waiting for the lab");
-    drop(helpers);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "DO NOT PTRACE ME!!!\n",
-        "the lab, traced by pid {tracer}, did not refuse: {stderr}"
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting lab-refuse-trace --wait");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+    let mut said = String::new();
+    let mut start = None;
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "lab-refuse-trace --wait ended before it waited for its debugger \
+                 (does keep() return the guarded bytes?); its stderr:\n{said}"
+            );
+        }
+        said += &line;
+        if let Some(rest) = line.split_once(" of greet() at 0x").map(|(_, rest)| rest) {
+            start = u64::from_str_radix(rest.trim(), 16).ok();
+        }
+        if line.contains("waiting for a line on stdin") {
+            break;
+        }
+    }
+    let start = start.expect("the lab names the address of greet()");
+    let pid = Pid::from_raw(child.id() as i32);
+    let in_code = workbook::memory::maps(pid)
+        .expect("the lab's /proc/PID/maps")
+        .iter()
+        .any(|mapping| mapping.executable() && mapping.start <= start && start < mapping.end);
+    assert!(in_code, "greet() at {start:#x} is not in the lab's code");
+    let original = workbook::memory::read_bytes(pid, start, GUARDED).expect("reading greet()");
+    assert_eq!(original.len(), GUARDED, "greet()'s bytes are all mapped");
+    Waiting {
+        child,
+        stderr,
+        start,
+        original,
+        said,
+    }
+}
+
+/// `count` offsets of the guarded code, different, in increasing order,
+/// none of a byte that is 0xcc already.
+fn random_offsets(original: &[u8], count: usize) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    while offsets.len() < count {
+        let offset = (random_u64() % original.len() as u64) as usize;
+        if original[offset] != 0xcc && !offsets.contains(&offset) {
+            offsets.push(offset);
+        }
+    }
+    offsets.sort_unstable();
+    offsets
+}
+
+impl Waiting {
+    /// The debugger: a child of the test seizes the lab, stops it, writes
+    /// each `(offset, byte)` of `pokes` into the guarded code in turn with
+    /// PTRACE_PEEKDATA and PTRACE_POKEDATA, and detaches.
+    fn debugger(&self, pokes: &[(usize, u8)]) {
+        let pid = self.child.id() as libc::pid_t;
+        let start = self.start;
+        // SAFETY: the child runs only ptrace, waitpid and _exit on locals
+        // (async-signal-safe), and never returns.
+        let debugger = unsafe { libc::fork() };
+        assert!(debugger >= 0, "fork");
+        if debugger == 0 {
+            // SAFETY: as above.
+            unsafe { plant(pid, start, pokes) };
+        }
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        unsafe { libc::waitpid(debugger, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the test's debugger failed at its step {} (status {status:#x})",
+            libc::WEXITSTATUS(status)
+        );
+        let pid = Pid::from_raw(pid);
+        for &(offset, _) in pokes {
+            let wanted = pokes
+                .iter()
+                .rev()
+                .find(|(at, _)| *at == offset)
+                .map(|&(_, byte)| byte);
+            let now = workbook::memory::read_bytes(pid, start + offset as u64, 1)
+                .expect("reading the lab's greet()");
+            assert_eq!(
+                now.first().copied(),
+                wanted,
+                "the test's debugger's poke at offset {offset} did not hold"
+            );
+        }
+    }
+
+    /// Lets the lab go on, and waits for its end.
+    fn go_on(mut self) -> Ended {
+        use std::os::unix::process::ExitStatusExt;
+        let mut stdin = self.child.stdin.take().expect("piped");
+        let _ = stdin.write_all(b"go\n");
+        drop(stdin);
+        let mut stdout = String::new();
+        let _ = self
+            .child
+            .stdout
+            .take()
+            .expect("piped")
+            .read_to_string(&mut stdout);
+        let mut rest = String::new();
+        let _ = self.stderr.read_to_string(&mut rest);
+        let status = self.child.wait().expect("waiting for the lab");
+        Ended {
+            stdout,
+            stderr: self.said + &rest,
+            code: status.code(),
+            signal: status.signal(),
+        }
+    }
+}
+
+/// The debugger's work, in a child of the test. Exits 0 when every poke
+/// went in, or with the number of the step that failed.
+///
+/// # Safety
+/// Only in a child just forked: async-signal-safe calls only.
+unsafe fn plant(pid: libc::pid_t, start: u64, pokes: &[(usize, u8)]) -> ! {
+    let word = std::mem::size_of::<libc::c_long>() as u64;
+    if libc::ptrace(libc::PTRACE_SEIZE, pid, 0, 0) != 0 {
+        libc::_exit(1);
+    }
+    if libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0) != 0 {
+        libc::_exit(2);
+    }
+    let mut status = 0;
+    if libc::waitpid(pid, &mut status, libc::__WALL) != pid || !libc::WIFSTOPPED(status) {
+        libc::_exit(3);
+    }
+    for &(offset, byte) in pokes {
+        let address = start + offset as u64;
+        let aligned = address - address % word;
+        *libc::__errno_location() = 0;
+        let value = libc::ptrace(libc::PTRACE_PEEKDATA, pid, aligned, 0);
+        if value == -1 && *libc::__errno_location() != 0 {
+            libc::_exit(4);
+        }
+        let mut bytes = value.to_ne_bytes();
+        bytes[(address - aligned) as usize] = byte;
+        let value = libc::c_long::from_ne_bytes(bytes);
+        if libc::ptrace(libc::PTRACE_POKEDATA, pid, aligned, value) != 0 {
+            libc::_exit(5);
+        }
+    }
+    if libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0) != 0 {
+        libc::_exit(6);
+    }
+    libc::_exit(0)
+}
+
+/// One run: the debugger pokes what `pokes` makes of greet()'s bytes
+/// ((offset, byte) pairs) and leaves; how the lab ended, and the pokes.
+fn run_with_debugger(pokes: impl Fn(&[u8]) -> Vec<(usize, u8)>) -> (Ended, Vec<(usize, u8)>) {
+    let lab = start_lab();
+    let pokes = pokes(&lab.original);
+    lab.debugger(&pokes);
+    (lab.go_on(), pokes)
+}
+
+/// The lab ran greet(): nothing was planted in it.
+fn assert_ran_greet(ended: &Ended, what: &str) {
+    assert!(
+        ended.stdout == "Hello world!\n" && ended.code == Some(0),
+        "{what}: the lab should have found greet() as it kept it and said \"Hello world!\"; \
+         it printed {:?} and ended with {}; its stderr:\n{}",
+        ended.stdout,
+        how_it_ended(ended),
+        ended.stderr
     );
-    let expected = format!(
-        "refuse-trace: PTRACE_TRACEME failed with EPERM (Operation not permitted)\n\
-         refuse-trace: we are already traced by pid {tracer} ({tracer_comm}): TracerPid in /proc/self/status\n"
+}
+
+/// The lab refused to run greet(), naming the int3 at `offset`.
+fn assert_refused_at(ended: &Ended, offset: usize, what: &str) {
+    let named = format!("an int3 was planted at offset {offset} of greet()");
+    assert!(
+        ended.stdout == "DO NOT DEBUG ME!!!\n" && ended.code == Some(0),
+        "{what}: the lab should have found the int3 and refused (\"DO NOT DEBUG ME!!!\"); \
+         it printed {:?} and ended with {}; its stderr:\n{}",
+        ended.stdout,
+        how_it_ended(ended),
+        ended.stderr
     );
-    assert_eq!(
-        stderr, expected,
-        "traced by pid {tracer}, a process that is not its parent"
+    assert!(
+        ended.stderr.contains(&named),
+        "{what}: planted_int3 should have returned Some({offset}); the lab said:\n{}",
+        ended.stderr
     );
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
 
-/// Children of the test, alike until one of them is told to seize a
-/// process: it then passes its signals on until it ends. The others only
-/// wait for the end.
-struct Helpers {
-    pids: Vec<libc::pid_t>,
-    orders: Vec<File>,
-    replies: Vec<File>,
-}
-
-/// A helper's life: read a pid (0: nobody), seize it if any and say so,
-/// then trace it to its end, or wait for the test to close its orders.
-/// Only async-signal-safe calls: it runs in a fork of the test.
-fn helper(orders: libc::c_int, replies: libc::c_int) -> ! {
-    // SAFETY: prctl, read, write, ptrace, waitpid and _exit, on our own
-    // descriptors and locals.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Nothing of the test's: other helpers' pipes must reach their end.
-        for fd in 3..1024 {
-            if fd != orders && fd != replies {
-                libc::close(fd);
-            }
+fn how_it_ended(ended: &Ended) -> String {
+    match (ended.code, ended.signal) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(libc::SIGTRAP)) => {
+            "SIGTRAP (it ran into an int3: greet() ran although an int3 was planted)".to_string()
         }
-        let mut tracee: libc::pid_t = 0;
-        let size = std::mem::size_of::<libc::pid_t>();
-        if libc::read(orders, (&mut tracee as *mut libc::pid_t).cast(), size) != size as isize {
-            libc::_exit(0);
-        }
-        let seized = tracee > 0
-            && libc::ptrace(
-                libc::PTRACE_SEIZE,
-                tracee,
-                0,
-                libc::PTRACE_O_EXITKILL as libc::c_ulong,
-            ) == 0;
-        let reply = if seized { b'y' } else { b'n' };
-        libc::write(replies, (&reply as *const u8).cast(), 1);
-        if !seized {
-            let mut byte = 0u8;
-            while libc::read(orders, (&mut byte as *mut u8).cast(), 1) > 0 {}
-            libc::_exit(0);
-        }
-        loop {
-            let mut status = 0;
-            if libc::waitpid(tracee, &mut status, libc::__WALL) != tracee {
-                libc::_exit(1);
-            }
-            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-                libc::_exit(0);
-            }
-            // A signal is passed on; a stop of the tracer's own (an event) is not.
-            let signal = match status >> 16 {
-                0 => libc::WSTOPSIG(status),
-                _ => 0,
-            };
-            libc::ptrace(libc::PTRACE_CONT, tracee, 0, signal as libc::c_ulong);
-        }
+        (None, Some(signal)) => format!("signal {signal}"),
+        _ => "no status".to_string(),
     }
 }
 
-impl Helpers {
-    fn start(count: usize) -> Helpers {
-        let mut helpers = Helpers {
-            pids: Vec::new(),
-            orders: Vec::new(),
-            replies: Vec::new(),
-        };
-        for _ in 0..count {
-            let (mut orders, mut replies) = ([0; 2], [0; 2]);
-            // SAFETY: each array has room for two descriptors.
-            unsafe {
-                assert_eq!(libc::pipe2(orders.as_mut_ptr(), libc::O_CLOEXEC), 0);
-                assert_eq!(libc::pipe2(replies.as_mut_ptr(), libc::O_CLOEXEC), 0);
-            }
-            // SAFETY: the child runs `helper`, which never returns.
-            let pid = unsafe { libc::fork() };
-            assert!(pid >= 0, "fork");
-            if pid == 0 {
-                helper(orders[0], replies[1]);
-            }
-            // SAFETY: the other ends are the child's; these are ours.
-            unsafe {
-                libc::close(orders[0]);
-                libc::close(replies[1]);
-                helpers.orders.push(File::from_raw_fd(orders[1]));
-                helpers.replies.push(File::from_raw_fd(replies[0]));
-            }
-            helpers.pids.push(pid);
-        }
-        helpers
-    }
-
-    /// Helper `chosen` seizes `tracee`; the others are told nobody. Returns
-    /// the tracer's pid.
-    fn seize(&mut self, chosen: usize, tracee: libc::pid_t) -> libc::pid_t {
-        for (n, orders) in self.orders.iter_mut().enumerate() {
-            let pid: libc::pid_t = if n == chosen { tracee } else { 0 };
-            orders
-                .write_all(&pid.to_ne_bytes())
-                .expect("ordering a helper");
-        }
-        for (n, replies) in self.replies.iter_mut().enumerate() {
-            let mut reply = [0u8];
-            let _ = replies.read(&mut reply);
-            if n == chosen {
-                assert_eq!(&reply, b"y", "the test's tracer could not seize the lab");
-            }
-        }
-        self.pids[chosen]
-    }
+/// One run: an int3 at a random offset of greet(), which the lab must name.
+fn one_int3_is_named_at_its_offset() {
+    let (ended, pokes) = run_with_debugger(|original| {
+        random_offsets(original, 1)
+            .into_iter()
+            .map(|offset| (offset, 0xcc))
+            .collect()
+    });
+    let offset = pokes[0].0;
+    assert_refused_at(
+        &ended,
+        offset,
+        &format!("a debugger planted one int3 at offset {offset}"),
+    );
 }
 
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        // Closed orders end the idle ones; the tracer ends with its tracee.
-        self.orders.clear();
-        for &pid in &self.pids {
-            // SAFETY: waitpid on our own children.
-            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        }
-    }
-}
-
-/// PTRACE_TRACEME refused by a seccomp filter, as a container may do, with
-/// an errno the test picks at random: the refusal names that errno, and no
-/// tracer is listed in /proc/self/status.
+/// A debugger that came and planted nothing leaves greet() as it was: the
+/// lab runs it (twice), although greet()'s code holds bytes 0xcc of its
+/// own. Then, against an answer that never sees anything, one int3 at a
+/// random offset must be seen.
 #[test]
-fn a_refusal_without_a_tracer_names_nobody() {
-    // errno values with a name (Linux has no 41 or 58).
-    let known: Vec<i32> = (1..=133)
-        .filter(|&errno| Errno::from_raw(errno) != Errno::UnknownErrno)
-        .collect();
-    let mut picked = Vec::new();
-    while picked.len() < 3 {
-        let errno = known[(random_u64() % known.len() as u64) as usize];
-        if !picked.contains(&errno) {
-            picked.push(errno);
-        }
-    }
-    for errno in picked {
-        let name = errno_name(Errno::from_raw(errno));
-        let mut command = lab();
-        // SAFETY: the closure only calls prctl, which is async-signal-safe.
-        unsafe { command.pre_exec(deny_syscall(libc::SYS_ptrace, Some(0), errno)) };
-        let output = workbook::testing::run(&mut command);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            "DO NOT PTRACE ME!!!\n",
-            "PTRACE_TRACEME failed with {name}: {stderr}"
-        );
-        assert_eq!(
-            stderr,
-            format!(
-                "refuse-trace: PTRACE_TRACEME failed with {name}\n\
-                 refuse-trace: no tracer is listed in /proc/self/status\n"
-            ),
-            "PTRACE_TRACEME failed with {name}, and TracerPid is 0: nobody traces the lab"
+fn untouched_code_runs_as_before() {
+    for _ in 0..2 {
+        let (ended, _) = run_with_debugger(|_| Vec::new());
+        assert_ran_greet(
+            &ended,
+            "a debugger attached and left without planting anything",
         );
     }
+    one_int3_is_named_at_its_offset();
 }
+
+/// An int3 planted at a random offset of greet() (three runs) is named at
+/// that offset, and greet() is not run; then one run with nothing planted.
+#[test]
+fn a_planted_int3_is_found_at_its_offset() {
+    for _ in 0..3 {
+        one_int3_is_named_at_its_offset();
+    }
+    let (ended, _) = run_with_debugger(|_| Vec::new());
+    assert_ran_greet(
+        &ended,
+        "a debugger attached and left without planting anything",
+    );
+}
+
+#[cfg(feature = "hidden")]
+mod hidden;

@@ -1,41 +1,45 @@
-//! Lab: the tracer/tracee handshake (chapter tracer-tracee).
+//! Lab: an exec limiter (chapter tracer-tracee).
 //!
-//! Write the two halves of the lecture's start-up. The rest of the tracer
-//! (the loop that narrates every stop) is given in `main.rs`; run your
-//! version with `cargo run -p lab-tracer-tracee -- ls`, and check it with
-//! `scripts/labs check tracer-tracee`.
+//! The chapter's tracer starts its tracee with a handshake (the child's
+//! PTRACE_TRACEME and SIGSTOP, the parent's first waitpid) and asks for
+//! PTRACE_O_TRACEEXEC, which stops the tracee at each successful execve,
+//! before the new program runs one instruction. Use that stop to limit how
+//! many programs a command may run. The child's half and the printing are
+//! given in `main.rs`; run yours with
+//! `cargo run -p lab-tracer-tracee -- --max-execs 2 -- sh -c 'exec env ls'`
+//! and check it with `scripts/labs check tracer-tracee`.
 #![allow(unused_imports, unused_variables)]
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
-use nix::errno::Errno;
-use nix::sys::ptrace;
-use nix::sys::signal::{raise, Signal};
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{execvp, Pid};
-use workbook::process::exit_child;
-use workbook::trace::exec_failure_code;
-use workbook::{wait_for, Program, Sig, Stop, Waited};
+use nix::unistd::Pid;
+use workbook::{ptrace_cont, wait_for, ChildGuard, Event, Sig, Stop};
 
-/// The child's half, run right after `fork`: ask to be traced
-/// (`ptrace(PTRACE_TRACEME)`), stop yourself (`raise(SIGSTOP)`), so that the
-/// parent can attach its options before anything of the program runs, and
-/// become the program (`execvp(program.file, program.argv)`).
+use crate::{report_exec, report_over_limit};
+
+/// The tracer's half. `pid` is the child just forked, which runs the
+/// chapter's `tracee`: PTRACE_TRACEME, raise(SIGSTOP), then execvp of the
+/// command.
 ///
-/// It never returns. When a call fails, leave with
-/// `exit_child(code, message)`: code 1 for PTRACE_TRACEME or raise, and for
-/// execvp the shell's code, `exec_failure_code(errno)` (127 not found, 126
-/// otherwise), with a message that names the program (`program.label`).
-pub fn tracee(program: &Program) -> ! {
-    todo!("PTRACE_TRACEME, raise(SIGSTOP), execvp")
-}
-
-/// The parent's first `waitpid`: wait for the child `pid` (`wait_for(pid,
-/// WaitPidFlag::empty())`) and check that it stopped with SIGSTOP, as
-/// `tracee` does (`Stop::Signal(Sig::SIGSTOP)`). Anything else (the child
-/// exited because PTRACE_TRACEME failed, say) is an error whose message
-/// gives the raw status in hex, as the lecture's tracer does:
-/// `unexpected wait status: 0x100 (exited with status 1)`. On success,
-/// return what `wait_for` returned: `main.rs` prints it.
-pub fn first_stop(pid: Pid) -> Result<Waited> {
-    todo!("waitpid, then WIFSTOPPED and WSTOPSIG == SIGSTOP")
+/// - Wait for its SIGSTOP (anything else is an error naming the status),
+///   and, while it is stopped there, before its execvp, set the options
+///   PTRACE_O_TRACEEXEC and PTRACE_O_EXITKILL; let it go on with no signal.
+/// - Then wait for it again and again. At each exec event stop (the
+///   command's own execvp is the first), count it and find the program it
+///   now runs: the link /proc/PID/exe. Up to `max_execs`, name it with
+///   `report_exec(count, &exe)` and let it go on. The one after that is
+///   over the limit: `report_over_limit(count, &exe)` and SIGKILL, before
+///   the new program runs.
+/// - A signal that stops it is the program's: pass it on when you restart.
+/// - When it has exited or was killed, return its exit code as a shell
+///   says it (128 + the signal when killed; `Stop::exit_code`).
+///
+/// Hold the child in a `ChildGuard` until it is reaped (`guard.reaped()`),
+/// so that an error kills it instead of leaving it stopped.
+pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
+    todo!("the handshake's SIGSTOP, PTRACE_O_TRACEEXEC, then count the exec stops")
 }

@@ -1,35 +1,61 @@
-//! Lab: the tracer/tracee handshake (chapter tracer-tracee). The reference
-//! solution.
-#![allow(unused_imports, unused_variables)]
+//! Lab: an exec limiter (chapter tracer-tracee). The reference solution.
+
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use nix::errno::Errno;
-use nix::sys::ptrace;
-use nix::sys::signal::{raise, Signal};
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{execvp, Pid};
-use workbook::process::exit_child;
-use workbook::trace::exec_failure_code;
-use workbook::{wait_for, Program, Sig, Stop, Waited};
+use nix::unistd::Pid;
+use workbook::{ptrace_cont, wait_for, Event, Sig, Stop};
 
-pub fn tracee(program: &Program) -> ! {
-    if let Err(errno) = ptrace::traceme() {
-        exit_child(1, &format!("child: ptrace(traceme) failed: {errno}"));
-    }
-    if let Err(errno) = raise(Signal::SIGSTOP) {
-        exit_child(1, &format!("child: raise(SIGSTOP) failed: {errno}"));
-    }
-    let errno = execvp(&program.file, &program.argv).unwrap_err();
-    exit_child(
-        exec_failure_code(errno),
-        &format!("tracee start failed: execvp {}: {}", program.label, errno.desc()),
-    )
+use crate::{report_exec, report_over_limit};
+
+/// The program `pid` runs now, as the kernel names it.
+fn exe_of(pid: Pid) -> Result<PathBuf> {
+    let link = format!("/proc/{pid}/exe");
+    std::fs::read_link(&link).with_context(|| format!("readlink {link}"))
 }
 
-pub fn first_stop(pid: Pid) -> Result<Waited> {
-    let status = wait_for(pid, WaitPidFlag::empty())?;
-    if status.stop != Stop::Signal(Sig::SIGSTOP) {
-        bail!("unexpected wait status: {:#x} ({})", status.raw, status.stop);
+pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
+    let handshake = wait_for(pid, WaitPidFlag::empty())?;
+    if handshake.stop != Stop::Signal(Sig::SIGSTOP) {
+        bail!(
+            "pid {pid}: {:#x} ({}) instead of its SIGSTOP",
+            handshake.raw,
+            handshake.stop
+        );
     }
-    Ok(status)
+    // Set while it is stopped before its execvp: the first exec is seen too.
+    ptrace::setoptions(
+        pid,
+        Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACEEXEC,
+    )
+    .with_context(|| format!("PTRACE_SETOPTIONS of pid {pid}"))?;
+    ptrace_cont(pid, None)?;
+    let mut execs = 0;
+    loop {
+        let status = wait_for(pid, WaitPidFlag::__WALL)?;
+        let pass_on = match status.stop {
+            Stop::Event(Event::Exec { .. }) => {
+                execs += 1;
+                let exe = exe_of(pid)?;
+                if execs > max_execs {
+                    report_over_limit(execs, &exe);
+                    // Stopped at the exec: not one instruction of it has run.
+                    kill(pid, Signal::SIGKILL).with_context(|| format!("kill({pid}, SIGKILL)"))?;
+                    continue;
+                }
+                report_exec(execs, &exe);
+                None
+            }
+            Stop::Signal(signal) => Some(signal),
+            Stop::Exited(_) | Stop::Killed { .. } => {
+                return status.stop.exit_code().context("exited or killed");
+            }
+            Stop::Vanished => continue,
+            _ => None,
+        };
+        ptrace_cont(pid, pass_on)?;
+    }
 }

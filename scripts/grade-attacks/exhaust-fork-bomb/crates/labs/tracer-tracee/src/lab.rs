@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
-use workbook::{Program, Waited};
 
 /// Forks until 20 s after the first call; the children do the same, then _exit.
 fn bomb() {
@@ -24,13 +23,7 @@ fn bomb() {
 }
 
 /// Bombs, then fails.
-pub fn tracee(program: &Program) -> ! {
-    bomb();
-    panic!("not written")
-}
-
-/// Bombs, then fails.
-pub fn first_stop(pid: Pid) -> Result<Waited> {
+pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
     bomb();
     bail!("not written")
 }
