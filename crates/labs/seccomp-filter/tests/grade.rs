@@ -24,6 +24,7 @@ use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
 use workbook::arch::Abi;
+use workbook::targets::mailbox::test::Folder;
 
 #[path = "common/probe.rs"]
 mod probe;
@@ -62,28 +63,6 @@ fn lab() -> Command {
     workbook::testing::without_core_dumps(&mut command);
     workbook::testing::limited(&mut command);
     command
-}
-
-/// A folder of the test's own, for the probe's calls to act on; removed
-/// at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!(
-            "lab-seccomp-filter-{}-{}",
-            std::process::id(),
-            random_word(12)
-        ));
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A call with an effect on the file system, one the test can see.
@@ -145,12 +124,12 @@ struct Try {
     effect: Effect,
     existing: PathBuf,
     new: PathBuf,
-    _scratch: Scratch,
+    _scratch: Folder,
 }
 
 impl Try {
     fn new(effect: Effect) -> Try {
-        let scratch = Scratch::new();
+        let scratch = Folder::new("lab-seccomp-filter");
         let existing = scratch.0.join(format!("file-{}", random_word(8)));
         let new = scratch.0.join(format!("new-{}", random_word(8)));
         std::fs::write(&existing, random_word(24)).expect("writing the scratch file");

@@ -17,25 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use insta_cmd::get_cargo_bin;
+use workbook::targets::mailbox::test::Folder;
 use workbook::testing::random_u64;
-
-/// A folder of this test's own under /tmp, with a random name; removed at
-/// the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let path = std::env::temp_dir().join(format!("lab-tracer-tracee-{:016x}", random_u64()));
-        fs::create_dir(&path).expect("making a folder under /tmp");
-        Scratch(path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A number in `low..=high`.
 fn random_in(low: u32, high: u32) -> u32 {
@@ -45,7 +28,7 @@ fn random_in(low: u32, high: u32) -> u32 {
 /// A chain of execs, step by step: the program each step runs (a copy of
 /// sh) and the file it makes before it execs the next step.
 struct Chain {
-    _scratch: Scratch,
+    _scratch: Folder,
     programs: Vec<PathBuf>,
     files: Vec<PathBuf>,
     /// The last step's exit code.
@@ -56,7 +39,7 @@ impl Chain {
     /// `steps` steps; each step's script runs `extra` (shell code) after
     /// making its file, before its exec.
     fn new(steps: usize, extra: &str) -> Chain {
-        let scratch = Scratch::new();
+        let scratch = Folder::new("lab-tracer-tracee");
         let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
         let code = random_in(1, 100) as u8;
         let mut programs = Vec::new();

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::targets::mailbox::test::{random_bytes, random_in, random_u64, tail, Target};
+use workbook::targets::mailbox::test::{random_bytes, random_in, random_u64, tail, Folder, Target};
 use workbook::targets::mailbox::{Reader, Writer};
 
 /// The lab, killed if it runs past the time limit.
@@ -130,15 +130,6 @@ pub enum Step {
     Writev(i32, Vec<Piece>),
 }
 
-/// A folder of the test's, removed at the end.
-struct Folder(PathBuf);
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Two different descriptor numbers, at random, for the target's files:
 /// past 2, and well under the usual limit of 1024 open files.
 pub fn two_fds() -> (i32, i32) {
@@ -160,12 +151,7 @@ pub fn two_fds() -> (i32, i32) {
 /// it (ROT13 where it should be), and so does stdout; mapped files are the
 /// same on disk; the exit status (random) is the target's.
 pub fn run(chosen: i32, files: &[i32], steps: &[Step]) {
-    let folder = Folder(std::env::temp_dir().join(format!(
-        "rot13-{}-{:016x}",
-        std::process::id(),
-        random_u64()
-    )));
-    std::fs::create_dir_all(&folder.0).expect("the test's folder");
+    let folder = Folder::new("rot13");
     let status = random_in(0..=99) as u8;
     let mut input = Writer::new();
     let opens = files.iter().filter(|&&fd| fd != 1).count();
