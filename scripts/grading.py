@@ -275,8 +275,10 @@ class Workbook:
         # are the grader's: every sandbox sees an empty file in their place
         # (a lab.rs could include_str! them, or a program read them).
         empty = self.cache / "empty"
-        empty.write_bytes(b"")
-        os.chmod(empty, 0o444)
+        if not empty.is_file() or empty.is_symlink() or empty.stat().st_size != 0:
+            empty.unlink(missing_ok=True)
+            empty.write_bytes(b"")
+        os.chmod(empty, 0o444)  # read-only, as its owner too: a second grading leaves it be
         self.masks = [(str(empty), str(lab.hidden_tests(self.tree)))
                       for lab in self.labs if lab.hidden_tests(self.tree).is_file()]
         self.skeletons = {
