@@ -47,7 +47,7 @@ def _scan(source: str) -> tuple[str, list[bool]]:
                     i += 1
         elif c.isspace():
             i += 1
-        elif re.match(r'b?r(#*)"', source[i:i + 40]):
+        elif re.match(r'b?r(#*)"', source[i : i + 40]):
             m = re.match(r'b?r(#*)"', source[i:])
             close = '"' + m.group(1)
             end = source.find(close, i + m.end())
@@ -58,9 +58,9 @@ def _scan(source: str) -> tuple[str, list[bool]]:
             j = i + 1
             while j < n and source[j] != '"':
                 j += 2 if source[j] == "\\" else 1
-            keep(source[i:j + 1], True)
+            keep(source[i : j + 1], True)
             i = j + 1
-        elif c == "'" and (source.startswith("\\", i + 1) or source[i + 2:i + 3] == "'"):
+        elif c == "'" and (source.startswith("\\", i + 1) or source[i + 2 : i + 3] == "'"):
             end = source.find("'", i + 2 if source[i + 1] != "\\" else i + 3)
             end = n if end < 0 else end + 1
             keep(source[i:end], True)
@@ -87,7 +87,11 @@ def function_bodies(source: str) -> list[tuple[str, str]]:
     flat, literal = _scan(source)
     found = []
     for m in re.finditer(r"fn([A-Za-z_][A-Za-z0-9_]*)", flat):
-        if m.start() > 0 and (flat[m.start() - 1].isalnum() or flat[m.start() - 1] == "_") and not flat[:m.start()].endswith(("pub", "const", "unsafe", "async", "extern\"C\"", ")")):
+        if (
+            m.start() > 0
+            and (flat[m.start() - 1].isalnum() or flat[m.start() - 1] == "_")
+            and not flat[: m.start()].endswith(("pub", "const", "unsafe", "async", 'extern"C"', ")"))
+        ):
             continue
         depth, start = 0, None
         for k in range(m.end(), len(flat)):
@@ -105,7 +109,7 @@ def function_bodies(source: str) -> list[tuple[str, str]]:
             elif ch == "}":
                 depth -= 1
                 if depth == 0:
-                    found.append((m.group(1), flat[start:k + 1]))
+                    found.append((m.group(1), flat[start : k + 1]))
                     break
     return found
 

@@ -97,6 +97,8 @@ def main(argv: list[str]) -> int:
         return 2
     destination = Path(argv[1])
     count = bundle(destination)
-    print(f"{destination}: the Gradescope autograder ({count} files). Upload it as the assignment's autograder;"
-          " Gradescope runs setup.sh once, then run_autograder for each submission.")
+    print(
+        f"{destination}: the Gradescope autograder ({count} files). Upload it as the assignment's autograder;"
+        " Gradescope runs setup.sh once, then run_autograder for each submission."
+    )
     return 0

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import tomllib
 import xml.etree.ElementTree as ET
@@ -158,7 +157,7 @@ def odd_submissions(scratch: Path, labs: list[lablib.Lab]) -> list[tuple[str, Pa
     place.symlink_to(scratch / "classmate-1")
     made.append((place.name, place, lab.name, "the submission is a symlink to a classmate's"))
 
-    for name in ("eve\nalice: 84/84", "=HYPERLINK(\"http://x\")", "\x1b[2J\x1b]0;pwned\x07mallory", "+1-1@x\u202e"):
+    for name in ("eve\nalice: 84/84", '=HYPERLINK("http://x")', "\x1b[2J\x1b]0;pwned\x07mallory", "+1-1@x\u202e"):
         place = scratch / name
         write_submission(place, {lab.name: lab.student_file().read_text()})
         made.append((name, place, lab.name, f"a folder named {gradereport.shown(name)}"))
@@ -179,8 +178,10 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
         os.chmod(scratch, 0o755)
         solutions = {lab.name: (lab.path() / "src" / "solution.rs").read_text() for lab in labs}
         skeletons = {lab.name: lab.student_file(workbook.tree).read_text() for lab in labs}
-        runs = [("skeletons", write_submission(scratch / "skeletons", skeletons)),
-                ("solutions", write_submission(scratch / "solutions", solutions))]
+        runs = [
+            ("skeletons", write_submission(scratch / "skeletons", skeletons)),
+            ("solutions", write_submission(scratch / "solutions", solutions)),
+        ]
         kept: dict[str, list[tuple[Path, str]]] = {}
         for lab in labs:
             kept[lab.name] = []
@@ -204,15 +205,19 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
         print("== 2. the solutions score full marks")
         for result in grades[1].labs:
             lost = {t.name: t.reason for t in result.tests if not t.passed}
-            check(result.points == result.lab.max_points,
-                  f"{result.lab.name}: {result.points}/{result.lab.max_points} {lost or ''}".rstrip())
+            check(
+                result.points == result.lab.max_points,
+                f"{result.lab.name}: {result.points}/{result.lab.max_points} {lost or ''}".rstrip(),
+            )
         print("== 3. every kept mistake scores less than full")
-        for grade, chosen in zip(grades[2:], mistake_runs):
+        for grade, chosen in zip(grades[2:], mistake_runs, strict=False):
             for result in grade.labs:
                 if result.lab.name in chosen:
                     caught = ", ".join(t.name for t in result.tests if not t.passed) or "nothing"
-                    check(result.points < result.lab.max_points,
-                          f"{result.lab.name}/{chosen[result.lab.name].name}: {result.points}/{result.lab.max_points} (caught by {caught})")
+                    check(
+                        result.points < result.lab.max_points,
+                        f"{result.lab.name}/{chosen[result.lab.name].name}: {result.points}/{result.lab.max_points} (caught by {caught})",
+                    )
         print("== 4. each lab stands alone, and the students' copy gives no solution away")
         for lab in labs:
             stands_alone(check, workbook, lab)
@@ -237,30 +242,46 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
             check(False, f"no attacks in {ATTACKS.relative_to(ROOT)}")
         classmates = [(f"classmate-{i}", write_submission(scratch / f"classmate-{i}", solutions)) for i in (1, 2)]
         attacks += odd_submissions(scratch, labs)
-        watched = [workbook.tree, workbook.run_dir, workbook.records_dir, workbook.target / "debug" / "deps",
-                   ROOT / "crates", ROOT / "scripts", ROOT / "book" / "src"]
+        watched = [
+            workbook.tree,
+            workbook.run_dir,
+            workbook.records_dir,
+            workbook.target / "debug" / "deps",
+            ROOT / "crates",
+            ROOT / "scripts",
+            ROOT / "book" / "src",
+        ]
         watched += [workbook.target / "debug" / name for name in workbook.demos]
         temporary = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
         skip = (str(scratch), str(workbook.work))
         before = manifest(*watched, skip=skip, shallow=temporary)
         klass = [(name, place) for name, place, _, _ in attacks] + classmates
         grades = workbook.grade_all(klass)
-        for (name, _, lab_name, what), grade in zip(attacks, grades):
+        for (name, _, lab_name, what), grade in zip(attacks, grades, strict=False):
             result = next(r for r in grade.labs if r.lab.name == lab_name)
             why = f" ({result.status}: {gradereport.shown(result.detail)})" if result.status != "graded" else ""
-            check(grade.score == 0, f"{gradereport.shown(name)}: {grade.score}/{grade.max_score} on {lab_name}{why}: {what}")
+            check(
+                grade.score == 0,
+                f"{gradereport.shown(name)}: {grade.score}/{grade.max_score} on {lab_name}{why}: {what}",
+            )
             if compiling.get(name) and result.status != "graded":
                 # An attack that no longer compiles tries nothing: port it to the lab's API.
-                check(False, f"{name} compiles against {lab_name}'s lab.rs API: {result.status}: {gradereport.shown(result.detail)}")
+                check(
+                    False,
+                    f"{name} compiles against {lab_name}'s lab.rs API: {result.status}: {gradereport.shown(result.detail)}",
+                )
         replays = {lab_name for name, _, lab_name, _ in attacks if name == f"replay-{lab_name}"}
         for lab in labs:
-            check(lab.name in replays, f"{lab.name} has its print-only submission, scripts/grade-attacks/replay-{lab.name}")
-        for (name, _, _, _), grade in zip(attacks, grades):
+            check(
+                lab.name in replays,
+                f"{lab.name} has its print-only submission, scripts/grade-attacks/replay-{lab.name}",
+            )
+        for (name, _, _, _), grade in zip(attacks, grades, strict=False):
             if leaks.get(name):
                 said = json.dumps(gradereport.as_json(grade))
                 found = [text for text in leaks[name] if text in said or gradereport.shown(text) in said]
                 check(not found, f"{name} leaks nothing into its report{': ' + ', '.join(found) if found else ''}")
-        for grade in grades[len(attacks):]:
+        for grade in grades[len(attacks) :]:
             check(grade.score == grade.max_score, f"{grade.name} keeps full marks: {grade.score}/{grade.max_score}")
         shown = io.StringIO()
         with contextlib.redirect_stdout(shown):
@@ -268,18 +289,24 @@ def self_check(cache: Path, settings: grading.Settings) -> int:
             for grade in grades:
                 gradereport.report(grade)
         text = shown.getvalue()
-        check(not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text),
-              "the reports hold no control character or bidi override")
-        check(all(any(line.startswith(gradereport.shown(name) + ":") for line in text.splitlines())
-                  for name, _ in klass), "every submission has its one summary line")
+        check(
+            not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text),
+            "the reports hold no control character or bidi override",
+        )
+        check(
+            all(any(line.startswith(gradereport.shown(name) + ":") for line in text.splitlines()) for name, _ in klass),
+            "every submission has its one summary line",
+        )
         out = scratch / "out"
         out.mkdir()
         gradereport.write_csv(out / "class.csv", grades)
         gradereport.write_json(out / "class.json", grades, one=False)
         gradereport.write_junit(out / "class.xml", grades)
         rows = list(csv.reader((out / "class.csv").open()))
-        check(len(rows) == len(klass) + 1 and rows[0][:2] == ["name", "status"],
-              f"the CSV has a header and {len(klass)} rows with a status column")
+        check(
+            len(rows) == len(klass) + 1 and rows[0][:2] == ["name", "status"],
+            f"the CSV has a header and {len(klass)} rows with a status column",
+        )
         check(not any(row[0][:1] in "=+-@" for row in rows[1:]), "no CSV name cell starts a formula")
         check(len(json.loads((out / "class.json").read_text())) == len(klass), "the JSON has every submission")
         check(junit_is_valid(out / "class.xml"), "the JUnit XML is JUnit XML")
@@ -357,10 +384,15 @@ def nothing_given_away(check: Check, scratch: Path, workbook: grading.Workbook) 
     for name, tree in (("the students' copy", students), ("the grader's copy", workbook.tree)):
         found = giveaway.given_away(tree, bodies)
         check(not found, f"{name} holds no solution's function body{': ' + '; '.join(found[:8]) if found else ''}")
-    stub = all(lab.hidden_tests(students).read_text() == lablib.HIDDEN_STUB
-               for lab in lablib.labs(students) if lab.hidden_tests(students).exists())
-    check(stub and not any(lab.hidden for lab in lablib.labs(students)),
-          "the students' copy has no hidden tests, and no points for them")
+    stub = all(
+        lab.hidden_tests(students).read_text() == lablib.HIDDEN_STUB
+        for lab in lablib.labs(students)
+        if lab.hidden_tests(students).exists()
+    )
+    check(
+        stub and not any(lab.hidden for lab in lablib.labs(students)),
+        "the students' copy has no hidden tests, and no points for them",
+    )
 
 
 def junit_is_valid(path: Path) -> bool:
@@ -369,7 +401,9 @@ def junit_is_valid(path: Path) -> bool:
     that add up."""
     schema = ROOT / "scripts" / "junit.xsd"
     try:
-        done = subprocess.run(["xmllint", "--noout", "--schema", str(schema), str(path)], capture_output=True, text=True)
+        done = subprocess.run(
+            ["xmllint", "--noout", "--schema", str(schema), str(path)], capture_output=True, text=True
+        )
     except FileNotFoundError:
         print("     xmllint is missing (apt install libxml2-utils): the JUnit XML can't be validated")
         return False
@@ -403,8 +437,9 @@ def gradescope_check(check: Check, cache: Path, scratch: Path, solutions: dict[s
     """Gradescope's layout, in a folder: source/ (the autograder zip,
     unpacked), submission/ (what the student uploaded: two labs, flat),
     results/; run_autograder with AUTOGRADER_ROOT pointing there."""
-    import gradebundle
     import zipfile
+
+    import gradebundle
 
     root = scratch / "autograder"
     zipped = scratch / "autograder.zip"
@@ -426,15 +461,21 @@ def gradescope_check(check: Check, cache: Path, scratch: Path, solutions: dict[s
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), WORKBOOK_GRADE_CACHE=str(cache))
     done = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True)
     results = root / "results" / "results.json"
-    check(done.returncode == 0 and results.is_file(),
-          f"run_autograder wrote results/results.json{'' if done.returncode == 0 else ': ' + done.stderr.strip()[-300:]}")
+    check(
+        done.returncode == 0 and results.is_file(),
+        f"run_autograder wrote results/results.json{'' if done.returncode == 0 else ': ' + done.stderr.strip()[-300:]}",
+    )
     if not results.is_file():
         return
     data = json.loads(results.read_text())
     tests = data.get("tests", [])
-    shape = all({"name", "score", "max_score", "status", "output"} <= t.keys() and t["status"] in ("passed", "failed")
-                for t in tests)
+    shape = all(
+        {"name", "score", "max_score", "status", "output"} <= t.keys() and t["status"] in ("passed", "failed")
+        for t in tests
+    )
     check(shape and isinstance(data.get("score"), int) and tests, "results.json has Gradescope's fields")
     full = [t for t in tests if t["name"].split(":")[0] in names]
-    check(all(t["status"] == "passed" for t in full) and data["score"] == sum(t["max_score"] for t in full),
-          f"the two labs uploaded score full marks ({data.get('score')})")
+    check(
+        all(t["status"] == "passed" for t in full) and data["score"] == sum(t["max_score"] for t in full),
+        f"the two labs uploaded score full marks ({data.get('score')})",
+    )

@@ -29,7 +29,11 @@ def shown(text: str) -> str:
         if ch == "\\":
             out.append("\\\\")
         elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"))
+            out.append(
+                {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+                    ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+                )
+            )
         else:
             out.append(ch)
     return "".join(out)
@@ -79,8 +83,9 @@ def write_csv(path: Path, grades: list[Grade]) -> None:
         writer = csv.writer(out)
         writer.writerow(["name", "status"] + labs + ["total", "max"])
         for grade in grades:
-            writer.writerow([csv_cell(grade.name), grade.status] + [r.points for r in grade.labs]
-                            + [grade.score, grade.max_score])
+            writer.writerow(
+                [csv_cell(grade.name), grade.status] + [r.points for r in grade.labs] + [grade.score, grade.max_score]
+            )
 
 
 def as_json(grade: Grade) -> dict:
@@ -126,14 +131,27 @@ def junit(grades: list[Grade]) -> ET.ElementTree:
     for grade in grades:
         for result in grade.labs:
             lost = [t for t in result.tests if not t.passed]
-            suite = ET.SubElement(suites, "testsuite", name=shown(f"{grade.name}/{result.lab.name}"),
-                                  tests=str(len(result.tests)), failures=str(len(lost)), errors="0", skipped="0")
+            suite = ET.SubElement(
+                suites,
+                "testsuite",
+                name=shown(f"{grade.name}/{result.lab.name}"),
+                tests=str(len(result.tests)),
+                failures=str(len(lost)),
+                errors="0",
+                skipped="0",
+            )
             if result.status != "graded":
                 ET.SubElement(suite, "properties").append(
-                    ET.Element("property", name="status", value=shown(f"{result.status} {result.detail}".strip())))
+                    ET.Element("property", name="status", value=shown(f"{result.status} {result.detail}".strip()))
+                )
             for test in result.tests:
-                case = ET.SubElement(suite, "testcase", name=test.name, classname=shown(f"{grade.name}.{result.lab.name}"),
-                                     assertions=str(test.max_points))
+                case = ET.SubElement(
+                    suite,
+                    "testcase",
+                    name=test.name,
+                    classname=shown(f"{grade.name}.{result.lab.name}"),
+                    assertions=str(test.max_points),
+                )
                 if not test.passed:
                     failure = ET.SubElement(case, "failure", message=shown(test.reason or "failed"), type="lost")
                     failure.text = _xml_text(f"{test.max_points} point(s) lost: {test.reason}")
@@ -159,14 +177,16 @@ def gradescope(grade: Grade) -> dict:
             output = "" if test.passed else test.reason
             if result.status != "graded" and result.detail:
                 output = f"{result.status}: {result.detail}"
-            tests.append({
-                "name": f"{result.lab.name}: {test.name}",
-                "score": test.points,
-                "max_score": test.max_points,
-                "status": "passed" if test.passed else "failed",
-                "output": shown(output),
-                "visibility": "visible",
-            })
+            tests.append(
+                {
+                    "name": f"{result.lab.name}: {test.name}",
+                    "score": test.points,
+                    "max_score": test.max_points,
+                    "status": "passed" if test.passed else "failed",
+                    "output": shown(output),
+                    "visibility": "visible",
+                }
+            )
     lines = [lab_line(r) for r in grade.labs] + [f"Score: {grade.score}/{grade.max_score}"]
     if grade.status != "ok":
         lines.insert(0, f"grader error: {shown(grade.detail)}")

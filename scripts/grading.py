@@ -109,7 +109,9 @@ class GraderError(Exception):
 def _cargo_target_dir() -> Path:
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     if meta.returncode != 0:
         raise GraderError(f"cargo metadata failed: {meta.stderr.strip()[-500:]}")
@@ -204,9 +206,12 @@ class Workbook:
             command += ["-p", package]
         if features:
             command += ["--features", ",".join(features)]
-        env = dict(os.environ, CARGO_TARGET_DIR=str(self.target),
-                   RUSTC_WRAPPER=str(ROOT / "scripts" / "grade-rustc-record"),
-                   WORKBOOK_RUSTC_RECORD=str(self.records_dir))
+        env = dict(
+            os.environ,
+            CARGO_TARGET_DIR=str(self.target),
+            RUSTC_WRAPPER=str(ROOT / "scripts" / "grade-rustc-record"),
+            WORKBOOK_RUSTC_RECORD=str(self.records_dir),
+        )
         env.pop("RUSTC_WORKSPACE_WRAPPER", None)
         done = subprocess.run(command, cwd=self.tree, env=env, capture_output=True, text=True)
         if done.returncode != 0:
@@ -222,8 +227,11 @@ class Workbook:
     def _build_all(self, demos: list[str]) -> list[dict]:
         """The demos' programs; the labs' programs and grading tests."""
         self._cargo_build(demos, ["--bins"], [])
-        return self._cargo_build([lab.package for lab in self.labs], ["--bins", "--test", "grade"],
-                                 [feature for lab in self.labs for feature in lab.features])
+        return self._cargo_build(
+            [lab.package for lab in self.labs],
+            ["--bins", "--test", "grade"],
+            [feature for lab in self.labs for feature in lab.features],
+        )
 
     def _build(self) -> None:
         _private_dir(self.records_dir)
@@ -269,7 +277,9 @@ class Workbook:
             names = {line[: -len(": test")] for line in listed.stdout.splitlines() if line.endswith(": test")}
             unknown = set(lab.points) - names
             if listed.returncode != 0 or unknown:
-                raise GraderError(f"{lab.name}: lab.toml gives points for tests that tests/grade.rs lacks: {sorted(unknown)}")
+                raise GraderError(
+                    f"{lab.name}: lab.toml gives points for tests that tests/grade.rs lacks: {sorted(unknown)}"
+                )
             self.test_names[lab.name] = names
         # The hidden tests are built into the test binaries; their sources
         # are the grader's: every sandbox sees an empty file in their place
@@ -279,11 +289,14 @@ class Workbook:
             empty.unlink(missing_ok=True)
             empty.write_bytes(b"")
         os.chmod(empty, 0o444)  # read-only, as its owner too: a second grading leaves it be
-        self.masks = [(str(empty), str(lab.hidden_tests(self.tree)))
-                      for lab in self.labs if lab.hidden_tests(self.tree).is_file()]
+        self.masks = [
+            (str(empty), str(lab.hidden_tests(self.tree))) for lab in self.labs if lab.hidden_tests(self.tree).is_file()
+        ]
         self.skeletons = {
-            lab.name: (hashlib.sha256(lab.student_file(self.tree).read_bytes()).hexdigest(),
-                       self.target / "debug" / lab.package)
+            lab.name: (
+                hashlib.sha256(lab.student_file(self.tree).read_bytes()).hexdigest(),
+                self.target / "debug" / lab.package,
+            )
             for lab in self.labs
         }
 
@@ -362,14 +375,19 @@ class Workbook:
         rustc = Path(record["rustc"])
         sysroot = rustc.parent.parent
         box = sandbox.Sandbox(
-            ro=[str(sysroot), str(self.tree), str(self.target),
-                (str(source_file), str(lab.student_file(self.tree)))] + self.masks,
+            ro=[str(sysroot), str(self.tree), str(self.target), (str(source_file), str(lab.student_file(self.tree)))]
+            + self.masks,
             rw=[(str(out), "/out")],
             env={k: v for k, v in record["env"].items() if buildenv.kept(k)},
             cwd=record["cwd"],
         )
-        limits = sandbox.Limits(wall=self.settings.build_time, memory=self.settings.build_memory,
-                                tmp=self.settings.tmp_size, file_size=1 << 30, pids=200)
+        limits = sandbox.Limits(
+            wall=self.settings.build_time,
+            memory=self.settings.build_memory,
+            tmp=self.settings.tmp_size,
+            file_size=1 << 30,
+            pids=200,
+        )
         with self._slot() as slot:
             self._give(out, slot)
             # Readable by the sandbox's uid through the bind, not writable.
@@ -402,8 +420,11 @@ class Workbook:
             if budget <= 0.5:
                 result.reason = f"not run: the lab's {lab.time_limit} s were used up"
                 continue
-            ro = [(str(self.tests[lab.name]), f"{BIN}/deps/grade"), (str(program), f"{BIN}/{lab.package}"),
-                  str(self.tree)]
+            ro = [
+                (str(self.tests[lab.name]), f"{BIN}/deps/grade"),
+                (str(program), f"{BIN}/{lab.package}"),
+                str(self.tree),
+            ]
             ro += [(str(path), f"{BIN}/{name}") for name, path in self.demos.items()]
             ro += self.masks
             box = sandbox.Sandbox(
@@ -424,8 +445,11 @@ class Workbook:
                 result.reason = f"ran out of memory ({self.settings.test_memory >> 20} MiB)"
             else:
                 output = run.stdout + run.stderr
-                result.reason = lablib.failure_reason(output, test) if f"---- {test} stdout ----" in output \
+                result.reason = (
+                    lablib.failure_reason(output, test)
+                    if f"---- {test} stdout ----" in output
                     else f"failed (exit status {run.returncode})"
+                )
         return results
 
     def grade_lab(self, submission: Path, lab: Lab) -> LabResult:
@@ -460,7 +484,7 @@ class Workbook:
                 return failed
 
         with ThreadPoolExecutor(max_workers=self.settings.jobs) as pool:
-            for (i, _), lab_result in zip(units, pool.map(one, units)):
+            for (i, _), lab_result in zip(units, pool.map(one, units), strict=False):
                 grades[i].labs.append(lab_result)
         for grade in grades:
             errors = [r for r in grade.labs if r.status == "grader error"]
@@ -550,5 +574,5 @@ def first_error(stderr: str) -> str:
     for line in stderr.splitlines():
         if re.search(r"\berror(\[E\d+\])?:", line):
             return line.strip()[:300]
-    lines = [l for l in stderr.splitlines() if l.strip()]
+    lines = [line for line in stderr.splitlines() if line.strip()]
     return (lines[-1].strip() if lines else "rustc failed")[:300]

@@ -356,7 +356,7 @@ def failure_reason(output: str, test: str) -> str:
     for i, line in enumerate(lines):
         if " panicked at " in line and i + 1 < len(lines):
             message = lines[i + 1].strip()
-            detail = [l.strip() for l in lines[i + 2 : i + 4] if l.strip().startswith(("left:", "right:"))]
+            detail = [d.strip() for d in lines[i + 2 : i + 4] if d.strip().startswith(("left:", "right:"))]
             return " ".join([message] + detail)[:300]
     return (lines[0] if lines else "failed")[:300]
 
@@ -367,14 +367,14 @@ def failure_details(output: str, test: str) -> list[str]:
     block = re.search(rf"^---- {re.escape(test)} stdout ----\n(.*?)(?=^---- |\Z|^failures:$)", output, re.M | re.S)
     if not block:
         return []
-    lines = [l for l in block.group(1).splitlines() if "note: run with `RUST_BACKTRACE" not in l]
-    start = next((i + 1 for i, l in enumerate(lines) if " panicked at " in l), 0)
+    lines = [line for line in block.group(1).splitlines() if "note: run with `RUST_BACKTRACE" not in line]
+    start = next((i + 1 for i, line in enumerate(lines) if " panicked at " in line), 0)
     shown = []
     for line in lines[start:]:
         if line.startswith("  left:"):
-            line = "  actual:  " + line[len("  left:"):].strip()
+            line = "  actual:  " + line[len("  left:") :].strip()
         elif line.startswith(" right:"):
-            line = "  expected: " + line[len(" right:"):].strip()
+            line = "  expected: " + line[len(" right:") :].strip()
         shown.append(line)
     while shown and not shown[-1].strip():
         shown.pop()
@@ -441,7 +441,9 @@ def export_tree(destination: Path, source: Path = ROOT, keep_hidden: bool = Fals
     book = destination / "book" / "src"
     (book / "solutions.md").unlink(missing_ok=True)
     summary = book / "SUMMARY.md"
-    summary.write_text("".join(l for l in summary.read_text().splitlines(keepends=True) if "solutions.md" not in l))
+    summary.write_text(
+        "".join(line for line in summary.read_text().splitlines(keepends=True) if "solutions.md" not in line)
+    )
     for chapter in book.glob("*.md"):
         text = chapter.read_text()
         changed = re.sub(r"\[([^\]]*)\]\(solutions\.md[^)]*\)", "the solution (handed out after the deadline)", text)
@@ -468,7 +470,7 @@ def export_tree(destination: Path, source: Path = ROOT, keep_hidden: bool = Fals
         # Messages that differed only in their link are one message now.
         seen, blocks = set(), []
         for block in "".join(lines).split("\n\n"):
-            msgid = re.search(r'^msgid .*?(?=^msgstr )', block, re.M | re.S)
+            msgid = re.search(r"^msgid .*?(?=^msgstr )", block, re.M | re.S)
             key = msgid.group(0) if msgid else block
             if key not in seen:
                 seen.add(key)
@@ -523,18 +525,18 @@ def po_entries(path: Path):
         lines = block.strip("\n").splitlines()
         start = line + len(block) - len(block.lstrip("\n"))
         line += block.count("\n") + 2
-        if not lines or all(l.startswith("#~") or l.startswith("# ") for l in lines):
+        if not lines or all(entry.startswith("#~") or entry.startswith("# ") for entry in lines):
             continue
-        fuzzy = any(l.startswith("#,") and "fuzzy" in l for l in lines)
+        fuzzy = any(entry.startswith("#,") and "fuzzy" in entry for entry in lines)
         parts, key = collections.defaultdict(list), None
-        for l in lines:
-            if l.startswith("#"):
+        for entry in lines:
+            if entry.startswith("#"):
                 continue
-            m = re.match(r"(msgid|msgstr)\s", l)
+            m = re.match(r"(msgid|msgstr)\s", entry)
             if m:
                 key = m.group(1)
             if key:
-                parts[key].append(l)
+                parts[key].append(entry)
         msgid, msgstr = _po_unquote(parts["msgid"]), _po_unquote(parts["msgstr"])
         if msgid:
             yield start, msgid, msgstr, fuzzy

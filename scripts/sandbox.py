@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import resource
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -128,7 +128,10 @@ def claim_uids(count: int) -> list[int]:
         if candidate >= FIRST_UID + 4096:
             raise Unavailable(f"no free sandbox uid in {FIRST_UID}..{FIRST_UID + 4095}")
         try:
-            handle = open(os.open(locks / f"workbook-grade-uid-{candidate}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "w")
+            handle = open(
+                os.open(locks / f"workbook-grade-uid-{candidate}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600),
+                "w",
+            )
         except OSError:
             candidate += 1  # a symlink or worse in its place: not ours to use
             continue
@@ -149,10 +152,15 @@ def uid_of(slot: int) -> int:
 def check() -> str:
     """How sandboxes run here, in a line; raises Unavailable with the reason
     and the cure when they can't."""
-    missing = [tool for tool in ("unshare", "setpriv", "pivot_root", "mount") if shutil.which(tool) is None
-               and not os.path.exists(f"/usr/sbin/{tool}")]
+    missing = [
+        tool
+        for tool in ("unshare", "setpriv", "pivot_root", "mount")
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}")
+    ]
     if missing:
-        raise Unavailable(f"the sandbox needs util-linux's {', '.join(missing)} (Debian, Ubuntu: apt install util-linux mount)")
+        raise Unavailable(
+            f"the sandbox needs util-linux's {', '.join(missing)} (Debian, Ubuntu: apt install util-linux mount)"
+        )
     ROOT_MOUNT.mkdir(parents=True, exist_ok=True)
     probe = run(["/bin/true"], Sandbox(), Limits(wall=30), slot=0)
     if not probe.ok:
@@ -160,8 +168,12 @@ def check() -> str:
         raise Unavailable(
             "can't make a sandbox here"
             + (f" ({detail[-1]})" if detail else "")
-            + ("" if is_root() else ": unprivileged user namespaces must be enabled (sysctl user.max_user_namespaces, "
-               "kernel.unprivileged_userns_clone=1, or AppArmor's kernel.apparmor_restrict_unprivileged_userns=0)")
+            + (
+                ""
+                if is_root()
+                else ": unprivileged user namespaces must be enabled (sysctl user.max_user_namespaces, "
+                "kernel.unprivileged_userns_clone=1, or AppArmor's kernel.apparmor_restrict_unprivileged_userns=0)"
+            )
         )
     who = f"uids {', '.join(map(str, UIDS)) or FIRST_UID}" if is_root() else f"a user namespace, uid {INNER_UID} in it"
     return f"sandbox: {who}, no capabilities; memory and processes limited by {Cgroup.kind() or 'rlimits'}"
@@ -185,7 +197,9 @@ def _setup_script(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> s
         if os.path.isdir(source):
             lines.append(f"mkdir -p {_q(target)}")
         else:
-            lines.append(f"{{ [ -e {_q(target)} ] || {{ mkdir -p {_q(os.path.dirname(target) or '.')} && touch {_q(target)}; }}; }}")
+            lines.append(
+                f"{{ [ -e {_q(target)} ] || {{ mkdir -p {_q(os.path.dirname(target) or '.')} && touch {_q(target)}; }}; }}"
+            )
         flags = "bind,nosuid,nodev" + ("" if writable else ",ro")
         lines.append(f"mount --bind {_q(source)} {_q(target)}")
         lines.append(f"mount -o remount,{flags} {_q(target)}")
@@ -205,8 +219,12 @@ def _setup_script(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> s
     ]
     for node in ("null", "zero", "full", "random", "urandom", "tty"):
         lines.append(f"touch dev/{node} && mount --bind /dev/{node} dev/{node}")
-    for name, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                     ("stderr", "/proc/self/fd/2")):
+    for name, to in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         lines.append(f"ln -s {to} dev/{name}")
     for place in box.tmpfs:
         lines.append(f"mkdir -p {_q('.' + place)}")
@@ -238,8 +256,14 @@ def _setup_script(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> s
     command = drop + ["env", "-i", "-C", box.cwd] + [f"{k}={v}" for k, v in env.items()] + argv
     setup = " &&\n".join(lines)
     # PID 1 stays ours, non-dumpable, and exits with the command's status.
-    return (f"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{{ {setup}; }} || {{ echo {_q(SETUP_FAILED)} >&2; exit 125; }}\n"
-            + "exec python3 -I -S -c " + _q(INIT) + " " + " ".join(_q(part) for part in command) + "\n")
+    return (
+        f"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{{ {setup}; }} || {{ echo {_q(SETUP_FAILED)} >&2; exit 125; }}\n"
+        + "exec python3 -I -S -c "
+        + _q(INIT)
+        + " "
+        + " ".join(_q(part) for part in command)
+        + "\n"
+    )
 
 
 # The sandbox's PID 1: made non-dumpable (nothing in the sandbox can trace
@@ -267,8 +291,18 @@ while True:
 
 
 def sandbox_command(argv: list[str], box: Sandbox, limits: Limits, slot: int) -> list[str]:
-    command = ["unshare", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child",
-               "--propagation", "private"]
+    command = [
+        "unshare",
+        "--mount",
+        "--pid",
+        "--net",
+        "--ipc",
+        "--uts",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+    ]
     if not is_root():
         command += ["--map-root-user"]
     return command + ["--", "/bin/sh", "-c", _setup_script(argv, box, limits, slot)]
@@ -410,8 +444,12 @@ def run(argv: list[str], box: Sandbox, limits: Limits, slot: int = 0) -> Result:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                preexec_fn=before_exec, start_new_session=True,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=before_exec,
+                start_new_session=True,
             )
         except OSError as error:
             if use_cgroup:

@@ -176,35 +176,40 @@ impl Waiting {
 /// Only in a child just forked: async-signal-safe calls only.
 unsafe fn plant(pid: libc::pid_t, start: u64, pokes: &[(usize, u8)]) -> ! {
     let word = std::mem::size_of::<libc::c_long>() as u64;
-    if libc::ptrace(libc::PTRACE_SEIZE, pid, 0, 0) != 0 {
-        libc::_exit(1);
-    }
-    if libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0) != 0 {
-        libc::_exit(2);
-    }
-    let mut status = 0;
-    if libc::waitpid(pid, &mut status, libc::__WALL) != pid || !libc::WIFSTOPPED(status) {
-        libc::_exit(3);
-    }
-    for &(offset, byte) in pokes {
-        let address = start + offset as u64;
-        let aligned = address - address % word;
-        *libc::__errno_location() = 0;
-        let value = libc::ptrace(libc::PTRACE_PEEKDATA, pid, aligned, 0);
-        if value == -1 && *libc::__errno_location() != 0 {
-            libc::_exit(4);
+    // SAFETY: raw ptrace, waitpid and _exit on plain integers and a local
+    // status, in the child just forked (the caller's contract): nothing here
+    // allocates or takes a lock.
+    unsafe {
+        if libc::ptrace(libc::PTRACE_SEIZE, pid, 0, 0) != 0 {
+            libc::_exit(1);
         }
-        let mut bytes = value.to_ne_bytes();
-        bytes[(address - aligned) as usize] = byte;
-        let value = libc::c_long::from_ne_bytes(bytes);
-        if libc::ptrace(libc::PTRACE_POKEDATA, pid, aligned, value) != 0 {
-            libc::_exit(5);
+        if libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0) != 0 {
+            libc::_exit(2);
         }
+        let mut status = 0;
+        if libc::waitpid(pid, &mut status, libc::__WALL) != pid || !libc::WIFSTOPPED(status) {
+            libc::_exit(3);
+        }
+        for &(offset, byte) in pokes {
+            let address = start + offset as u64;
+            let aligned = address - address % word;
+            *libc::__errno_location() = 0;
+            let value = libc::ptrace(libc::PTRACE_PEEKDATA, pid, aligned, 0);
+            if value == -1 && *libc::__errno_location() != 0 {
+                libc::_exit(4);
+            }
+            let mut bytes = value.to_ne_bytes();
+            bytes[(address - aligned) as usize] = byte;
+            let value = libc::c_long::from_ne_bytes(bytes);
+            if libc::ptrace(libc::PTRACE_POKEDATA, pid, aligned, value) != 0 {
+                libc::_exit(5);
+            }
+        }
+        if libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0) != 0 {
+            libc::_exit(6);
+        }
+        libc::_exit(0)
     }
-    if libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0) != 0 {
-        libc::_exit(6);
-    }
-    libc::_exit(0)
 }
 
 /// One run: the debugger pokes what `pokes` makes of greet()'s bytes
