@@ -17,6 +17,16 @@ use crate::process::{
 use crate::signal::{ptrace_cont, ptrace_listen, ptrace_syscall, Sig};
 use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
+/// The options with which a tracer follows the whole program, as `strace -f`
+/// and gdb do: every child it forks or vforks and every thread it clones
+/// becomes a tracee too (PTRACE_EVENT_FORK, _VFORK, _CLONE), and an execve
+/// stops with PTRACE_EVENT_EXEC, so that the tracer learns of the new program
+/// (and of the thread that vanished into it).
+pub const FOLLOW_CHILDREN: Options = Options::PTRACE_O_TRACEEXEC
+    .union(Options::PTRACE_O_TRACEFORK)
+    .union(Options::PTRACE_O_TRACEVFORK)
+    .union(Options::PTRACE_O_TRACECLONE);
+
 /// Forks `program` as a tracee, attached with PTRACE_SEIZE and stopped
 /// right before its execve.
 ///
@@ -315,11 +325,7 @@ pub fn trace_syscall_entries(
     program: &Program,
     mut at_entry: impl FnMut(&Entry) -> Result<()>,
 ) -> Result<u8> {
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
+    let options = Options::PTRACE_O_TRACESYSGOOD | FOLLOW_CHILDREN;
     let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
     ptrace_syscall(tracees.first(), None)?;
     while let Some(waited) = tracees.wait()? {
