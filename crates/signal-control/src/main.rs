@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use nix::sys::ptrace::{self, Options};
+use nix::sys::ptrace;
 use nix::unistd::Pid;
 use workbook::siginfo::{self, mask_names, mask_of, Mask, SigInfo};
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
+use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_cont, ptrace_listen, CommandArgs, Sig, Stop};
 
 /// Runs a command as a tracee and shows every signal it gets, with its
@@ -40,11 +40,7 @@ fn run() -> Result<ExitCode> {
     let builtin = args.command.is_empty();
     workbook::narrate!("signal-control: running {}", program.label);
     // ANCHOR: loop
-    let options = Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
-    let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Cont);
+    let mut tracees = Tracees::new(spawn_traced(&program, FOLLOW_CHILDREN)?, Resume::Cont);
     ptrace_cont(tracees.first(), None)?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;

@@ -13,7 +13,9 @@ use nix::unistd::Pid;
 use workbook::arch::{self, Abi};
 use workbook::names::{errno_by_name, parse_syscall, syscall_name};
 use workbook::seccomp;
-use workbook::trace::{spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees};
+use workbook::trace::{
+    spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN,
+};
 use workbook::{
     ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop, Waited,
 };
@@ -87,11 +89,7 @@ fn run() -> Result<ExitCode> {
 
 // ANCHOR: loop
 fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> Result<u8> {
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
+    let options = Options::PTRACE_O_TRACESYSGOOD | FOLLOW_CHILDREN;
     let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
     let mut printer = show::Printer::new(verbose);
     // Syscalls between entry and exit, per thread, and whether we blocked them.
@@ -211,11 +209,7 @@ fn trace_with_seccomp(
     errno: Errno,
     verbose: bool,
 ) -> Result<u8> {
-    let options = Options::PTRACE_O_TRACESECCOMP
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
+    let options = Options::PTRACE_O_TRACESECCOMP | FOLLOW_CHILDREN;
     let filter = seccomp::trace_only(
         &blocked.numbers(Abi::X86_64),
         &blocked.numbers(Abi::X32),

@@ -22,7 +22,7 @@ use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::{self, quoted};
 use workbook::names::errno_name;
-use workbook::trace::{spawn_traced, Resume, Tracees};
+use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_listen, ptrace_syscall, CommandArgs, Stop};
 use write_rewriter::{
     peek_buffer, poke_buffer, read_buffer, shared_mapping_under, what_is_shared,
@@ -68,11 +68,7 @@ fn run() -> Result<ExitCode> {
     let program = args.command.program("writes")?;
     say!("tracing {}", program.label);
     // ANCHOR: loop
-    let options = Options::PTRACE_O_TRACESYSGOOD
-        | Options::PTRACE_O_TRACEEXEC
-        | Options::PTRACE_O_TRACEFORK
-        | Options::PTRACE_O_TRACEVFORK
-        | Options::PTRACE_O_TRACECLONE;
+    let options = Options::PTRACE_O_TRACESYSGOOD | FOLLOW_CHILDREN;
     let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Syscall);
     ptrace_syscall(tracees.first(), None)?;
     // Processes in a write left (partly) unchanged: their result is shown.

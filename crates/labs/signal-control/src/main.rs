@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use nix::sys::ptrace::{self, Options};
+use nix::sys::ptrace;
 use nix::unistd::Pid;
 use workbook::siginfo::SigInfo;
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees};
+use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_listen, CommandArgs, Sig, Stop, Waited};
 
 /// Runs a command as a tracee, and at every signal-delivery-stop of SIGA
@@ -46,9 +46,7 @@ fn run() -> Result<ExitCode> {
         program.label
     );
     // Its children and threads too: whichever of them gets the signal, it is turned.
-    let follow = Options::PTRACE_O_TRACEFORK | Options::PTRACE_O_TRACEVFORK;
-    let options = follow | Options::PTRACE_O_TRACECLONE | Options::PTRACE_O_TRACEEXEC;
-    let mut tracees = Tracees::new(spawn_traced(&program, options)?, Resume::Cont);
+    let mut tracees = Tracees::new(spawn_traced(&program, FOLLOW_CHILDREN)?, Resume::Cont);
     tracees.resume(tracees.first(), None)?;
     while let Some(Waited { pid, stop, .. }) = tracees.wait()? {
         match stop {
