@@ -113,7 +113,7 @@ pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "{flag} {shown}: invalid system call: no syscall {value} on {}",
-                    crate::arch::NAME
+                    std::env::consts::ARCH
                 )
             });
     }
@@ -121,10 +121,10 @@ pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
         return Ok(number);
     }
     match similar_syscalls(value).as_slice() {
-        [] => anyhow::bail!("{flag} {shown}: no such syscall on {}", crate::arch::NAME),
+        [] => anyhow::bail!("{flag} {shown}: no such syscall on {}", std::env::consts::ARCH),
         close => anyhow::bail!(
             "{flag} {shown}: no such syscall on {}; did you mean {}?",
-            crate::arch::NAME,
+            std::env::consts::ARCH,
             close.join(", ")
         ),
     }

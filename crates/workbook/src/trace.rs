@@ -354,15 +354,6 @@ pub fn trace_syscall_entries(
     tracees.exit_code()
 }
 
-/// The result of a restarting ptrace request. ESRCH means the tracee was
-/// killed (SIGKILL) since its stop: no error, its end comes from waitpid.
-pub fn unless_gone(result: nix::Result<()>, pid: Pid) -> Result<()> {
-    match result {
-        Ok(()) | Err(Errno::ESRCH) => Ok(()),
-        Err(errno) => Err(errno).with_context(|| format!("restarting pid {pid} with ptrace")),
-    }
-}
-
 /// Runs a tracer's handling of one stop; ESRCH from any ptrace request in it
 /// means the tracee was killed meanwhile, which is no error: `None` then,
 /// and the loop goes on to the next report (the tracee's death).
