@@ -22,6 +22,8 @@ use workbook::{
 
 mod show;
 
+use show::Call;
+
 /// Runs a command under PTRACE_SYSCALL and makes the named syscalls fail.
 ///
 /// With no command it runs a built-in target that tries uname, socket and
@@ -368,11 +370,4 @@ impl Blocked {
             .map(|&(_, nr)| nr)
             .collect()
     }
-}
-
-/// A syscall seen at its entry, kept until its exit.
-pub struct Call {
-    pub nr: u64,
-    pub args: [u64; 6],
-    pub abi: Abi,
 }

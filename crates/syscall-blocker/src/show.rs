@@ -12,7 +12,12 @@ use workbook::arch::Abi;
 use workbook::memory::{quoted, read_bytes, read_c_string};
 use workbook::names::errno_name;
 
-use crate::Call;
+/// A syscall seen at its entry, kept until its exit.
+pub struct Call {
+    pub nr: u64,
+    pub args: [u64; 6],
+    pub abi: Abi,
+}
 
 const SHOWN_BYTES: usize = 32;
 
