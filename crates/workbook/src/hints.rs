@@ -7,6 +7,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::names::errno_name;
+use crate::procfs::Status;
 
 /// An error for a failed `request` on `pid` that names both and says why.
 pub fn ptrace_error(request: &str, pid: Pid, errno: Errno) -> anyhow::Error {
@@ -63,8 +64,8 @@ fn why_not_permitted(pid: Pid) -> String {
 /// real uid must be the target's real, effective and saved uid, and our
 /// real gid its three gids.
 fn credentials_differ(pid: Pid) -> Option<String> {
-    let uids = ids(pid, "Uid:")?;
-    let gids = ids(pid, "Gid:")?;
+    let status = Status::of(pid).ok()?;
+    let (uids, gids) = (status.ids("Uid")?, status.ids("Gid")?);
     let (uid, gid) = (
         nix::unistd::getuid().as_raw(),
         nix::unistd::getgid().as_raw(),
@@ -108,7 +109,7 @@ fn credentials_differ(pid: Pid) -> Option<String> {
 /// itself) belong to root instead of to its effective uid.
 fn not_dumpable(pid: Pid) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let euid = ids(pid, "Uid:")?[1];
+    let euid = Status::of(pid).ok()?.ids("Uid")?[1];
     let owner = fs::metadata(format!("/proc/{pid}/status")).ok()?.uid();
     (owner != euid).then(|| {
         format!(
@@ -134,28 +135,15 @@ fn how_to_get_cap_sys_ptrace() -> &'static str {
     }
 }
 
-/// The four ids of a `Uid:` or `Gid:` line: real, effective, saved, filesystem.
-fn ids(pid: Pid, field: &str) -> Option<[u32; 4]> {
-    let line = status_field(pid, field)?;
-    let ids: Vec<u32> = line
-        .split_whitespace()
-        .map(|id| id.parse().ok())
-        .collect::<Option<_>>()?;
-    ids.try_into().ok()
-}
-
 /// `State: Z (zombie)` in /proc/PID/status: it has exited, and its parent
 /// has not yet waited for it.
 fn is_zombie(pid: Pid) -> bool {
-    status_field(pid, "State:").is_some_and(|state| state.starts_with('Z'))
+    Status::of(pid).is_ok_and(|status| status.state() == Some('Z'))
 }
 
 /// The tracer's pid from `TracerPid:` in /proc/PID/status, if there is one.
 pub fn tracer_of(pid: Pid) -> Option<Pid> {
-    status_field(pid, "TracerPid:")
-        .and_then(|v| v.parse::<i32>().ok())
-        .filter(|&tracer| tracer != 0)
-        .map(Pid::from_raw)
+    Status::of(pid).ok()?.tracer()
 }
 
 /// The command name from /proc/PID/comm, or `?` when it is gone.
@@ -163,14 +151,6 @@ pub fn comm(pid: Pid) -> String {
     fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|s| s.trim_end().to_string())
         .unwrap_or_else(|_| "?".into())
-}
-
-fn status_field(pid: Pid, field: &str) -> Option<String> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .map(|v| v.trim().to_string())
 }
 
 fn is_kernel_thread(pid: Pid) -> bool {
@@ -190,8 +170,9 @@ fn is_kernel_thread(pid: Pid) -> bool {
 
 fn has_cap_sys_ptrace() -> bool {
     const CAP_SYS_PTRACE: u32 = 19;
-    status_field(Pid::this(), "CapEff:")
-        .and_then(|caps| u64::from_str_radix(&caps, 16).ok())
+    Status::of_self()
+        .ok()
+        .and_then(|status| u64::from_str_radix(status.field("CapEff")?, 16).ok())
         .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
 }
 
@@ -217,7 +198,7 @@ fn yama_hint() -> Option<String> {
 /// We may trace the process by uid, capability and Yama, and still the
 /// kernel said no: something above us denies ptrace, as containers do.
 fn container_hint() -> String {
-    let filtered = status_field(Pid::this(), "Seccomp:").as_deref() == Some("2");
+    let filtered = Status::of_self().is_ok_and(|status| status.field("Seccomp") == Some("2"));
     let filter = if filtered {
         "a seccomp filter on this process (Seccomp: 2 in /proc/self/status) may deny ptrace"
     } else {
@@ -281,8 +262,8 @@ mod tests {
     fn own_credentials_and_dumpability_are_no_reason() {
         assert_eq!(credentials_differ(Pid::this()), None);
         assert_eq!(not_dumpable(Pid::this()), None);
-        assert_eq!(ids(Pid::from_raw(i32::MAX), "Uid:"), None);
-        let uids = ids(Pid::this(), "Uid:").unwrap();
+        assert!(Status::of(Pid::from_raw(i32::MAX)).is_err());
+        let uids = Status::of(Pid::this()).unwrap().ids("Uid").unwrap();
         assert_eq!(uids[0], nix::unistd::getuid().as_raw());
     }
 

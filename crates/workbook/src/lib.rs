@@ -10,6 +10,7 @@ pub mod memory;
 pub mod names;
 pub mod narrate;
 pub mod process;
+pub mod procfs;
 pub mod seccomp;
 pub mod siginfo;
 pub mod signal;

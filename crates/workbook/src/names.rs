@@ -121,7 +121,10 @@ pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
         return Ok(number);
     }
     match similar_syscalls(value).as_slice() {
-        [] => anyhow::bail!("{flag} {shown}: no such syscall on {}", std::env::consts::ARCH),
+        [] => anyhow::bail!(
+            "{flag} {shown}: no such syscall on {}",
+            std::env::consts::ARCH
+        ),
         close => anyhow::bail!(
             "{flag} {shown}: no such syscall on {}; did you mean {}?",
             std::env::consts::ARCH,

@@ -216,14 +216,7 @@ pub fn is_legacy_exec_trap(pid: Pid) -> bool {
 }
 
 fn thread_group(pid: Pid) -> i32 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Tgid:")?.trim().parse().ok())
-        })
-        .unwrap_or(pid.as_raw())
+    crate::procfs::thread_group(pid).as_raw()
 }
 
 fn signal(number: i32) -> Result<Sig> {

@@ -21,6 +21,8 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
+use nix::unistd::Pid;
+use workbook::procfs::Status;
 use workbook::testing::{random_u64, workspace_bin};
 
 /// Seconds one run of the lab may take: a run takes about a second.
@@ -48,15 +50,13 @@ fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
     receive
 }
 
-/// A field of /proc/PID/task/TID/status ("" once the thread is gone).
-fn thread_field(pid: i32, tid: i32, field: &str) -> String {
-    fs::read_to_string(format!("/proc/{pid}/task/{tid}/status"))
+/// A field of the thread's status, /proc/TID/status, the same file as
+/// /proc/PID/task/TID/status ("" once the thread is gone).
+fn thread_field(tid: i32, field: &str) -> String {
+    Status::of(Pid::from_raw(tid))
+        .ok()
+        .and_then(|status| status.field(field).map(str::to_string))
         .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
 
 /// The demo's built-in target `late-threads`, a child of the test: it
@@ -121,10 +121,7 @@ impl Target {
 
     /// (State, TracerPid) of thread `tid`.
     pub fn seen(&self, tid: i32) -> (String, String) {
-        (
-            thread_field(self.pid, tid, "State:"),
-            thread_field(self.pid, tid, "TracerPid:"),
-        )
+        (thread_field(tid, "State"), thread_field(tid, "TracerPid"))
     }
 
     /// Each thread's voluntary context switches: each of its 1-ms sleeps
@@ -133,7 +130,7 @@ impl Target {
         self.tids()
             .into_iter()
             .filter_map(|tid| {
-                let count = thread_field(self.pid, tid, "voluntary_ctxt_switches:");
+                let count = thread_field(tid, "voluntary_ctxt_switches");
                 Some((tid, count.parse().ok()?))
             })
             .collect()

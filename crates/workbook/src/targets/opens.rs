@@ -16,7 +16,8 @@ use std::ffi::CString;
 use std::process::ExitCode;
 
 use super::mailbox::{serve, Reader, Writer};
-use super::tries::status_field;
+use super::tries::status_number;
+use crate::procfs::Status;
 
 /// What the target writes into a file it managed to open for writing: a
 /// filter that let the open through leaves it behind.
@@ -46,10 +47,10 @@ pub fn opens(mode: Option<&str>) -> ExitCode {
 fn tries(input: &[u8]) -> Result<Vec<u8>, String> {
     let mut input = Reader::new(input);
     let mut report = Writer::new();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = Status::of_self().ok();
     report
-        .u64(status_field(&status, "Seccomp"))
-        .u64(status_field(&status, "Seccomp_filters"));
+        .u64(status_number(&status, "Seccomp"))
+        .u64(status_number(&status, "Seccomp_filters"));
     let count = input.u64()?;
     for _ in 0..count {
         let call = String::from_utf8_lossy(input.bytes()?).into_owned();

@@ -212,10 +212,7 @@ pub fn getppids(mode: Option<&str>) -> ExitCode {
 /// This thread's voluntary context switches, from /proc/thread-self/status:
 /// a ptrace stop puts the thread to sleep, which counts as one.
 fn voluntary_switches() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/thread-self/status")
-        .map_err(|error| format!("/proc/thread-self/status: {error}"))?;
-    match super::tries::status_field(&status, "voluntary_ctxt_switches") {
-        u64::MAX => Err("no voluntary_ctxt_switches in /proc/thread-self/status".into()),
-        count => Ok(count),
-    }
+    crate::procfs::Status::of_this_thread()
+        .and_then(|status| status.number("voluntary_ctxt_switches"))
+        .map_err(|error| format!("{error:#}"))
 }

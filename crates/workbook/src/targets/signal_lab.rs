@@ -207,14 +207,8 @@ fn fault_at_0x10() -> ! {
 
 /// TracerPid in /proc/self/status: who traces us (0: nobody).
 fn tracer_pid() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("TracerPid:"))
-                .and_then(|pid| pid.trim().parse().ok())
-        })
+    crate::procfs::Status::of_self()
+        .and_then(|status| status.number("TracerPid"))
         .unwrap_or(0)
 }
 

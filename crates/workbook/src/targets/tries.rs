@@ -5,6 +5,8 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
+use crate::procfs::Status;
+
 pub mod opens;
 
 /// uname, socket and getcwd, each reported on its own line; with
@@ -92,13 +94,12 @@ fn make(call: &str, path: &CString, existing: &CString) -> Result<(i64, i32), St
     Ok((ret, if ret < 0 { errno } else { 0 }))
 }
 
-/// A number from this process's /proc/self/status (`TracerPid`,
-/// `Seccomp`, `Seccomp_filters`), or u64::MAX when it has no such line.
-pub(super) fn status_field(status: &str, field: &str) -> u64 {
+/// A number from a read of this process's /proc/self/status (`TracerPid`,
+/// `Seccomp`, `Seccomp_filters`), or u64::MAX when there is no such line.
+pub(super) fn status_number(status: &Option<Status>, field: &str) -> u64 {
     status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().parse().ok())
+        .as_ref()
+        .and_then(|status| status.number(field).ok())
         .unwrap_or(u64::MAX)
 }
 
@@ -172,7 +173,7 @@ fn mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     let value = input.u64()?;
     std::env::set_current_dir(std::ffi::OsStr::from_bytes(folder))
         .map_err(|error| format!("chdir: {error}"))?;
-    let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let proc_status = Status::of_self().ok();
     let made = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -197,9 +198,9 @@ fn mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         .u64(ret as u64)
         .u64(errno as u64)
         .u64(u64::from(exists))
-        .u64(status_field(&proc_status, "TracerPid"))
-        .u64(status_field(&proc_status, "Seccomp"))
-        .u64(status_field(&proc_status, "Seccomp_filters"))
+        .u64(status_number(&proc_status, "TracerPid"))
+        .u64(status_number(&proc_status, "Seccomp"))
+        .u64(status_number(&proc_status, "Seccomp_filters"))
         .u64(handled)
         .u64(handled_value);
     Ok((out.0, status))

@@ -113,9 +113,9 @@ pub fn mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     let cases = (0..count)
         .map(|_| Case::read(&mut input))
         .collect::<Result<Vec<_>, _>>()?;
-    let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let proc_status = crate::procfs::Status::of_self().ok();
     let mut out = Writer::new();
-    out.u64(super::status_field(&proc_status, "TracerPid"));
+    out.u64(super::status_number(&proc_status, "TracerPid"));
     for case in &cases {
         let outcome = make(case)?;
         let shown = String::from_utf8_lossy(&case.path);
