@@ -12,7 +12,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
-use workbook::{process::builtin_command, wait_for, ChildGuard};
+use workbook::{children::builtin_command, wait_for, ChildGuard};
 
 pub struct Victim {
     guard: ChildGuard,

@@ -14,8 +14,8 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, pipe, pipe2, ForkResult};
 use workbook::bpf::sock_filter;
 use workbook::names::errno_name;
-use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::seccomp::{install, no_new_privs};
+use workbook::signal::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::stop::{describe_raw, wait_raw};
 use workbook::{wait_for, ChildGuard, CommandArgs, Program};
 

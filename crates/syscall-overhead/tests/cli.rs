@@ -44,8 +44,8 @@ fn quick(extra: &[&str]) -> Output {
 }
 
 fn has_strace() -> bool {
-    workbook::process::find_executable("strace".as_ref()).is_ok()
-        && workbook::process::find_executable("bash".as_ref()).is_ok()
+    workbook::program::find_executable("strace".as_ref()).is_ok()
+        && workbook::program::find_executable("bash".as_ref()).is_ok()
 }
 
 /// How many CPUs this test may run on: with one, the row across two CPUs

@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::signal::{raise, Signal};
 use nix::unistd::{execvp, fork, ForkResult, Pid};
-use workbook::process::{hold_fatal_signals, release_fatal_signals_in_child};
+use workbook::signal::{hold_fatal_signals, release_fatal_signals_in_child};
 use workbook::trace::exec_failure_code;
 use workbook::Program;
 

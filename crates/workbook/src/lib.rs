@@ -5,12 +5,14 @@
 
 pub mod arch;
 pub mod bpf;
+pub mod children;
 pub mod hints;
 pub mod memory;
 pub mod names;
 pub mod narrate;
 pub mod process;
 pub mod procfs;
+pub mod program;
 pub mod seccomp;
 pub mod siginfo;
 pub mod signal;
@@ -21,7 +23,9 @@ pub mod trace;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use process::{main, ChildGuard, CommandArgs, ExitWith, Program};
+pub use children::ChildGuard;
+pub use process::{main, ExitWith};
+pub use program::{CommandArgs, Program};
 pub use signal::{ptrace_cont, ptrace_detach, ptrace_listen, ptrace_syscall, Sig};
 pub use stop::{wait_for, waitpid, Event, Stop, Waited};
 

@@ -149,6 +149,52 @@ pub fn ptrace_listen(pid: Pid) -> Result<()> {
     )
 }
 
+/// The signals a terminal sends to the whole foreground process group
+/// (Ctrl-C, Ctrl-\, a closed terminal) or that `kill` sends by default.
+const FATAL_SIGNALS: [libc::c_int; 4] = [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM];
+
+/// The signal mask from before `hold_fatal_signals`, for the children to
+/// get back. Written once, before any fork.
+static MASK_BEFORE_HOLD: std::sync::OnceLock<libc::sigset_t> = std::sync::OnceLock::new();
+
+/// Ctrl-C belongs to the program, not to the demo watching it: from now on
+/// SIGHUP, SIGINT, SIGQUIT and SIGTERM are blocked in this process, as
+/// strace does with `-o FILE` (its `-I 3`). The program gets the signal and
+/// decides what it means; the demo stays to report how the program ended,
+/// and exits with its status. They stay blocked until the demo exits, so a
+/// pending Ctrl-C never kills the demo after the program has handled it.
+/// Call before forking; the child calls `release_fatal_signals_in_child`.
+pub fn hold_fatal_signals() -> Result<()> {
+    // SAFETY: sigemptyset/sigaddset fill a local set; sigprocmask reads it
+    // and writes the old mask into a local.
+    unsafe {
+        let mut fatal: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut fatal);
+        for signal in FATAL_SIGNALS {
+            libc::sigaddset(&mut fatal, signal);
+        }
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        nix::errno::Errno::result(libc::sigprocmask(libc::SIG_BLOCK, &fatal, &mut before))
+            .context("sigprocmask(SIG_BLOCK, SIGHUP SIGINT SIGQUIT SIGTERM)")?;
+        let _ = MASK_BEFORE_HOLD.set(before);
+    }
+    Ok(())
+}
+
+/// In a forked child, before execvp: the signal mask as it was before
+/// `hold_fatal_signals`, so that the program gets Ctrl-C as it would without
+/// us (a blocked mask survives execve). Async-signal-safe.
+pub fn release_fatal_signals_in_child() -> Result<(), nix::errno::Errno> {
+    let Some(before) = MASK_BEFORE_HOLD.get() else {
+        return Ok(());
+    };
+    // SAFETY: sigprocmask reads a mask that lives in a static.
+    nix::errno::Errno::result(unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, before, std::ptr::null_mut())
+    })
+    .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,7 +307,44 @@ pub fn unprivileged(command: &mut Command) -> &mut Command {
     command
 }
 
-pub use crate::process::{limited, run, TIME_LIMIT_SECS};
+/// How long any one run of a demo may take in a test. A tracer that hangs
+/// fails its test after this long, not after CI's 90 minutes.
+pub const TIME_LIMIT_SECS: u32 = 60;
+
+/// Arms a time limit for `command`: alarm(2) in the child, just before it
+/// executes. An alarm survives execve, so the demo itself gets SIGALRM after
+/// `TIME_LIMIT_SECS` and dies of it; PTRACE_O_EXITKILL then takes its tracees
+/// along. Forked children don't inherit the alarm, so only the demo is timed.
+/// For `assert_cmd_snapshot!(limited(&mut command))`; a hang then shows as a
+/// snapshot whose exit is SIGALRM. Use `run` for a clear panic message.
+pub fn limited(command: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: alarm(2) is async-signal-safe and touches no memory.
+    unsafe {
+        command.pre_exec(|| {
+            libc::alarm(TIME_LIMIT_SECS);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Runs `command` to completion under the time limit and returns its
+/// output; panics with a message naming the command if it ran past it.
+pub fn run(command: &mut std::process::Command) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
+    let shown = format!("{command:?}");
+    let output = limited(command)
+        .output()
+        .unwrap_or_else(|error| panic!("could not start {shown}: {error}"));
+    if output.status.signal() == Some(libc::SIGALRM) {
+        panic!(
+            "{shown} ran past the {TIME_LIMIT_SECS} s time limit (a hang?); stderr so far:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
 
 /// `size` random bytes from the kernel (getrandom): the per-run inputs of
 /// grading tests, which nobody can know in advance.

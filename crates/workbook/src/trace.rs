@@ -11,10 +11,13 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{execvp, fork, ForkResult, Pid};
 
 use crate::arch::Abi;
-use crate::process::{
-    exit_child, hold_fatal_signals, release_fatal_signals_in_child, ChildGuard, Program,
+use crate::children::ChildGuard;
+use crate::process::exit_child;
+use crate::program::Program;
+use crate::signal::{
+    hold_fatal_signals, ptrace_cont, ptrace_listen, ptrace_syscall, release_fatal_signals_in_child,
+    Sig,
 };
-use crate::signal::{ptrace_cont, ptrace_listen, ptrace_syscall, Sig};
 use crate::stop::{decode_tracked, wait_for, wait_raw, Event, Stop, Waited};
 
 /// The options with which a tracer follows the whole program, as `strace -f`
@@ -301,7 +304,7 @@ impl Drop for Tracees {
         for &pid in &self.alive {
             let _ = kill(pid, Signal::SIGKILL);
         }
-        crate::process::kill_and_reap_all_children();
+        crate::children::kill_and_reap_all_children();
     }
 }
 

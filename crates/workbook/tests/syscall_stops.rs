@@ -1,7 +1,9 @@
 //! The two ways to decode a syscall stop must agree: PTRACE_GET_SYSCALL_INFO,
 //! and the registers plus the tracer's own entry/exit record, which is what
 //! Tracees falls back on where the kernel is older than 5.3. The tracing is
-//! done by the `stops_agree` example, a child of this test.
+//! done by the `stops_agree` example, a child of this test, run under the
+//! test time limit of the `testing` feature (on in `cargo test --workspace`).
+#![cfg(feature = "testing")]
 
 use std::process::Command;
 
@@ -28,7 +30,7 @@ fn registers_and_syscall_info_agree_at_every_stop() {
         .nth(2)
         .expect("tests live in target/PROFILE/deps")
         .join("examples/stops_agree");
-    let output = workbook::process::run(&mut Command::new(&example));
+    let output = workbook::testing::run(&mut Command::new(&example));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{}: {stderr}", example.display());
     assert!(stderr.contains("agreed at all"), "{stderr}");
