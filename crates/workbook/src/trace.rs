@@ -94,6 +94,33 @@ fn exec_stopped(program: &Program, before_exec: impl FnOnce() -> Result<(), Errn
     if let Err(errno) = raise(Signal::SIGSTOP) {
         exit_child(1, &format!("raise(SIGSTOP): {}", errno.desc()));
     }
+    exec_after(program, before_exec)
+}
+
+/// Forks `program` untraced, with `before_exec` run in the child first:
+/// the same child as `spawn_traced_with`'s, without the SIGSTOP handshake
+/// and the tracer. The caller waits for it through the guard.
+pub fn spawn_with(
+    program: &Program,
+    before_exec: impl FnOnce() -> Result<(), Errno>,
+) -> Result<ChildGuard> {
+    // SAFETY: the child only makes async-signal-safe calls before execvp or
+    // _exit, or the caller has one thread and `before_exec` may allocate.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            if let Err(errno) = release_fatal_signals_in_child() {
+                exit_child(1, &format!("sigprocmask: {}", errno.desc()));
+            }
+            exec_after(program, before_exec)
+        }
+        ForkResult::Parent { child } => Ok(ChildGuard::new(child)),
+    }
+}
+
+/// The child's last steps: `before_exec`, then execvp, or an exit with the
+/// shell's code for a program that can't run (127 not found, 126
+/// otherwise), or 1 when `before_exec` failed.
+fn exec_after(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
     if let Err(errno) = before_exec() {
         exit_child(1, &format!("before execvp: {}", errno.desc()));
     }
