@@ -20,11 +20,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::fcntl::OFlag;
-use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::ptrace::Options;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, pipe2, Pid};
 use workbook::arch::{read_regs, write_regs};
+use workbook::bench::pin_to_one_cpu;
 use workbook::process::program_name;
 use workbook::targets::overhead::GETPPIDS_MAX;
 use workbook::trace::spawn_traced_with;
@@ -83,6 +83,8 @@ fn run() -> Result<ExitCode> {
             program_name()
         );
     }
+    // Tracer and tracee on one CPU, as in the demo: a stop is a context
+    // switch, not a wake-up of another CPU.
     pin_to_one_cpu()?;
     let n = args.iterations;
     let value = 4_000_000_000 + u64::from(std::process::id());
@@ -151,19 +153,6 @@ fn measure(
         max: per_call[per_call.len() - 1],
         stops_per_call: stops as f64 / n as f64,
     })
-}
-
-/// Tracer and tracee on one CPU, as in the demo: a stop is a context
-/// switch, not a wake-up of another CPU.
-fn pin_to_one_cpu() -> Result<()> {
-    let allowed = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity")?;
-    let cpu = (0..CpuSet::count())
-        .find(|&cpu| allowed.is_set(cpu).unwrap_or(false))
-        .context("sched_getaffinity: no CPU allowed")?;
-    let mut one = CpuSet::new();
-    one.set(cpu).context("a CPU in a cpu_set_t")?;
-    sched_setaffinity(Pid::from_raw(0), &one)
-        .with_context(|| format!("sched_setaffinity(CPU {cpu})"))
 }
 
 /// The demo's `spin N` target: one getppid, then N timed ones; it prints
