@@ -4,8 +4,6 @@
 //! one of the two ptrace rows.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -17,7 +15,7 @@ use nix::sched::{sched_setaffinity, CpuSet};
 use nix::sys::ptrace::{self, Options};
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, pipe2, Pid};
-use workbook::bench::{only, Cpus};
+use workbook::bench::{loop_time, only, spin_time, Cpus};
 use workbook::bpf::sock_filter;
 use workbook::libseccomp::{ScmpAction, ScmpFilterContext};
 use workbook::process::{find_executable, program_name};
@@ -170,21 +168,6 @@ pub(crate) fn stdout_to(write_end: &OwnedFd) -> Result<(), Errno> {
     dup2_stdout(write_end)
 }
 
-/// What the target printed, once it has exited with status 0: the loop's
-/// time in nanoseconds.
-fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
-    let mut text = String::new();
-    File::from(output)
-        .read_to_string(&mut text)
-        .context("reading the target's output")?;
-    if end != Stop::Exited(0) {
-        bail!("the spin target failed: {end}");
-    }
-    text.trim()
-        .parse()
-        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
-}
-
 // ANCHOR: ptrace_syscall
 /// The blocker's way: stop at every syscall's entry and at its exit, look
 /// at the stop, restart with PTRACE_SYSCALL, passing signals on. With
@@ -305,9 +288,7 @@ fn under_strace(strace: &Path, bash: &Path, seccomp_bpf: bool, n: u64) -> Result
     if !output.status.success() {
         bail!("strace failed ({}): {text}", output.status);
     }
-    text.trim()
-        .parse()
-        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
+    spin_time(&text)
 }
 // ANCHOR_END: strace
 

@@ -1,10 +1,16 @@
-//! Benchmark pinning: the one CPU on which a measuring demo, and every
-//! process it forks, runs (syscall-overhead, breakpoint's `--count`, the
-//! syscall-overhead lab).
+//! What the measuring demos share (syscall-overhead, breakpoint's
+//! `--count`, the syscall-overhead lab): the one CPU on which they and
+//! every process they fork run, and the time the `spin` target reports.
 
-use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+
+use anyhow::{bail, Context, Result};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::unistd::Pid;
+
+use crate::stop::Stop;
 
 // ANCHOR: pinning
 /// The CPU every process of the demo runs on, and another one it may use.
@@ -36,3 +42,23 @@ pub fn only(cpu: usize) -> Result<CpuSet> {
     Ok(set)
 }
 // ANCHOR_END: pinning
+
+/// What the `spin` target printed into the pipe `output`, once it has ended
+/// (`end`) with status 0: the loop's time in nanoseconds.
+pub fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
+    let mut text = String::new();
+    File::from(output)
+        .read_to_string(&mut text)
+        .context("reading the target's output")?;
+    if end != Stop::Exited(0) {
+        bail!("the spin target failed: {end}");
+    }
+    spin_time(&text)
+}
+
+/// The `spin` target's output, a time in nanoseconds, as a number.
+pub fn spin_time(text: &str) -> Result<u64> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
+}

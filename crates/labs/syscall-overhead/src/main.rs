@@ -11,8 +11,6 @@
 //! run a command under your tracer alone.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -24,7 +22,7 @@ use nix::sys::ptrace::Options;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, pipe2, Pid};
 use workbook::arch::{read_regs, write_regs};
-use workbook::bench::pin_to_one_cpu;
+use workbook::bench::{loop_time, pin_to_one_cpu, spin_time};
 use workbook::process::program_name;
 use workbook::targets::overhead::GETPPIDS_MAX;
 use workbook::trace::spawn_traced_with;
@@ -172,7 +170,7 @@ fn untraced(n: u64) -> Result<Measured> {
         bail!("the spin target failed: {}", output.status);
     }
     Ok(Measured {
-        ns: parse_ns(&String::from_utf8_lossy(&output.stdout))?,
+        ns: spin_time(&String::from_utf8_lossy(&output.stdout))?,
         stops: 0,
     })
 }
@@ -306,22 +304,4 @@ fn follow(
             _ => {}
         }
     }
-}
-
-/// What the spin target printed, once it has exited 0: the loop's ns.
-fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
-    let mut text = String::new();
-    File::from(output)
-        .read_to_string(&mut text)
-        .context("reading the target's output")?;
-    if end != Stop::Exited(0) {
-        bail!("the spin target failed: {end}");
-    }
-    parse_ns(&text)
-}
-
-fn parse_ns(text: &str) -> Result<u64> {
-    text.trim()
-        .parse()
-        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
 }
