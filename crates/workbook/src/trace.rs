@@ -400,3 +400,45 @@ pub fn unless_vanished<T>(result: Result<T>) -> Result<Option<T>> {
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+
+    use nix::unistd::dup2_stderr;
+
+    use super::*;
+
+    /// How `spawn_with`'s child of `file` ends, with its stderr (the
+    /// message on its way out) into /dev/null; `fail` makes `before_exec`
+    /// fail.
+    fn exit_of(file: &str, fail: bool) -> Stop {
+        let quiet = std::fs::File::create("/dev/null").expect("/dev/null opens");
+        let program = Program {
+            file: CString::new(file).expect("no NUL"),
+            argv: vec![CString::new(file).expect("no NUL")],
+            label: file.to_string(),
+            name: file.to_string(),
+        };
+        let guard = spawn_with(&program, || {
+            dup2_stderr(&quiet)?;
+            if fail {
+                Err(Errno::EPERM)
+            } else {
+                Ok(())
+            }
+        })
+        .expect("fork");
+        let waited = wait_for(guard.pid(), WaitPidFlag::empty()).expect("waitpid");
+        guard.reaped();
+        waited.stop
+    }
+
+    #[test]
+    fn spawn_with_exits_as_a_shell_does() {
+        assert_eq!(exit_of("/no/such/program", false), Stop::Exited(127));
+        assert_eq!(exit_of("/dev/null", false), Stop::Exited(126));
+        assert_eq!(exit_of("true", true), Stop::Exited(1));
+        assert_eq!(exit_of("true", false), Stop::Exited(0));
+    }
+}
