@@ -150,7 +150,8 @@ fn libseccomp_loaded(n: u64, ctx: &ScmpFilterContext) -> Result<u64> {
 // ANCHOR_END: seccomp_rows
 
 /// The target, untraced: in the child, stdout into a pipe, then `prepare`,
-/// then execvp; in the parent, its stdout and its exit.
+/// then execvp; in the parent, its stdout and its exit. This process has
+/// one thread, so `prepare` may allocate (libseccomp builds its program).
 fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u64> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let guard = spawn_with(&spin(n), || {
