@@ -832,7 +832,7 @@ fn si_code_name(code: i32) -> &'static str {
 /// `--count`: PTRACE_SINGLESTEP from the execve to the exit, one stop per
 /// instruction in user space, counted and timed.
 pub fn count(program: &Program, versus_syscall: bool) -> Result<ExitCode> {
-    let cpu = pin_to_one_cpu()?;
+    let cpu = workbook::bench::pin_to_one_cpu()?.one;
     say!(
         "running {}, single-stepped; pinned to CPU {cpu} (sched_setaffinity, inherited): \
          tracer and tracee take turns on one CPU; without address randomization, as under gdb",
@@ -981,21 +981,6 @@ fn syscall_pass(program: &Program) -> Result<(u64, u64, Duration)> {
         tracees.resume(pid, signal)?;
     }
     Ok((syscalls, stops, took))
-}
-
-/// Pins this process, and so the program it forks, to the first CPU it may
-/// run on.
-fn pin_to_one_cpu() -> Result<usize> {
-    use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
-    let here = Pid::from_raw(0);
-    let allowed = sched_getaffinity(here).context("sched_getaffinity")?;
-    let cpu = (0..CpuSet::count())
-        .find(|&cpu| allowed.is_set(cpu).unwrap_or(false))
-        .context("sched_getaffinity: no CPU allowed")?;
-    let mut one = CpuSet::new();
-    one.set(cpu).context("CpuSet::set")?;
-    sched_setaffinity(here, &one).with_context(|| format!("sched_setaffinity to CPU {cpu}"))?;
-    Ok(cpu)
 }
 
 fn seconds(took: Duration) -> String {

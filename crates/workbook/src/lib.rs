@@ -4,6 +4,7 @@
 //! the lecture's ptrace, waitpid and exec calls itself.
 
 pub mod arch;
+pub mod bench;
 pub mod bpf;
 pub mod children;
 pub mod hints;

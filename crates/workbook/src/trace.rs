@@ -97,6 +97,33 @@ fn exec_stopped(program: &Program, before_exec: impl FnOnce() -> Result<(), Errn
     if let Err(errno) = raise(Signal::SIGSTOP) {
         exit_child(1, &format!("raise(SIGSTOP): {}", errno.desc()));
     }
+    exec_after(program, before_exec)
+}
+
+/// Forks `program` untraced, with `before_exec` run in the child first:
+/// the same child as `spawn_traced_with`'s, without the SIGSTOP handshake
+/// and the tracer. The caller waits for it through the guard.
+pub fn spawn_with(
+    program: &Program,
+    before_exec: impl FnOnce() -> Result<(), Errno>,
+) -> Result<ChildGuard> {
+    // SAFETY: the child only makes async-signal-safe calls before execvp or
+    // _exit, or the caller has one thread and `before_exec` may allocate.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            if let Err(errno) = release_fatal_signals_in_child() {
+                exit_child(1, &format!("sigprocmask: {}", errno.desc()));
+            }
+            exec_after(program, before_exec)
+        }
+        ForkResult::Parent { child } => Ok(ChildGuard::new(child)),
+    }
+}
+
+/// The child's last steps: `before_exec`, then execvp, or an exit with the
+/// shell's code for a program that can't run (127 not found, 126
+/// otherwise), or 1 when `before_exec` failed.
+fn exec_after(program: &Program, before_exec: impl FnOnce() -> Result<(), Errno>) -> ! {
     if let Err(errno) = before_exec() {
         exit_child(1, &format!("before execvp: {}", errno.desc()));
     }
@@ -365,5 +392,47 @@ pub fn unless_vanished<T>(result: Result<T>) -> Result<Option<T>> {
         Ok(value) => Ok(Some(value)),
         Err(error) if crate::stop::is_gone(&error) => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+
+    use nix::unistd::dup2_stderr;
+
+    use super::*;
+
+    /// How `spawn_with`'s child of `file` ends, with its stderr (the
+    /// message on its way out) into /dev/null; `fail` makes `before_exec`
+    /// fail.
+    fn exit_of(file: &str, fail: bool) -> Stop {
+        let quiet = std::fs::File::create("/dev/null").expect("/dev/null opens");
+        let program = Program {
+            file: CString::new(file).expect("no NUL"),
+            argv: vec![CString::new(file).expect("no NUL")],
+            label: file.to_string(),
+            name: file.to_string(),
+        };
+        let guard = spawn_with(&program, || {
+            dup2_stderr(&quiet)?;
+            if fail {
+                Err(Errno::EPERM)
+            } else {
+                Ok(())
+            }
+        })
+        .expect("fork");
+        let waited = wait_for(guard.pid(), WaitPidFlag::empty()).expect("waitpid");
+        guard.reaped();
+        waited.stop
+    }
+
+    #[test]
+    fn spawn_with_exits_as_a_shell_does() {
+        assert_eq!(exit_of("/no/such/program", false), Stop::Exited(127));
+        assert_eq!(exit_of("/dev/null", false), Stop::Exited(126));
+        assert_eq!(exit_of("true", true), Stop::Exited(1));
+        assert_eq!(exit_of("true", false), Stop::Exited(0));
     }
 }

@@ -11,8 +11,6 @@
 //! run a command under your tracer alone.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -20,11 +18,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::fcntl::OFlag;
-use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::ptrace::Options;
 use nix::sys::wait::WaitPidFlag;
 use nix::unistd::{dup2_stdout, pipe2, Pid};
 use workbook::arch::{read_regs, write_regs};
+use workbook::bench::{loop_time, pin_to_one_cpu, spin_time};
 use workbook::process::program_name;
 use workbook::targets::overhead::GETPPIDS_MAX;
 use workbook::trace::spawn_traced_with;
@@ -83,6 +81,8 @@ fn run() -> Result<ExitCode> {
             program_name()
         );
     }
+    // Tracer and tracee on one CPU, as in the demo: a stop is a context
+    // switch, not a wake-up of another CPU.
     pin_to_one_cpu()?;
     let n = args.iterations;
     let value = 4_000_000_000 + u64::from(std::process::id());
@@ -153,19 +153,6 @@ fn measure(
     })
 }
 
-/// Tracer and tracee on one CPU, as in the demo: a stop is a context
-/// switch, not a wake-up of another CPU.
-fn pin_to_one_cpu() -> Result<()> {
-    let allowed = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity")?;
-    let cpu = (0..CpuSet::count())
-        .find(|&cpu| allowed.is_set(cpu).unwrap_or(false))
-        .context("sched_getaffinity: no CPU allowed")?;
-    let mut one = CpuSet::new();
-    one.set(cpu).context("a CPU in a cpu_set_t")?;
-    sched_setaffinity(Pid::from_raw(0), &one)
-        .with_context(|| format!("sched_setaffinity(CPU {cpu})"))
-}
-
 /// The demo's `spin N` target: one getppid, then N timed ones; it prints
 /// the loop's time in ns.
 fn spin(n: u64) -> Program {
@@ -183,7 +170,7 @@ fn untraced(n: u64) -> Result<Measured> {
         bail!("the spin target failed: {}", output.status);
     }
     Ok(Measured {
-        ns: parse_ns(&String::from_utf8_lossy(&output.stdout))?,
+        ns: spin_time(&String::from_utf8_lossy(&output.stdout))?,
         stops: 0,
     })
 }
@@ -317,22 +304,4 @@ fn follow(
             _ => {}
         }
     }
-}
-
-/// What the spin target printed, once it has exited 0: the loop's ns.
-fn loop_time(end: Stop, output: OwnedFd) -> Result<u64> {
-    let mut text = String::new();
-    File::from(output)
-        .read_to_string(&mut text)
-        .context("reading the target's output")?;
-    if end != Stop::Exited(0) {
-        bail!("the spin target failed: {end}");
-    }
-    parse_ns(&text)
-}
-
-fn parse_ns(text: &str) -> Result<u64> {
-    text.trim()
-        .parse()
-        .with_context(|| format!("the spin target printed {text:?}, not a time in ns"))
 }
