@@ -1,6 +1,6 @@
 //! The command line: its flags, and the numbers and addresses they take.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Parser;
 use workbook::CommandArgs;
 
@@ -31,6 +31,28 @@ pub struct Args {
     pub set_rdi: Option<u64>,
     #[command(flatten)]
     pub command: CommandArgs,
+}
+
+impl Args {
+    /// Where to break, and whether only if the program has it: the --break
+    /// names, checked; with none, target_fn in the built-in target, or a
+    /// command's main if it has one.
+    pub fn wanted(&self) -> Result<(Vec<String>, bool)> {
+        let (wanted, optional) = match (self.breaks.is_empty(), self.command.is_empty()) {
+            (false, _) => (self.breaks.clone(), false),
+            (true, true) => (vec!["target_fn".to_string()], false),
+            (true, false) => (vec!["main".to_string()], true),
+        };
+        for spec in &wanted {
+            if spec.is_empty() {
+                bail!("--break '': give a symbol name or an address");
+            }
+            if is_address(spec) {
+                parse_number(spec).map_err(|why| anyhow::anyhow!("--break {spec}: {why}"))?;
+            }
+        }
+        Ok((wanted, optional))
+    }
 }
 
 /// `--break 0x401136`: an address, not a symbol.

@@ -27,7 +27,7 @@ mod loader;
 mod pending;
 
 use hits::StepOver;
-use pending::Resolve;
+use ifunc::Resolve;
 
 /// One planted int3.
 struct Breakpoint {

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Parser;
 
 // The lesson, the int3 planted and stepped over (PEEKTEXT/POKETEXT,
@@ -30,7 +30,7 @@ mod debugger;
 // What the debugger reads of /proc.
 mod procfs;
 
-use cli::{is_address, parse_number, Args};
+use cli::Args;
 use debugger::Debugger;
 
 fn main() -> ExitCode {
@@ -43,19 +43,7 @@ fn run() -> Result<ExitCode> {
     if args.count {
         return count::count(&program, args.versus_syscall);
     }
-    let (wanted, optional) = match (args.breaks.is_empty(), args.command.is_empty()) {
-        (false, _) => (args.breaks.clone(), false),
-        (true, true) => (vec!["target_fn".to_string()], false),
-        (true, false) => (vec!["main".to_string()], true),
-    };
-    for spec in &wanted {
-        if spec.is_empty() {
-            bail!("--break '': give a symbol name or an address");
-        }
-        if is_address(spec) {
-            parse_number(spec).map_err(|why| anyhow::anyhow!("--break {spec}: {why}"))?;
-        }
-    }
+    let (wanted, optional) = args.wanted()?;
     let mut shown = wanted.join(", ");
     if optional {
         shown += " (if the program has it)";

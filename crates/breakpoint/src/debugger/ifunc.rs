@@ -5,16 +5,75 @@
 
 use anyhow::{bail, Context, Result};
 use breakpoint::int3;
+use breakpoint::symbols;
 use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::memory::Mapping;
+use workbook::trace::unless_vanished;
 use workbook::Sig;
 
 use super::{plant, unplant, Breakpoint, Debugger, Next};
 
 impl Debugger {
+    /// An IFUNC, `spec`, whose resolver is at `address`: where its
+    /// breakpoint goes, if `resolve` lets the resolver run now; else its
+    /// resolver is awaited, or it stays pending.
+    pub(super) fn resolve_ifunc(
+        &mut self,
+        pid: Pid,
+        spec: &str,
+        address: u64,
+        resolve: &Resolve,
+        maps: &[Mapping],
+    ) -> Result<Resolved> {
+        let return_to = match *resolve {
+            Resolve::Now(return_to) => return_to,
+            Resolve::AtItsCall => {
+                match self.breakpoints.get_mut(&address) {
+                    // Another name of the same IFUNC (index for
+                    // strchr), or a --break of the resolver itself.
+                    Some(planted) => {
+                        say!(
+                            "{spec} is an IFUNC: its resolver is at {address:#x}, where \
+                             {} is; what the program's call of it returns is awaited",
+                            planted.name
+                        );
+                        planted.resolving.push(spec.to_string());
+                    }
+                    None => {
+                        let awaited = self.await_resolver(pid, spec.to_string(), address);
+                        if unless_vanished(awaited)?.is_none() {
+                            return Ok(Resolved::Gone);
+                        }
+                    }
+                }
+                return Ok(Resolved::Later);
+            }
+            Resolve::NotYet => {
+                // Announced by the loader before it relocates the
+                // library: the resolver can't run yet.
+                let library = symbols::executable_mapping(address, maps);
+                let library = library.map_or(String::new(), |m| symbols::one_line(&m.path));
+                self.unresolved_ifuncs.insert(spec.to_string(), library);
+                self.pending.push(spec.to_string());
+                return Ok(Resolved::Later);
+            }
+        };
+        let resolved = call_resolver(pid, address, return_to)
+            .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
+        let Some(resolved) = unless_vanished(resolved)? else {
+            return Ok(Resolved::Gone);
+        };
+        say!(
+            "{spec} is an IFUNC: its resolver at {address:#x}, run in the tracee, \
+             returns {resolved:#x}, the implementation the program calls"
+        );
+        Ok(Resolved::At(resolved))
+    }
+
     /// An IFUNC of a static program, at its entry point. Its resolver
     /// can't be run yet: glibc's __libc_start_main, after the entry point,
     /// first initialises the CPU features the resolvers read, then calls
@@ -153,6 +212,28 @@ impl Debugger {
             start.rip
         )
     }
+}
+
+/// When an IFUNC's resolver may tell the implementation.
+pub(super) enum Resolve {
+    /// The libraries are mapped and relocated (the first RT_CONSISTENT):
+    /// the resolver runs in the tracee now, returning to the int3 there.
+    Now(u64),
+    /// A static program at its entry point: the program's own call of the
+    /// resolver, later, is followed.
+    AtItsCall,
+    /// A library announced before it is relocated (dlopen): not yet.
+    NotYet,
+}
+
+/// What became of an IFUNC's --break.
+pub(super) enum Resolved {
+    /// Its resolver ran: the implementation, where the breakpoint goes.
+    At(u64),
+    /// Its resolver is awaited, or it stays pending.
+    Later,
+    /// The tracee was killed meanwhile.
+    Gone,
 }
 
 /// Runs an IFUNC's resolver in the stopped thread `pid`, as gdb does (its

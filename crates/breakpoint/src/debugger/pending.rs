@@ -3,13 +3,13 @@
 //! loaded; and, at the end, what stayed pending and why. Methods of the
 //! `Debugger` (debugger.rs), which owns the state.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use breakpoint::symbols::{self, Image};
 use nix::unistd::Pid;
 use workbook::memory::{self, Mapping};
 use workbook::trace::unless_vanished;
 
-use super::ifunc::call_resolver;
+use super::ifunc::{Resolve, Resolved};
 use super::{plant, tracee_gone, Breakpoint, Debugger};
 use crate::cli::{is_address, parse_number};
 use crate::procfs::exe_path;
@@ -74,49 +74,11 @@ impl Debugger {
                 ),
             };
             if ifunc {
-                let return_to = match resolve {
-                    Resolve::Now(return_to) => return_to,
-                    Resolve::AtItsCall => {
-                        match self.breakpoints.get_mut(&address) {
-                            // Another name of the same IFUNC (index for
-                            // strchr), or a --break of the resolver itself.
-                            Some(planted) => {
-                                say!(
-                                    "{spec} is an IFUNC: its resolver is at {address:#x}, where \
-                                     {} is; what the program's call of it returns is awaited",
-                                    planted.name
-                                );
-                                planted.resolving.push(spec);
-                            }
-                            None => {
-                                let awaited = self.await_resolver(pid, spec, address);
-                                if unless_vanished(awaited)?.is_none() {
-                                    return Ok(None);
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    Resolve::NotYet => {
-                        // Announced by the loader before it relocates the
-                        // library: the resolver can't run yet.
-                        let library = symbols::executable_mapping(address, &maps);
-                        let library = library.map_or(String::new(), |m| symbols::one_line(&m.path));
-                        self.unresolved_ifuncs.insert(spec.clone(), library);
-                        self.pending.push(spec);
-                        continue;
-                    }
-                };
-                let resolved = call_resolver(pid, address, return_to)
-                    .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
-                let Some(resolved) = unless_vanished(resolved)? else {
-                    return Ok(None);
-                };
-                say!(
-                    "{spec} is an IFUNC: its resolver at {address:#x}, run in the tracee, \
-                     returns {resolved:#x}, the implementation the program calls"
-                );
-                address = resolved;
+                match self.resolve_ifunc(pid, &spec, address, &resolve, &maps)? {
+                    Resolved::At(resolved) => address = resolved,
+                    Resolved::Later => continue,
+                    Resolved::Gone => return Ok(None),
+                }
             }
             if self.plant_at(pid, spec, address, symbol)?.is_none() {
                 return Ok(None);
@@ -163,18 +125,6 @@ impl Debugger {
         );
         Ok(Some(()))
     }
-}
-
-/// When an IFUNC's resolver may tell the implementation.
-pub(super) enum Resolve {
-    /// The libraries are mapped and relocated (the first RT_CONSISTENT):
-    /// the resolver runs in the tracee now, returning to the int3 there.
-    Now(u64),
-    /// A static program at its entry point: the program's own call of the
-    /// resolver, later, is followed.
-    AtItsCall,
-    /// A library announced before it is relocated (dlopen): not yet.
-    NotYet,
 }
 
 /// Where `spec` is: a symbol's address, or an address given as such; it
