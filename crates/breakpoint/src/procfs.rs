@@ -1,22 +1,21 @@
 //! What the debugger reads (and once writes) of /proc: the program's file,
 //! the threads of a process and their state, who traces them, and the
-//! text written through /proc/PID/mem.
+//! tracee's memory written through /proc/PID/mem.
 
 use anyhow::{Context, Result};
 use nix::unistd::Pid;
-use workbook::arch::BREAKPOINT;
 
-/// The 0xCC back through /proc/PID/mem, which the tracer may write even
-/// where the text is read-only (as gdb does), whether the tracee is
-/// stopped or not.
-pub fn replant_through_mem(pid: Pid, address: u64) -> Result<()> {
+/// `bytes` written at `address` through /proc/PID/mem, which the tracer
+/// may write even where the text is read-only (as gdb does), whether the
+/// tracee is stopped or not.
+pub fn write_mem(pid: Pid, address: u64, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let path = format!("/proc/{pid}/mem");
     let mem = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {path}"))?;
-    mem.write_all_at(&[BREAKPOINT], address)
+    mem.write_all_at(bytes, address)
         .with_context(|| format!("writing {path} at {address:#x}"))
 }
 

@@ -1,4 +1,5 @@
-//! How the demo shows bytes, words and instructions, and its narration.
+//! How the demo shows bytes, words, instructions, trap codes, times and
+//! counts, and its narration.
 
 use std::time::Duration;
 
@@ -66,6 +67,7 @@ pub fn instructions(
     lines
 }
 
+/// A SIGTRAP's si_code, by name: who or what sent it.
 pub fn si_code_name(code: i32) -> &'static str {
     match code {
         libc::SI_KERNEL => "SI_KERNEL",
@@ -77,6 +79,7 @@ pub fn si_code_name(code: i32) -> &'static str {
     }
 }
 
+/// A duration in seconds, to the millisecond.
 pub fn seconds(took: Duration) -> String {
     format!("{:.3} s", took.as_secs_f64())
 }
@@ -94,6 +97,7 @@ pub fn per(took: Duration, events: u64) -> String {
     }
 }
 
+/// `1 byte`, `2 bytes`.
 pub fn plural(n: u64, what: &str) -> String {
     match n {
         1 => format!("1 {what}"),

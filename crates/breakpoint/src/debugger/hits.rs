@@ -9,12 +9,12 @@ use anyhow::{Context, Result};
 use breakpoint::int3::{self, single_step};
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT_LENGTH};
+use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
 use workbook::trace::unless_vanished;
 use workbook::{ptrace_cont, Sig};
 
 use super::{plant, unplant, Debugger, Next};
-use crate::procfs::{replant_through_mem, same_memory, thread_state, threads, traced_by_us};
+use crate::procfs::{same_memory, thread_state, threads, traced_by_us, write_mem};
 use crate::show::{self, plural, si_code_name};
 
 /// The one step over a breakpoint in progress: `pid` will run the
@@ -298,7 +298,7 @@ impl Debugger {
             // Any thread of the process will do: they share the text. They
             // need not be stopped (a vfork parent is not): /proc/PID/mem.
             for other in leader.chain(held).chain(queued).collect::<Vec<_>>() {
-                if replant_through_mem(other, step.address).is_ok() {
+                if write_mem(other, step.address, &[BREAKPOINT]).is_ok() {
                     break;
                 }
             }
