@@ -77,8 +77,8 @@ pub fn count(program: &Program, versus_syscall: bool) -> Result<ExitCode> {
 
 /// The loop both passes share: the program timed from its first thread's
 /// execve to its exit, kill -STOP left to it (PTRACE_LISTEN), and every
-/// other stop given to `stopped`, which restarts the tracee; `stepping`
-/// says it is the program's first thread, from its execve on.
+/// other stop given to `stopped`, which restarts the tracee; with it, true
+/// for the program's first thread from its execve on (the one stepped).
 fn timed(
     tracees: &mut Tracees,
     mut stopped: impl FnMut(Pid, Stop, bool) -> Result<()>,

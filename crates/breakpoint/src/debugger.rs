@@ -208,20 +208,6 @@ impl Debugger {
         }
     }
 
-    /// A new thread or process. One in the memory of the process with the
-    /// breakpoints (a thread; a vfork or other CLONE_VM child) must not run
-    /// past a lifted int3 either: born during a step-over, it is stopped
-    /// at once, and every step-over stops it from now on, like a thread.
-    fn born(&mut self, parent: Pid, child: Pid) -> Result<Next> {
-        if self.shares_text(parent) && same_memory(child, parent) {
-            self.sharers.insert(child);
-            if self.step.is_some() {
-                self.stop_thread(child, true)?;
-            }
-        }
-        Ok(self.resume(parent, None))
-    }
-
     // ANCHOR: exec
     /// PTRACE_EVENT_EXEC: the program is loaded, but of a dynamically
     /// linked one only the program and the dynamic loader are mapped, not

@@ -1,7 +1,8 @@
 //! A hit, and the step over the breakpoint (the original byte back, rip
 //! back, one PTRACE_SINGLESTEP, the 0xCC again) with every other thread in
-//! the same memory stopped meanwhile, one thread at a time. Methods of the
-//! `Debugger` (debugger.rs), which owns the state.
+//! the same memory stopped meanwhile (those born meanwhile too), one thread
+//! at a time. Methods of the `Debugger` (debugger.rs), which owns the
+//! state.
 
 use std::collections::BTreeSet;
 
@@ -313,6 +314,20 @@ impl Debugger {
         self.step.as_ref().is_some_and(|step| step.pid == pid)
     }
     // ANCHOR_END: hit
+
+    /// A new thread or process. One in the memory of the process with the
+    /// breakpoints (a thread; a vfork or other CLONE_VM child) must not run
+    /// past a lifted int3 either: born during a step-over, it is stopped
+    /// at once, and every step-over stops it from now on, like a thread.
+    pub(super) fn born(&mut self, parent: Pid, child: Pid) -> Result<Next> {
+        if self.shares_text(parent) && same_memory(child, parent) {
+            self.sharers.insert(child);
+            if self.step.is_some() {
+                self.stop_thread(child, true)?;
+            }
+        }
+        Ok(self.resume(parent, None))
+    }
 
     /// gdb's `x/3i $pc`: the instructions from the breakpoint on, with the
     /// original bytes in place of any 0xCC of ours, as gdb shows them.
