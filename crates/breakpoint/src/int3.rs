@@ -1,7 +1,7 @@
 //! The lesson of the chapter, in four requests: plant an int3 (0xCC) with
 //! PTRACE_PEEKTEXT/POKETEXT, and step over it at a hit: the original byte
 //! back, rip back over the int3 with PTRACE_PEEKUSER/POKEUSER, one
-//! PTRACE_SINGLESTEP. The tracer (tracer.rs) decides when, and narrates;
+//! PTRACE_SINGLESTEP. The debugger (debugger.rs) decides when, and narrates;
 //! these functions only make the requests.
 
 use anyhow::{Context, Result};

@@ -9,51 +9,29 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Parser;
-use workbook::CommandArgs;
 
-// The lesson: the int3 planted, and stepped over (PEEKTEXT/POKETEXT,
-// PEEKUSER/POKEUSER, SINGLESTEP), and the symbols found. Both are in the
-// demo's library (src/lib.rs), which the lab builds on.
-use breakpoint::{int3, symbols};
-// How the demo shows words and instructions, and its `say!`.
+// The lesson, the int3 planted and stepped over (PEEKTEXT/POKETEXT,
+// PEEKUSER/POKEUSER, SINGLESTEP) and the symbols found, is in the demo's
+// library (src/lib.rs, its modules int3 and symbols), which the lab builds
+// on; the modules here use it from there.
+
+// How the demo shows words, instructions and numbers, and its `say!`.
 #[macro_use]
 mod show;
+// The command line, and its parsers.
+mod cli;
+// `--count`: the program single-stepped, and its measuring pass.
+mod count;
 // The debugger around the lesson: when to plant, the hits, the threads,
-// and (its module loader.rs) the dynamic loader followed.
-mod tracer;
+// the dynamic loader followed.
+mod debugger;
+// What the debugger reads of /proc.
+mod procfs;
 
-use tracer::{is_address, parse_number, Debugger};
-
-/// Runs a command with breakpoints (int3) on functions or addresses, and
-/// shows the arguments at every hit, as `gdb -ex 'break *FUNC'` would.
-///
-/// With no command it runs a built-in target that calls target_fn three
-/// times, and breaks there. With a command and no --break it breaks on
-/// main, if the program has that symbol.
-#[derive(Parser)]
-#[command(version)]
-struct Args {
-    /// Where to stop: a symbol of the program or of a shared library it
-    /// loads (.symtab or .dynsym), or an address such as 0x401136.
-    #[arg(long = "break", value_name = "SYMBOL|ADDRESS")]
-    breaks: Vec<String>,
-    /// Single-step the whole program with PTRACE_SINGLESTEP instead, and
-    /// count its instructions in user space and the cost of a step.
-    #[arg(long, conflicts_with_all = ["breaks", "set_rdi"])]
-    count: bool,
-    /// With --count: then run the program again under PTRACE_SYSCALL (its
-    /// output to /dev/null) and show the cost of a syscall stop beside it.
-    #[arg(long, requires = "count")]
-    versus_syscall: bool,
-    /// At the first hit, set rdi (the first argument) to VALUE with
-    /// PTRACE_SETREGS, as gdb's `set $rdi = VALUE`.
-    #[arg(long, value_name = "VALUE", value_parser = parse_number)]
-    set_rdi: Option<u64>,
-    #[command(flatten)]
-    command: CommandArgs,
-}
+use cli::Args;
+use debugger::Debugger;
 
 fn main() -> ExitCode {
     workbook::main(run)
@@ -63,21 +41,9 @@ fn run() -> Result<ExitCode> {
     let args = Args::parse();
     let program = args.command.program("breakme")?;
     if args.count {
-        return tracer::count(&program, args.versus_syscall);
+        return count::count(&program, args.versus_syscall);
     }
-    let (wanted, optional) = match (args.breaks.is_empty(), args.command.is_empty()) {
-        (false, _) => (args.breaks.clone(), false),
-        (true, true) => (vec!["target_fn".to_string()], false),
-        (true, false) => (vec!["main".to_string()], true),
-    };
-    for spec in &wanted {
-        if spec.is_empty() {
-            bail!("--break '': give a symbol name or an address");
-        }
-        if is_address(spec) {
-            parse_number(spec).map_err(|why| anyhow::anyhow!("--break {spec}: {why}"))?;
-        }
-    }
+    let (wanted, optional) = args.wanted()?;
     let mut shown = wanted.join(", ");
     if optional {
         shown += " (if the program has it)";

@@ -1,4 +1,7 @@
-//! How the demo shows bytes, words and instructions, and its narration.
+//! How the demo shows bytes, words, instructions, trap codes, times and
+//! counts, and its narration.
+
+use std::time::Duration;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
 
@@ -62,4 +65,42 @@ pub fn instructions(
         lines.push(format!("{mark} {:#x}{label}:\t{text}", instruction.ip()));
     }
     lines
+}
+
+/// A SIGTRAP's si_code, by name: who or what sent it.
+pub fn si_code_name(code: i32) -> &'static str {
+    match code {
+        libc::SI_KERNEL => "SI_KERNEL",
+        1 => "TRAP_BRKPT",
+        2 => "TRAP_TRACE",
+        libc::SI_USER => "SI_USER",
+        libc::SI_TKILL => "SI_TKILL",
+        _ => "other",
+    }
+}
+
+/// A duration in seconds, to the millisecond.
+pub fn seconds(took: Duration) -> String {
+    format!("{:.3} s", took.as_secs_f64())
+}
+
+/// Time per event, in µs (or ns when below one µs).
+pub fn per(took: Duration, events: u64) -> String {
+    if events == 0 {
+        return "n/a".to_string();
+    }
+    let ns = took.as_nanos() as f64 / events as f64;
+    if ns < 1000.0 {
+        format!("{ns:.1} ns")
+    } else {
+        format!("{:.2} µs", ns / 1000.0)
+    }
+}
+
+/// `1 byte`, `2 bytes`.
+pub fn plural(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
 }

@@ -1,0 +1,367 @@
+//! A hit, and the step over the breakpoint (the original byte back, rip
+//! back, one PTRACE_SINGLESTEP, the 0xCC again) with every other thread in
+//! the same memory stopped meanwhile (those born meanwhile too), one thread
+//! at a time. Methods of the `Debugger` (debugger.rs), which owns the
+//! state.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+use breakpoint::int3::{self, single_step};
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::trace::unless_vanished;
+use workbook::{ptrace_cont, Sig};
+
+use super::{plant, unplant, Debugger, Next};
+use crate::procfs::{same_memory, thread_state, threads, traced_by_us, write_mem};
+use crate::show::{self, plural, si_code_name};
+
+/// The one step over a breakpoint in progress: `pid` will run the
+/// original instruction at `address`, once every other thread is stopped.
+pub(super) struct StepOver {
+    pub(super) pid: Pid,
+    pub(super) address: u64,
+    /// The original byte is in place, and the thread single-stepping.
+    pub(super) lifted: bool,
+    /// A signal that came for the thread meanwhile, delivered after.
+    pub(super) deferred: Option<Sig>,
+}
+
+impl Debugger {
+    // ANCHOR: hit
+    /// Our int3 ran in `pid`: show the trap and the arguments, and line the
+    /// thread up to step over it.
+    pub(super) fn hit(
+        &mut self,
+        pid: Pid,
+        address: u64,
+        info: &libc::siginfo_t,
+        regs: arch::Regs,
+    ) -> Result<()> {
+        let explain = !self.explained;
+        self.explained = true;
+        let breakpoint = self
+            .breakpoints
+            .get_mut(&address)
+            .expect("a planted breakpoint");
+        breakpoint.hits += 1;
+        let hits = breakpoint.hits;
+        let name = breakpoint.name.clone();
+        let rip = arch::instruction_pointer(&regs);
+        if explain {
+            say!(
+                "[pid {pid}] SIGTRAP; PTRACE_GETSIGINFO: si_signo {} si_code {:#x} ({}): an int3 ran",
+                info.si_signo,
+                info.si_code,
+                si_code_name(info.si_code),
+            );
+            say!(
+                "[pid {pid}] PTRACE_GETREGS: rip = {rip:#x} = {name} + {BREAKPOINT_LENGTH}: \
+                 the int3 is behind it"
+            );
+        }
+        self.say_hit(pid, hits, &name, address, &regs);
+        if let Some(value) = self.set_rdi.take() {
+            let mut changed = regs;
+            arch::set_first_function_arg(&mut changed, value);
+            arch::write_regs(pid, changed)?;
+            let (register, was) = (arch::FUNCTION_ARGS[0], arch::function_args(&regs)[0]);
+            say!("[pid {pid}] PTRACE_SETREGS: {register} = {value:#x} (was {was:#x})");
+        }
+        if explain {
+            self.narrated_step = Some(pid);
+        }
+        self.line_up(pid, address)
+    }
+
+    /// `hit N at NAME (ADDRESS): rdi=… rsi=… rdx=…`, with the thread's
+    /// id when it is not the leader.
+    pub(super) fn say_hit(&self, pid: Pid, hits: u64, name: &str, address: u64, regs: &arch::Regs) {
+        let prefix = match Some(pid) == self.leader {
+            true => String::new(),
+            false => format!("[pid {pid}] "),
+        };
+        // The first three integer arguments, by the x86_64 calling convention.
+        let args: Vec<String> = arch::FUNCTION_ARGS
+            .iter()
+            .zip(arch::function_args(regs))
+            .map(|(register, value)| format!("{register}={value:#x}"))
+            .collect();
+        say!(
+            "{prefix}hit {hits} at {name} ({address:#x}): {}",
+            args.join(" ")
+        );
+    }
+
+    /// `pid` steps over the breakpoint at `address` now, with the other
+    /// threads stopped, or after the step-over under way.
+    pub(super) fn line_up(&mut self, pid: Pid, address: u64) -> Result<()> {
+        if self.step.is_some() {
+            // Another thread is stepping over a breakpoint: this one waits.
+            self.queue.push_back((pid, address));
+            return Ok(());
+        }
+        self.step = Some(StepOver {
+            pid,
+            address,
+            lifted: false,
+            deferred: None,
+        });
+        self.stop_the_others(pid)
+    }
+
+    /// While the original byte is back, another thread could run through
+    /// the address unseen: every other thread in the same memory is
+    /// stopped first, as gdb stops them all, and as gdb does it: a SIGSTOP
+    /// to each thread (tkill), which the tracer sees at its
+    /// signal-delivery-stop and does not deliver. So are the processes
+    /// that share the memory (CLONE_VM), and their threads; kcmp says
+    /// which do still.
+    fn stop_the_others(&mut self, pid: Pid) -> Result<()> {
+        let Some(leader) = self.leader else {
+            return Ok(());
+        };
+        let everyone: BTreeSet<Pid> = std::iter::once(leader)
+            .chain(self.sharers.iter().copied())
+            .flat_map(threads)
+            .collect();
+        let mut stopped = 0;
+        // Only our tracees: io_uring's threads (iou-wrk-N, iou-sqp-N) are
+        // threads of the process too, but ptrace never attaches them and
+        // no SIGSTOP stops them; waiting for theirs would be forever.
+        let others = everyone
+            .into_iter()
+            .filter(|&thread| traced_by_us(thread) && same_memory(thread, pid));
+        for thread in others {
+            let busy = thread == pid
+                || self.held.contains_key(&thread)
+                || self.listening.contains(&thread)
+                || self.stopping.contains(&thread)
+                || self.queue.iter().any(|&(queued, _)| queued == thread);
+            if !busy && self.stop_thread(thread, false)? {
+                stopped += 1;
+            }
+        }
+        if stopped > 0 && !self.explained_interrupt {
+            self.explained_interrupt = true;
+            say!(
+                "[pid {pid}] tkill(SIGSTOP) to {stopped} other thread(s): they stop while \
+                 the int3 is out, and get no SIGSTOP"
+            );
+        }
+        Ok(())
+    }
+
+    /// SIGSTOP to one thread; the step-over waits for its stop. Not for a
+    /// thread in uninterruptible sleep (D: one waiting for its vfork
+    /// child, which may be next in line): it can't run the program's code
+    /// before its stop, which comes when it wakes. A new thread is always
+    /// waited for.
+    pub(super) fn stop_thread(&mut self, thread: Pid, newborn: bool) -> Result<bool> {
+        // SAFETY: tkill sends a signal; it touches no memory.
+        let sent = unsafe { libc::syscall(libc::SYS_tkill, thread.as_raw(), libc::SIGSTOP) };
+        match Errno::result(sent) {
+            Ok(_) => {}
+            // Gone already.
+            Err(Errno::ESRCH) => return Ok(false),
+            Err(errno) => return Err(errno).with_context(|| format!("tkill({thread}, SIGSTOP)")),
+        }
+        self.stopping.insert(thread);
+        if newborn || thread_state(thread) != Some('D') {
+            self.interrupting.insert(thread);
+        }
+        Ok(true)
+    }
+
+    /// Once every other thread has stopped: (1) the original byte back,
+    /// (2) rip back by one byte, to the instruction the int3 stood in for,
+    /// with PTRACE_PEEKUSER and PTRACE_POKEUSER, (3) PTRACE_SINGLESTEP.
+    pub(super) fn step_when_ready(&mut self) -> Result<()> {
+        let Some(step) = &self.step else {
+            return Ok(());
+        };
+        if step.lifted || !self.interrupting.is_empty() {
+            return Ok(());
+        }
+        let (pid, address) = (step.pid, step.address);
+        let explain = self.narrated_step == Some(pid);
+        let planted = &self.breakpoints[&address];
+        let (name, symbol, original) = (
+            planted.name.clone(),
+            planted.symbol.clone(),
+            planted.original,
+        );
+        let done = unless_vanished((|| {
+            // (1)
+            unplant(pid, address, original, explain)?;
+            // (2)
+            let at = int3::rewind(pid)?;
+            if explain {
+                let offset = arch::user_offset_of_instruction_pointer();
+                say!(
+                    "[pid {pid}] PTRACE_PEEKUSER offset {offset} ({} in struct user): {at:#x} = {name} + 1",
+                    arch::INSTRUCTION_POINTER
+                );
+                say!(
+                    "[pid {pid}] PTRACE_POKEUSER offset {offset}: {} = {address:#x} = {name}",
+                    arch::INSTRUCTION_POINTER
+                );
+            }
+            Ok(())
+        })())?;
+        if let Some(step) = &mut self.step {
+            step.lifted = true;
+        }
+        if done.is_none() {
+            // Killed meanwhile: its end comes next, and `gone` puts the int3 back.
+            return Ok(());
+        }
+        if let Some(planted) = self.breakpoints.get_mut(&address).filter(|b| !b.listed) {
+            planted.listed = true;
+            self.list(pid, address, symbol.as_deref());
+        }
+        // (3) The original instruction, alone.
+        if explain {
+            say!("[pid {pid}] PTRACE_SINGLESTEP: the original instruction runs, and only it");
+        }
+        single_step(pid, None)
+    }
+
+    /// (4) The step is done: the 0xCC back in, and the next thread in line
+    /// steps over its breakpoint, or everyone goes on (PTRACE_CONT).
+    pub(super) fn step_done(&mut self, pid: Pid) -> Result<Next> {
+        let Some(step) = self.step.take() else {
+            return Ok(Next::Cont(None));
+        };
+        let explain = self.narrated_step == Some(pid);
+        if explain {
+            self.narrated_step = None;
+            if let Some(regs) = unless_vanished(arch::read_regs(pid))? {
+                let rip = arch::instruction_pointer(&regs);
+                say!(
+                    "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
+                    plural(rip.wrapping_sub(step.address), "byte")
+                );
+            }
+        }
+        if unless_vanished(plant(pid, step.address, explain))?.is_none() {
+            return Ok(Next::Nothing);
+        }
+        if explain {
+            say!("[pid {pid}] PTRACE_CONT: on to the next hit");
+        }
+        Ok(match self.next_in_line()? {
+            true => Next::Hold(step.deferred),
+            false => Next::Cont(step.deferred),
+        })
+    }
+
+    /// The next thread that hit a breakpoint steps over it (the others are
+    /// still stopped), or, with none left, every held thread goes on.
+    /// Whether a step-over is under way again.
+    fn next_in_line(&mut self) -> Result<bool> {
+        if let Some((pid, address)) = self.queue.pop_front() {
+            self.step = Some(StepOver {
+                pid,
+                address,
+                lifted: false,
+                deferred: None,
+            });
+            return Ok(true);
+        }
+        for (pid, signal) in std::mem::take(&mut self.held) {
+            ptrace_cont(pid, signal)?;
+        }
+        Ok(false)
+    }
+
+    /// A thread or process ended, or a vfork child left for a new program
+    /// (then it goes on: the returned `Next`). If it was stepping over a
+    /// breakpoint, the 0xCC goes back through another thread of the
+    /// process, if any is left.
+    pub(super) fn left(&mut self, pid: Pid) -> Result<Next> {
+        self.held.remove(&pid);
+        self.sharers.remove(&pid);
+        self.stopping.remove(&pid);
+        self.queue.retain(|&(queued, _)| queued != pid);
+        if self.narrated_step == Some(pid) {
+            self.narrated_step = None;
+        }
+        let Some(step) = self.step.take_if(|step| step.pid == pid) else {
+            return Ok(self.resume(pid, None));
+        };
+        if step.lifted {
+            let leader = self.leader.into_iter().filter(|&leader| leader != pid);
+            let held = self.held.keys().copied();
+            let queued = self.queue.iter().map(|&(queued, _)| queued);
+            // Any thread of the process will do: they share the text. They
+            // need not be stopped (a vfork parent is not): /proc/PID/mem.
+            for other in leader.chain(held).chain(queued).collect::<Vec<_>>() {
+                if write_mem(other, step.address, &[BREAKPOINT]).is_ok() {
+                    break;
+                }
+            }
+        }
+        Ok(match self.next_in_line()? {
+            true => Next::Hold(step.deferred),
+            false => Next::Cont(step.deferred),
+        })
+    }
+
+    pub(super) fn is_stepper(&self, pid: Pid) -> bool {
+        self.step.as_ref().is_some_and(|step| step.pid == pid)
+    }
+    // ANCHOR_END: hit
+
+    /// A new thread or process. One in the memory of the process with the
+    /// breakpoints (a thread; a vfork or other CLONE_VM child) must not run
+    /// past a lifted int3 either: born during a step-over, it is stopped
+    /// at once, and every step-over stops it from now on, like a thread.
+    pub(super) fn born(&mut self, parent: Pid, child: Pid) -> Result<Next> {
+        if self.shares_text(parent) && same_memory(child, parent) {
+            self.sharers.insert(child);
+            if self.step.is_some() {
+                self.stop_thread(child, true)?;
+            }
+        }
+        Ok(self.resume(parent, None))
+    }
+
+    /// gdb's `x/3i $pc`: the instructions from the breakpoint on, with the
+    /// original bytes in place of any 0xCC of ours, as gdb shows them.
+    fn list(&self, pid: Pid, address: u64, symbol: Option<&str>) {
+        let Ok(mut code) = workbook::memory::read_bytes(pid, address, 3 * 15) else {
+            return;
+        };
+        for (&at, planted) in self.breakpoints.range(address..address + code.len() as u64) {
+            code[(at - address) as usize] = planted.original;
+        }
+        say!("[pid {pid}] x/3i $pc:");
+        for line in show::instructions(&code, address, 3, symbol.map(|s| (s, address))) {
+            say!("  {line}");
+        }
+    }
+
+    /// A forked child ran into the 0xCC it inherited in its copy of the
+    /// text: put the original byte back in that copy, rip back, and let it
+    /// go on uncounted, as gdb does with a child it detaches at fork.
+    pub(super) fn inherited(&mut self, pid: Pid, address: u64) -> Result<Next> {
+        let planted = &self.breakpoints[&address];
+        let restored = unless_vanished(
+            unplant(pid, address, planted.original, false).and_then(|()| int3::rewind(pid)),
+        )?;
+        if restored.is_none() {
+            return Ok(Next::Nothing);
+        }
+        if self.copies.insert(pid) {
+            say!(
+                "[pid {pid}] a forked child ran into the int3 it inherited at {}: \
+                 the original byte is back in its copy (its hits are not counted)",
+                planted.name
+            );
+        }
+        Ok(Next::Cont(None))
+    }
+}
