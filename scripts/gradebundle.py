@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import lablib
+import labtree
 
 SETUP = r"""#!/usr/bin/env bash
 # Gradescope's image set-up (as root, with network): what the labs and the
@@ -73,7 +73,7 @@ def bundle(destination: Path) -> int:
     """Writes the zip; returns how many files it holds."""
     with tempfile.TemporaryDirectory(prefix="workbook-bundle-") as scratch:
         tree = Path(scratch) / "source"
-        lablib.export_tree(tree, keep_hidden=True)  # the grader's: Gradescope runs the hidden tests too
+        labtree.export_tree(tree, keep_hidden=True)  # the grader's: Gradescope runs the hidden tests too
         count = 0
         with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):

@@ -39,6 +39,7 @@ import giveaway
 import gradereport
 import grading
 import lablib
+import labtree
 import sandbox
 from lablib import ROOT
 
@@ -356,7 +357,7 @@ def stands_alone(check: Check, workbook: grading.Workbook, lab: lablib.Lab) -> N
     if len(lab.mistakes()) < MIN_MISTAKES:
         said.append(f"{len(lab.mistakes())} kept mistakes, fewer than {MIN_MISTAKES}")
     hidden = lab.hidden_tests(workbook.tree)
-    if not lab.hidden or not hidden.is_file() or hidden.read_text() == lablib.HIDDEN_STUB:
+    if not lab.hidden or not hidden.is_file() or hidden.read_text() == labtree.HIDDEN_STUB:
         said.append("no hidden tests (tests/hidden.rs and a [hidden] table in lab.toml)")
     if (lab.path() / "build.rs").exists():
         said.append("it has a build.rs (a lab compiles its own sources, no cfg)")
@@ -378,14 +379,14 @@ def nothing_given_away(check: Check, scratch: Path, workbook: grading.Workbook) 
     in the grader's (whose hidden tests students never see, but which a
     solution must not hide in either)."""
     students = scratch / "students-copy"
-    lablib.export_tree(students)
+    labtree.export_tree(students)
     bodies = giveaway.solution_bodies(ROOT, workbook.labs)
     check(bool(bodies), f"{len(bodies)} function bodies of the reference solutions to look for")
     for name, tree in (("the students' copy", students), ("the grader's copy", workbook.tree)):
         found = giveaway.given_away(tree, bodies)
         check(not found, f"{name} holds no solution's function body{': ' + '; '.join(found[:8]) if found else ''}")
     stub = all(
-        lab.hidden_tests(students).read_text() == lablib.HIDDEN_STUB
+        lab.hidden_tests(students).read_text() == labtree.HIDDEN_STUB
         for lab in lablib.labs(students)
         if lab.hidden_tests(students).exists()
     )

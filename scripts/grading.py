@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import buildenv
+import labcheck
 import lablib
+import labtree
 import sandbox
 from lablib import ROOT, Lab
 
@@ -184,7 +186,7 @@ class Workbook:
     def _lay_tree(self) -> None:
         fresh = self.cache / "tree.new"
         shutil.rmtree(fresh, ignore_errors=True)
-        lablib.export_tree(fresh, keep_hidden=True)
+        labtree.export_tree(fresh, keep_hidden=True)
         for lab in lablib.labs(fresh):
             solution = lab.path() / "src" / "solution.rs"
             if solution.is_file() and lab.student_file(fresh).read_bytes() == solution.read_bytes():
@@ -446,7 +448,7 @@ class Workbook:
             else:
                 output = run.stdout + run.stderr
                 result.reason = (
-                    lablib.failure_reason(output, test)
+                    labcheck.failure_reason(output, test)
                     if f"---- {test} stdout ----" in output
                     else f"failed (exit status {run.returncode})"
                 )
