@@ -151,6 +151,39 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
         );
         return true;
     }
+    let Some((wanted, count)) = bytes_to_rewrite(pid, base, len) else {
+        return false;
+    };
+    let Some(mut data) = read_what_it_writes(pid, base, wanted, count, peek) else {
+        return false;
+    };
+    if data.is_empty() {
+        return true;
+    }
+    // The 'A's go over the bytes just read: no second buffer.
+    let keep_newline = wanted == count && data.ends_with(b"\n");
+    data.fill(b'A');
+    if keep_newline {
+        *data.last_mut().expect("not empty") = b'\n';
+    }
+    if !write_it_back(pid, base, &data) {
+        return false;
+    }
+    if wanted < count {
+        say!(
+            "[pid {pid}]   partly rewritten: the first {wanted} of {count} bytes \
+             (the demo rewrites {} MiB at most)",
+            REWRITE_AT_MOST >> 20
+        );
+        return false;
+    }
+    true
+}
+
+/// How many bytes of the buffer to rewrite (at most REWRITE_AT_MOST), and
+/// how many the kernel will copy; `None`, said why, when it is to be left
+/// as it is.
+fn bytes_to_rewrite(pid: Pid, base: usize, len: usize) -> Option<(usize, usize)> {
     // This thread is stopped at its syscall entry: its mappings stay as
     // they are until we let it go. One look at /proc/PID/maps serves both
     // checks below.
@@ -158,14 +191,14 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
         Ok(maps) => maps,
         Err(error) => {
             say!("[pid {pid}]   left unchanged: {error:#}");
-            return false;
+            return None;
         }
     };
     let count = match what_the_kernel_copies(&maps, base, len) {
         Ok(count) => count,
         Err(why) => {
             say!("[pid {pid}]   left unchanged: {why}");
-            return false;
+            return None;
         }
     };
     let wanted = count.min(REWRITE_AT_MOST);
@@ -180,9 +213,22 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
             "[pid {pid}]   left unchanged: the buffer is in {}",
             what_is_shared(shared)
         );
-        return false;
+        return None;
     }
-    let mut data = if peek {
+    Some((wanted, count))
+}
+
+/// The first `wanted` bytes of the buffer, read from the tracee with
+/// PTRACE_PEEKDATA (`peek`) or process_vm_readv; `None` when the read
+/// failed or stopped short.
+fn read_what_it_writes(
+    pid: Pid,
+    base: usize,
+    wanted: usize,
+    count: usize,
+    peek: bool,
+) -> Option<Vec<u8>> {
+    let data = if peek {
         let (data, calls) = peek_buffer(pid, base, wanted);
         say!(
             "[pid {pid}]   PTRACE_PEEKDATA: {calls} ptrace calls for {} bytes \
@@ -195,7 +241,7 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
             Ok(data) => data,
             Err(errno) => {
                 say!("[pid {pid}]   process_vm_readv: {}", errno_name(errno));
-                return false;
+                return None;
             }
         }
     };
@@ -206,7 +252,7 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
             "[pid {pid}]   read only {} of {wanted} bytes: left unchanged",
             data.len()
         );
-        return false;
+        return None;
     }
     if wanted < count {
         say!("[pid {pid}]   read the first {wanted} of {count} bytes");
@@ -217,16 +263,14 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
         "[pid {pid}]   Tracee invoked SYS_write with data: {}",
         quoted(&data, SHOWN)
     );
-    if data.is_empty() {
-        return true;
-    }
-    // The 'A's go over the bytes just read: no second buffer.
-    let keep_newline = wanted == count && data.ends_with(b"\n");
-    data.fill(b'A');
-    if keep_newline {
-        *data.last_mut().expect("not empty") = b'\n';
-    }
-    let written = match write_buffer(pid, base, &data) {
+    Some(data)
+}
+
+/// `data` written over the buffer at `base`: process_vm_writev, and where
+/// it stops at a read-only page, PTRACE_POKEDATA for the rest. False when
+/// it could not be written whole.
+fn write_it_back(pid: Pid, base: usize, data: &[u8]) -> bool {
+    let written = match write_buffer(pid, base, data) {
         Ok(written) => written,
         Err(Errno::EFAULT) => 0,
         Err(errno) => {
@@ -236,36 +280,30 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
     };
     if written == data.len() {
         say!("[pid {pid}]   process_vm_writev: wrote {written} bytes");
-    } else {
-        // It stopped at a read-only page: PTRACE_POKEDATA writes the rest
-        // through the page protection.
-        let how_far = match written {
-            0 => "EFAULT".to_string(),
-            _ => format!("wrote {written} bytes, then EFAULT"),
-        };
-        match poke_buffer(pid, base + written, &data[written..]) {
-            Ok(words) => say!(
+        return true;
+    }
+    // It stopped at a read-only page: PTRACE_POKEDATA writes the rest
+    // through the page protection.
+    let how_far = match written {
+        0 => "EFAULT".to_string(),
+        _ => format!("wrote {written} bytes, then EFAULT"),
+    };
+    match poke_buffer(pid, base + written, &data[written..]) {
+        Ok(words) => {
+            say!(
                 "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
                  wrote with PTRACE_POKEDATA instead ({words} words)"
-            ),
-            Err(errno) => {
-                say!(
-                    "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
-                     PTRACE_POKEDATA: {}",
-                    errno_name(errno)
-                );
-                return false;
-            }
+            );
+            true
+        }
+        Err(errno) => {
+            say!(
+                "[pid {pid}]   process_vm_writev: {how_far} (read-only page); \
+                 PTRACE_POKEDATA: {}",
+                errno_name(errno)
+            );
+            false
         }
     }
-    if wanted < count {
-        say!(
-            "[pid {pid}]   partly rewritten: the first {wanted} of {count} bytes \
-             (the demo rewrites {} MiB at most)",
-            REWRITE_AT_MOST >> 20
-        );
-        return false;
-    }
-    true
 }
 // ANCHOR_END: rewrite
