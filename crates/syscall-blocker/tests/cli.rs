@@ -441,8 +441,9 @@ fn trace_names_calls_by_their_abi() {
 }
 
 /// `--trace` of an execve from a thread reads as strace's: the execve line
-/// left open with `<pid changed to N ...>`, then its result under the
-/// leader's pid, and nothing of the leader's own call pinned on it.
+/// left open (`<pid changed to N ...>`, or `<unfinished ...>` when another
+/// thread's line came between), then its result under the leader's pid,
+/// and nothing of the leader's own call pinned on it.
 #[test]
 #[ignore = "needs python3"]
 fn trace_of_an_execve_from_a_thread() {
@@ -459,8 +460,15 @@ fn trace_of_an_execve_from_a_thread() {
         .lines()
         .find(|line| line.contains("execve(\"/bin/sh\""))
         .expect("the thread's execve line");
-    assert!(changed.ends_with("...>"), "{changed}");
-    assert!(changed.contains(" <pid changed to "), "{changed}");
+    // Left open, as strace leaves it: with `<pid changed to N ...>` when the
+    // exec is the next thing the tracer sees, or `<unfinished ...>` when a
+    // line of another thread came first (the leader entering its sleep after
+    // the thread's execve began: a race of the program's, not ours).
+    assert!(
+        changed.ends_with(" ...>")
+            && (changed.contains(" <pid changed to ") || changed.ends_with(" <unfinished ...>")),
+        "{changed}"
+    );
     assert!(
         stderr.contains("<... execve resumed>) = 0\n"),
         "the execve's result is not shown as strace shows it: {stderr}"
