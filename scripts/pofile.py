@@ -24,7 +24,7 @@ def _po_unquote(lines: list[str]) -> str:
     return "".join(out)
 
 
-def _entries(path: Path):
+def entries(path: Path):
     """(line, msgctxt, msgid, msgstr, fuzzy) for each live entry of a PO file,
     the header and obsolete entries excluded."""
     with open(path, encoding="utf-8") as f:
@@ -55,16 +55,14 @@ def _entries(path: Path):
 def po_entries(path: Path):
     """(line, msgid, msgstr, fuzzy) for each live entry of a gettext PO file
     (book/po/ru.po), the header and obsolete entries excluded."""
-    for line, _context, msgid, msgstr, fuzzy in _entries(path):
+    for line, _context, msgid, msgstr, fuzzy in entries(path):
         yield line, msgid, msgstr, fuzzy
 
 
 def translations(path: Path, context: str) -> dict[str, str]:
     """msgid -> msgstr of the translated, not fuzzy, entries with `context`."""
     return {
-        msgid: msgstr
-        for _line, ctxt, msgid, msgstr, fuzzy in _entries(path)
-        if ctxt == context and msgstr and not fuzzy
+        msgid: msgstr for _line, ctxt, msgid, msgstr, fuzzy in entries(path) if ctxt == context and msgstr and not fuzzy
     }
 
 
