@@ -663,6 +663,43 @@ fn terminal_preprocessor_renders_a_snapshot_as_a_terminal() {
     );
 }
 
+/// The recorded standard input and environment come back as a shell line;
+/// an excerpt of stderr, a run killed by a signal and an escaped directive
+/// are shown as the preprocessor's doc says.
+#[test]
+fn terminal_preprocessor_rebuilds_the_command_and_marks_each_kind() {
+    let f = Fixture::new("preprocessor-kinds");
+    f.write(
+        "crates/demo/tests/snapshots/cli__stdin.snap",
+        "---\nsource: t.rs\ninfo:\n  program: demo\n  args:\n    - \"it's\"\n  env:\n    LANG: C\n    \
+         X: \"a b\"\n  stdin: \"50%\\\\n\\n\"\n---\nsuccess: true\nexit_code: 0\n----- stdout -----\n\
+         ok\n\n----- stderr -----\n",
+    );
+    f.write(
+        "crates/demo/tests/snapshots/cli__excerpt.snap",
+        "---\nsource: t.rs\ndescription: \"stderr, an excerpt\"\n---\nmiddle\n",
+    );
+    f.write(
+        "crates/demo/tests/snapshots/cli__killed.snap",
+        "---\nsource: t.rs\n---\nkilled by signal 31 (SIGSYS)\n----- stdout -----\n\n----- stderr -----\n",
+    );
+    let dir = "../../crates/demo/tests/snapshots";
+    let chapter = format!(
+        "{{{{#terminal {dir}/cli__stdin.snap}}}}\n{{{{#terminal {dir}/cli__excerpt.snap}}}}\n\
+         {{{{#terminal {dir}/cli__killed.snap}}}}\nSee \\{{{{#terminal {dir}/gone.snap}}}}.\n"
+    );
+    let (ok, out, err) = run_preprocessor(&f, &chapter);
+    assert!(ok, "{err}");
+    for wanted in [
+        r#"<span class=\"command\">$ printf '50%%\\\\n\\n' | LANG=C X='a b' cargo run -p demo -- 'it'\"'\"'s'</span><span class=\"stdout\">ok</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"elided\">…</span><span class=\"stderr\">middle</span><span class=\"elided\">…</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"status\">[killed by signal 31 (SIGSYS)]</span></pre>"#,
+        r#"See \\{{#terminal ../../crates/demo/tests/snapshots/gone.snap}}."#,
+    ] {
+        assert!(out.contains(wanted), "no {wanted} in {out}");
+    }
+}
+
 #[test]
 fn reports_a_missing_chapter() {
     let f = Fixture::new("chapter");
