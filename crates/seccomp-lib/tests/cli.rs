@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 use insta_cmd::get_cargo_bin;
 use nix::sys::signal::Signal;
+use workbook::snapshot::{End, Run};
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
 /// The demo, killed if it runs past the time limit, with core dumps off
@@ -22,18 +23,20 @@ fn seccomp_lib() -> Command {
 /// What a run printed and how it ended, with the signal spelt out (insta-cmd
 /// shows a death by signal only as `exit_code: -1`).
 fn outcome(output: &Output) -> String {
-    let status = match output.status.signal() {
+    let end = match output.status.signal() {
         Some(number) => {
             let name = Signal::try_from(number).map_or("unknown signal", Signal::as_str);
-            format!("killed by signal {number} ({name})")
+            End::Killed(format!("signal {number} ({name})"))
         }
-        None => format!("exit status {}", output.status.code().unwrap_or(-1)),
+        None => End::Exited(output.status.code().unwrap_or(-1)),
     };
-    format!(
-        "{status}\n----- stdout -----\n{}\n----- stderr -----\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    Run {
+        end,
+        stdout: text(&output.stdout),
+        stderr: text(&output.stderr),
+    }
+    .to_string()
 }
 
 fn is_root() -> bool {

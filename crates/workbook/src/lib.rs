@@ -18,6 +18,7 @@ pub mod program;
 pub mod seccomp;
 pub mod siginfo;
 pub mod signal;
+pub mod snapshot;
 pub mod stop;
 pub mod targets;
 pub mod trace;

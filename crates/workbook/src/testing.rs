@@ -5,6 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::snapshot::Snapshot;
+
 /// What differs between runs and machines, and what stands for it:
 /// pids, addresses, tick counts, measured times.
 const REDACTIONS: [(&str, &str); 4] = [
@@ -58,29 +60,17 @@ impl Transcript {
             .join(demo)
             .join("tests/snapshots")
             .join(format!("{name}.snap"));
-        let text = fs::read_to_string(&path)
-            .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
-        // After the YAML header: success, exit_code, then the two streams.
-        let body = text
-            .strip_prefix("---\n")
-            .and_then(|rest| rest.split_once("\n---\n"))
-            .map(|(_, body)| body)
-            .unwrap_or_else(|| panic!("{}: no YAML header", path.display()));
-        let exit_code = body
-            .lines()
-            .find_map(|line| line.strip_prefix("exit_code: "))
-            .and_then(|code| code.parse().ok())
+        let snapshot = Snapshot::read(&path).unwrap_or_else(|error| panic!("{error:#}"));
+        let run = snapshot
+            .run()
+            .unwrap_or_else(|error| panic!("{}: {error:#}", path.display()));
+        let exit_code = run
+            .exit_code()
             .unwrap_or_else(|| panic!("{}: no exit_code line", path.display()));
-        let (_, streams) = body
-            .split_once("----- stdout -----\n")
-            .unwrap_or_else(|| panic!("{}: no stdout section", path.display()));
-        let (stdout, stderr) = streams
-            .split_once("\n----- stderr -----\n")
-            .unwrap_or_else(|| panic!("{}: no stderr section", path.display()));
         Transcript {
             exit_code,
-            stdout: stdout.to_string(),
-            stderr: stderr.trim_end_matches('\n').to_string(),
+            stdout: run.stdout.clone(),
+            stderr: run.stderr.clone(),
         }
     }
 
@@ -459,6 +449,7 @@ pub mod tracer_checks {
     use nix::unistd::Pid;
 
     use super::run;
+    use crate::snapshot::{End, Run};
 
     /// How a demo passes the program's stdout on.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -826,8 +817,12 @@ pub mod tracer_checks {
         let (code, rest, stderr) = job.finish();
         assert_eq!(rest, wanted, "{stderr}");
         assert_eq!(code, Some(5), "{stderr}");
-        let before = as_shown("before\n");
-        format!("success: false\nexit_code: 5\n----- stdout -----\n{before}{rest}\n----- stderr -----\n{stderr}")
+        Run {
+            end: End::Exited(5),
+            stdout: as_shown("before\n") + &rest,
+            stderr,
+        }
+        .to_string()
     }
 }
 

@@ -8,13 +8,17 @@
 //! Snapshot files (`.snap`) are never `{{#include}}`d: that would show the
 //! snapshot format (`exit_code: 0`, `----- stdout -----`) as if it were output.
 //! The book shows output with `{{#terminal PATH}}` or
-//! `{{#terminal PATH $ command}}` (scripts/book-terminal, an mdBook
-//! preprocessor, turns it into a terminal-like block). Here its PATH must be a
-//! snapshot with a YAML header, and one whose header records the command
-//! (`info:`, from insta-cmd) must have insta-cmd's stdout and stderr sections.
+//! `{{#terminal PATH $ command}}` (the mdBook preprocessor `book-terminal`,
+//! a binary of this crate, turns it into a terminal-like block). Here its PATH
+//! must be a snapshot that `workbook::snapshot` reads, as the preprocessor
+//! does: a YAML header, and, if the header records the command (`info:`,
+//! from insta-cmd), insta-cmd's stdout and stderr sections.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use workbook::snapshot::Snapshot;
 
 #[test]
 fn book_includes_resolve() {
@@ -289,32 +293,14 @@ fn check_hint(spec: Option<&str>, text: &str) -> Result<(), String> {
     }
 }
 
-/// `{{#terminal PATH}}`: a whole snapshot, whose body the preprocessor can split.
+/// `{{#terminal PATH}}`: a whole snapshot, which the preprocessor can read.
 fn check_terminal(path: &str, spec: Option<&str>, text: &str) -> Result<(), String> {
     if spec.is_some() || !path.ends_with(".snap") {
         return Err("`{{#terminal}}` takes the path of a whole `.snap` file".into());
     }
-    let mut lines = text.lines();
-    if lines.next() != Some("---") {
-        return Err("snapshot does not start with a `---` YAML header".into());
-    }
-    let header: Vec<&str> = lines.by_ref().take_while(|l| *l != "---").collect();
-    let body: Vec<&str> = lines.collect();
-    if !text.lines().skip(1).any(|l| l == "---") {
-        return Err("snapshot header has no closing `---` line".into());
-    }
-    if header.contains(&"info:") {
-        let out = body.iter().position(|l| *l == "----- stdout -----");
-        let err = body.iter().position(|l| *l == "----- stderr -----");
-        if !matches!((out, err), (Some(o), Some(e)) if o < e) {
-            return Err(
-                "snapshot has an `info:` header but no `----- stdout -----` and \
-                 `----- stderr -----` sections after it"
-                    .into(),
-            );
-        }
-    }
-    Ok(())
+    Snapshot::parse(text)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"))
 }
 
 fn check_anchor(text: &str, name: &str) -> Result<(), String> {
@@ -562,19 +548,32 @@ fn checks_hint_directives() {
     assert_one_problem(&problems, "cannot read");
 }
 
-/// Runs scripts/book-terminal, the mdBook preprocessor behind `{{#terminal}}`,
+/// Runs `book-terminal`, the mdBook preprocessor behind `{{#terminal}}`,
 /// on one chapter of the fixture; returns (exit success, stdout, stderr).
 fn run_preprocessor(f: &Fixture, chapter: &str) -> (bool, String, String) {
-    run_a_preprocessor("book-terminal", f, chapter)
+    let preprocessor = Command::new(env!("CARGO_BIN_EXE_book-terminal"));
+    run_a_preprocessor(preprocessor, f, chapter)
 }
 
-/// Runs the mdBook preprocessor scripts/NAME on one chapter of the fixture.
-fn run_a_preprocessor(name: &str, f: &Fixture, chapter: &str) -> (bool, String, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
+/// Runs the mdBook preprocessor scripts/NAME (Python) on one chapter of the fixture.
+fn run_a_script(name: &str, f: &Fixture, chapter: &str) -> (bool, String, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scripts")
         .join(name);
+    let mut python = Command::new("python3");
+    python.arg(script);
+    run_a_preprocessor(python, f, chapter)
+}
+
+/// Runs an mdBook preprocessor on one chapter of the fixture, as mdBook does:
+/// [context, book] as JSON on its stdin.
+fn run_a_preprocessor(
+    mut preprocessor: Command,
+    f: &Fixture,
+    chapter: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
     let quote = |s: &str| format!("{s:?}"); // a Rust string literal is valid JSON here
     let input = format!(
         r#"[{{"root": {root}, "config": {{"book": {{"src": "src"}}}}, "renderer": "html", "mdbook_version": "0.5.4"}},
@@ -583,13 +582,13 @@ fn run_a_preprocessor(name: &str, f: &Fixture, chapter: &str) -> (bool, String, 
         root = quote(&f.0.join("book").display().to_string()),
         content = quote(chapter),
     );
-    let mut child = Command::new("python3")
-        .arg(&script)
+    let shown = format!("{preprocessor:?}");
+    let mut child = preprocessor
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 runs (the book's build needs it too)");
+        .unwrap_or_else(|e| panic!("cannot run {shown} (the book's build needs it too): {e}"));
     child
         .stdin
         .take()
@@ -614,13 +613,13 @@ fn hints_preprocessor_puts_each_hint_by_number() {
         "First hint.\n---\nSecond hint,\non two lines.\n---\nThird.\n",
     );
     let chapter = "A:\n{{#hint ../../crates/labs/demo/hints.md:2}}\nB: \\{{#hint x.md:1}}\n";
-    let (ok, out, err) = run_a_preprocessor("book-hints", &f, chapter);
+    let (ok, out, err) = run_a_script("book-hints", &f, chapter);
     assert!(ok, "{err}");
     assert!(
         out.contains(r#""A:\nSecond hint,\non two lines.\nB: {{#hint x.md:1}}\n""#),
         "{out}"
     );
-    let (ok, _, err) = run_a_preprocessor(
+    let (ok, _, err) = run_a_script(
         "book-hints",
         &f,
         "{{#hint ../../crates/labs/demo/hints.md:4}}\n",
@@ -662,6 +661,43 @@ fn terminal_preprocessor_renders_a_snapshot_as_a_terminal() {
         !ok && err.contains("ch.md:2") && err.contains("outside code fences"),
         "{err}"
     );
+}
+
+/// The recorded standard input and environment come back as a shell line;
+/// an excerpt of stderr, a run killed by a signal and an escaped directive
+/// are shown as the preprocessor's doc says.
+#[test]
+fn terminal_preprocessor_rebuilds_the_command_and_marks_each_kind() {
+    let f = Fixture::new("preprocessor-kinds");
+    f.write(
+        "crates/demo/tests/snapshots/cli__stdin.snap",
+        "---\nsource: t.rs\ninfo:\n  program: demo\n  args:\n    - \"it's\"\n  env:\n    LANG: C\n    \
+         X: \"a b\"\n  stdin: \"50%\\\\n\\n\"\n---\nsuccess: true\nexit_code: 0\n----- stdout -----\n\
+         ok\n\n----- stderr -----\n",
+    );
+    f.write(
+        "crates/demo/tests/snapshots/cli__excerpt.snap",
+        "---\nsource: t.rs\ndescription: \"stderr, an excerpt\"\n---\nmiddle\n",
+    );
+    f.write(
+        "crates/demo/tests/snapshots/cli__killed.snap",
+        "---\nsource: t.rs\n---\nkilled by signal 31 (SIGSYS)\n----- stdout -----\n\n----- stderr -----\n",
+    );
+    let dir = "../../crates/demo/tests/snapshots";
+    let chapter = format!(
+        "{{{{#terminal {dir}/cli__stdin.snap}}}}\n{{{{#terminal {dir}/cli__excerpt.snap}}}}\n\
+         {{{{#terminal {dir}/cli__killed.snap}}}}\nSee \\{{{{#terminal {dir}/gone.snap}}}}.\n"
+    );
+    let (ok, out, err) = run_preprocessor(&f, &chapter);
+    assert!(ok, "{err}");
+    for wanted in [
+        r#"<span class=\"command\">$ printf '50%%\\\\n\\n' | LANG=C X='a b' cargo run -p demo -- 'it'\"'\"'s'</span><span class=\"stdout\">ok</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"elided\">…</span><span class=\"stderr\">middle</span><span class=\"elided\">…</span></pre>"#,
+        r#"<pre class=\"terminal\"><span class=\"status\">[killed by signal 31 (SIGSYS)]</span></pre>"#,
+        r#"See \\{{#terminal ../../crates/demo/tests/snapshots/gone.snap}}."#,
+    ] {
+        assert!(out.contains(wanted), "no {wanted} in {out}");
+    }
 }
 
 #[test]
