@@ -5,7 +5,6 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::snapshot::Snapshot;
 
 /// What differs between runs and machines, and what stands for it:
 /// pids, addresses, tick counts, measured times.
@@ -41,104 +40,6 @@ pub fn redact(text: &str) -> String {
                 .replace_all(&text, *replacement)
                 .into_owned()
         })
-}
-
-/// A demo's committed insta-cmd snapshot, read back: what the real demo
-/// printed and how it exited, redacted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transcript {
-    pub exit_code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Transcript {
-    /// `crates/DEMO/tests/snapshots/NAME.snap` of this workspace.
-    pub fn of_demo(demo: &str, name: &str) -> Transcript {
-        let path = workspace_root()
-            .join("crates")
-            .join(demo)
-            .join("tests/snapshots")
-            .join(format!("{name}.snap"));
-        let snapshot = Snapshot::read(&path).unwrap_or_else(|error| panic!("{error:#}"));
-        let run = snapshot
-            .run()
-            .unwrap_or_else(|error| panic!("{}: {error:#}", path.display()));
-        let exit_code = run
-            .exit_code()
-            .unwrap_or_else(|| panic!("{}: no exit_code line", path.display()));
-        Transcript {
-            exit_code,
-            stdout: run.stdout.clone(),
-            stderr: run.stderr.clone(),
-        }
-    }
-
-    /// What `command` prints and how it exits, redacted as the snapshots
-    /// are, with `rename` applied to both streams (e.g. a lab binary's
-    /// name turned into its demo's).
-    pub fn of_run(command: &mut Command, rename: (&str, &str)) -> Transcript {
-        let output = run(command);
-        let text =
-            |bytes: &[u8]| redact(&String::from_utf8_lossy(bytes).replace(rename.0, rename.1));
-        Transcript {
-            exit_code: output.status.code().unwrap_or(-1),
-            stdout: text(&output.stdout),
-            stderr: text(&output.stderr).trim_end_matches('\n').to_string(),
-        }
-    }
-}
-
-impl Transcript {
-    /// The same run with more redactions, the ones a demo's own snapshot
-    /// test adds: `(pattern, replacement)` pairs, as for insta's filters.
-    pub fn redacted(mut self, extra: &[(&str, &str)]) -> Transcript {
-        for (pattern, replacement) in extra {
-            let pattern = regex::Regex::new(pattern).expect("a valid redaction pattern");
-            for text in [&mut self.stdout, &mut self.stderr] {
-                *text = pattern.replace_all(text, *replacement).into_owned();
-            }
-        }
-        self
-    }
-
-    /// Panics, unless `self` is `demo`, with the first difference only:
-    /// which stream, which line, expected and actual (a student reads it).
-    pub fn assert_same_as(&self, demo: &Transcript, what: &str) {
-        if self.exit_code != demo.exit_code {
-            // A panic (a todo!() still there) says most in its message.
-            let lines: Vec<&str> = self.stderr.lines().collect();
-            let said = lines
-                .iter()
-                .position(|line| line.contains(" panicked at "))
-                .and_then(|at| lines.get(at + 1))
-                .or_else(|| lines.iter().rev().find(|line| !line.starts_with("note: ")))
-                .unwrap_or(&"");
-            panic!(
-                "{what}: exit status {}, expected {} (it said: {said})",
-                self.exit_code, demo.exit_code
-            );
-        }
-        for (stream, ours, theirs) in [
-            ("stdout", &self.stdout, &demo.stdout),
-            ("stderr", &self.stderr, &demo.stderr),
-        ] {
-            let mut ours_lines = ours.lines();
-            for (n, expected) in theirs.lines().enumerate() {
-                let actual = ours_lines.next();
-                if actual != Some(expected) {
-                    panic!(
-                        "{what}: {stream} line {}:\n  left: {}\n right: {expected}",
-                        n + 1,
-                        actual.unwrap_or("(nothing)")
-                    );
-                }
-            }
-            if let Some(extra) = ours_lines.next() {
-                panic!("{what}: {stream} has more lines than the demo's:\n  left: {extra}\n right: (nothing)");
-            }
-        }
-    }
 }
 
 /// The workspace's top directory, from this crate's manifest.

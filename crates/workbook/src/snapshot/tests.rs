@@ -245,18 +245,3 @@ fn a_run_is_written_as_insta_cmd_writes_it_and_read_back() {
     let read = Snapshot::parse(&format!("---\n---\n{written}")).unwrap();
     assert_eq!(read.body, Body::Run(killed));
 }
-
-/// `Transcript::of_demo` is the run the reader finds.
-#[cfg(feature = "testing")]
-#[test]
-fn a_demos_transcript_is_its_snapshots_run() {
-    let transcript =
-        crate::testing::Transcript::of_demo("tracer-tracee", "missing_program_exits_127");
-    let snapshot = committed("tracer-tracee", "missing_program_exits_127");
-    let run = snapshot.run().unwrap();
-    assert_eq!(Some(transcript.exit_code), run.exit_code());
-    assert_eq!(
-        (transcript.stdout, transcript.stderr),
-        (run.stdout.clone(), run.stderr.clone())
-    );
-}
