@@ -30,18 +30,6 @@ pub fn redactions() -> insta::Settings {
     settings
 }
 
-/// `text` with the same redactions as `redactions()` applies to snapshots.
-pub fn redact(text: &str) -> String {
-    REDACTIONS
-        .iter()
-        .fold(text.to_string(), |text, (pattern, replacement)| {
-            regex::Regex::new(pattern)
-                .expect("a valid redaction pattern")
-                .replace_all(&text, *replacement)
-                .into_owned()
-        })
-}
-
 /// The workspace's top directory, from this crate's manifest.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
