@@ -24,9 +24,9 @@ def _po_unquote(lines: list[str]) -> str:
     return "".join(out)
 
 
-def po_entries(path: Path):
-    """(line, msgid, msgstr, fuzzy) for each live entry of a gettext PO file
-    (book/po/ru.po), the header and obsolete entries excluded."""
+def entries(path: Path):
+    """(line, msgctxt, msgid, msgstr, fuzzy) for each live entry of a PO file,
+    the header and obsolete entries excluded."""
     with open(path, encoding="utf-8") as f:
         blocks = f.read().split("\n\n")
     line = 1
@@ -41,11 +41,32 @@ def po_entries(path: Path):
         for entry in lines:
             if entry.startswith("#"):
                 continue
-            m = re.match(r"(msgid|msgstr)\s", entry)
+            m = re.match(r"(msgctxt|msgid|msgstr)\s", entry)
             if m:
                 key = m.group(1)
             if key:
                 parts[key].append(entry)
         msgid, msgstr = _po_unquote(parts["msgid"]), _po_unquote(parts["msgstr"])
+        context = _po_unquote(parts["msgctxt"]) if parts["msgctxt"] else None
         if msgid:
-            yield start, msgid, msgstr, fuzzy
+            yield start, context, msgid, msgstr, fuzzy
+
+
+def po_entries(path: Path):
+    """(line, msgid, msgstr, fuzzy) for each live entry of a gettext PO file
+    (book/po/ru.po), the header and obsolete entries excluded."""
+    for line, _context, msgid, msgstr, fuzzy in entries(path):
+        yield line, msgid, msgstr, fuzzy
+
+
+def translations(path: Path, context: str) -> dict[str, str]:
+    """msgid -> msgstr of the translated, not fuzzy, entries with `context`."""
+    return {
+        msgid: msgstr for _line, ctxt, msgid, msgstr, fuzzy in entries(path) if ctxt == context and msgstr and not fuzzy
+    }
+
+
+def quote(text: str) -> str:
+    """`text` as a PO string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t").replace("\n", "\\n")
+    return f'"{escaped}"'

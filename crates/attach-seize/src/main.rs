@@ -174,7 +174,7 @@ fn wait_until_stopped(pid: Pid) -> Result<Waited> {
             Stop::Signal(Sig::SIGTRAP) if is_legacy_exec_trap(pid) => ptrace_cont(pid, None)?,
             Stop::Signal(other) => ptrace_cont(pid, Some(other))?,
             // Killed before we could look: its end is the next report.
-            Stop::Vanished => {}
+            Stop::Gone => {}
             Stop::Exited(_) | Stop::Killed { .. } => {
                 bail!("pid {pid} went away while we attached: {}", status.stop)
             }

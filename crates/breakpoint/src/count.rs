@@ -10,6 +10,7 @@ use breakpoint::int3::single_step;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
+use workbook::gone::{unless_gone, OrGone};
 use workbook::trace::{spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_cont, ptrace_listen, ptrace_syscall, Event, Program, Sig, Stop};
 
@@ -114,11 +115,8 @@ fn timed(
 /// TRAP_BRKPT after a syscall instruction); an int3 is SI_KERNEL, and kill
 /// -TRAP is SI_USER: those are the program's.
 fn is_step_trap(pid: Pid) -> Result<bool> {
-    match ptrace::getsiginfo(pid) {
-        Ok(info) => Ok(info.si_code > 0 && info.si_code != libc::SI_KERNEL),
-        Err(Errno::ESRCH) => Ok(false),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}")),
-    }
+    let info = unless_gone(ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid))?;
+    Ok(info.is_some_and(|info| info.si_code > 0 && info.si_code != libc::SI_KERNEL))
 }
 
 /// The program again, under PTRACE_SYSCALL from its execve to its exit:

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use anyhow::{Context, Result};
 use breakpoint::int3::{self, single_step};
 use breakpoint::symbols::{self, Image};
-use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
 use workbook::arch::{self, BREAKPOINT_LENGTH};
+use workbook::gone::{gone_if_killed, unless_gone, OrGone};
 use workbook::memory;
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN};
+use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_cont, ptrace_listen, Event, Program, Sig, Stop};
 
 use crate::procfs::{exe_path, same_memory};
@@ -235,15 +235,16 @@ impl Debugger {
             let maps = memory::maps(pid)?;
             Ok((Image::load(&exe, &maps)?, exe))
         });
-        let (image, exe) = match loaded.context("reading the program's symbols") {
-            Ok(loaded) => loaded,
+        let loaded = gone_if_killed(pid, loaded.context("reading the program's symbols"));
+        let (image, exe) = match unless_gone(loaded) {
+            Ok(Some(loaded)) => loaded,
+            // Killed meanwhile: its death is the next report.
+            Ok(None) => return Ok(Next::Nothing),
             // No --break given: a program we can't read just runs.
             Err(error) if self.optional => {
                 say!("{error:#}: running it without breakpoints");
                 return Ok(Next::Cont(None));
             }
-            // Killed meanwhile: its death is the next report.
-            Err(_) if tracee_gone(pid) => return Ok(Next::Nothing),
             Err(error) => return Err(error),
         };
         let entry = image.entry.wrapping_add(image.bias);
@@ -260,7 +261,7 @@ impl Debugger {
             );
         }
         self.pending = self.wanted.clone();
-        match unless_vanished(self.hook_the_loader(pid))? {
+        match unless_gone(self.hook_the_loader(pid))? {
             None => return Ok(Next::Nothing),
             Some(true) => return Ok(Next::Cont(None)),
             Some(false) => {}
@@ -270,7 +271,7 @@ impl Debugger {
              where the program's own code starts",
             image.entry
         );
-        let Some(original) = unless_vanished(plant(pid, entry, false))? else {
+        let Some(original) = unless_gone(plant(pid, entry, false))? else {
             return Ok(Next::Nothing);
         };
         self.entry = Some((entry, original));
@@ -282,9 +283,7 @@ impl Debugger {
     /// A SIGTRAP: the end of a single step, an int3 of ours (si_code
     /// SI_KERNEL, rip one past a breakpoint), or the program's own.
     fn trap(&mut self, pid: Pid) -> Result<Next> {
-        let Some(info) = unless_vanished(
-            ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}")),
-        )?
+        let Some(info) = unless_gone(ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid))?
         else {
             return Ok(Next::Nothing);
         };
@@ -301,7 +300,7 @@ impl Debugger {
             // kill -TRAP, raise(SIGTRAP): the program's signal.
             return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
         }
-        let Some(regs) = unless_vanished(arch::read_regs(pid))? else {
+        let Some(regs) = unless_gone(arch::read_regs(pid))? else {
             return Ok(Next::Nothing);
         };
         let address = arch::instruction_pointer(&regs).wrapping_sub(BREAKPOINT_LENGTH);
@@ -318,14 +317,12 @@ impl Debugger {
             return self.inherited(pid, address);
         }
         if !self.breakpoints[&address].resolving.is_empty() {
-            return Ok(
-                unless_vanished(self.resolver_called(pid, address))?.unwrap_or(Next::Nothing)
-            );
+            return Ok(unless_gone(self.resolver_called(pid, address))?.unwrap_or(Next::Nothing));
         }
         if self.breakpoints[&address].loader {
-            return Ok(unless_vanished(self.loader_changed(pid, address))?.unwrap_or(Next::Nothing));
+            return Ok(unless_gone(self.loader_changed(pid, address))?.unwrap_or(Next::Nothing));
         }
-        unless_vanished(self.hit(pid, address, &info, regs))?;
+        unless_gone(self.hit(pid, address, &info, regs))?;
         Ok(Next::Nothing)
     }
     // ANCHOR_END: trap
@@ -379,9 +376,4 @@ fn unplant(pid: Pid, address: u64, original: u8, explain: bool) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Whether the tracee was killed since its stop: ptrace answers ESRCH.
-fn tracee_gone(pid: Pid) -> bool {
-    matches!(ptrace::getsiginfo(pid), Err(Errno::ESRCH))
 }

@@ -4,11 +4,12 @@
 //! PTRACE_SINGLESTEP. The debugger (debugger.rs) decides when, and narrates;
 //! these functions only make the requests.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
 use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::gone::{done_if_gone, OrGone};
 use workbook::Sig;
 
 /// What `plant` did: the byte the 0xCC replaced, which goes back at every
@@ -25,13 +26,13 @@ pub struct Planted {
 /// lowest address: x86_64 is little-endian), PTRACE_POKETEXT it back.
 pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
     let word = ptrace::read(pid, address as AddressType)
-        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
+        .or_gone(&format!("PTRACE_PEEKTEXT at {address:#x}"), pid)?;
     let mut bytes = word.to_le_bytes();
     let original = bytes[0];
     bytes[0] = BREAKPOINT;
     let patched = i64::from_le_bytes(bytes);
     ptrace::write(pid, address as AddressType, patched)
-        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
+        .or_gone(&format!("PTRACE_POKETEXT at {address:#x}"), pid)?;
     Ok(Planted {
         original,
         read: word,
@@ -43,12 +44,12 @@ pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
 /// Returns the word written.
 pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
     let word = ptrace::read(pid, address as AddressType)
-        .with_context(|| format!("PTRACE_PEEKTEXT at {address:#x} in pid {pid}"))?;
+        .or_gone(&format!("PTRACE_PEEKTEXT at {address:#x}"), pid)?;
     let mut bytes = word.to_le_bytes();
     bytes[0] = original;
     let restored = i64::from_le_bytes(bytes);
     ptrace::write(pid, address as AddressType, restored)
-        .with_context(|| format!("PTRACE_POKETEXT at {address:#x} in pid {pid}"))?;
+        .or_gone(&format!("PTRACE_POKETEXT at {address:#x}"), pid)?;
     Ok(restored)
 }
 // ANCHOR_END: plant
@@ -66,8 +67,8 @@ pub fn rewind(pid: Pid) -> Result<u64> {
 
 /// ptrace(PTRACE_SINGLESTEP, pid, 0, sig): run one instruction, then a
 /// SIGTRAP; `signal` (any of the 64) is delivered first. nix's wrapper
-/// takes only the classic signals. A tracee killed meanwhile (ESRCH) is
-/// no error: its end is the next report.
+/// takes only the classic signals. A tracee that is gone has nothing to
+/// step: that is done, and its end is the next report.
 pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
     let data = signal.map_or(0, Sig::number) as usize;
     // SAFETY: PTRACE_SINGLESTEP reads no memory: addr is unused, data is a number.
@@ -79,9 +80,10 @@ pub fn single_step(pid: Pid, signal: Option<Sig>) -> Result<()> {
             data as *mut libc::c_void,
         )
     };
-    match Errno::result(ret) {
-        Ok(_) | Err(Errno::ESRCH) => Ok(()),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_SINGLESTEP on pid {pid}")),
-    }
+    done_if_gone(
+        Errno::result(ret)
+            .map(drop)
+            .or_gone("PTRACE_SINGLESTEP", pid),
+    )
 }
 // ANCHOR_END: step

@@ -8,12 +8,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+use workbook::gone::{unless_gone, OrGone};
 use workbook::siginfo::{self, mask_names, mask_of, Mask, SigInfo};
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN};
+use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_cont, ptrace_listen, CommandArgs, Sig, Stop};
 
 /// Runs a command as a tracee and shows every signal it gets, with its
@@ -49,7 +50,7 @@ fn run() -> Result<ExitCode> {
             // The signal is on its way, not delivered yet: the tracer decides.
             Stop::Signal(signal) => {
                 let change = builtin && pid == tracees.first();
-                match unless_vanished(at_signal(pid, signal, &prefix, change))? {
+                match unless_gone(at_signal(pid, signal, &prefix, change))? {
                     Some(pass_on) => pass_on,
                     None => continue, // killed meanwhile: its end is the next report
                 }
@@ -75,7 +76,7 @@ fn run() -> Result<ExitCode> {
             }
             // exec, a new child or thread, the end of a group-stop: the
             // tracer's stops, with no signal for the program.
-            Stop::Event(_) | Stop::Vanished | Stop::Continued => None,
+            Stop::Event(_) | Stop::Gone | Stop::Continued => None,
             // Never asked for: PTRACE_CONT, not PTRACE_SYSCALL.
             Stop::SyscallEnter { .. } | Stop::SyscallExit { .. } => None,
         };
@@ -89,8 +90,7 @@ fn run() -> Result<ExitCode> {
 /// A signal-delivery-stop: what the signal is, what the tracee blocks, and
 /// the signal to restart it with (`None`: the signal is suppressed).
 fn at_signal(pid: Pid, signal: Sig, prefix: &str, change: bool) -> Result<Option<Sig>> {
-    let info =
-        ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}"))?;
+    let info = ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid)?;
     let mut info = SigInfo::from_raw(&info);
     let blocked = siginfo::getsigmask(pid)?;
     workbook::narrate!("{prefix}--- {signal} {} ---", info.describe());
@@ -125,8 +125,7 @@ fn change_it(
         libc::SIGUSR1 if info.code() == libc::SI_QUEUE && info.value() == 1 => {
             let sent = info.value();
             info.set_value(NEW_VALUE);
-            ptrace::setsiginfo(pid, &info.to_raw())
-                .with_context(|| format!("PTRACE_SETSIGINFO on pid {pid}"))?;
+            ptrace::setsiginfo(pid, &info.to_raw()).or_gone("PTRACE_SETSIGINFO", pid)?;
             workbook::narrate!(
                 "{prefix}    PTRACE_SETSIGINFO: si_value {sent} becomes {NEW_VALUE} (si_int={NEW_VALUE}, si_ptr={NEW_VALUE:#x})"
             );

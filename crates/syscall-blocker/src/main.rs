@@ -11,11 +11,10 @@ use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 use nix::unistd::Pid;
 use workbook::arch::{self, Abi};
+use workbook::gone::unless_gone;
 use workbook::names::{errno_by_name, parse_syscall, syscall_name};
 use workbook::seccomp;
-use workbook::trace::{
-    spawn_traced, spawn_traced_with, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN,
-};
+use workbook::trace::{spawn_traced, spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{
     ptrace_cont, ptrace_listen, ptrace_syscall, CommandArgs, Event, Program, Stop, Waited,
 };
@@ -142,7 +141,7 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
                     in_call.insert(pid, execve);
                 }
             }
-            Stop::Event(_) | Stop::Vanished | Stop::Continued => {}
+            Stop::Event(_) | Stop::Gone | Stop::Continued => {}
             Stop::Exited(_) | Stop::Killed { .. } => {
                 // exit_group, and a call cut short by SIGKILL, never return.
                 if let Some((call, _)) = in_call.remove(&pid) {
@@ -167,7 +166,7 @@ fn trace(program: &Program, blocked: &Blocked, errno: Errno, verbose: bool) -> R
 /// At a blocked call's syscall-enter-stop. `None`: the tracee was killed meanwhile.
 fn block_at_entry(pid: Pid) -> Result<Option<()>> {
     // Is this system call permitted? No: run syscall -1 instead.
-    unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+    unless_gone(arch::read_regs(pid).and_then(|mut regs| {
         arch::set_syscall_number(&mut regs, u64::MAX);
         arch::write_regs(pid, regs)
     }))
@@ -179,7 +178,7 @@ fn block_at_entry(pid: Pid) -> Result<Option<()>> {
 fn fail_at_exit(pid: Pid, errno: Errno) -> Result<Option<i64>> {
     // errno = EPERM: the program sees the call fail.
     let ret = -(errno as i64);
-    let set = unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+    let set = unless_gone(arch::read_regs(pid).and_then(|mut regs| {
         arch::set_return_value(&mut regs, ret);
         arch::write_regs(pid, regs)
     }))?;

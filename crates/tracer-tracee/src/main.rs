@@ -114,7 +114,7 @@ fn tracer(pid: Pid) -> Result<ExitCode> {
                 None
             }
             // SIGKILL came before we could look at the stop: its end is next.
-            Stop::Vanished => continue,
+            Stop::Gone => continue,
             Stop::Exited(_) | Stop::Killed { .. } => {
                 tracee.reaped();
                 let code = status.stop.exit_code().expect("exited or killed");
@@ -141,7 +141,7 @@ fn another_process(status: &Waited) -> Result<()> {
             "tracer: reaped pid {pid}, a process the program made ours with clone(): {}",
             status.stop
         ),
-        Stop::Vanished | Stop::Continued => {}
+        Stop::Gone | Stop::Continued => {}
         stop => {
             // The SIGSTOP that CLONE_PTRACE queued is ptrace's, not the
             // program's: dropped. Any other signal is passed on.

@@ -9,9 +9,11 @@ compile_error!(
      Build it on Linux x86_64."
 );
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+
+use crate::gone::OrGone;
 
 /// The register file as PTRACE_GETREGS returns it.
 pub type Regs = libc::user_regs_struct;
@@ -27,12 +29,12 @@ pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 
 /// PTRACE_GETREGS, with the pid in the error.
 pub fn read_regs(pid: Pid) -> Result<Regs> {
-    ptrace::getregs(pid).with_context(|| format!("PTRACE_GETREGS on pid {pid}"))
+    ptrace::getregs(pid).or_gone("PTRACE_GETREGS", pid)
 }
 
 /// PTRACE_SETREGS, with the pid in the error.
 pub fn write_regs(pid: Pid, regs: Regs) -> Result<()> {
-    ptrace::setregs(pid, regs).with_context(|| format!("PTRACE_SETREGS on pid {pid}"))
+    ptrace::setregs(pid, regs).or_gone("PTRACE_SETREGS", pid)
 }
 
 /// Where the tracee will execute next.
@@ -346,13 +348,13 @@ pub fn user_offset_of_instruction_pointer() -> usize {
 pub fn peek_user(pid: Pid, offset: usize) -> Result<u64> {
     ptrace::read_user(pid, offset as ptrace::AddressType)
         .map(|word| word as u64)
-        .with_context(|| format!("PTRACE_PEEKUSER at offset {offset} on pid {pid}"))
+        .or_gone(&format!("PTRACE_PEEKUSER at offset {offset}"), pid)
 }
 
 /// PTRACE_POKEUSER: one word into the tracee's `struct user`.
 pub fn poke_user(pid: Pid, offset: usize, value: u64) -> Result<()> {
     ptrace::write_user(pid, offset as ptrace::AddressType, value as libc::c_long)
-        .with_context(|| format!("PTRACE_POKEUSER at offset {offset} on pid {pid}"))
+        .or_gone(&format!("PTRACE_POKEUSER at offset {offset}"), pid)
 }
 
 /// The registers of a function's first three integer arguments, by the

@@ -7,6 +7,7 @@ pub mod arch;
 pub mod bench;
 pub mod bpf;
 pub mod children;
+pub mod gone;
 pub mod hints;
 pub mod memory;
 pub mod names;

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
 
+use crate::gone::OrGone;
+
 /// Up to `len` bytes at `addr` in `pid`; fewer when the range runs into
 /// unmapped memory.
 pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Result<Vec<u8>> {
@@ -16,8 +18,10 @@ pub fn read_bytes(pid: Pid, addr: u64, len: usize) -> Result<Vec<u8>> {
         base: addr as usize,
         len,
     }];
-    let read = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buffer)], &remote)
-        .with_context(|| format!("process_vm_readv of {len} bytes at {addr:#x} in pid {pid}"))?;
+    let read = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buffer)], &remote).or_gone(
+        &format!("process_vm_readv of {len} bytes at {addr:#x}"),
+        pid,
+    )?;
     buffer.truncate(read);
     Ok(buffer)
 }

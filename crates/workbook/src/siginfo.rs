@@ -5,10 +5,11 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+use crate::gone::OrGone;
 use crate::signal::Sig;
 
 /// The siginfo_t of a signal, with its union read by the kernel's x86_64
@@ -423,7 +424,7 @@ pub fn getsigmask(pid: Pid) -> Result<Mask> {
             &mut mask as *mut Mask,
         )
     };
-    Errno::result(ret).with_context(|| format!("PTRACE_GETSIGMASK on pid {pid}"))?;
+    Errno::result(ret).or_gone("PTRACE_GETSIGMASK", pid)?;
     Ok(mask)
 }
 
@@ -439,7 +440,7 @@ pub fn setsigmask(pid: Pid, mask: Mask) -> Result<()> {
             &mask as *const Mask,
         )
     };
-    Errno::result(ret).with_context(|| format!("PTRACE_SETSIGMASK on pid {pid}"))?;
+    Errno::result(ret).or_gone("PTRACE_SETSIGMASK", pid)?;
     Ok(())
 }
 

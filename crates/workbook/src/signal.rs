@@ -10,6 +10,8 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+use crate::gone::{done_if_gone, OrGone};
+
 /// A signal number from 1 to 64 (`_NSIG - 1` on Linux).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sig(i32);
@@ -76,7 +78,8 @@ impl fmt::Display for Sig {
 /// A restarting ptrace request with a signal to deliver, as the C call
 /// takes it: `ptrace(request, pid, 0, sig)`. nix's wrappers take only the
 /// classic signals, so these make the call themselves.
-fn restart(request: libc::c_uint, pid: Pid, signal: Option<Sig>) -> nix::Result<()> {
+/// A tracee that is gone (ESRCH) has nothing left to restart: done.
+fn restart(request: libc::c_uint, name: &str, pid: Pid, signal: Option<Sig>) -> Result<()> {
     let data = signal.map_or(0, Sig::number) as usize;
     // SAFETY: PTRACE_SYSCALL, PTRACE_SYSEMU, PTRACE_CONT, PTRACE_LISTEN,
     // PTRACE_DETACH and PTRACE_SINGLESTEP read no memory: addr is unused,
@@ -89,26 +92,13 @@ fn restart(request: libc::c_uint, pid: Pid, signal: Option<Sig>) -> nix::Result<
             data as *mut libc::c_void,
         )
     };
-    Errno::result(ret).map(drop)
-}
-
-/// A tracee that was SIGKILLed after its stop is no error: ptrace answers
-/// ESRCH, and waitpid reports its death next.
-fn unless_gone(result: nix::Result<()>, request: &str, pid: Pid) -> Result<()> {
-    match result {
-        Ok(()) | Err(Errno::ESRCH) => Ok(()),
-        Err(errno) => Err(errno).with_context(|| format!("{request} on pid {pid}")),
-    }
+    done_if_gone(Errno::result(ret).map(drop).or_gone(name, pid))
 }
 
 /// ptrace(PTRACE_SYSCALL, pid, 0, sig): run to the next syscall entry or
 /// exit, delivering `signal` (any of the 64) if there is one.
 pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    unless_gone(
-        restart(libc::PTRACE_SYSCALL, pid, signal),
-        "PTRACE_SYSCALL",
-        pid,
-    )
+    restart(libc::PTRACE_SYSCALL, "PTRACE_SYSCALL", pid, signal)
 }
 
 /// ptrace(PTRACE_SYSEMU, pid, 0, sig): run to the next syscall entry,
@@ -116,37 +106,25 @@ pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
 /// not run that call (x86 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
 pub fn ptrace_sysemu(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    unless_gone(
-        restart(libc::PTRACE_SYSEMU, pid, signal),
-        "PTRACE_SYSEMU",
-        pid,
-    )
+    restart(libc::PTRACE_SYSEMU, "PTRACE_SYSEMU", pid, signal)
 }
 
 /// ptrace(PTRACE_CONT, pid, 0, sig): run on until the next signal or event.
 pub fn ptrace_cont(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    unless_gone(restart(libc::PTRACE_CONT, pid, signal), "PTRACE_CONT", pid)
+    restart(libc::PTRACE_CONT, "PTRACE_CONT", pid, signal)
 }
 
 /// ptrace(PTRACE_DETACH, pid, 0, sig): let a tracee go, delivering
 /// `signal` (any of the 64) if there is one; it runs on untraced.
 pub fn ptrace_detach(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    unless_gone(
-        restart(libc::PTRACE_DETACH, pid, signal),
-        "PTRACE_DETACH",
-        pid,
-    )
+    restart(libc::PTRACE_DETACH, "PTRACE_DETACH", pid, signal)
 }
 
 /// ptrace(PTRACE_LISTEN, pid, 0, 0), at a group-stop of a tracee attached
 /// with PTRACE_SEIZE: it stays stopped, as `kill -STOP` meant, and the
 /// tracer hears of it again when SIGCONT (or SIGKILL) arrives.
 pub fn ptrace_listen(pid: Pid) -> Result<()> {
-    unless_gone(
-        restart(libc::PTRACE_LISTEN, pid, None),
-        "PTRACE_LISTEN",
-        pid,
-    )
+    restart(libc::PTRACE_LISTEN, "PTRACE_LISTEN", pid, None)
 }
 
 /// The signals a terminal sends to the whole foreground process group

@@ -10,6 +10,7 @@ use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
 use crate::arch::Abi;
+use crate::gone::{is_gone, OrGone};
 use crate::signal::Sig;
 
 /// One `waitpid` result: who, the raw status word, and what it means.
@@ -46,8 +47,9 @@ pub enum Stop {
     Killed { signal: Sig, core_dumped: bool },
     /// waitpid reported a stop, but the tracee was killed (SIGKILL, or
     /// another thread's exit_group) before the tracer could look at it: the
-    /// kernel answered ESRCH. Not an error: its death is the next report.
-    Vanished,
+    /// kernel answered ESRCH ([`crate::gone::Gone`]). Not an error: its
+    /// death is the next report.
+    Gone,
     /// WIFCONTINUED (waitpid with WCONTINUED): SIGCONT woke a stopped
     /// process. A tracer that attached with PTRACE_TRACEME and left a
     /// group-stop alone hears of SIGCONT this way.
@@ -150,17 +152,9 @@ pub fn decode_tracked(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<St
         return Ok(Stop::Continued);
     }
     match decode_stop(pid, raw, in_syscall) {
-        Err(error) if is_gone(&error) => Ok(Stop::Vanished),
+        Err(error) if is_gone(&error) => Ok(Stop::Gone),
         other => other,
     }
-}
-
-/// Whether `error` is ptrace's ESRCH: the tracee is no longer in a stop we
-/// may look at, because it was killed since waitpid reported the stop.
-pub fn is_gone(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<Errno>() == Some(&Errno::ESRCH))
 }
 
 fn decode_stop(pid: Pid, raw: i32, in_syscall: Option<bool>) -> Result<Stop> {
@@ -229,7 +223,7 @@ fn is_group_stop(pid: Pid) -> Result<bool> {
     match ptrace::getsiginfo(pid) {
         Ok(_) => Ok(false),
         Err(Errno::EINVAL) => Ok(true),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}")),
+        Err(errno) => Err(errno).or_gone("PTRACE_GETSIGINFO", pid),
     }
 }
 
@@ -239,7 +233,7 @@ fn syscall_info(pid: Pid) -> Result<Option<libc::ptrace_syscall_info>> {
     match ptrace::syscall_info(pid) {
         Ok(info) => Ok(Some(info)),
         Err(Errno::EIO | Errno::EINVAL) => Ok(None),
-        Err(errno) => Err(errno).with_context(|| format!("PTRACE_GET_SYSCALL_INFO on pid {pid}")),
+        Err(errno) => Err(errno).or_gone("PTRACE_GET_SYSCALL_INFO", pid),
     }
 }
 
@@ -294,8 +288,7 @@ fn seccomp_event(pid: Pid, data: u16) -> Result<Event> {
 }
 
 fn event_stop(pid: Pid, event: i32, sig: Sig) -> Result<Stop> {
-    let message =
-        || ptrace::getevent(pid).with_context(|| format!("PTRACE_GETEVENTMSG on pid {pid}"));
+    let message = || ptrace::getevent(pid).or_gone("PTRACE_GETEVENTMSG", pid);
     let child = || message().map(|m| Pid::from_raw(m as i32));
     let event = match event {
         libc::PTRACE_EVENT_FORK => Event::Fork { child: child()? },
@@ -326,8 +319,9 @@ impl Stop {
         }
     }
 
-    /// Whether the process is gone (and reaped by this wait).
-    pub fn is_gone(&self) -> bool {
+    /// Whether the process has ended: exited or killed, and reaped by this
+    /// wait.
+    pub fn has_ended(&self) -> bool {
         matches!(self, Stop::Exited(_) | Stop::Killed { .. })
     }
 }
@@ -359,7 +353,7 @@ impl fmt::Display for Stop {
                 }
                 Ok(())
             }
-            Stop::Vanished => write!(f, "gone: killed before the tracer could look at the stop"),
+            Stop::Gone => write!(f, "gone: killed before the tracer could look at the stop"),
             Stop::Continued => write!(f, "continued: SIGCONT woke the stopped process"),
         }
     }

@@ -251,7 +251,7 @@ impl Tracees {
             // A child's first stop may come before its parent's fork event.
             let first_sight = self.alive.insert(pid);
             match waited.stop {
-                Stop::Vanished => continue,
+                Stop::Gone => continue,
                 Stop::SyscallEnter { .. } => {
                     self.in_syscall.insert(pid);
                 }
@@ -386,17 +386,6 @@ pub fn trace_syscall_entries(
         ptrace_syscall(waited.pid, None)?;
     }
     tracees.exit_code()
-}
-
-/// Runs a tracer's handling of one stop; ESRCH from any ptrace request in it
-/// means the tracee was killed meanwhile, which is no error: `None` then,
-/// and the loop goes on to the next report (the tracee's death).
-pub fn unless_vanished<T>(result: Result<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if crate::stop::is_gone(&error) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use breakpoint::int3::{self, single_step};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
-use workbook::trace::unless_vanished;
+use workbook::gone::unless_gone;
 use workbook::{ptrace_cont, Sig};
 
 use super::{plant, unplant, Debugger, Next};
@@ -193,7 +193,7 @@ impl Debugger {
             planted.symbol.clone(),
             planted.original,
         );
-        let done = unless_vanished((|| {
+        let done = unless_gone((|| {
             // (1)
             unplant(pid, address, original, explain)?;
             // (2)
@@ -238,7 +238,7 @@ impl Debugger {
         let explain = self.narrated_step == Some(pid);
         if explain {
             self.narrated_step = None;
-            if let Some(regs) = unless_vanished(arch::read_regs(pid))? {
+            if let Some(regs) = unless_gone(arch::read_regs(pid))? {
                 let rip = arch::instruction_pointer(&regs);
                 say!(
                     "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
@@ -246,7 +246,7 @@ impl Debugger {
                 );
             }
         }
-        if unless_vanished(plant(pid, step.address, explain))?.is_none() {
+        if unless_gone(plant(pid, step.address, explain))?.is_none() {
             return Ok(Next::Nothing);
         }
         if explain {
@@ -349,7 +349,7 @@ impl Debugger {
     /// go on uncounted, as gdb does with a child it detaches at fork.
     pub(super) fn inherited(&mut self, pid: Pid, address: u64) -> Result<Next> {
         let planted = &self.breakpoints[&address];
-        let restored = unless_vanished(
+        let restored = unless_gone(
             unplant(pid, address, planted.original, false).and_then(|()| int3::rewind(pid)),
         )?;
         if restored.is_none() {

@@ -6,13 +6,13 @@
 use anyhow::{bail, Context, Result};
 use breakpoint::int3;
 use breakpoint::symbols;
-use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::gone::{unless_gone, OrGone};
 use workbook::memory::Mapping;
-use workbook::trace::unless_vanished;
+use workbook::siginfo::{getsigmask, setsigmask};
 use workbook::Sig;
 
 use super::{plant, unplant, Breakpoint, Debugger, Next};
@@ -45,7 +45,7 @@ impl Debugger {
                     }
                     None => {
                         let awaited = self.await_resolver(pid, spec.to_string(), address);
-                        if unless_vanished(awaited)?.is_none() {
+                        if unless_gone(awaited)?.is_none() {
                             return Ok(Resolved::Gone);
                         }
                     }
@@ -64,7 +64,7 @@ impl Debugger {
         };
         let resolved = call_resolver(pid, address, return_to)
             .with_context(|| format!("--break {spec}: calling its IFUNC resolver"));
-        let Some(resolved) = unless_vanished(resolved)? else {
+        let Some(resolved) = unless_gone(resolved)? else {
             return Ok(Resolved::Gone);
         };
         say!(
@@ -159,10 +159,10 @@ impl Debugger {
     /// delivered after. An int3 of ours on the way is stepped over, its
     /// original byte back for that one instruction.
     fn run_to_return(&mut self, pid: Pid) -> Result<(u64, Option<Sig>)> {
-        let mask = sigmask(pid, libc::PTRACE_GETSIGMASK, u64::MAX)?;
-        sigmask(pid, libc::PTRACE_SETSIGMASK, u64::MAX)?;
+        let mask = getsigmask(pid)?;
+        setsigmask(pid, u64::MAX)?;
         let result = self.step_out(pid);
-        let restored = sigmask(pid, libc::PTRACE_SETSIGMASK, mask);
+        let restored = setsigmask(pid, mask);
         let value = result?;
         restored?;
         Ok(value)
@@ -251,13 +251,10 @@ pub(super) enum Resolved {
 /// it runs, every signal is blocked (PTRACE_SETSIGMASK) and waits.
 pub fn call_resolver(pid: Pid, resolver: u64, return_to: u64) -> Result<u64> {
     let saved = arch::read_regs(pid)?;
-    let mask = sigmask(pid, libc::PTRACE_GETSIGMASK, u64::MAX)?;
+    let mask = getsigmask(pid)?;
     let result = call(pid, saved, resolver, return_to);
     // Put back even after a failed call, unless the thread is gone.
-    let restored = arch::write_regs(pid, saved).and_then(|()| {
-        sigmask(pid, libc::PTRACE_SETSIGMASK, mask)?;
-        Ok(())
-    });
+    let restored = arch::write_regs(pid, saved).and_then(|()| setsigmask(pid, mask));
     let value = result?;
     restored?;
     Ok(value)
@@ -268,8 +265,10 @@ fn call(pid: Pid, saved: arch::Regs, resolver: u64, return_to: u64) -> Result<u6
     // its return address, as the ABI wants at a function's first
     // instruction (rsp + 8 a multiple of 16).
     let rsp = ((saved.rsp - 512) & !0xf) - 8;
-    ptrace::write(pid, rsp as ptrace::AddressType, return_to as i64)
-        .with_context(|| format!("PTRACE_POKEDATA the return address at {rsp:#x} in pid {pid}"))?;
+    ptrace::write(pid, rsp as ptrace::AddressType, return_to as i64).or_gone(
+        &format!("PTRACE_POKEDATA of the return address at {rsp:#x}"),
+        pid,
+    )?;
     let mut regs = saved;
     regs.rsp = rsp;
     regs.rip = resolver;
@@ -280,7 +279,7 @@ fn call(pid: Pid, saved: arch::Regs, resolver: u64, return_to: u64) -> Result<u6
     // The kernel would restart an interrupted syscall at rip - 2.
     regs.orig_rax = u64::MAX;
     arch::write_regs(pid, regs)?;
-    ptrace::cont(pid, None).with_context(|| format!("PTRACE_CONT pid {pid}"))?;
+    ptrace::cont(pid, None).or_gone("PTRACE_CONT", pid)?;
     match waitpid(pid, Some(WaitPidFlag::__WALL))
         .with_context(|| format!("waitpid for pid {pid}"))?
     {
@@ -298,21 +297,4 @@ fn call(pid: Pid, saved: arch::Regs, resolver: u64, return_to: u64) -> Result<u6
         );
     }
     Ok(after.rax)
-}
-
-/// PTRACE_GETSIGMASK (returns the mask) or PTRACE_SETSIGMASK (sets `mask`).
-fn sigmask(pid: Pid, request: libc::c_uint, mask: u64) -> Result<u64> {
-    let mut mask = mask;
-    // SAFETY: the kernel reads or writes one 8-byte sigset at `&mut mask`,
-    // a local that outlives the call.
-    let ret = unsafe {
-        libc::ptrace(
-            request,
-            pid.as_raw(),
-            std::mem::size_of::<u64>(),
-            std::ptr::from_mut(&mut mask),
-        )
-    };
-    Errno::result(ret).with_context(|| format!("PTRACE_GET/SETSIGMASK on pid {pid}"))?;
-    Ok(mask)
 }

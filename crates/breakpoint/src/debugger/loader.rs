@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use breakpoint::int3;
 use breakpoint::symbols;
 use nix::unistd::Pid;
+use workbook::gone::unless_gone;
 use workbook::memory;
-use workbook::trace::unless_vanished;
 
 use super::{plant, unplant, Breakpoint, Debugger, Next, Resolve};
 use crate::procfs::exe_path;
@@ -169,7 +169,7 @@ impl Debugger {
     /// yet is pending, as in gdb, until a library that has it is loaded.
     pub(super) fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
         self.entry = None;
-        if unless_vanished(int3::rewind(pid))?.is_none() {
+        if unless_gone(int3::rewind(pid))?.is_none() {
             return Ok(Next::Nothing);
         }
         say!("entry point reached: the program's own code has not run");
@@ -180,7 +180,7 @@ impl Debugger {
             // A breakpoint on the entry point itself: its 0xCC stays.
             Some(planted) => planted.original = original,
             None => {
-                if unless_vanished(unplant(pid, entry, original, false))?.is_none() {
+                if unless_gone(unplant(pid, entry, original, false))?.is_none() {
                     return Ok(Next::Nothing);
                 }
             }
@@ -189,7 +189,7 @@ impl Debugger {
             say!("Breakpoint ({spec}) pending.");
         }
         if !self.pending.is_empty() {
-            let watched = unless_vanished(self.watch_the_loader(pid))?;
+            let watched = unless_gone(self.watch_the_loader(pid))?;
             if watched.is_none() {
                 return Ok(Next::Nothing);
             }

@@ -6,11 +6,11 @@
 use anyhow::{bail, Result};
 use breakpoint::symbols::{self, Image};
 use nix::unistd::Pid;
+use workbook::gone::{gone_if_killed, unless_gone};
 use workbook::memory::{self, Mapping};
-use workbook::trace::unless_vanished;
 
 use super::ifunc::{Resolve, Resolved};
-use super::{plant, tracee_gone, Breakpoint, Debugger};
+use super::{plant, Breakpoint, Debugger};
 use crate::cli::{is_address, parse_number};
 use crate::procfs::exe_path;
 
@@ -49,10 +49,8 @@ impl Debugger {
             let images = symbols::images(pid, &exe, &maps)?;
             Ok((maps, exe, images))
         });
-        let (maps, exe, images) = match found {
-            Ok(found) => found,
-            Err(_) if tracee_gone(pid) => return Ok(None),
-            Err(error) => return Err(error),
+        let Some((maps, exe, images)) = unless_gone(gone_if_killed(pid, found))? else {
+            return Ok(None);
         };
         for spec in std::mem::take(&mut self.pending) {
             let (mut address, symbol, ifunc) = match locate(&spec, &images, &maps, self.optional) {
@@ -108,7 +106,7 @@ impl Debugger {
             return Ok(Some(()));
         }
         say!("{spec} is at {address:#x}");
-        let Some(original) = unless_vanished(plant(pid, address, true))? else {
+        let Some(original) = unless_gone(plant(pid, address, true))? else {
             return Ok(None);
         };
         self.breakpoints.insert(

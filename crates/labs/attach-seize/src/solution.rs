@@ -55,7 +55,7 @@ pub fn wait_for_stop(tid: Pid) -> Result<bool> {
             Stop::Event(Event::Stop(_)) | Stop::Group(_) => return Ok(true),
             Stop::Signal(signal) => ptrace_cont(tid, Some(signal))?,
             Stop::Exited(_) | Stop::Killed { .. } => return Ok(false),
-            Stop::Vanished => {}
+            Stop::Gone => {}
             other => bail!("thread {tid}: a stop we did not ask for: {other}"),
         }
     }

@@ -21,6 +21,7 @@ use breakpoint::int3;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::gone::OrGone;
 
 /// A one-shot breakpoint at a return address: where it is, and the byte
 /// its 0xCC replaced.

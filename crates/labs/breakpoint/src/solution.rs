@@ -7,6 +7,7 @@ use breakpoint::int3;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::gone::OrGone;
 
 /// A one-shot breakpoint at a return address: where it is, and the byte
 /// its 0xCC replaced.
@@ -22,7 +23,7 @@ pub fn at_entry(pid: Pid) -> Result<ReturnBreakpoint> {
     let regs = arch::read_regs(pid)?;
     let stack_top = regs.rsp;
     let return_address = ptrace::read(pid, stack_top as AddressType)
-        .with_context(|| format!("PTRACE_PEEKDATA at rsp {stack_top:#x} in pid {pid}"))?
+        .or_gone(&format!("PTRACE_PEEKDATA at rsp {stack_top:#x}"), pid)?
         as u64;
     let planted = int3::plant(pid, return_address)?;
     Ok(ReturnBreakpoint {

@@ -9,6 +9,7 @@
 use anyhow::{Context, Result};
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+use workbook::gone::OrGone;
 use workbook::Sig;
 
 /// At a signal-delivery-stop of `pid` for `signal`: the signal to restart
@@ -24,7 +25,9 @@ use workbook::Sig;
 ///
 /// The chapter's requests: PTRACE_GETSIGINFO and PTRACE_SETSIGINFO
 /// (`ptrace::getsiginfo`, `ptrace::setsiginfo`: a `libc::siginfo_t`, whose
-/// `si_signo` is a field), and what the kernel does with the signal a
+/// `si_signo` is a field; `.or_gone("PTRACE_GETSIGINFO", pid)` names a
+/// failure, and lets main.rs tell a tracee killed meanwhile from an
+/// error), and what the kernel does with the signal a
 /// restart passes (the chapter's "Changing signals" says it). If `to` is
 /// blocked in the tracee, nothing more is yours to do: the kernel queues it
 /// until it is unblocked.

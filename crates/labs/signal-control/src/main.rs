@@ -14,8 +14,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+use workbook::gone::{unless_gone, OrGone};
 use workbook::siginfo::SigInfo;
-use workbook::trace::{spawn_traced, unless_vanished, Resume, Tracees, FOLLOW_CHILDREN};
+use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{ptrace_listen, CommandArgs, Sig, Stop, Waited};
 
 /// Runs a command as a tracee, and at every signal-delivery-stop of SIGA
@@ -52,7 +53,7 @@ fn run() -> Result<ExitCode> {
         match stop {
             Stop::Signal(signal) => {
                 // None: killed meanwhile, and its end is the next report.
-                if let Some(pass_on) = unless_vanished(at_signal(pid, signal, from, to))? {
+                if let Some(pass_on) = unless_gone(at_signal(pid, signal, from, to))? {
                     tracees.resume(pid, Some(pass_on))?;
                 }
             }
@@ -61,7 +62,7 @@ fn run() -> Result<ExitCode> {
                 workbook::narrate!("[pid {pid}] --- stopped by {signal} ---");
                 ptrace_listen(pid)?;
             }
-            stop if stop.is_gone() => workbook::narrate!("[pid {pid}] +++ {stop} +++"),
+            stop if stop.has_ended() => workbook::narrate!("[pid {pid}] +++ {stop} +++"),
             // The tracer's own stops (exec, fork, clone): no signal to deliver.
             _ => tracees.resume(pid, None)?,
         }
@@ -86,8 +87,7 @@ fn at_signal(pid: Pid, signal: Sig, from: Sig, to: Sig) -> Result<Sig> {
 
 /// The stop's siginfo as the kernel holds it (PTRACE_GETSIGINFO), as strace prints it.
 fn siginfo_now(pid: Pid) -> Result<String> {
-    let info =
-        ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}"))?;
+    let info = ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid)?;
     Ok(SigInfo::from_raw(&info).describe())
 }
 

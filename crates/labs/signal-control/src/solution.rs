@@ -2,9 +2,10 @@
 //! The reference solution.
 #![allow(unused_imports, unused_variables, dead_code)]
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+use workbook::gone::OrGone;
 use workbook::Sig;
 
 /// At a signal-delivery-stop of `pid` for `signal`: the signal to restart
@@ -20,7 +21,9 @@ use workbook::Sig;
 ///
 /// The chapter's requests: PTRACE_GETSIGINFO and PTRACE_SETSIGINFO
 /// (`ptrace::getsiginfo`, `ptrace::setsiginfo`: a `libc::siginfo_t`, whose
-/// `si_signo` is a field), and what the kernel does with the signal a
+/// `si_signo` is a field; `.or_gone("PTRACE_GETSIGINFO", pid)` names a
+/// failure, and lets main.rs tell a tracee killed meanwhile from an
+/// error), and what the kernel does with the signal a
 /// restart passes (the chapter's "Changing signals" says it). If `to` is
 /// blocked in the tracee, nothing more is yours to do: the kernel queues it
 /// until it is unblocked.
@@ -28,11 +31,10 @@ pub fn turn(pid: Pid, signal: Sig, from: Sig, to: Sig) -> Result<Sig> {
     if signal != from {
         return Ok(signal);
     }
-    let mut info =
-        ptrace::getsiginfo(pid).with_context(|| format!("PTRACE_GETSIGINFO on pid {pid}"))?;
+    let mut info = ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid)?;
     // The kernel keeps the stop's siginfo only for the signal it names: a
     // restart with any other makes it write a new one, SI_USER from us.
     info.si_signo = to.number();
-    ptrace::setsiginfo(pid, &info).with_context(|| format!("PTRACE_SETSIGINFO on pid {pid}"))?;
+    ptrace::setsiginfo(pid, &info).or_gone("PTRACE_SETSIGINFO", pid)?;
     Ok(to)
 }

@@ -19,8 +19,8 @@ use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::arch;
+use workbook::gone::unless_gone;
 use workbook::memory::read_c_string;
-use workbook::trace::unless_vanished;
 
 /// At the syscall-enter-stop of the call `call` (its name, as the tracee's
 /// ABI names it: "openat", "open", "write"...) with the arguments `args`
@@ -70,7 +70,7 @@ pub fn lies_under(file: &Path, folder: &Path) -> bool {
 
 /// At the syscall-enter-stop of a call to refuse: make it fail with EACCES
 /// without running it. `Ok(None)` when the tracee was killed meanwhile
-/// (wrap the ptrace calls in `unless_vanished`, as the chapter does).
+/// (wrap the ptrace calls in `unless_gone`, as the chapter does).
 ///
 /// The chapter does it in two steps, the syscall number (`orig_rax`) set
 /// to -1 at the entry and the result (`rax`) set to `-errno` at the exit.

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use workbook::trace::{trace_syscall_entries, unless_vanished, Entry};
+use workbook::gone::unless_gone;
+use workbook::trace::{trace_syscall_entries, Entry};
 use workbook::CommandArgs;
 
 mod lab;
@@ -60,7 +61,7 @@ fn run() -> Result<ExitCode> {
 /// stop: `lab::refuse` leaves the result in place at the entry.
 fn at_entry(entry: &Entry, folder: &Path) -> Result<()> {
     let (pid, call) = (entry.pid, entry.abi.name(entry.nr));
-    let why = match unless_vanished(lab::named_file(pid, &call, entry.args)) {
+    let why = match unless_gone(lab::named_file(pid, &call, entry.args)) {
         Ok(None) => return Ok(()), // killed meanwhile: its end is the next report
         Ok(Some(None)) => return Ok(()), // opens no file by name
         Ok(Some(Some(file))) if lab::lies_under(&file, folder) => {

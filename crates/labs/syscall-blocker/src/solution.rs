@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::arch;
 use workbook::memory::read_c_string;
-use workbook::trace::unless_vanished;
+use workbook::gone::unless_gone;
 
 /// PATH_MAX: the kernel refuses a longer path with ENAMETOOLONG.
 const PATH_MAX: usize = 4096;
@@ -65,7 +65,7 @@ pub fn lies_under(file: &Path, folder: &Path) -> bool {
 pub fn refuse(pid: Pid) -> Result<Option<()>> {
     // Syscall -1 runs nothing, and the kernel then leaves rax as it finds
     // it: the result is set now, at the entry, with the number.
-    unless_vanished(arch::read_regs(pid).and_then(|mut regs| {
+    unless_gone(arch::read_regs(pid).and_then(|mut regs| {
         arch::set_syscall_number(&mut regs, u64::MAX);
         arch::set_return_value(&mut regs, -(Errno::EACCES as i64));
         arch::write_regs(pid, regs)

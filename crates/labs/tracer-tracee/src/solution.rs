@@ -53,7 +53,7 @@ pub fn limit_execs(pid: Pid, max_execs: u32) -> Result<u8> {
             Stop::Exited(_) | Stop::Killed { .. } => {
                 return status.stop.exit_code().context("exited or killed");
             }
-            Stop::Vanished => continue,
+            Stop::Gone => continue,
             _ => None,
         };
         ptrace_cont(pid, pass_on)?;
