@@ -222,36 +222,30 @@ fn trace_with_seccomp(
     ptrace_cont(tracees.first(), None)?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
-        let signal = match status.stop {
-            Stop::Event(Event::Seccomp {
-                data,
-                nr,
-                args,
-                abi,
-            }) => {
-                // Our filter's stop, or the program's own filter's: see Sent.
-                let sent = Sent::by(data, blocked.contains(abi, nr));
-                // Not run yet, as at a syscall entry: skip it and set its result.
-                if block_at_entry(pid)?.is_none() {
-                    continue;
-                }
-                let Some(ret) = fail_at_exit(pid, sent.errno(errno))? else {
-                    continue;
-                };
-                let call = Call { nr, args, abi };
-                printer.enter(pid, prefix(&tracees, pid), &call);
-                printer.exit_noted(pid, prefix(&tracees, pid), &call, ret, &sent.note());
-                None
-            }
-            Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) => {
-                ptrace_listen(pid)?;
-                continue;
-            }
-            Stop::Exited(_) | Stop::Killed { .. } => continue,
-            _ => None,
+        let Stop::Event(Event::Seccomp {
+            data,
+            nr,
+            args,
+            abi,
+        }) = status.stop
+        else {
+            // A signal passed on, a kill -STOP kept (PTRACE_LISTEN), as in `trace`.
+            tracees.pass_on(pid, &status.stop)?;
+            continue;
         };
-        ptrace_cont(pid, signal)?;
+        // Our filter's stop, or the program's own filter's: see Sent.
+        let sent = Sent::by(data, blocked.contains(abi, nr));
+        // Not run yet, as at a syscall entry: skip it and set its result.
+        if block_at_entry(pid)?.is_none() {
+            continue;
+        }
+        let Some(ret) = fail_at_exit(pid, sent.errno(errno))? else {
+            continue;
+        };
+        let call = Call { nr, args, abi };
+        printer.enter(pid, prefix(&tracees, pid), &call);
+        printer.exit_noted(pid, prefix(&tracees, pid), &call, ret, &sent.note());
+        ptrace_cont(pid, None)?;
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()

@@ -11,19 +11,15 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
+use syscall_overhead::chart::SvgFile;
+use syscall_overhead::cli::Args;
+use syscall_overhead::{memory, report, watchers};
 use workbook::bench::pin_to_one_cpu;
 use workbook::process::program_name;
 
-mod chart;
-mod cli;
-mod filters;
-mod memory;
-mod report;
-mod rows;
-mod watchers;
-
-use chart::SvgFile;
-use cli::Args;
+// The demo's parts are in its library (src/lib.rs: cli, rows, filters,
+// watchers, memory, report, chart), which the lab builds on; this file
+// puts them together.
 
 fn main() -> ExitCode {
     workbook::main(run)

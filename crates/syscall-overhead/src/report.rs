@@ -7,7 +7,7 @@ use crate::rows::{MemoryRow, Row};
 use crate::watchers::ACROSS_TWO_CPUS;
 
 /// The two tables, as text.
-pub(crate) fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
+pub fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
     println!(
         "syscall cost: getppid in a loop, {} runs a row; ns per syscall",
         runs
@@ -57,7 +57,7 @@ pub(crate) fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[Memor
 }
 
 /// The results as JSON, written by hand: a few numbers and strings.
-pub(crate) fn json(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) -> String {
+pub fn json(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) -> String {
     let baseline = rows.first().and_then(|row| row.result.ok());
     let syscalls: Vec<String> = rows
         .iter()

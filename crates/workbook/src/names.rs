@@ -100,7 +100,7 @@ pub fn similar_syscalls(name: &str) -> Vec<&'static str> {
 /// nearest known ones, a number is checked against this architecture's
 /// table (whole, never truncated to 32 bits), and an empty name is named.
 pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
-    let shown = quote(value);
+    let shown = crate::program::shell_quote(value);
     if value.is_empty() {
         anyhow::bail!("{flag} {shown}: empty syscall name");
     }
@@ -130,19 +130,6 @@ pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
             std::env::consts::ARCH,
             close.join(", ")
         ),
-    }
-}
-
-/// A value as a shell user would type it: `socket`, `''`, `'a b'`.
-fn quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
 

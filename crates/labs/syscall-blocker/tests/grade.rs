@@ -24,7 +24,7 @@ use std::process::Command;
 use insta_cmd::get_cargo_bin;
 use workbook::targets::mailbox::test::{pick, random_in, random_u64, tail, Target};
 use workbook::targets::mailbox::Writer;
-use workbook::targets::tries::opens::{read_report, Case, Outcome, Placement};
+use workbook::targets::opens::cases::{read_report, Case, Outcome, Placement};
 
 /// The lab, killed if it runs past the time limit.
 fn lab() -> Command {
