@@ -96,11 +96,15 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    // Loaded first: CAP_BPF counts only outside the live run's namespace.
-    let filter = match args.ebpf {
-        true => Filter::Ebpf(ebpf::load_ipv6_filter()?),
-        false => Filter::Classic,
+    // ANCHOR: load_first
+    // Loaded first: in the live run's new user namespace we are root, but
+    // bpf(2) checks CAP_BPF in the initial one, where we would have none.
+    let filter = if args.ebpf {
+        Filter::Ebpf(ebpf::load_ipv6_filter()?)
+    } else {
+        Filter::Classic
     };
+    // ANCHOR_END: load_first
     if args.dump > 0 {
         print!("{}", dump(&ipv6_filter(), args.dump));
     } else if args.disasm {
@@ -148,6 +152,7 @@ fn read_program(path: Option<&std::path::Path>) -> Result<Vec<sock_filter>> {
     Ok(program)
 }
 
+// ANCHOR: filter
 /// The program a socket gets: the lecture's, or the same test in eBPF,
 /// loaded already.
 enum Filter {
@@ -171,6 +176,7 @@ impl Filter {
         }
     }
 }
+// ANCHOR_END: filter
 
 /// How many datagrams of each kind the live run sends.
 const DATAGRAMS: usize = 3;

@@ -183,6 +183,13 @@ fn ebpf_without_cap_bpf_is_refused_in_one_line() {
             );
         }
     }
+    // The chapter's copy, where the sysctl has the usual value.
+    if sysctl.trim() == "2" {
+        let mut command = ipv6_filter();
+        unprivileged(command.arg("--ebpf"));
+        let _redactions = redactions().bind_to_scope();
+        insta_cmd::assert_cmd_snapshot!("ebpf_as_an_ordinary_user_is_refused", command);
+    }
 }
 
 /// `--ebpf` goes with the modes that attach a program, not with those
