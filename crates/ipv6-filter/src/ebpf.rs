@@ -99,24 +99,36 @@ pub fn prog_load(name: &str, program: &[bpf_insn], log_level: u32) -> Loaded {
         prog_flags: 0,
         prog_name,
     };
-    // SAFETY: `attr` is a valid BPF_PROG_LOAD attr of the size passed; its
-    // pointers (the instructions, the license, the log buffer of
-    // `log_size` bytes) stay valid for the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_PROG_LOAD,
-            &attr as *const ProgLoadAttr,
-            std::mem::size_of::<ProgLoadAttr>() as u32,
-        )
-    };
-    let program = Errno::result(ret).map(|fd| {
+    // SAFETY: `attr` is a BPF_PROG_LOAD attr whose pointers (the
+    // instructions, the license, the log buffer of `log_size` bytes) stay
+    // valid for the call.
+    let program = unsafe { sys_bpf(BPF_PROG_LOAD, &attr) }.map(|fd| {
         // SAFETY: BPF_PROG_LOAD returned a new descriptor, ours alone.
-        unsafe { OwnedFd::from_raw_fd(fd as i32) }
+        unsafe { OwnedFd::from_raw_fd(fd) }
     });
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     let log = String::from_utf8_lossy(&log[..end]).into_owned();
     Loaded { program, log }
+}
+
+/// bpf(2): `cmd`, with `attr` as the start of its `union bpf_attr` (the
+/// kernel treats the rest as zero).
+///
+/// # Safety
+///
+/// `attr` must be what `cmd` expects, with every pointer in it valid for
+/// what the kernel reads or writes there.
+unsafe fn sys_bpf<Attr>(cmd: libc::c_long, attr: &Attr) -> nix::Result<i32> {
+    // SAFETY: the caller vouches for `attr`; its size is passed with it.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *const Attr,
+            std::mem::size_of::<Attr>() as u32,
+        )
+    };
+    Errno::result(ret).map(|fd| fd as i32)
 }
 // ANCHOR_END: load
 
@@ -220,17 +232,9 @@ fn narrate_info(fd: i32, loaded: usize) -> Result<()> {
         info_len: std::mem::size_of::<ProgInfo>() as u32,
         info: &mut info as *mut ProgInfo as u64,
     };
-    // SAFETY: `attr` is a valid BPF_OBJ_GET_INFO_BY_FD attr, and `info`
-    // has room for the `info_len` bytes the kernel writes.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_OBJ_GET_INFO_BY_FD,
-            &attr as *const InfoAttr,
-            std::mem::size_of::<InfoAttr>() as u32,
-        )
-    };
-    Errno::result(ret).context("bpf(BPF_OBJ_GET_INFO_BY_FD)")?;
+    // SAFETY: `attr` is a BPF_OBJ_GET_INFO_BY_FD attr, and `info` has
+    // room for the `info_len` bytes the kernel writes.
+    unsafe { sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) }.context("bpf(BPF_OBJ_GET_INFO_BY_FD)")?;
     let insn = std::mem::size_of::<bpf_insn>() as u32;
     workbook::narrate!(
         "ipv6-filter: loaded: {loaded} instructions, {} after the verifier's rewriting; {}",
