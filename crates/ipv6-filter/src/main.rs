@@ -38,6 +38,7 @@ pub fn ipv6_filter() -> [sock_filter; 4] {
 /// With no options it opens an AF_PACKET socket in a fresh user and network
 /// namespace (no root needed), attaches the filter, sends IPv4 and IPv6
 /// datagrams over loopback and shows which frames the socket receives.
+/// With --ebpf (as root) the socket gets the same test written in eBPF.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
