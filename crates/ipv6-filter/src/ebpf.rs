@@ -159,26 +159,44 @@ fn narrate_log(what: &str, log_level: u32, log: &str) {
     }
 }
 
-/// `--ebpf`: the ip6 program, loaded, with what the verifier said and what
-/// the kernel made of it.
-pub fn load_ipv6_filter() -> Result<OwnedFd> {
-    let program = ipv6_filter_ebpf();
-    let loaded = prog_load("ip6", &program, 2);
+/// How much the verifier says: at 2, every path, instruction by
+/// instruction, with the registers after each; at 1, only the path that
+/// failed and why (and, for a program it accepts, only a summary).
+const EVERY_STEP: u32 = 2;
+const THE_FAILED_PATH: u32 = 1;
+
+/// The program `name`, loaded, after the verifier's log; or why not: no
+/// bpf(2) here, no privilege for it (refused before the verifier runs),
+/// or the verifier's refusal, after its log.
+fn load(name: &str, program: &[bpf_insn], log_level: u32) -> Result<OwnedFd> {
+    let loaded = prog_load(&name.replace('-', "_"), program, log_level);
     match loaded.program {
         Err(Errno::EPERM) if loaded.log.is_empty() => Err(not_permitted()),
+        Err(Errno::ENOSYS) => bail!(
+            "bpf(BPF_PROG_LOAD): {}: this kernel has no bpf(2) (CONFIG_BPF_SYSCALL)",
+            errno_name(Errno::ENOSYS)
+        ),
         Err(errno) => {
-            narrate_log("the ip6 program", 2, &loaded.log);
+            narrate_log(&format!("the {name} program"), log_level, &loaded.log);
             bail!(
-                "bpf(BPF_PROG_LOAD): the verifier refused the ip6 program: {}",
+                "bpf(BPF_PROG_LOAD): the verifier refused the {name} program: {}",
                 errno_name(errno)
             )
         }
         Ok(fd) => {
-            narrate_log("the ip6 program", 2, &loaded.log);
-            narrate_info(fd.as_raw_fd(), program.len())?;
+            narrate_log(&format!("the {name} program"), log_level, &loaded.log);
             Ok(fd)
         }
     }
+}
+
+/// `--ebpf`: the ip6 program, loaded, with what the verifier said and what
+/// the kernel made of it.
+pub fn load_ipv6_filter() -> Result<OwnedFd> {
+    let program = ipv6_filter_ebpf();
+    let fd = load("ip6", &program, EVERY_STEP)?;
+    narrate_info(fd.as_raw_fd(), program.len())?;
+    Ok(fd)
 }
 
 /// `--ebpf-rejected`: the program, refused, with the verifier's log and
@@ -187,16 +205,9 @@ pub fn show_rejected(which: Rejected) -> Result<()> {
     let name = clap::ValueEnum::to_possible_value(&which)
         .map(|value| value.get_name().to_string())
         .unwrap_or_default();
-    let loaded = prog_load(&name.replace('-', "_"), &which.program(), 1);
-    match loaded.program {
-        Err(Errno::EPERM) if loaded.log.is_empty() => Err(not_permitted()),
-        Err(errno) => {
-            narrate_log(&format!("the {name} program"), 1, &loaded.log);
-            bail!(
-                "--ebpf-rejected {name}: bpf(BPF_PROG_LOAD): the verifier refused it: {}",
-                errno_name(errno)
-            )
-        }
+    let loaded = load(&name, &which.program(), THE_FAILED_PATH);
+    match loaded {
+        Err(error) => Err(error.context(format!("--ebpf-rejected {name}"))),
         Ok(_) => bail!(
             "--ebpf-rejected {name}: the kernel accepted a program its verifier should refuse"
         ),
