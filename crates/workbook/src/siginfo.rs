@@ -223,8 +223,8 @@ impl SigInfo {
         let abi = crate::arch::Abi::of(arch, nr as u64);
         fields.add("si_syscall", format!("__NR_{}", abi.name(nr as u64)));
         let arch = match arch {
-            crate::arch::AUDIT_ARCH => "AUDIT_ARCH_X86_64".to_string(),
-            crate::arch::AUDIT_ARCH_COMPAT => "AUDIT_ARCH_I386".to_string(),
+            crate::arch::AUDIT_ARCH => crate::arch::AUDIT_ARCH_NAME.to_string(),
+            crate::arch::AUDIT_ARCH_COMPAT => crate::arch::AUDIT_ARCH_COMPAT_NAME.to_string(),
             other => format!("{other:#x}"),
         };
         fields.add("si_arch", arch);

@@ -331,7 +331,7 @@ impl fmt::Display for Stop {
         match *self {
             Stop::SyscallEnter { nr, abi, .. } => {
                 write!(f, "syscall-enter-stop: {} is about to run", abi.name(nr))?;
-                if abi != Abi::X86_64 {
+                if abi != Abi::NATIVE {
                     write!(f, " ({} ABI)", abi.mode())?;
                 }
                 Ok(())

@@ -1,13 +1,6 @@
-//! Everything that depends on the CPU architecture: register names, the
-//! syscall ABI and the audit architecture. The rest of the workbook asks this
-//! module instead of naming `rax` or `rip` itself.
-
-#[cfg(not(target_arch = "x86_64"))]
-compile_error!(
-    "this workbook follows the lecture on x86_64 only: its register names \
-     (orig_rax, rip), syscall numbers and AUDIT_ARCH values are x86_64's. \
-     Build it on Linux x86_64."
-);
+//! x86_64, the lecture's architecture: the registers as PTRACE_GETREGS
+//! returns them (`orig_rax`, `rip`), and the three syscall ABIs a 64-bit
+//! process can use (`syscall`, `int 0x80`, x32).
 
 use anyhow::Result;
 use nix::sys::ptrace;
@@ -23,6 +16,10 @@ pub const NAME: &str = "x86_64";
 
 /// `AUDIT_ARCH_X86_64`, the value seccomp puts in `seccomp_data.arch`.
 pub const AUDIT_ARCH: u32 = 0xc000_003e;
+
+/// The names of `AUDIT_ARCH` and `AUDIT_ARCH_COMPAT`, as strace prints them.
+pub const AUDIT_ARCH_NAME: &str = "AUDIT_ARCH_X86_64";
+pub const AUDIT_ARCH_COMPAT_NAME: &str = "AUDIT_ARCH_I386";
 
 /// The bit that marks a syscall number as the x32 ABI on an x86_64 kernel.
 pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
@@ -136,6 +133,13 @@ pub enum Abi {
 }
 
 impl Abi {
+    /// The ABI of this architecture's 64-bit programs: the `syscall`
+    /// instruction.
+    pub const NATIVE: Abi = Abi::X86_64;
+
+    /// Every ABI a process may call through here.
+    pub const ALL: [Abi; 3] = [Abi::X86_64, Abi::I386, Abi::X32];
+
     /// The ABI of a call, from the `arch` that PTRACE_GET_SYSCALL_INFO or
     /// seccomp_data reports and the number as the program passed it.
     ///
