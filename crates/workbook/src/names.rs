@@ -10,7 +10,7 @@ pub fn syscall_name(nr: u64) -> String {
     known_syscall(nr).map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
 }
 
-/// The x86_64 name of syscall `nr`, if the tables have one.
+/// The name of syscall `nr` on this architecture, if the tables have one.
 pub fn known_syscall(nr: u64) -> Option<&'static str> {
     usize::try_from(nr)
         .ok()
@@ -38,6 +38,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn syscall_names_come_from_the_table() {
         assert_eq!(syscall_name(0), "read");
         assert_eq!(syscall_name(1), "write");
@@ -47,6 +48,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn syscall_names_come_from_the_arm64_table() {
+        assert_eq!(syscall_name(63), "read");
+        assert_eq!(syscall_name(64), "write");
+        assert_eq!(syscall_name(221), "execve");
+        assert_eq!(syscall_name(239), "move_pages");
+        assert_eq!(syscall_number("mount"), Some(40));
+        assert_eq!(syscall_number("open"), None);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
     fn syscall_numbers_by_name() {
         assert_eq!(syscall_number("mount"), Some(165));
         assert_eq!(syscall_number("no_such_call"), None);

@@ -1,10 +1,14 @@
 //! Installing seccomp filters, and the filters the tracers share. Filters
 //! are per thread and can never be removed: call these in a child process.
 
-use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+#[cfg(target_arch = "x86_64")]
+use libc::BPF_JGE;
+use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
 use nix::errno::Errno;
 
-use crate::arch::{AUDIT_ARCH, AUDIT_ARCH_COMPAT, X32_SYSCALL_BIT};
+#[cfg(target_arch = "x86_64")]
+use crate::arch::X32_SYSCALL_BIT;
+use crate::arch::{Abi, AUDIT_ARCH, AUDIT_ARCH_COMPAT};
 use crate::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
 /// Offsets into `struct seccomp_data`.
@@ -54,6 +58,7 @@ pub fn ret(value: u32) -> sock_filter {
 
 /// Kills the process unless the call comes through the x86_64 ABI without
 /// the x32 bit; leaves the syscall number in A.
+#[cfg(target_arch = "x86_64")]
 pub fn native_abi_only() -> Vec<sock_filter> {
     vec![
         load(ARCH),
@@ -62,6 +67,18 @@ pub fn native_abi_only() -> Vec<sock_filter> {
         load(NR),
         bpf_jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT as u32, 0, 1),
         ret(libc::SECCOMP_RET_KILL_PROCESS),
+    ]
+}
+
+/// Kills the process unless the call comes through the arm64 ABI (there is
+/// no x32 on arm64); leaves the syscall number in A.
+#[cfg(target_arch = "aarch64")]
+pub fn native_abi_only() -> Vec<sock_filter> {
+    vec![
+        load(ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
+        ret(libc::SECCOMP_RET_KILL_PROCESS),
+        load(NR),
     ]
 }
 
@@ -98,6 +115,7 @@ pub const TRACE_ONLY_DATA: u16 = 0x7ace;
 /// only. Each ABI has its own list, since each numbers the calls its own
 /// way: the filter reads `arch` first, then the number, and x32 numbers
 /// carry bit 30.
+#[cfg(target_arch = "x86_64")]
 pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
     let trace = libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA);
     let native = listed(x86_64, trace);
@@ -129,6 +147,55 @@ pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter>
 }
 // ANCHOR_END: trace_list
 
+// ANCHOR: trace_list_aarch64
+/// arm64's `trace_only`: one list for 64-bit calls, one for AArch32 ones
+/// (arm64 has no x32, so no bit 30 to test).
+#[cfg(target_arch = "aarch64")]
+pub fn trace_only(aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
+    let trace = libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA);
+    let native = listed(aarch64, trace);
+    let compat = listed(arm, trace);
+    let to_compat = 1 + native.len();
+    assert!(to_compat <= 255, "too many syscalls for one jump");
+    let mut filter = vec![
+        load(ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 0, to_compat as u8),
+        load(NR),
+    ];
+    filter.extend(native);
+    filter.extend([
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_COMPAT, 1, 0),
+        ret(libc::SECCOMP_RET_ALLOW),
+        load(NR),
+    ]);
+    filter.extend(compat);
+    filter
+}
+// ANCHOR_END: trace_list_aarch64
+
+/// `trace_only` with each ABI's list from `numbers`, on any architecture.
+pub fn trace_only_each_abi(numbers: impl Fn(Abi) -> Vec<u64>) -> Vec<sock_filter> {
+    #[cfg(target_arch = "x86_64")]
+    return trace_only(
+        &numbers(Abi::X86_64),
+        &numbers(Abi::X32),
+        &numbers(Abi::I386),
+    );
+    #[cfg(target_arch = "aarch64")]
+    return trace_only(&numbers(Abi::Aarch64), &numbers(Abi::Arm));
+}
+
+/// `trace_only` for calls of this architecture's own ABI only.
+pub fn trace_only_native(numbers: &[u64]) -> Vec<sock_filter> {
+    trace_only_each_abi(|abi| {
+        if abi == Abi::NATIVE {
+            numbers.to_vec()
+        } else {
+            Vec::new()
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +205,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn trace_only_has_a_list_per_abi() {
         let x32: u32 = 0x4000_0000;
         assert_eq!(

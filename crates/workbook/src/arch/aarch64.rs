@@ -87,6 +87,12 @@ pub fn instruction_pointer(regs: &Regs) -> u64 {
     regs.general.pc
 }
 
+/// Sets the result of a call a SIGSYS handler trapped: x0 in the context
+/// the kernel saved, which sigreturn restores.
+pub fn set_result_in_context(context: &mut libc::ucontext_t, value: i64) {
+    context.uc_mcontext.regs[0] = value as u64;
+}
+
 /// The register names, for narration.
 pub const INSTRUCTION_POINTER: &str = "pc";
 pub const SYSCALL_NUMBER: &str = "x8";

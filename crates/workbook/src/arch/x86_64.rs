@@ -39,6 +39,12 @@ pub fn instruction_pointer(regs: &Regs) -> u64 {
     regs.rip
 }
 
+/// Sets the result of a call a SIGSYS handler trapped: rax in the context
+/// the kernel saved, which sigreturn restores.
+pub fn set_result_in_context(context: &mut libc::ucontext_t, value: i64) {
+    context.uc_mcontext.gregs[libc::REG_RAX as usize] = value;
+}
+
 /// The register names, for narration.
 pub const INSTRUCTION_POINTER: &str = "rip";
 pub const SYSCALL_NUMBER: &str = "orig_rax";

@@ -28,6 +28,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::ExitCode;
 
 use super::write_raw;
+#[cfg(target_arch = "x86_64")]
 use crate::arch::{compat_syscall, compat_syscall_number};
 
 /// What the modes without a file write.
@@ -169,6 +170,7 @@ fn file_mapping(path: &str, flags: libc::c_int) -> Result<ExitCode, String> {
 
 /// One line through `int 0x80`: the i386 ABI's write (call 4), with a
 /// pointer that fits in ebx's 32 bits.
+#[cfg(target_arch = "x86_64")]
 pub fn int80_write() -> ExitCode {
     const LINE: &[u8] = b"written through int 0x80\n";
     let nr = compat_syscall_number("write").expect("i386 has write") as u32;

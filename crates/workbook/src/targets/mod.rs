@@ -17,6 +17,7 @@ mod io_uring;
 mod late_threads;
 pub mod mailbox;
 mod mapped_writes;
+#[cfg(target_arch = "x86_64")]
 pub mod numbers;
 pub mod opens;
 pub mod overhead;
@@ -100,6 +101,9 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "sigsys" => sigsys::sigsys(),
         "forbidden" => seccomp::forbidden(),
         "forbidden-thread" => seccomp::forbidden_thread(),
+        #[cfg(not(target_arch = "x86_64"))]
+        name @ ("bypass" | "int80-write" | "int80-thread" | "odd-numbers") => x86_64_only(name),
+        #[cfg(target_arch = "x86_64")]
         "bypass" => seccomp::bypass(&std::env::args().nth(1).unwrap_or_default()),
         "spin" => overhead::spin(std::env::args().nth(1).as_deref()),
         "buffer" => overhead::buffer(),
@@ -139,12 +143,15 @@ pub fn run_if_requested() -> Option<ExitCode> {
             std::env::args().nth(1).as_deref(),
             std::env::args().nth(2).as_deref(),
         ),
+        #[cfg(target_arch = "x86_64")]
         "int80-write" => mapped_writes::int80_write(),
         "own-filter" => own_filter::own_filter(),
+        #[cfg(target_arch = "x86_64")]
         "odd-numbers" => numbers::odd_numbers(),
         "new-mount" => past_the_list::new_mount(std::env::args().nth(1).as_deref()),
         "io-uring-setup" => past_the_list::io_uring_setup(),
         "io-uring" => io_uring::io_uring(std::env::args().nth(1).as_deref()),
+        #[cfg(target_arch = "x86_64")]
         "int80-thread" => past_the_list::int80_thread(),
         "late-threads" => late_threads::late_threads(std::env::args().nth(1).as_deref()),
         "opens" => opens::opens(std::env::args().nth(1).as_deref()),
@@ -155,6 +162,32 @@ pub fn run_if_requested() -> Option<ExitCode> {
         }
     };
     Some(code)
+}
+
+/// The number of a call that x86_64 keeps from the old days (open, creat,
+/// mkdir, mknod, symlink, link): arm64's table, the generic one, has only
+/// their `*at` successors, so there the target says so.
+pub(super) fn legacy_call(name: &str) -> Result<libc::c_long, String> {
+    crate::names::syscall_number(name)
+        .map(|nr| nr as libc::c_long)
+        .ok_or_else(|| {
+            format!(
+                "{name}: no such syscall on {}: its table has only the *at calls",
+                crate::arch::NAME
+            )
+        })
+}
+
+/// A target whose lesson is an x86_64 ABI (`int 0x80`, x32): elsewhere it
+/// says so, and exits 2.
+#[cfg(not(target_arch = "x86_64"))]
+fn x86_64_only(name: &str) -> ExitCode {
+    eprintln!(
+        "target {name}: x86_64 only: {} has no int 0x80 and no x32 (its 32-bit ABI is AArch32 code's, \
+         which this workbook doesn't build)",
+        crate::arch::NAME
+    );
+    ExitCode::from(2)
 }
 
 /// Executing /proc/self/exe names the process "exe"; ps and /proc/PID/comm

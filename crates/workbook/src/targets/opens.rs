@@ -108,9 +108,9 @@ fn open_call(
     // openat2 an open_how of the size given), and writes no memory of ours.
     let ret = unsafe {
         match call {
-            "open" => libc::syscall(libc::SYS_open, path, flags, mode),
+            "open" => libc::syscall(super::legacy_call("open")?, path, flags, mode),
             "openat" => libc::syscall(libc::SYS_openat, dirfd, path, flags, mode),
-            "creat" => libc::syscall(libc::SYS_creat, path, mode),
+            "creat" => libc::syscall(super::legacy_call("creat")?, path, mode),
             "openat2" => libc::syscall(
                 libc::SYS_openat2,
                 dirfd,

@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+#[cfg(target_arch = "x86_64")]
 use crate::arch::{compat_syscall, compat_syscall_number};
 
 // From <linux/mount.h>; spelt out here because libc exposes them only in
@@ -199,6 +200,7 @@ pub fn io_uring_setup() -> ExitCode {
 /// main thread waits until that thread is gone (or has returned), then
 /// says it is still here and exits 0. Under a filter whose answer to a
 /// foreign architecture kills only the calling thread, that line appears.
+#[cfg(target_arch = "x86_64")]
 pub fn int80_thread() -> ExitCode {
     let nr = compat_syscall_number("getpid").expect("i386 has getpid") as u32;
     // Not join(): a thread killed by seccomp never returns from the call.

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[cfg(target_arch = "x86_64")]
 use crate::arch::{compat_syscall, compat_syscall_number, X32_SYSCALL_BIT};
 
 /// Four threads asleep, then setgid(getgid()) in the main thread. glibc
@@ -58,16 +59,8 @@ pub fn kill_children(rounds: Option<&str>) -> ExitCode {
 /// getppid, dup and socket through each ABI, one line each with what the
 /// kernel answered: a tracer that blocks `socket` should stop the 64-bit,
 /// the 32-bit (number 359) and the x32 socket, and nothing else.
+#[cfg(target_arch = "x86_64")]
 pub fn abis() -> ExitCode {
-    let native = |nr: libc::c_long, a: libc::c_long, b: libc::c_long| -> i64 {
-        // SAFETY: getppid, dup and socket take plain integers.
-        let ret = unsafe { libc::syscall(nr, a, b, 0) };
-        if ret < 0 {
-            -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-        } else {
-            ret
-        }
-    };
     let i386 = |name: &str, args: [u32; 5]| -> i64 {
         let nr = compat_syscall_number(name).expect("i386 has the call") as u32;
         i64::from(compat_syscall(nr, args))
@@ -96,7 +89,43 @@ pub fn abis() -> ExitCode {
             native(x32(libc::SYS_socket), unix as _, stream as _),
         ),
     ];
-    for (what, ret) in results {
+    report(&results);
+    ExitCode::SUCCESS
+}
+
+/// arm64's `abis`: the three calls through its one ABI for 64-bit code.
+/// `int 0x80` and x32 are x86_64's; a 64-bit arm64 process can't reach
+/// the 32-bit ABI (AArch32 code's), so those lines say so.
+#[cfg(target_arch = "aarch64")]
+pub fn abis() -> ExitCode {
+    let (unix, stream) = (libc::AF_UNIX, libc::SOCK_STREAM);
+    let results = [
+        ("getppid, aarch64", native(libc::SYS_getppid, 0, 0)),
+        (
+            "socket, aarch64",
+            native(libc::SYS_socket, unix as _, stream as _),
+        ),
+        ("dup, aarch64", native(libc::SYS_dup, 1, 0)),
+    ];
+    report(&results);
+    println!("target: int 0x80, x32: x86_64 only");
+    ExitCode::SUCCESS
+}
+
+/// A call through syscall(2): its result, or -errno.
+fn native(nr: libc::c_long, a: libc::c_long, b: libc::c_long) -> i64 {
+    // SAFETY: getppid, dup and socket take plain integers.
+    let ret = unsafe { libc::syscall(nr, a, b, 0) };
+    if ret < 0 {
+        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        ret
+    }
+}
+
+/// One line per call, with what the kernel answered.
+fn report(results: &[(&str, i64)]) {
+    for &(what, ret) in results {
         let answer = if ret < 0 {
             std::io::Error::from_raw_os_error(-ret as i32).to_string()
         } else {
@@ -104,7 +133,6 @@ pub fn abis() -> ExitCode {
         };
         println!("target: {what}: {answer}");
     }
-    ExitCode::SUCCESS
 }
 
 /// clone(CLONE_PARENT): the child is our parent's child, a sibling, and

@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+#[cfg(target_arch = "x86_64")]
 use crate::arch::{compat_syscall, compat_syscall_number, X32_SYSCALL_BIT};
 
 /// get_mempolicy(NULL, NULL, 0, NULL, 0) asks for nothing and harms
@@ -70,6 +71,7 @@ pub fn forbidden() -> ExitCode {
 /// What the forbidden call's result says about the filter. ENOSYS means
 /// the filter let it pass, and the kernel has no such ABI; EPERM is the
 /// filter's `--action errno`.
+#[cfg(target_arch = "x86_64")]
 fn verdict(result: Result<i64, i32>) -> String {
     match result {
         Ok(value) => format!("it ran and returned {value}: the filter let it through"),
@@ -85,6 +87,7 @@ fn verdict(result: Result<i64, i32>) -> String {
 
 /// The forbidden call by another door: `int 0x80` with the i386 number,
 /// or the x86_64 number with the x32 bit set.
+#[cfg(target_arch = "x86_64")]
 pub fn bypass(abi: &str) -> ExitCode {
     match abi {
         "i386" => {

@@ -129,14 +129,14 @@ extern "C" fn on_sigsys(_: libc::c_int, info: *mut libc::siginfo_t, context: *mu
         .number(info.call_addr as u64, 16)
         .text(b"; setting its result to -ENOSYS\n");
     line.write();
-    // The kernel skipped the call and left rax as it was at entry: the
-    // syscall number. Whatever rax holds when the handler returns is what
+    // The kernel skipped the call and left rax (x0 on arm64) as it was at
+    // entry. Whatever that register holds when the handler returns is what
     // the call returns, so the handler decides the result.
     // SAFETY: the third argument of an SA_SIGINFO handler is the
     // ucontext_t the kernel saved on the stack, restored by sigreturn.
     unsafe {
         let context = &mut *context.cast::<libc::ucontext_t>();
-        context.uc_mcontext.gregs[libc::REG_RAX as usize] = TRAPPED_RESULT;
+        crate::arch::set_result_in_context(context, TRAPPED_RESULT);
     }
 }
 

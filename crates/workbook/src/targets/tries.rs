@@ -72,15 +72,15 @@ fn make(call: &str, path: &CString, existing: &CString) -> Result<(i64, i32), St
     // writes no memory of ours.
     let ret = unsafe {
         match call {
-            "mkdir" => libc::syscall(libc::SYS_mkdir, p, 0o755),
+            "mkdir" => libc::syscall(super::legacy_call("mkdir")?, p, 0o755),
             "mkdirat" => libc::syscall(libc::SYS_mkdirat, at, p, 0o755),
-            "mknod" => libc::syscall(libc::SYS_mknod, p, fifo, 0),
+            "mknod" => libc::syscall(super::legacy_call("mknod")?, p, fifo, 0),
             "mknodat" => libc::syscall(libc::SYS_mknodat, at, p, fifo, 0),
-            "symlink" => libc::syscall(libc::SYS_symlink, e, p),
+            "symlink" => libc::syscall(super::legacy_call("symlink")?, e, p),
             "symlinkat" => libc::syscall(libc::SYS_symlinkat, e, at, p),
-            "link" => libc::syscall(libc::SYS_link, e, p),
+            "link" => libc::syscall(super::legacy_call("link")?, e, p),
             "linkat" => libc::syscall(libc::SYS_linkat, at, e, at, p, 0),
-            "creat" => libc::syscall(libc::SYS_creat, p, 0o600),
+            "creat" => libc::syscall(super::legacy_call("creat")?, p, 0o600),
             other => return Err(format!("no call named {other} here")),
         }
     };
