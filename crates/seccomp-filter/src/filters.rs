@@ -5,7 +5,9 @@ use libc::{
     BPF_ABS, BPF_ALU, BPF_DIV, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_MEM, BPF_MISC,
     BPF_MOD, BPF_MUL, BPF_RET, BPF_ST, BPF_SUB, BPF_TAX, BPF_W, BPF_X,
 };
-use workbook::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
+#[cfg(target_arch = "x86_64")]
+use workbook::arch::X32_SYSCALL_BIT;
+use workbook::arch::{AUDIT_ARCH, AUDIT_ARCH_NAME};
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 use workbook::names::{syscall_name, syscall_number};
 use workbook::seccomp::{listed, load, ret, ARCH, NR};
@@ -45,10 +47,31 @@ impl Action {
     }
 }
 
+/// The forbidden calls' numbers on the running architecture: the slide's
+/// are x86_64's, and mean other calls elsewhere (x86_64's get_mempolicy,
+/// 239, is move_pages on arm64).
 fn numbers() -> Vec<u64> {
     FORBIDDEN
         .iter()
-        .map(|name| syscall_number(name).expect("the lecture's syscalls exist on x86_64"))
+        .map(|name| syscall_number(name).expect("the lecture's syscalls exist on x86_64 and arm64"))
+        .collect()
+}
+
+/// One line per forbidden call: its number here, and what the slide's
+/// x86_64 number of it would mean here.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn numbers_here() -> Vec<String> {
+    FORBIDDEN
+        .iter()
+        .zip(numbers())
+        .map(|(name, here)| {
+            let x86_64 = workbook::names::x86_64_syscall_number(name).unwrap_or(0);
+            format!(
+                "{name}: {here} on {}; its x86_64 number, {x86_64}, is {} here",
+                workbook::arch::NAME,
+                syscall_name(x86_64)
+            )
+        })
         .collect()
 }
 
@@ -66,6 +89,7 @@ pub fn lecture(action: Action) -> Vec<sock_filter> {
 /// through the x86_64 ABI (not `int 0x80`), and not carry the x32 bit.
 /// A kill kills the whole process: a thread killed alone may leave the
 /// rest of the program waiting for it, or holding its half-done work.
+#[cfg(target_arch = "x86_64")]
 pub fn hardened(action: Action) -> Vec<sock_filter> {
     let action = match action {
         Action::KillThread => Action::KillProcess,
@@ -88,6 +112,26 @@ pub fn hardened(action: Action) -> Vec<sock_filter> {
     program
 }
 // ANCHOR_END: hardened
+
+// ANCHOR: hardened_aarch64
+/// arm64's `hardened`: the arch check alone, since arm64 has no x32 bit.
+/// (Calls from AArch32 code carry AUDIT_ARCH_ARM, and are killed by it.)
+#[cfg(target_arch = "aarch64")]
+pub fn hardened(action: Action) -> Vec<sock_filter> {
+    let action = match action {
+        Action::KillThread => Action::KillProcess,
+        other => other,
+    };
+    let mut program = vec![
+        load(ARCH),
+        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
+        ret(libc::SECCOMP_RET_KILL_PROCESS),
+        load(NR),
+    ];
+    program.extend(listed(&numbers(), action.ret()));
+    program
+}
+// ANCHOR_END: hardened_aarch64
 
 // ANCHOR: modulo
 /// Kills syscall numbers that end in 999 — none do, so it is harmless —
@@ -207,8 +251,9 @@ fn instruction(
         };
         let comment = match *loaded {
             Some(NR) if code & 0xf0 == BPF_JEQ => Some(syscall_name(u64::from(k))),
+            #[cfg(target_arch = "x86_64")]
             Some(NR) if k == X32_SYSCALL_BIT as u32 => Some("the x32 bit".to_string()),
-            Some(ARCH) if k == AUDIT_ARCH => Some("AUDIT_ARCH_X86_64".to_string()),
+            Some(ARCH) if k == AUDIT_ARCH => Some(AUDIT_ARCH_NAME.to_string()),
             _ => None,
         };
         let operand = if k > 0xffff {

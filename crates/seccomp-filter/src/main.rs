@@ -75,11 +75,34 @@ fn run() -> Result<ExitCode> {
     why_not_mod()?;
     section("why NO_NEW_PRIVS");
     why_no_new_privs()?;
-    section("the 32-bit ABI: int 0x80, i386 syscall numbers");
-    run_under(&filter, &Program::builtin("bypass", &["i386"]))?;
-    section("the x32 ABI: the number with bit 30 set");
-    run_under(&filter, &Program::builtin("bypass", &["x32"]))?;
+    other_abis(&filter)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The forbidden call through the other doors x86_64 has.
+#[cfg(target_arch = "x86_64")]
+fn other_abis(filter: &[sock_filter]) -> Result<()> {
+    section("the 32-bit ABI: int 0x80, i386 syscall numbers");
+    run_under(filter, &Program::builtin("bypass", &["i386"]))?;
+    section("the x32 ABI: the number with bit 30 set");
+    run_under(filter, &Program::builtin("bypass", &["x32"]))?;
+    Ok(())
+}
+
+/// arm64 has neither `int 0x80` nor x32; what differs is the numbers.
+#[cfg(not(target_arch = "x86_64"))]
+fn other_abis(_filter: &[sock_filter]) -> Result<()> {
+    section("the numbers are this architecture's");
+    for line in filters::numbers_here() {
+        workbook::narrate!("seccomp-filter: {line}");
+    }
+    section("int 0x80 and x32: x86_64 only");
+    workbook::narrate!(
+        "seccomp-filter: {} has no int 0x80 and no x32; its 32-bit ABI is AArch32 code's \
+         (AUDIT_ARCH_ARM), which --hardened kills",
+        workbook::arch::NAME
+    );
+    Ok(())
 }
 
 fn section(title: &str) {

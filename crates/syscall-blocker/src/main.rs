@@ -211,11 +211,7 @@ fn trace_with_seccomp(
     verbose: bool,
 ) -> Result<u8> {
     let options = Options::PTRACE_O_TRACESECCOMP | FOLLOW_CHILDREN;
-    let filter = seccomp::trace_only(
-        &blocked.numbers(Abi::X86_64),
-        &blocked.numbers(Abi::X32),
-        &blocked.numbers(Abi::I386),
-    );
+    let filter = seccomp::trace_only_each_abi(|abi| blocked.numbers(abi));
     let install = || seccomp::no_new_privs().and_then(|()| seccomp::install(&filter));
     let mut tracees = Tracees::new(spawn_traced_with(program, options, install)?, Resume::Cont);
     let mut printer = show::Printer::new(verbose);
@@ -301,7 +297,7 @@ impl Sent {
 
 /// A blocked execve fails inside our own child, before the program runs.
 fn say_if_never_started(tracees: &Tracees, blocked: &Blocked) {
-    if !tracees.first_execed() && blocked.contains(Abi::X86_64, libc::SYS_execve as u64) {
+    if !tracees.first_execed() && blocked.contains(Abi::NATIVE, libc::SYS_execve as u64) {
         workbook::narrate!(
             "syscall-blocker: the program could not start: execve itself is blocked"
         );
@@ -340,7 +336,7 @@ impl Blocked {
         };
         for name in names {
             let name = syscall_name(parse_syscall("--block", name)?);
-            for abi in [Abi::X86_64, Abi::I386, Abi::X32] {
+            for abi in Abi::ALL {
                 if let Some(nr) = abi.number(&name) {
                     blocked.numbers.insert((abi, nr));
                 }

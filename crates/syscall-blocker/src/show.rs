@@ -46,7 +46,7 @@ impl Printer {
             return;
         }
         self.close_open_line();
-        let mode = self.modes.entry(pid).or_insert(Abi::X86_64);
+        let mode = self.modes.entry(pid).or_insert(Abi::NATIVE);
         if *mode != call.abi {
             *mode = call.abi;
             line(&format!(
@@ -201,7 +201,7 @@ fn entry_arguments(pid: Pid, call: &Call) -> String {
         Ok(bytes) if addr != 0 => quoted(&bytes, SHOWN_BYTES),
         _ => format!("{addr:#x}"),
     };
-    if call.abi != Abi::X86_64 {
+    if call.abi != Abi::NATIVE {
         return raw(&a[..argument_count(&name)]);
     }
     match name.as_str() {
@@ -223,7 +223,7 @@ fn entry_arguments(pid: Pid, call: &Call) -> String {
 /// What only the result makes known: the bytes a read(2) brought in.
 fn exit_arguments(pid: Pid, call: &Call, ret: i64) -> String {
     let a = call.args;
-    if call.abi == Abi::X86_64 && call.abi.name(call.nr) == "read" {
+    if call.abi == Abi::NATIVE && call.abi.name(call.nr) == "read" {
         let shown = match read_bytes(pid, a[1], (ret.max(0) as usize).min(SHOWN_BYTES + 1)) {
             Ok(bytes) if ret >= 0 => quoted(&bytes, SHOWN_BYTES),
             _ => format!("{:#x}", a[1]),

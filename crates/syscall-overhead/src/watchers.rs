@@ -228,7 +228,7 @@ pub fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
 fn ret_trace(n: u64) -> Result<u64> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let options = Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_TRACEEXEC;
-    let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64], &[], &[]);
+    let filter = seccomp::trace_only_native(&[NEVER_CALLED_NR as u64]);
     let guard = spawn_traced_with(&spin(n), options, || {
         stdout_to(&write_end)?;
         seccomp::no_new_privs()?;
@@ -310,7 +310,7 @@ pub fn count_stops(watcher: Watcher, command: &[OsString]) -> Result<ExitCode> {
         }
         Watcher::Seccomp => {
             let options = Options::PTRACE_O_TRACESECCOMP | Options::PTRACE_O_TRACEEXEC;
-            let filter = seccomp::trace_only(&[NEVER_CALLED_NR as u64], &[], &[]);
+            let filter = seccomp::trace_only_native(&[NEVER_CALLED_NR as u64]);
             let guard = spawn_traced_with(&program, options, || {
                 seccomp::no_new_privs()?;
                 seccomp::install(&filter)

@@ -23,6 +23,14 @@ pub fn syscall_number(name: &str) -> Option<u64> {
     name.parse::<Sysno>().ok().map(|sysno| sysno.id() as u64)
 }
 
+/// The number of a syscall on x86_64, the lecture's, whatever this
+/// architecture is: its numbers mean other calls elsewhere.
+pub fn x86_64_syscall_number(name: &str) -> Option<u64> {
+    name.parse::<syscalls::x86_64::Sysno>()
+        .ok()
+        .map(|sysno| sysno.id() as u64)
+}
+
 /// `EPERM (Operation not permitted)`, as strace prints it.
 pub fn errno_name(errno: Errno) -> String {
     format!("{errno:?} ({})", errno.desc())

@@ -52,8 +52,14 @@ const SHOWN: usize = 64;
 /// rewritten this far and reported as partly rewritten.
 const REWRITE_AT_MOST: usize = 16 << 20;
 /// write(2) through `int 0x80`, the i386 ABI (arch/x86/entry/syscalls/
-/// syscall_32.tbl); through `syscall` it is 1, libc::SYS_write.
-const I386_WRITE: u64 = 4;
+/// syscall_32.tbl); through `syscall` it is 1, libc::SYS_write. On arm64
+/// the 32-bit ABI is AArch32 code's, whose write is 4 as well
+/// (arch/arm/tools/syscall.tbl).
+const COMPAT_WRITE: u64 = 4;
+#[cfg(target_arch = "x86_64")]
+const COMPAT_VIA: &str = " via int 0x80 (i386 ABI)";
+#[cfg(target_arch = "aarch64")]
+const COMPAT_VIA: &str = " from AArch32 code (arm ABI)";
 /// Narration goes to stderr, one line per event, under the demo's name.
 macro_rules! say {
     ($($arg:tt)*) => { workbook::narrate!("write-rewriter: {}", format_args!($($arg)*)) };
@@ -120,8 +126,9 @@ fn run() -> Result<ExitCode> {
 /// alone: most kernels are built without x32.
 fn is_write(nr: u64, abi: Abi) -> bool {
     match abi {
-        Abi::X86_64 => nr == libc::SYS_write as u64,
-        Abi::I386 => nr == I386_WRITE,
+        Abi::NATIVE => nr == libc::SYS_write as u64,
+        Abi::COMPAT => nr == COMPAT_WRITE,
+        #[cfg(target_arch = "x86_64")]
         Abi::X32 => false,
     }
 }
@@ -136,11 +143,8 @@ fn rewrite_write(pid: Pid, abi: Abi, args: [u64; 6], peek: bool, started: bool) 
     let (args, via) = match abi {
         // The i386 ABI passes 32-bit values in ebx, ecx, edx; the kernel
         // ignores the registers' upper halves, and so do we.
-        Abi::I386 => (
-            args.map(|arg| arg & 0xffff_ffff),
-            " via int 0x80 (i386 ABI)",
-        ),
-        Abi::X86_64 | Abi::X32 => (args, ""),
+        Abi::COMPAT => (args.map(|arg| arg & 0xffff_ffff), COMPAT_VIA),
+        _ => (args, ""),
     };
     let (fd, base, len) = (args[0] as i32, args[1] as usize, args[2] as usize);
     say!("[pid {pid}] SYS_write({fd}, len {len}){via}: base={base:#x}");

@@ -56,10 +56,10 @@ fn run() -> Result<ExitCode> {
     let program = args.command.program("writes")?;
     say!("tracing {}; ROT13 on fd {}", program.label, args.rot13);
     let code = trace_syscall_entries(&program, |entry| {
-        // Only the x86_64 ABI: through int 0x80 the numbers, and the
-        // iovec's layout, are the i386 ones. Nothing the demo's own child
+        // Only the 64-bit ABI: through int 0x80 (AArch32 code on arm64)
+        // the numbers, and the iovec's layout, are the 32-bit ones. Nothing the demo's own child
         // writes before its execve is the program's.
-        if entry.abi == Abi::X86_64 && entry.execed {
+        if entry.abi == Abi::NATIVE && entry.execed {
             rot13_at_entry(entry.pid, entry.nr, entry.args, args.rot13);
         }
         Ok(())

@@ -163,6 +163,9 @@ impl Abi {
     /// The ABI of this architecture's 64-bit programs.
     pub const NATIVE: Abi = Abi::Aarch64;
 
+    /// The 32-bit ABI: AArch32 code's.
+    pub const COMPAT: Abi = Abi::Arm;
+
     /// Every ABI a process may call through here.
     pub const ALL: [Abi; 2] = [Abi::Aarch64, Abi::Arm];
 

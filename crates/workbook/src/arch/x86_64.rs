@@ -143,6 +143,9 @@ impl Abi {
     /// instruction.
     pub const NATIVE: Abi = Abi::X86_64;
 
+    /// The 32-bit ABI: `int 0x80`.
+    pub const COMPAT: Abi = Abi::I386;
+
     /// Every ABI a process may call through here.
     pub const ALL: [Abi; 3] = [Abi::X86_64, Abi::I386, Abi::X32];
 
