@@ -116,7 +116,8 @@ fn timed(
 /// -TRAP is SI_USER: those are the program's.
 fn is_step_trap(pid: Pid) -> Result<bool> {
     let info = unless_gone(ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid))?;
-    Ok(info.is_some_and(|info| info.si_code > 0 && info.si_code != libc::SI_KERNEL))
+    Ok(info
+        .is_some_and(|info| info.si_code > 0 && info.si_code != workbook::arch::BREAKPOINT_SI_CODE))
 }
 
 /// The program again, under PTRACE_SYSCALL from its execve to its exit:

@@ -12,7 +12,7 @@ use breakpoint::int3::{self, single_step};
 use breakpoint::symbols::{self, Image};
 use nix::sys::ptrace;
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT_LENGTH};
+use workbook::arch::{self, BREAKPOINT_NAME, BREAKPOINT_SI_CODE, PAST_THE_BREAKPOINT};
 use workbook::gone::{gone_if_killed, unless_gone, OrGone};
 use workbook::memory;
 use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
@@ -34,7 +34,7 @@ struct Breakpoint {
     /// As the user named it: `target_fn`, or `0x401136`.
     name: String,
     /// The byte the 0xCC replaced.
-    original: u8,
+    original: int3::Original,
     hits: u64,
     /// For `<symbol+offset>` labels in the listing.
     symbol: Option<String>,
@@ -69,7 +69,7 @@ pub struct Debugger {
     /// The process whose text holds the breakpoints (its first execve).
     leader: Option<Pid>,
     /// The temporary breakpoint at the entry point, and its original byte.
-    entry: Option<(u64, u8)>,
+    entry: Option<(u64, int3::Original)>,
     breakpoints: BTreeMap<u64, Breakpoint>,
     step: Option<StepOver>,
     /// Threads that hit a breakpoint during a step-over: theirs come next.
@@ -267,7 +267,7 @@ impl Debugger {
             Some(false) => {}
         }
         say!(
-            "entry point e_entry {:#x} + base = {entry:#x}: an int3 there first, \
+            "entry point e_entry {:#x} + base = {entry:#x}: an {BREAKPOINT_NAME} there first, \
              where the program's own code starts",
             image.entry
         );
@@ -290,20 +290,20 @@ impl Debugger {
         if let Some(step) = &self.step {
             if step.pid == pid && step.lifted {
                 // The kernel's own trap after one instruction (si_code > 0).
-                if info.si_code > 0 && info.si_code != libc::SI_KERNEL {
+                if info.si_code > 0 && info.si_code != BREAKPOINT_SI_CODE {
                     return self.step_done(pid);
                 }
                 return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
             }
         }
-        if info.si_code != libc::SI_KERNEL {
+        if info.si_code != BREAKPOINT_SI_CODE {
             // kill -TRAP, raise(SIGTRAP): the program's signal.
             return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
         }
         let Some(regs) = unless_gone(arch::read_regs(pid))? else {
             return Ok(Next::Nothing);
         };
-        let address = arch::instruction_pointer(&regs).wrapping_sub(BREAKPOINT_LENGTH);
+        let address = arch::instruction_pointer(&regs).wrapping_sub(PAST_THE_BREAKPOINT);
         if let Some((entry, original)) = self.entry {
             if address == entry && Some(pid) == self.leader {
                 return self.reached_entry(pid, entry, original);
@@ -351,7 +351,7 @@ impl Debugger {
 /// `int3::plant`, and when `explain`, what it did: the word as
 /// PTRACE_PEEKTEXT read it and as PTRACE_POKETEXT wrote it back. Returns
 /// the byte the 0xCC replaced.
-fn plant(pid: Pid, address: u64, explain: bool) -> Result<u8> {
+fn plant(pid: Pid, address: u64, explain: bool) -> Result<int3::Original> {
     let planted = int3::plant(pid, address)?;
     if explain {
         say!(
@@ -367,11 +367,12 @@ fn plant(pid: Pid, address: u64, explain: bool) -> Result<u8> {
 }
 
 /// `int3::unplant`, and when `explain`, the word it wrote.
-fn unplant(pid: Pid, address: u64, original: u8, explain: bool) -> Result<()> {
+fn unplant(pid: Pid, address: u64, original: int3::Original, explain: bool) -> Result<()> {
     let restored = int3::unplant(pid, address, original)?;
     if explain {
         say!(
-            "[pid {pid}] PTRACE_POKETEXT {address:#x}, the original byte back: {}",
+            "[pid {pid}] PTRACE_POKETEXT {address:#x}, {} back: {}",
+            show::ORIGINAL,
             show::word_bytes(restored)
         );
     }

@@ -2,13 +2,14 @@
 //! PTRACE_PEEKTEXT/POKETEXT, and step over it at a hit: the original byte
 //! back, rip back over the int3 with PTRACE_PEEKUSER/POKEUSER, one
 //! PTRACE_SINGLESTEP. The debugger (debugger.rs) decides when, and narrates;
-//! these functions only make the requests.
+//! these functions only make the requests. On arm64 the breakpoint is
+//! `BRK #0`, four bytes, and there is no rewind (`workbook::arch`).
 
 use anyhow::Result;
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, AddressType};
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::arch::{self, BREAKPOINT};
 use workbook::gone::{done_if_gone, OrGone};
 use workbook::Sig;
 
@@ -16,10 +17,13 @@ use workbook::Sig;
 /// step over it, and the word as PTRACE_PEEKTEXT read it and as
 /// PTRACE_POKETEXT wrote it (for the tracer to show).
 pub struct Planted {
-    pub original: u8,
+    pub original: Original,
     pub read: i64,
     pub written: i64,
 }
+
+/// The bytes a breakpoint instruction replaces: one for int3, four for BRK.
+pub type Original = [u8; BREAKPOINT.len()];
 
 // ANCHOR: plant
 /// PTRACE_PEEKTEXT the word at `address`, put 0xCC in its first byte (the
@@ -28,8 +32,9 @@ pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
     let word = ptrace::read(pid, address as AddressType)
         .or_gone(&format!("PTRACE_PEEKTEXT at {address:#x}"), pid)?;
     let mut bytes = word.to_le_bytes();
-    let original = bytes[0];
-    bytes[0] = BREAKPOINT;
+    let mut original = Original::default();
+    original.copy_from_slice(&bytes[..BREAKPOINT.len()]);
+    bytes[..BREAKPOINT.len()].copy_from_slice(&BREAKPOINT);
     let patched = i64::from_le_bytes(bytes);
     ptrace::write(pid, address as AddressType, patched)
         .or_gone(&format!("PTRACE_POKETEXT at {address:#x}"), pid)?;
@@ -42,11 +47,11 @@ pub fn plant(pid: Pid, address: u64) -> Result<Planted> {
 
 /// The original byte back in the word at `address`: PEEKTEXT, POKETEXT.
 /// Returns the word written.
-pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
+pub fn unplant(pid: Pid, address: u64, original: Original) -> Result<i64> {
     let word = ptrace::read(pid, address as AddressType)
         .or_gone(&format!("PTRACE_PEEKTEXT at {address:#x}"), pid)?;
     let mut bytes = word.to_le_bytes();
-    bytes[0] = original;
+    bytes[..BREAKPOINT.len()].copy_from_slice(&original);
     let restored = i64::from_le_bytes(bytes);
     ptrace::write(pid, address as AddressType, restored)
         .or_gone(&format!("PTRACE_POKETEXT at {address:#x}"), pid)?;
@@ -55,14 +60,10 @@ pub fn unplant(pid: Pid, address: u64, original: u8) -> Result<i64> {
 // ANCHOR_END: plant
 
 // ANCHOR: step
-/// rip back over the int3, which has run: PTRACE_PEEKUSER the word of rip
-/// in `struct user`, PTRACE_POKEUSER it less one byte. Returns rip as it
-/// was, one past the breakpoint.
+/// rip back over the int3, which has run (arm64: nothing, pc is at the
+/// BRK). Returns the instruction pointer as it was.
 pub fn rewind(pid: Pid) -> Result<u64> {
-    let offset = arch::user_offset_of_instruction_pointer();
-    let rip = arch::peek_user(pid, offset)?;
-    arch::poke_user(pid, offset, rip.wrapping_sub(BREAKPOINT_LENGTH))?;
-    Ok(rip)
+    arch::rewind_over_breakpoint(pid)
 }
 
 /// ptrace(PTRACE_SINGLESTEP, pid, 0, sig): run one instruction, then a

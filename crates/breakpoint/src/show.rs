@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+#[cfg(target_arch = "x86_64")]
 use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
 
 /// Narration goes to stderr, one line per event, under the demo's name.
@@ -18,6 +19,12 @@ pub fn word_bytes(word: i64) -> String {
     format!("{word:016x} (in memory: {})", bytes(&word.to_le_bytes()))
 }
 
+/// What a breakpoint replaced: one byte for int3, four for arm64's BRK.
+pub const ORIGINAL: &str = match workbook::arch::BREAKPOINT.len() {
+    1 => "the original byte",
+    _ => "the original bytes",
+};
+
 pub fn bytes(bytes: &[u8]) -> String {
     bytes
         .iter()
@@ -29,6 +36,7 @@ pub fn bytes(bytes: &[u8]) -> String {
 /// `count` instructions decoded from `code`, which starts at `address`, as
 /// gdb's `x/3i $pc` lists them: AT&T syntax, the current one marked `=>`,
 /// each labelled `<symbol+offset>` when the symbol is known.
+#[cfg(target_arch = "x86_64")]
 pub fn instructions(
     code: &[u8],
     address: u64,
@@ -63,6 +71,34 @@ pub fn instructions(
         };
         let mark = if lines.is_empty() { "=>" } else { "  " };
         lines.push(format!("{mark} {:#x}{label}:\t{text}", instruction.ip()));
+    }
+    lines
+}
+
+/// arm64's `x/3i $pc`, decoded by yaxpeax-arm: every instruction is four
+/// bytes, so the n-th is at `address + 4n`.
+#[cfg(target_arch = "aarch64")]
+pub fn instructions(
+    code: &[u8],
+    address: u64,
+    count: usize,
+    symbol: Option<(&str, u64)>,
+) -> Vec<String> {
+    use yaxpeax_arch::{Decoder, U8Reader};
+    use yaxpeax_arm::armv8::a64::InstDecoder;
+    let decoder = InstDecoder::default();
+    let mut lines = Vec::new();
+    for (word, at) in code.chunks_exact(4).take(count).zip((address..).step_by(4)) {
+        let Ok(instruction) = decoder.decode(&mut U8Reader::new(word)) else {
+            break;
+        };
+        let label = match symbol {
+            Some((name, start)) if at == start => format!(" <{name}>"),
+            Some((name, start)) if at > start => format!(" <{name}+{}>", at - start),
+            _ => String::new(),
+        };
+        let mark = if lines.is_empty() { "=>" } else { "  " };
+        lines.push(format!("{mark} {at:#x}{label}:\t{instruction}"));
     }
     lines
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use breakpoint::int3::{self, single_step};
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT, BREAKPOINT_LENGTH};
+use workbook::arch::{self, BREAKPOINT, PAST_THE_BREAKPOINT};
 use workbook::gone::unless_gone;
 use workbook::{ptrace_cont, Sig};
 
@@ -52,14 +52,20 @@ impl Debugger {
         let rip = arch::instruction_pointer(&regs);
         if explain {
             say!(
-                "[pid {pid}] SIGTRAP; PTRACE_GETSIGINFO: si_signo {} si_code {:#x} ({}): an int3 ran",
+                "[pid {pid}] SIGTRAP; PTRACE_GETSIGINFO: si_signo {} si_code {:#x} ({}): an {} ran",
                 info.si_signo,
                 info.si_code,
                 si_code_name(info.si_code),
+                arch::BREAKPOINT_NAME,
             );
             say!(
-                "[pid {pid}] PTRACE_GETREGS: rip = {rip:#x} = {name} + {BREAKPOINT_LENGTH}: \
-                 the int3 is behind it"
+                "[pid {pid}] PTRACE_GETREGS: {} = {rip:#x} = {name} + {PAST_THE_BREAKPOINT}: {}",
+                arch::INSTRUCTION_POINTER,
+                if PAST_THE_BREAKPOINT > 0 {
+                    "the int3 is behind it"
+                } else {
+                    "at the BRK, which has not run"
+                }
             );
         }
         self.say_hit(pid, hits, &name, address, &regs);
@@ -148,7 +154,8 @@ impl Debugger {
             self.explained_interrupt = true;
             say!(
                 "[pid {pid}] tkill(SIGSTOP) to {stopped} other thread(s): they stop while \
-                 the int3 is out, and get no SIGSTOP"
+                 the {} is out, and get no SIGSTOP",
+                arch::BREAKPOINT_NAME
             );
         }
         Ok(())
@@ -198,6 +205,11 @@ impl Debugger {
             unplant(pid, address, original, explain)?;
             // (2)
             let at = int3::rewind(pid)?;
+            #[cfg(target_arch = "aarch64")]
+            if explain {
+                say!("[pid {pid}] no rewind: pc = {at:#x} = {name}, at the BRK already");
+            }
+            #[cfg(target_arch = "x86_64")]
             if explain {
                 let offset = arch::user_offset_of_instruction_pointer();
                 say!(
@@ -241,7 +253,8 @@ impl Debugger {
             if let Some(regs) = unless_gone(arch::read_regs(pid))? {
                 let rip = arch::instruction_pointer(&regs);
                 say!(
-                    "[pid {pid}] SIGTRAP after one instruction: rip = {rip:#x}, {} further",
+                    "[pid {pid}] SIGTRAP after one instruction: {} = {rip:#x}, {} further",
+                    arch::INSTRUCTION_POINTER,
                     plural(rip.wrapping_sub(step.address), "byte")
                 );
             }
@@ -299,7 +312,7 @@ impl Debugger {
             // Any thread of the process will do: they share the text. They
             // need not be stopped (a vfork parent is not): /proc/PID/mem.
             for other in leader.chain(held).chain(queued).collect::<Vec<_>>() {
-                if write_mem(other, step.address, &[BREAKPOINT]).is_ok() {
+                if write_mem(other, step.address, &BREAKPOINT).is_ok() {
                     break;
                 }
             }
@@ -336,7 +349,9 @@ impl Debugger {
             return;
         };
         for (&at, planted) in self.breakpoints.range(address..address + code.len() as u64) {
-            code[(at - address) as usize] = planted.original;
+            let from = (at - address) as usize;
+            let to = (from + BREAKPOINT.len()).min(code.len());
+            code[from..to].copy_from_slice(&planted.original[..to - from]);
         }
         say!("[pid {pid}] x/3i $pc:");
         for line in show::instructions(&code, address, 3, symbol.map(|s| (s, address))) {
@@ -357,9 +372,11 @@ impl Debugger {
         }
         if self.copies.insert(pid) {
             say!(
-                "[pid {pid}] a forked child ran into the int3 it inherited at {}: \
-                 the original byte is back in its copy (its hits are not counted)",
-                planted.name
+                "[pid {pid}] a forked child ran into the {} it inherited at {}: \
+                 {} is back in its copy (its hits are not counted)",
+                arch::BREAKPOINT_NAME,
+                planted.name,
+                show::ORIGINAL
             );
         }
         Ok(Next::Cont(None))

@@ -88,7 +88,8 @@ impl Debugger {
         say!(
             "{spec} is an IFUNC: its resolver at {address:#x} picks the implementation for \
              this CPU, and in a static program glibc calls it after the entry point, once it \
-             knows the CPU (apply_irel): an int3 there, to see what the program's call returns"
+             knows the CPU (apply_irel): an {} there, to see what the program's call returns",
+            arch::BREAKPOINT_NAME
         );
         let original = plant(pid, address, false)?;
         self.breakpoints.insert(
@@ -118,7 +119,7 @@ impl Debugger {
         let mut resolver = self
             .breakpoints
             .remove(&address)
-            .with_context(|| format!("no int3 of ours at the resolver {address:#x}"))?;
+            .with_context(|| format!("no breakpoint of ours at the resolver {address:#x}"))?;
         unplant(pid, address, resolver.original, false)?;
         int3::rewind(pid)?;
         let specs = std::mem::take(&mut resolver.resolving);
@@ -176,18 +177,16 @@ impl Debugger {
         let mut regs = start;
         let mut deferred = None;
         for _ in 0..MOST {
-            let ours = self
-                .breakpoints
-                .get(&regs.rip)
-                .map(|planted| planted.original);
+            let at = arch::instruction_pointer(&regs);
+            let ours = self.breakpoints.get(&at).map(|planted| planted.original);
             if let Some(original) = ours {
-                int3::unplant(pid, regs.rip, original)?;
+                int3::unplant(pid, at, original)?;
             }
             int3::single_step(pid, None)?;
             let status = waitpid(pid, Some(WaitPidFlag::__WALL))
                 .with_context(|| format!("waitpid for pid {pid}"))?;
             if ours.is_some() {
-                int3::plant(pid, regs.rip)?;
+                int3::plant(pid, at)?;
             }
             match status {
                 WaitStatus::Stopped(_, nix::sys::signal::Signal::SIGTRAP) => {}
@@ -199,17 +198,17 @@ impl Debugger {
                 WaitStatus::PtraceEvent(..) => {}
                 other => bail!(
                     "pid {pid} ended in the function at {:#x}: {other:?}",
-                    start.rip
+                    arch::instruction_pointer(&start)
                 ),
             }
             regs = arch::read_regs(pid)?;
-            if regs.rsp > start.rsp {
-                return Ok((regs.rax, deferred));
+            if arch::has_returned(&start, &regs) {
+                return Ok((arch::function_result(&regs), deferred));
             }
         }
         bail!(
             "pid {pid}: the function at {:#x} did not return within {MOST} instructions",
-            start.rip
+            arch::instruction_pointer(&start)
         )
     }
 }
@@ -261,23 +260,8 @@ pub fn call_resolver(pid: Pid, resolver: u64, return_to: u64) -> Result<u64> {
 }
 
 fn call(pid: Pid, saved: arch::Regs, resolver: u64, return_to: u64) -> Result<u64> {
-    // Below the red zone (128 bytes), 16-aligned before the call pushes
-    // its return address, as the ABI wants at a function's first
-    // instruction (rsp + 8 a multiple of 16).
-    let rsp = ((saved.rsp - 512) & !0xf) - 8;
-    ptrace::write(pid, rsp as ptrace::AddressType, return_to as i64).or_gone(
-        &format!("PTRACE_POKEDATA of the return address at {rsp:#x}"),
-        pid,
-    )?;
-    let mut regs = saved;
-    regs.rsp = rsp;
-    regs.rip = resolver;
-    // glibc's x86_64 resolvers take no argument; gdb passes AT_HWCAP, which
-    // other architectures' read. rax 0: no vector registers in a varargs call.
-    regs.rdi = 0;
-    regs.rax = 0;
-    // The kernel would restart an interrupted syscall at rip - 2.
-    regs.orig_rax = u64::MAX;
+    // The call's registers, and on x86_64 its return address pushed.
+    let regs = arch::call_from(pid, &saved, resolver, return_to)?;
     arch::write_regs(pid, regs)?;
     ptrace::cont(pid, None).or_gone("PTRACE_CONT", pid)?;
     match waitpid(pid, Some(WaitPidFlag::__WALL))
@@ -290,11 +274,11 @@ fn call(pid: Pid, saved: arch::Regs, resolver: u64, return_to: u64) -> Result<u6
         other => bail!("pid {pid} ended in the IFUNC resolver at {resolver:#x}: {other:?}"),
     }
     let after = arch::read_regs(pid)?;
-    if after.rip != return_to + 1 {
+    let at = arch::instruction_pointer(&after);
+    if at != return_to + arch::PAST_THE_BREAKPOINT {
         bail!(
-            "pid {pid} stopped at {:#x} in the IFUNC resolver at {resolver:#x}, not on its return",
-            after.rip
+            "pid {pid} stopped at {at:#x} in the IFUNC resolver at {resolver:#x}, not on its return"
         );
     }
-    Ok(after.rax)
+    Ok(arch::function_result(&after))
 }

@@ -167,7 +167,12 @@ impl Debugger {
     /// and plant it (an IFUNC's resolver gets an int3, for the program's
     /// own call of it), then take the temporary int3 out. What is nowhere
     /// yet is pending, as in gdb, until a library that has it is loaded.
-    pub(super) fn reached_entry(&mut self, pid: Pid, entry: u64, original: u8) -> Result<Next> {
+    pub(super) fn reached_entry(
+        &mut self,
+        pid: Pid,
+        entry: u64,
+        original: breakpoint::int3::Original,
+    ) -> Result<Next> {
         self.entry = None;
         if unless_gone(int3::rewind(pid))?.is_none() {
             return Ok(Next::Nothing);

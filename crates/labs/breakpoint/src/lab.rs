@@ -27,7 +27,7 @@ use workbook::gone::OrGone;
 /// its 0xCC replaced.
 pub struct ReturnBreakpoint {
     pub address: u64,
-    pub original: u8,
+    pub original: int3::Original,
 }
 
 /// Called at the hit of the int3 at the function's entry: the `call`

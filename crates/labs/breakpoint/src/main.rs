@@ -81,7 +81,7 @@ struct Finisher {
     pid: Pid,
     function: String,
     /// The function's address and the byte our int3 replaced there.
-    entry: Option<(u64, u8)>,
+    entry: Option<(u64, int3::Original)>,
     /// The return breakpoint of the call under way (from `lab::at_entry`).
     pending: Option<ReturnBreakpoint>,
     calls: u64,
@@ -159,7 +159,7 @@ impl Finisher {
     fn trap(&mut self) -> Result<Option<Sig>> {
         let pid = self.pid;
         let regs = arch::read_regs(pid)?;
-        let at = arch::instruction_pointer(&regs).wrapping_sub(arch::BREAKPOINT_LENGTH);
+        let at = arch::instruction_pointer(&regs).wrapping_sub(arch::PAST_THE_BREAKPOINT);
         if let Some((entry, original)) = self.entry.filter(|&(entry, _)| entry == at) {
             self.calls += 1;
             let [first, ..] = arch::function_args(&regs);
@@ -201,7 +201,7 @@ impl Finisher {
 
     /// Over the int3 at the entry, as the demo steps: the original byte
     /// back, rip back over the int3, one PTRACE_SINGLESTEP, the 0xCC again.
-    fn step_over(&mut self, entry: u64, original: u8) -> Result<()> {
+    fn step_over(&mut self, entry: u64, original: int3::Original) -> Result<()> {
         let pid = self.pid;
         int3::unplant(pid, entry, original)?;
         int3::rewind(pid)?;

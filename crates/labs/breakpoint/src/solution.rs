@@ -13,7 +13,7 @@ use workbook::gone::OrGone;
 /// its 0xCC replaced.
 pub struct ReturnBreakpoint {
     pub address: u64,
-    pub original: u8,
+    pub original: int3::Original,
 }
 
 /// At the entry, before the function's first instruction has run, rsp

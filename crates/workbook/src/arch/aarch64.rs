@@ -226,10 +226,23 @@ impl Abi {
 /// kernel turns it into a SIGTRAP with si_code TRAP_BRKPT.
 pub const BREAKPOINT: [u8; 4] = 0xd420_0000_u32.to_le_bytes();
 
+/// The breakpoint instruction, as the narration names it.
+pub const BREAKPOINT_NAME: &str = "BRK #0";
+
 /// How far the instruction pointer has moved past the breakpoint's address
 /// when the trap is reported: BRK is an exception taken before it runs, so
 /// pc is still at it, and there is nothing to rewind.
 pub const PAST_THE_BREAKPOINT: u64 = 0;
+
+/// The si_code of the SIGTRAP a BRK raises: TRAP_BRKPT. A single step's
+/// is TRAP_TRACE.
+pub const BREAKPOINT_SI_CODE: i32 = 1;
+
+/// Nothing to rewind: pc is at the BRK already (x86_64 moves rip back
+/// over its int3 here). Returns pc.
+pub fn rewind_over_breakpoint(pid: Pid) -> Result<u64> {
+    read_regs(pid).map(|regs| regs.general.pc)
+}
 // ANCHOR_END: breakpoint
 
 /// The registers of a function's first three integer arguments, by the
@@ -247,10 +260,35 @@ pub fn set_first_function_arg(regs: &mut Regs, value: u64) {
     regs.general.regs[0] = value;
 }
 
-/// The link register, x30: where a function returns to, set by the `bl`
-/// that called it (x86_64 keeps that address on the stack).
-pub fn return_address(regs: &Regs) -> u64 {
-    regs.general.regs[30]
+// ANCHOR: call
+/// The registers for a call of `function`, with no argument, from a thread
+/// stopped with `saved`, that returns to `return_to`: arm64's `bl` puts the
+/// return address in the link register, x30, not on the stack, so nothing
+/// is written to memory; sp goes below the stack in use, 16-aligned as
+/// AAPCS64 wants. (glibc's arm64 resolvers of its own functions read the
+/// loader's CPU features, as x86_64's do; x0 and x1 are 0.)
+pub fn call_from(_pid: Pid, saved: &Regs, function: u64, return_to: u64) -> Result<Regs> {
+    let mut regs = *saved;
+    regs.general.sp = (saved.general.sp - 512) & !0xf;
+    regs.general.pc = function;
+    regs.general.regs[30] = return_to;
+    regs.general.regs[0] = 0;
+    regs.general.regs[1] = 0;
+    // No syscall to restart when this thread goes on.
+    regs.syscall = -1;
+    Ok(regs)
+}
+
+/// Whether a function that started with `start` has returned: `ret`
+/// jumped to the link register it was called with, and sp is back.
+pub fn has_returned(start: &Regs, now: &Regs) -> bool {
+    now.general.pc == start.general.regs[30] && now.general.sp >= start.general.sp
+}
+// ANCHOR_END: call
+
+/// What a function returned, in x0.
+pub fn function_result(regs: &Regs) -> u64 {
+    regs.general.regs[0]
 }
 
 #[cfg(test)]
