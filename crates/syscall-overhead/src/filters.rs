@@ -22,7 +22,8 @@ pub fn lecture_filter() -> Vec<sock_filter> {
     filter
 }
 
-/// 299 numbers that are no syscall at all (x86_64 has fewer than 500):
+/// 299 numbers that are no syscall at all (x86_64 and arm64 have fewer
+/// than 500):
 /// rules that never match anything the target does, only cost time.
 pub fn decoys() -> Vec<u64> {
     (1000..1299).collect()

@@ -103,10 +103,11 @@ pub fn ptrace_syscall(pid: Pid, signal: Option<Sig>) -> Result<()> {
 
 /// ptrace(PTRACE_SYSEMU, pid, 0, sig): run to the next syscall entry,
 /// delivering `signal` (any of the 64) if there is one. The kernel will
-/// not run that call (x86 only).
-#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+/// not run that call. x86 has it, and arm64 since Linux 5.3 (for
+/// User-Mode Linux), with the same number, 31; libc names it on x86 only.
 pub fn ptrace_sysemu(pid: Pid, signal: Option<Sig>) -> Result<()> {
-    restart(libc::PTRACE_SYSEMU, "PTRACE_SYSEMU", pid, signal)
+    const PTRACE_SYSEMU: libc::c_uint = 31;
+    restart(PTRACE_SYSEMU, "PTRACE_SYSEMU", pid, signal)
 }
 
 /// ptrace(PTRACE_CONT, pid, 0, sig): run on until the next signal or event.

@@ -61,7 +61,7 @@ impl Debugger {
             say!(
                 "[pid {pid}] PTRACE_GETREGS: {} = {rip:#x} = {name} + {PAST_THE_BREAKPOINT}: {}",
                 arch::INSTRUCTION_POINTER,
-                if PAST_THE_BREAKPOINT > 0 {
+                if PAST_THE_BREAKPOINT != 0 {
                     "the int3 is behind it"
                 } else {
                     "at the BRK, which has not run"

@@ -3,11 +3,12 @@
 //!
 //! Under PTRACE_SYSCALL a tracee stops twice a call, and the kernel runs
 //! the call in between. PTRACE_SYSEMU (`ptrace(PTRACE_SYSEMU, pid, 0,
-//! sig)`, x86 only) restarts the tracee like PTRACE_SYSCALL, but the next
-//! stop is a call's entry and the kernel will not run that call: whatever
-//! the tracer leaves in the return register at that stop is what the call
-//! returns. There is no exit stop: one stop a call. User-Mode Linux and
-//! gVisor's ptrace platform run programs this way, answering every call.
+//! sig)`, x86, and arm64 since Linux 5.3) restarts the tracee like
+//! PTRACE_SYSCALL, but the next stop is a call's entry and the kernel will
+//! not run that call: whatever the tracer leaves in the return register at
+//! that stop is what the call returns. There is no exit stop: one stop a
+//! call. User-Mode Linux and gVisor's ptrace platform run programs this
+//! way, answering every call.
 //!
 //! Write the loop that answers getppid. `main.rs` gives the rest: the
 //! target traced up to its first getppid, the call that ends your loop run

@@ -222,12 +222,12 @@ fn trace_syscalls(pid: Pid, stop_at: impl FnMut(&Stop) -> bool) -> Result<(Optio
 /// From the entry stop where your emulation ended: PTRACE_SYSEMU has
 /// decided, at that entry, that the kernel skips the call. Back to its
 /// `syscall` instruction (2 bytes before rip), with its number in rax
-/// again, and on with PTRACE_CONT: the instruction runs again, untraced,
-/// and the call with it. Then on to the target's end, passing signals on.
+/// again (arm64: its `svc #0`, 4 bytes before pc), and on with
+/// PTRACE_CONT: the instruction runs again, untraced, and the call with
+/// it. Then on to the target's end, passing signals on.
 fn to_the_end(pid: Pid) -> Result<Stop> {
     let mut regs = read_regs(pid)?;
-    regs.rip -= 2;
-    regs.rax = regs.orig_rax;
+    workbook::arch::run_syscall_again(&mut regs);
     write_regs(pid, regs)?;
     match follow(pid, ptrace_cont, |_| false)? {
         (Some(end), _) => Ok(end),

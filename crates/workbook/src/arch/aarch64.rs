@@ -112,6 +112,14 @@ pub fn set_syscall_number(regs: &mut Regs, nr: u64) {
     regs.syscall = nr as i32;
 }
 
+/// At a syscall-enter-stop whose call the kernel skips (PTRACE_SYSEMU):
+/// back to its `svc #0`, 4 bytes before pc. x8 still holds the number and
+/// x0 the first argument (nothing has overwritten them), so the call runs
+/// when the thread goes on.
+pub fn run_syscall_again(regs: &mut Regs) {
+    regs.general.pc -= 4;
+}
+
 /// The six syscall arguments, x0 to x5. Only at a syscall-enter-stop: at
 /// the exit x0 holds the result. (x7 is no argument, and the kernel
 /// overwrites it at every syscall stop to tell entry from exit; tracers

@@ -64,6 +64,14 @@ pub fn set_syscall_number(regs: &mut Regs, nr: u64) {
     regs.orig_rax = nr;
 }
 
+/// At a syscall-enter-stop whose call the kernel skips (PTRACE_SYSEMU):
+/// back to its `syscall` instruction, 2 bytes before rip, with its number
+/// in rax again, so that the call runs when the thread goes on.
+pub fn run_syscall_again(regs: &mut Regs) {
+    regs.rip -= 2;
+    regs.rax = regs.orig_rax;
+}
+
 /// The six syscall arguments in ABI order.
 pub fn syscall_args(regs: &Regs) -> [u64; 6] {
     [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]
