@@ -97,10 +97,11 @@ fn run() -> Result<ExitCode> {
     };
 
     let (mut ctx, policy) = filter()?;
-    // A call through another ABI (int 0x80 on x86_64) fails the filter's
-    // architecture check. libseccomp's default answer, SCMP_ACT_KILL, kills
-    // only the calling thread, and the program goes on without it: kill
-    // the whole process instead, as seccomp-filter's --hardened does.
+    // A call through another ABI (int 0x80 on x86_64, AArch32 code's calls
+    // on arm64) fails the filter's architecture check. libseccomp's default
+    // answer, SCMP_ACT_KILL, kills only the calling thread, and the program
+    // goes on without it: kill the whole process instead, as
+    // seccomp-filter's --hardened does.
     let kill_process = ctx.set_act_badarch(ScmpAction::KillProcess).map(drop);
 
     let Some(program) = program else {
@@ -214,7 +215,10 @@ mod tests {
         assert_eq!(lookup("socketcall"), Lookup::NotHere);
     }
 
+    // On arm64 the x86-only calls of the list (iopl, ioperm, modify_ldt...)
+    // are skipped, each with its line.
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn the_list_resolves_on_x86_64() {
         let missing: Vec<_> = SYS_NUMBERS
             .iter()

@@ -410,6 +410,8 @@ fn blocking_in_every_abi_agrees_with_strace_inject() {
 
 /// `--trace` names a 32-bit call by the i386 table and says when a process
 /// changes ABI, as strace does.
+// x86_64 only: int 0x80 and x32 are x86_64's ABIs; arm64 has neither.
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn trace_names_calls_by_their_abi() {
     let mut command = blocker();
@@ -580,10 +582,12 @@ fn trace_tells_the_programs_own_ret_trace_from_ours() {
 /// The built-in target `odd-numbers`: syscall(-2), syscall(-1),
 /// syscall(0x7fffffff), the x32 bit on no x32 call, getppid with the
 /// upper half of the number set, and the x32 getppid.
+#[cfg(target_arch = "x86_64")]
 const ODD_NUMBERS: [&str; 3] = ["bash", "-c", "exec -a builtin:odd-numbers \"$0\""];
 
 /// From `--trace` or strace's output: the target's six calls and the lines
 /// between them, from its syscall(-2) on, pids shown as [PID].
+#[cfg(target_arch = "x86_64")]
 fn odd_number_lines(trace: &str) -> Vec<String> {
     let from = trace
         .find("syscall_0xfffffffffffffffe(")
@@ -615,6 +619,8 @@ fn odd_number_lines(trace: &str) -> Vec<String> {
 /// 6.1 announces x32 mode for all but -1). Unknown numbers are named as
 /// strace names them, and a getppid with the upper half of its number set
 /// is a getppid, blocked as such.
+// x86_64 only: int 0x80 and x32 are x86_64's ABIs; arm64 has neither.
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn odd_numbers_are_named_and_blocked_as_the_kernel_runs_them() {
     let own = get_cargo_bin("syscall-blocker");
@@ -648,6 +654,8 @@ fn odd_numbers_are_named_and_blocked_as_the_kernel_runs_them() {
 
 /// The same calls under `strace -f`: the same names and results (strace's
 /// announcements of a mode are left out: it takes bit 30 alone for x32).
+// x86_64 only: int 0x80 and x32 are x86_64's ABIs; arm64 has neither.
+#[cfg(target_arch = "x86_64")]
 #[test]
 #[ignore = "needs strace"]
 fn odd_numbers_are_named_as_strace_names_them() {

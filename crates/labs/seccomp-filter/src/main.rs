@@ -53,7 +53,7 @@ fn run() -> Result<ExitCode> {
         .iter()
         .map(|name| {
             syscall_number(name)
-                .with_context(|| format!("--allow: no x86_64 syscall named {name:?}"))
+                .with_context(|| format!("--allow: no {} syscall named {name:?}", workbook::arch::NAME))
         })
         .collect::<Result<Vec<u64>>>()?;
     ensure!(

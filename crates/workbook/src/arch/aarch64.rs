@@ -106,8 +106,9 @@ pub fn syscall_number(regs: &Regs) -> u64 {
 }
 
 /// Changing the number at syscall entry changes which syscall runs; -1 runs
-/// none, and x0 is then the call's result (-ENOSYS unless the tracer sets
-/// it at the exit stop). The kernel's number is an int.
+/// none, and x0 is then the call's result: still the first argument, unless
+/// the tracer sets it at the exit stop (x86_64 leaves -ENOSYS in rax). The
+/// kernel's number is an int.
 pub fn set_syscall_number(regs: &mut Regs, nr: u64) {
     regs.syscall = nr as i32;
 }
