@@ -69,6 +69,28 @@ fn trace_shows_the_path_it_read() {
     ]));
 }
 
+/// A name is blocked in every ABI, each by its own number: the built-in
+/// target `abis` calls socket through `syscall`, `int 0x80` and x32. (Run
+/// from the binaries' folder, so that the command line names no path of
+/// this machine.)
+#[test]
+fn every_abi_is_blocked() {
+    let own = get_cargo_bin("seccomp-notify");
+    let _redactions = redactions().bind_to_scope();
+    workbook::assert_limited_snapshot!(notify()
+        .current_dir(own.parent().expect("the binary's folder"))
+        .args([
+            "--trace",
+            "--block",
+            "socket",
+            "--",
+            "bash",
+            "-c",
+            "exec -a builtin:abis \"$0\"",
+            "./seccomp-notify",
+        ]));
+}
+
 /// cat opens a path that does not exist; the supervisor opens the fixture
 /// instead and puts it into cat's fd table (SECCOMP_IOCTL_NOTIF_ADDFD).
 #[test]

@@ -35,7 +35,8 @@ fn under_us(call: &str, errno: &str, command: &[&str]) -> Output {
 fn blocking_agrees_with_strace_inject() {
     let own = get_cargo_bin("seccomp-notify").display().to_string();
     let threads = ["bash", "-c", "exec -a builtin:threads \"$0\"", &own];
-    let cases: [(&str, &str, &[&str]); 7] = [
+    let abis = ["bash", "-c", "exec -a builtin:abis \"$0\"", &own];
+    let cases: [(&str, &str, &[&str]); 8] = [
         ("openat", "EPERM", &["cat", "/etc/hostname"]),
         (
             "socket",
@@ -51,6 +52,7 @@ fn blocking_agrees_with_strace_inject() {
         ),
         ("unlinkat", "EROFS", &["rm", "/no/such/dir/file"]),
         ("tgkill", "EPERM", &threads),
+        ("socket", "EACCES", &abis),
     ];
     for (call, errno, command) in cases {
         let ours = under_us(call, errno, command);
