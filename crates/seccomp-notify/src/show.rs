@@ -6,6 +6,7 @@
 use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::quoted;
+use workbook::names::AT_CALLS;
 
 /// A call as the filter saw it.
 pub struct Call {
@@ -18,24 +19,6 @@ pub struct Call {
 const PATH_FIRST: &[&str] = &[
     "open", "creat", "execve", "stat", "lstat", "access", "chdir", "mkdir", "rmdir", "unlink",
     "readlink", "truncate", "chmod", "chown", "lchown", "statfs", "uselib", "acct",
-];
-
-/// The calls whose first argument is a directory fd, and the second a path.
-const PATH_SECOND: &[&str] = &[
-    "openat",
-    "openat2",
-    "newfstatat",
-    "statx",
-    "faccessat",
-    "faccessat2",
-    "mkdirat",
-    "mknodat",
-    "unlinkat",
-    "readlinkat",
-    "fchmodat",
-    "fchownat",
-    "execveat",
-    "utimensat",
 ];
 
 /// How many bytes of a path a line shows, as strace's `-s 32` does.
@@ -55,7 +38,7 @@ impl Call {
         let name = self.name.as_str();
         if PATH_FIRST.contains(&name) {
             Some(0)
-        } else if PATH_SECOND.contains(&name) {
+        } else if AT_CALLS.contains(&name) {
             Some(1)
         } else {
             None

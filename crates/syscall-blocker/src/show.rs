@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::{quoted, read_bytes, read_c_string};
-use workbook::names::errno_name;
+use workbook::names::{errno_name, AT_CALLS};
 
 /// A syscall seen at its entry, kept until its exit.
 pub struct Call {
@@ -167,30 +167,6 @@ fn result(ret: i64) -> String {
         ret.to_string()
     }
 }
-
-/// The calls whose first argument is a directory fd and whose second is a
-/// path relative to it.
-const AT_CALLS: &[&str] = &[
-    "openat",
-    "openat2",
-    "newfstatat",
-    "statx",
-    "faccessat",
-    "faccessat2",
-    "mkdirat",
-    "mknodat",
-    "unlinkat",
-    "readlinkat",
-    "fchmodat",
-    "fchmodat2",
-    "fchownat",
-    "utimensat",
-    "execveat",
-    "name_to_handle_at",
-    "renameat",
-    "renameat2",
-    "linkat",
-];
 
 /// What is known when the call starts. Strings are read now: after an
 /// execve, say, the old program's memory is gone.

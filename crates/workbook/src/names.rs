@@ -33,6 +33,30 @@ pub fn signal_name(sig: impl Into<crate::signal::Sig>) -> String {
     sig.into().name()
 }
 
+/// The calls whose first argument is a directory fd and whose second is a
+/// path relative to it.
+pub const AT_CALLS: &[&str] = &[
+    "openat",
+    "openat2",
+    "newfstatat",
+    "statx",
+    "faccessat",
+    "faccessat2",
+    "mkdirat",
+    "mknodat",
+    "unlinkat",
+    "readlinkat",
+    "fchmodat",
+    "fchmodat2",
+    "fchownat",
+    "utimensat",
+    "execveat",
+    "name_to_handle_at",
+    "renameat",
+    "renameat2",
+    "linkat",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
