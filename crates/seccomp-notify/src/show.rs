@@ -6,7 +6,7 @@
 use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::quoted;
-use workbook::names::AT_CALLS;
+use workbook::names::{argument_count, AT_CALLS};
 
 /// A call as the filter saw it.
 pub struct Call {
@@ -45,11 +45,11 @@ impl Call {
         }
     }
 
-    /// The arguments: three, as raw numbers, but a path as a string and a
-    /// directory fd of AT_FDCWD by that name.
+    /// The arguments, as raw numbers (as many as syscall-blocker shows),
+    /// but a path as a string and a directory fd of AT_FDCWD by that name.
     fn arguments(&self, path: Option<&[u8]>) -> String {
         let at = self.path_argument();
-        (0..3)
+        (0..argument_count(&self.name))
             .map(|i| match (at, path) {
                 (Some(at), Some(path)) if at == i => quoted(path, SHOWN_BYTES),
                 (Some(1), _) if i == 0 && self.args[0] as i32 == libc::AT_FDCWD => {

@@ -57,6 +57,20 @@ pub const AT_CALLS: &[&str] = &[
     "linkat",
 ];
 
+/// How many raw arguments to show: enough for the common calls, without a
+/// hand-written table of every signature.
+pub fn argument_count(name: &str) -> usize {
+    match name {
+        "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid"
+        | "sched_yield" | "fork" | "vfork" | "pause" | "sync" => 0,
+        "close" | "exit" | "exit_group" | "uname" | "brk" | "dup" | "chdir" | "set_tid_address" => {
+            1
+        }
+        "getcwd" | "munmap" | "dup2" | "kill" | "sigaltstack" | "pipe2" | "arch_prctl" => 2,
+        _ => 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
