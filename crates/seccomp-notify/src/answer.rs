@@ -90,13 +90,14 @@ pub fn answer(
         // An open of another path: the kernel runs it, reading the path again.
         Answer::Continue
     };
-    if notify::send(listener, sizes, call.id, answer)? {
-        let result = match answer {
-            Answer::Fail(errno) => format!("-1 {} (blocked)", workbook::names::errno_name(errno)),
-            _ => "? (continued: the kernel runs it)".to_string(),
-        };
-        printer.show(prefix, &shown, path.as_deref(), &result);
-    }
+    // The line first: once answered, the program runs on, and what it
+    // writes about the failure must come after our line, as under strace.
+    let result = match answer {
+        Answer::Fail(errno) => format!("-1 {} (blocked)", workbook::names::errno_name(errno)),
+        _ => "? (continued: the kernel runs it)".to_string(),
+    };
+    printer.show(prefix, &shown, path.as_deref(), &result);
+    notify::send(listener, sizes, call.id, answer)?;
     Ok(())
 }
 // ANCHOR_END: answer
