@@ -12,9 +12,9 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
-use workbook::names::errno_by_name;
+use workbook::names::BlockArgs;
 use workbook::CommandArgs;
 
 mod answer;
@@ -34,14 +34,8 @@ use filter::Blocked;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
-    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
-    /// own number there, as strace does.
-    #[arg(long, value_delimiter = ',', value_name = "NAME")]
-    block: Vec<String>,
-    /// The error a blocked call returns.
-    #[arg(long, default_value = "EPERM", value_name = "NAME")]
-    errno: String,
+    #[command(flatten)]
+    blocking: BlockArgs,
     /// Print every call the supervisor answers, strace-style, on stderr,
     /// with its path argument read from the program's memory.
     #[arg(long)]
@@ -61,17 +55,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    let mut names = args.block.clone();
+    let mut names = args.blocking.block.clone();
     if args.command.is_empty() && names.is_empty() && args.redirect.is_none() {
         names.push("socket".into());
     }
     let blocked = Blocked::new(&names)?;
-    let errno = errno_by_name(&args.errno).with_context(|| {
-        format!(
-            "--errno {}: not an errno name such as EPERM or EACCES",
-            args.errno
-        )
-    })?;
+    let errno = args.blocking.errno()?;
     let program = args.command.program("tries")?;
     let shown = match blocked.names() {
         [] => "nothing".to_string(),

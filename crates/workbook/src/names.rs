@@ -71,6 +71,32 @@ pub fn argument_count(name: &str) -> usize {
     }
 }
 
+/// `--block NAME,... --errno NAME`: the calls a blocker makes fail, and
+/// with which error, as syscall-blocker and seccomp-notify both take them.
+#[derive(Debug, clap::Args)]
+pub struct BlockArgs {
+    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
+    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
+    /// own number there, as strace does.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub block: Vec<String>,
+    /// The error a blocked call returns.
+    #[arg(long, default_value = "EPERM", value_name = "NAME")]
+    pub errno: String,
+}
+
+impl BlockArgs {
+    /// `--errno`'s error; a name that is none is refused in one line.
+    pub fn errno(&self) -> anyhow::Result<Errno> {
+        errno_by_name(&self.errno).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--errno {}: not an errno name such as EPERM or EACCES",
+                self.errno
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
