@@ -168,7 +168,7 @@ fn decode(code: u16) -> Option<Op> {
 /// load at or above `SKF_AD_OFF` is refused when the filter is attached.
 fn known_ancillary(k: u32) -> bool {
     let off = k - SKF_AD_OFF;
-    off % 4 == 0 && off < libc::SKF_AD_MAX as u32
+    off.is_multiple_of(4) && off < libc::SKF_AD_MAX as u32
 }
 
 /// Refuse what the kernel refuses on `SO_ATTACH_FILTER`, with `EINVAL`:
