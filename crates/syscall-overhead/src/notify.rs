@@ -25,12 +25,7 @@ use crate::watchers::stdout_to;
 // ANCHOR: user_notif
 /// The target with every getppid sent to us, and `answer` for each. With
 /// `apart`, the target moves to that CPU before execvp, away from us.
-pub fn user_notif(
-    target: &Program,
-    n: u64,
-    answer: Answer,
-    apart: Option<&CpuSet>,
-) -> Result<u64> {
+pub fn user_notif(target: &Program, n: u64, answer: Answer, apart: Option<&CpuSet>) -> Result<u64> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
