@@ -71,7 +71,11 @@ fn find_runtime() -> Option<PathBuf> {
 fn multiarch_triplet() -> String {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let abi = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    let abi = if abi.is_empty() { "gnu".to_string() } else { abi };
+    let abi = if abi.is_empty() {
+        "gnu".to_string()
+    } else {
+        abi
+    };
     match arch.as_str() {
         "x86" => format!("i386-linux-{abi}"),
         "arm" => "arm-linux-gnueabihf".to_string(),

@@ -133,7 +133,7 @@ fn ebpf_filters_as_the_classic_program_does() {
     ];
     for _ in 0..200 {
         let mut random = workbook::testing::random_bytes(64);
-        if random[0] % 2 == 0 {
+        if random[0].is_multiple_of(2) {
             random[12..14].copy_from_slice(&[0x86, 0xdd]);
         }
         let kept = (random[12..14] == [0x86, 0xdd]).then_some(64);

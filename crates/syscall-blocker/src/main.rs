@@ -5,14 +5,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 use nix::unistd::Pid;
 use workbook::arch::{self, Abi};
 use workbook::gone::unless_gone;
-use workbook::names::{errno_by_name, parse_syscall, syscall_name};
+use workbook::names::{parse_syscall, syscall_name, BlockArgs};
 use workbook::seccomp;
 use workbook::trace::{spawn_traced, spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{
@@ -30,14 +30,8 @@ use show::Call;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
-    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
-    /// own number there, as strace does.
-    #[arg(long, value_delimiter = ',', value_name = "NAME")]
-    block: Vec<String>,
-    /// The error a blocked call returns.
-    #[arg(long, default_value = "EPERM", value_name = "NAME")]
-    errno: String,
+    #[command(flatten)]
+    blocking: BlockArgs,
     /// Print every syscall, strace-style, on stderr (with --seccomp: only
     /// the calls the filter sends to the tracer).
     #[arg(long)]
@@ -56,17 +50,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    let mut names = args.block.clone();
+    let mut names = args.blocking.block.clone();
     if args.command.is_empty() && names.is_empty() {
         names.push("socket".into());
     }
     let blocked = Blocked::new(&names)?;
-    let errno = errno_by_name(&args.errno).with_context(|| {
-        format!(
-            "--errno {}: not an errno name such as EPERM or EACCES",
-            args.errno
-        )
-    })?;
+    let errno = args.blocking.errno()?;
     let program = args.command.program("tries")?;
     let shown = match blocked.names.as_slice() {
         [] => "nothing".to_string(),

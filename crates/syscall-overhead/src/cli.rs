@@ -14,9 +14,9 @@ use clap::Parser;
 #[command(version)]
 pub struct Args {
     /// getppid calls per run in the rows that don't stop the target; the
-    /// rows that stop it at every call (PTRACE_SYSCALL, strace -f) make a
-    /// twentieth as many, so that every row takes a similar time (the row
-    /// across two CPUs, whose stops cost more, a hundredth).
+    /// rows that stop it at every call (PTRACE_SYSCALL, USER_NOTIF, strace
+    /// -f) make a twentieth as many, so that every row takes a similar time
+    /// (the rows across two CPUs, whose stops cost more, a hundredth).
     #[arg(
         short = 'n',
         long,

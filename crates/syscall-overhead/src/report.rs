@@ -4,7 +4,7 @@ use workbook::bench::Cpus;
 use workbook::targets::overhead::BUFFER_LEN;
 
 use crate::rows::{MemoryRow, Row};
-use crate::watchers::ACROSS_TWO_CPUS;
+use crate::watchers::{ACROSS_TWO_CPUS, NOTIFY_ACROSS_TWO_CPUS};
 
 /// The two tables, as text.
 pub fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
@@ -14,7 +14,8 @@ pub fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) 
     );
     match cpus.other {
         Some(other) => println!(
-            "tracer and tracee pinned to CPU {}, but\n\"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other}",
+            "tracer and tracee pinned to CPU {}, but\n\"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other},\n\
+             and so does \"{NOTIFY_ACROSS_TWO_CPUS}\"",
             cpus.one
         ),
         None => println!("tracer and tracee pinned to CPU {}", cpus.one),

@@ -29,7 +29,9 @@ use crate::cli::Watcher;
 use crate::filters::{
     decoys, lecture_filter, lecture_numbers, libseccomp_filter, long_chain, reading_an_argument,
 };
+use crate::notify::user_notif;
 use crate::rows::Row;
+use workbook::notify::Answer;
 
 /// How many times fewer calls the rows that stop at every call make.
 const STOPPING_SHARE: u64 = 20;
@@ -95,6 +97,31 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
             None => Row::skipped(ACROSS_TWO_CPUS, "this process may use one CPU only"),
         },
         Row::measure("ptrace: SECCOMP_RET_TRACE, no stops", n, runs, ret_trace)?,
+        Row::measure(
+            "notify: USER_NOTIF, CONTINUE each call",
+            stopping,
+            runs,
+            |n| user_notif(&spin(n), n, Answer::Continue, None),
+        )?,
+        Row::measure(
+            "notify: USER_NOTIF, a value for each call",
+            stopping,
+            runs,
+            |n| {
+                // What the kernel would have returned: the target's parent is us.
+                let ppid = i64::from(std::process::id());
+                user_notif(&spin(n), n, Answer::Return(ppid), None)
+            },
+        )?,
+        match cpus.other {
+            Some(other) => {
+                let other = only(other)?;
+                Row::measure(NOTIFY_ACROSS_TWO_CPUS, apart, runs, |n| {
+                    user_notif(&spin(n), n, Answer::Continue, Some(&other))
+                })?
+            }
+            None => Row::skipped(NOTIFY_ACROSS_TWO_CPUS, "this process may use one CPU only"),
+        },
     ];
     let strace = find_executable(OsStr::new("strace")).ok();
     let bash = find_executable(OsStr::new("bash")).ok();
@@ -114,8 +141,12 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
 }
 // ANCHOR_END: rows
 
-/// The one row whose tracee runs on another CPU than its tracer.
+/// The one ptrace row whose tracee runs on another CPU than its tracer.
 pub const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
+
+/// And the user-notification row whose target runs on another CPU than
+/// its supervisor.
+pub const NOTIFY_ACROSS_TWO_CPUS: &str = "notify: USER_NOTIF, across two CPUs";
 
 /// The target: `spin N`, this binary under the name `builtin:spin`.
 pub fn spin(n: u64) -> Program {

@@ -562,7 +562,7 @@ fn paths_are_read_whole_from_the_tracee() {
         // A path whose length (NUL included) is no multiple of 8: read
         // word by word from its start, its last word runs past its NUL.
         let mut name = random_name("f-");
-        if (prefix.len() + name.len() + 1) % 8 == 0 {
+        if (prefix.len() + name.len() + 1).is_multiple_of(8) {
             name.push_str(&"x".repeat(random_in(1..=7) as usize));
         }
         let path = format!("{prefix}{name}");
