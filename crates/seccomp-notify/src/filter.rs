@@ -9,9 +9,6 @@ use workbook::bpf::sock_filter;
 use workbook::names::{parse_syscall, syscall_name};
 use workbook::seccomp;
 
-/// Every ABI a call can come through on x86_64.
-const ABIS: [Abi; 3] = [Abi::X86_64, Abi::I386, Abi::X32];
-
 // ANCHOR: filter
 /// The calls to send to the supervisor, by number in each ABI: the blocked
 /// ones, and with --redirect the opens. The filter checks `arch` first,
@@ -25,12 +22,7 @@ pub fn notify_filter(calls: &BTreeSet<(Abi, u64)>) -> Vec<sock_filter> {
             .map(|&(_, nr)| nr)
             .collect()
     };
-    seccomp::only_these(
-        libc::SECCOMP_RET_USER_NOTIF,
-        &of(Abi::X86_64),
-        &of(Abi::X32),
-        &of(Abi::I386),
-    )
+    seccomp::only_these_each_abi(libc::SECCOMP_RET_USER_NOTIF, of)
 }
 // ANCHOR_END: filter
 
@@ -39,7 +31,8 @@ pub fn in_every_abi(names: &[&str]) -> BTreeSet<(Abi, u64)> {
     names
         .iter()
         .flat_map(|name| {
-            ABIS.iter()
+            Abi::ALL
+                .iter()
                 .filter_map(|abi| Some((*abi, abi.number(name)?)))
         })
         .collect()

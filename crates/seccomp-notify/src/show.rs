@@ -67,6 +67,13 @@ pub struct Printer {
     enabled: bool,
 }
 
+/// How a call through the 32-bit ABI is marked: `int 0x80` on x86_64,
+/// AArch32 code's on arm64.
+#[cfg(target_arch = "x86_64")]
+const COMPAT_TAG: &str = " [int 0x80]";
+#[cfg(target_arch = "aarch64")]
+const COMPAT_TAG: &str = " [AArch32]";
+
 impl Printer {
     pub fn new(enabled: bool) -> Printer {
         Printer { enabled }
@@ -74,15 +81,16 @@ impl Printer {
 
     /// `[pid N] name(arguments) = result`; the pid when it is not the
     /// program's first, as strace -f writes it. A call through another ABI
-    /// than x86_64's says which.
+    /// than the native one says which.
     pub fn show(&mut self, prefix: Option<Pid>, call: &Call, path: Option<&[u8]>, result: &str) {
         if !self.enabled {
             return;
         }
         let pid = prefix.map_or(String::new(), |pid| format!("[pid {pid}] "));
         let abi = match call.abi {
-            Abi::X86_64 => "",
-            Abi::I386 => " [int 0x80]",
+            Abi::NATIVE => "",
+            Abi::COMPAT => COMPAT_TAG,
+            #[cfg(target_arch = "x86_64")]
             Abi::X32 => " [x32]",
         };
         workbook::narrate!(

@@ -35,7 +35,7 @@ pub fn user_notif(target: &Program, n: u64, answer: Answer, apart: Option<&CpuSe
     )
     .context("socketpair")?;
     let getppid = [libc::SYS_getppid as u64];
-    let filter = seccomp::only_these(libc::SECCOMP_RET_USER_NOTIF, &getppid, &[], &[]);
+    let filter = seccomp::only_these_native(libc::SECCOMP_RET_USER_NOTIF, &getppid);
     let guard = spawn_with(target, || {
         stdout_to(&write_end)?;
         if let Some(cpu) = apart {

@@ -274,7 +274,10 @@ mod lookup_tests {
     fn syscalls_by_name_or_number() {
         let socket = syscall_number("socket").unwrap();
         assert_eq!(parse_syscall("--block", "socket").unwrap(), socket);
-        assert_eq!(parse_syscall("--block", &socket.to_string()).unwrap(), socket);
+        assert_eq!(
+            parse_syscall("--block", &socket.to_string()).unwrap(),
+            socket
+        );
         assert_eq!(parse_syscall("--block", "0").unwrap(), 0);
     }
 
@@ -292,7 +295,10 @@ mod lookup_tests {
             refusal("zzzzzzzzzz"),
             format!("--block zzzzzzzzzz: no such syscall on {ARCH}")
         );
-        assert_eq!(refusal("-1"), format!("--block -1: no such syscall on {ARCH}"));
+        assert_eq!(
+            refusal("-1"),
+            format!("--block -1: no such syscall on {ARCH}")
+        );
     }
 
     #[test]
@@ -315,7 +321,10 @@ mod lookup_tests {
     #[test]
     fn the_empty_name_is_named() {
         assert_eq!(refusal(""), "--block '': empty syscall name");
-        assert_eq!(refusal("a b"), format!("--block 'a b': no such syscall on {ARCH}"));
+        assert_eq!(
+            refusal("a b"),
+            format!("--block 'a b': no such syscall on {ARCH}")
+        );
     }
 
     #[test]

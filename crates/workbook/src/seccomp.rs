@@ -124,6 +124,7 @@ pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter>
 /// `verdict` for the listed syscalls of each ABI, ALLOW for the rest: the
 /// filter of `trace_only`, with any verdict (seccomp-notify's is
 /// SECCOMP_RET_USER_NOTIF).
+#[cfg(target_arch = "x86_64")]
 pub fn only_these(verdict: u32, x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
     let native = listed(x86_64, verdict);
     let x32 = listed(x32, verdict);
@@ -160,8 +161,14 @@ pub fn only_these(verdict: u32, x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Ve
 #[cfg(target_arch = "aarch64")]
 pub fn trace_only(aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
     let trace = libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA);
-    let native = listed(aarch64, trace);
-    let compat = listed(arm, trace);
+    only_these(trace, aarch64, arm)
+}
+
+/// arm64's `only_these`.
+#[cfg(target_arch = "aarch64")]
+pub fn only_these(verdict: u32, aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
+    let native = listed(aarch64, verdict);
+    let compat = listed(arm, verdict);
     let to_compat = 1 + native.len();
     assert!(to_compat <= 255, "too many syscalls for one jump");
     let mut filter = vec![
@@ -180,27 +187,44 @@ pub fn trace_only(aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
 }
 // ANCHOR_END: trace_list_aarch64
 
-/// `trace_only` with each ABI's list from `numbers`, on any architecture.
-pub fn trace_only_each_abi(numbers: impl Fn(Abi) -> Vec<u64>) -> Vec<sock_filter> {
+/// `only_these` with each ABI's list from `numbers`, on any architecture.
+pub fn only_these_each_abi(verdict: u32, numbers: impl Fn(Abi) -> Vec<u64>) -> Vec<sock_filter> {
     #[cfg(target_arch = "x86_64")]
-    return trace_only(
+    return only_these(
+        verdict,
         &numbers(Abi::X86_64),
         &numbers(Abi::X32),
         &numbers(Abi::I386),
     );
     #[cfg(target_arch = "aarch64")]
-    return trace_only(&numbers(Abi::Aarch64), &numbers(Abi::Arm));
+    return only_these(verdict, &numbers(Abi::Aarch64), &numbers(Abi::Arm));
 }
 
-/// `trace_only` for calls of this architecture's own ABI only.
-pub fn trace_only_native(numbers: &[u64]) -> Vec<sock_filter> {
-    trace_only_each_abi(|abi| {
+/// `only_these` for calls of this architecture's own ABI only.
+pub fn only_these_native(verdict: u32, numbers: &[u64]) -> Vec<sock_filter> {
+    only_these_each_abi(verdict, |abi| {
         if abi == Abi::NATIVE {
             numbers.to_vec()
         } else {
             Vec::new()
         }
     })
+}
+
+/// `trace_only` with each ABI's list from `numbers`, on any architecture.
+pub fn trace_only_each_abi(numbers: impl Fn(Abi) -> Vec<u64>) -> Vec<sock_filter> {
+    only_these_each_abi(
+        libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA),
+        numbers,
+    )
+}
+
+/// `trace_only` for calls of this architecture's own ABI only.
+pub fn trace_only_native(numbers: &[u64]) -> Vec<sock_filter> {
+    only_these_native(
+        libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA),
+        numbers,
+    )
 }
 
 #[cfg(test)]
