@@ -7,6 +7,7 @@ use std::process::ExitCode;
 // instructions so that its bytes, and the listing a debugger shows of
 // them, are the same with every compiler and in every build. A global
 // symbol of type FUNC: it is in the binary's .symtab like any function.
+#[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(
     ".pushsection .text.target_fn,\"ax\",@progbits",
     ".p2align 4",
@@ -23,9 +24,27 @@ std::arch::global_asm!(
     ".popsection",
 );
 
+// The same function in arm64 instructions: n in x0, seed in x1, shift in
+// x2, the result in x0.
+#[cfg(target_arch = "aarch64")]
+std::arch::global_asm!(
+    ".pushsection .text.target_fn,\"ax\",%progbits",
+    ".p2align 4",
+    ".globl target_fn",
+    ".type target_fn,%function",
+    "target_fn:",
+    "    mul x3, x0, x0",
+    "    add x3, x3, x1",
+    "    lsl x0, x3, x2",
+    "    ret",
+    ".size target_fn, .-target_fn",
+    ".popsection",
+);
+
 extern "C" {
     /// The function under the breakpoint. Its first three arguments come
-    /// in rdi, rsi and rdx, as the x86_64 calling convention says.
+    /// in rdi, rsi and rdx, as the x86_64 calling convention says (x0, x1
+    /// and x2 on arm64).
     fn target_fn(n: u64, seed: u64, shift: u64) -> u64;
 }
 
