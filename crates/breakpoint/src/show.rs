@@ -140,3 +140,25 @@ pub fn plural(n: u64, what: &str) -> String {
         n => format!("{n} {what}s"),
     }
 }
+
+#[cfg(all(test, target_arch = "aarch64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arm64_instructions_as_gdb_lists_them() {
+        // BRK #0 where target_fn's first instruction was, then the rest.
+        let code: Vec<u8> = [0xd420_0000_u32, 0x8b01_0063, 0x9ac2_2060, 0xd65f_03c0]
+            .iter()
+            .flat_map(|word| word.to_le_bytes())
+            .collect();
+        assert_eq!(
+            instructions(&code, 0x1000, 3, Some(("target_fn", 0x1000))),
+            [
+                "=> 0x1000 <target_fn>:\tbrk #0x0",
+                "   0x1004 <target_fn+4>:\tadd x3, x3, x1",
+                "   0x1008 <target_fn+8>:\tlsl x0, x3, x2",
+            ]
+        );
+    }
+}
