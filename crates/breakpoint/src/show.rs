@@ -34,15 +34,33 @@ pub fn bytes(bytes: &[u8]) -> String {
 }
 
 /// `count` instructions decoded from `code`, which starts at `address`, as
-/// gdb's `x/3i $pc` lists them: AT&T syntax, the current one marked `=>`,
-/// each labelled `<symbol+offset>` when the symbol is known.
-#[cfg(target_arch = "x86_64")]
+/// gdb's `x/3i $pc` lists them: AT&T syntax on x86_64, the current one
+/// marked `=>`, each labelled `<symbol+offset>` when the symbol is known.
 pub fn instructions(
     code: &[u8],
     address: u64,
     count: usize,
     symbol: Option<(&str, u64)>,
 ) -> Vec<String> {
+    decoded(code, address, count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, text))| {
+            let label = match symbol {
+                Some((name, start)) if at == start => format!(" <{name}>"),
+                Some((name, start)) if at > start => format!(" <{name}+{}>", at - start),
+                _ => String::new(),
+            };
+            let mark = if i == 0 { "=>" } else { "  " };
+            format!("{mark} {at:#x}{label}:\t{text}")
+        })
+        .collect()
+}
+
+/// Up to `count` instructions from `code`, each with its address, by
+/// iced-x86.
+#[cfg(target_arch = "x86_64")]
+fn decoded(code: &[u8], address: u64, count: usize) -> Vec<(u64, String)> {
     let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
     let mut formatter = GasFormatter::new();
     // gdb (like objdump) pads the mnemonic to six characters and a space.
@@ -62,28 +80,15 @@ pub fn instructions(
         }
         let mut text = String::new();
         formatter.format(&instruction, &mut text);
-        let label = match symbol {
-            Some((name, start)) if instruction.ip() == start => format!(" <{name}>"),
-            Some((name, start)) if instruction.ip() > start => {
-                format!(" <{name}+{}>", instruction.ip() - start)
-            }
-            _ => String::new(),
-        };
-        let mark = if lines.is_empty() { "=>" } else { "  " };
-        lines.push(format!("{mark} {:#x}{label}:\t{text}", instruction.ip()));
+        lines.push((instruction.ip(), text));
     }
     lines
 }
 
-/// arm64's `x/3i $pc`, decoded by yaxpeax-arm: every instruction is four
-/// bytes, so the n-th is at `address + 4n`.
+/// The same on arm64, by yaxpeax-arm: every instruction is four bytes, so
+/// the n-th is at `address + 4n`.
 #[cfg(target_arch = "aarch64")]
-pub fn instructions(
-    code: &[u8],
-    address: u64,
-    count: usize,
-    symbol: Option<(&str, u64)>,
-) -> Vec<String> {
+fn decoded(code: &[u8], address: u64, count: usize) -> Vec<(u64, String)> {
     use yaxpeax_arch::{Decoder, U8Reader};
     use yaxpeax_arm::armv8::a64::InstDecoder;
     let decoder = InstDecoder::default();
@@ -92,13 +97,7 @@ pub fn instructions(
         let Ok(instruction) = decoder.decode(&mut U8Reader::new(word)) else {
             break;
         };
-        let label = match symbol {
-            Some((name, start)) if at == start => format!(" <{name}>"),
-            Some((name, start)) if at > start => format!(" <{name}+{}>", at - start),
-            _ => String::new(),
-        };
-        let mark = if lines.is_empty() { "=>" } else { "  " };
-        lines.push(format!("{mark} {at:#x}{label}:\t{instruction}"));
+        lines.push((at, instruction.to_string()));
     }
     lines
 }

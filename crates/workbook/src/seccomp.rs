@@ -70,18 +70,6 @@ pub fn native_abi_only() -> Vec<sock_filter> {
     ]
 }
 
-/// Kills the process unless the call comes through the arm64 ABI (there is
-/// no x32 on arm64); leaves the syscall number in A.
-#[cfg(target_arch = "aarch64")]
-pub fn native_abi_only() -> Vec<sock_filter> {
-    vec![
-        load(ARCH),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
-        ret(libc::SECCOMP_RET_KILL_PROCESS),
-        load(NR),
-    ]
-}
-
 /// Everything allowed: the cost of having a filter at all.
 pub fn allow_all() -> Vec<sock_filter> {
     vec![ret(libc::SECCOMP_RET_ALLOW)]
@@ -128,23 +116,29 @@ pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter>
 pub fn only_these(verdict: u32, x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
     let native = listed(x86_64, verdict);
     let x32 = listed(x32, verdict);
-    let compat = listed(i386, verdict);
-    let to_compat = 2 + native.len() + x32.len();
-    let to_x32 = native.len();
+    // The number is in A: x32 numbers (bit 30 set) jump over the x86_64 list.
+    let mut own = vec![bpf_jump(
+        BPF_JMP | BPF_JGE | BPF_K,
+        X32_SYSCALL_BIT as u32,
+        native.len() as u8,
+        0,
+    )];
+    own.extend(native);
+    own.extend(x32);
+    by_arch(own, listed(i386, verdict))
+}
+
+/// `ld [arch]`; this architecture's calls go to `own` with the number in
+/// A, the compat ABI's to `compat` likewise, any other's are allowed.
+fn by_arch(own: Vec<sock_filter>, compat: Vec<sock_filter>) -> Vec<sock_filter> {
+    let to_compat = 1 + own.len();
     assert!(to_compat <= 255, "too many syscalls for one jump");
     let mut filter = vec![
         load(ARCH),
         bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 0, to_compat as u8),
         load(NR),
-        bpf_jump(
-            BPF_JMP | BPF_JGE | BPF_K,
-            X32_SYSCALL_BIT as u32,
-            to_x32 as u8,
-            0,
-        ),
     ];
-    filter.extend(native);
-    filter.extend(x32);
+    filter.extend(own);
     filter.extend([
         bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_COMPAT, 1, 0),
         ret(libc::SECCOMP_RET_ALLOW),
@@ -167,23 +161,7 @@ pub fn trace_only(aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
 /// arm64's `only_these`.
 #[cfg(target_arch = "aarch64")]
 pub fn only_these(verdict: u32, aarch64: &[u64], arm: &[u64]) -> Vec<sock_filter> {
-    let native = listed(aarch64, verdict);
-    let compat = listed(arm, verdict);
-    let to_compat = 1 + native.len();
-    assert!(to_compat <= 255, "too many syscalls for one jump");
-    let mut filter = vec![
-        load(ARCH),
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 0, to_compat as u8),
-        load(NR),
-    ];
-    filter.extend(native);
-    filter.extend([
-        bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_COMPAT, 1, 0),
-        ret(libc::SECCOMP_RET_ALLOW),
-        load(NR),
-    ]);
-    filter.extend(compat);
-    filter
+    by_arch(listed(aarch64, verdict), listed(arm, verdict))
 }
 // ANCHOR_END: trace_list_aarch64
 
@@ -254,6 +232,29 @@ mod tests {
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x06, 0, 0, 0x7ff0_7ace),
                 (0x15, 1, 0, 0x4000_0003),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x20, 0, 0, 0),
+                (0x15, 1, 0, 359),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7ff0_7ace),
+            ]
+        );
+    }
+
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn trace_only_has_a_list_per_abi_on_arm64() {
+        assert_eq!(
+            raw(&trace_only(&[41, 42], &[359])),
+            [
+                (0x20, 0, 0, 4),
+                (0x15, 0, 5, 0xc000_00b7),
+                (0x20, 0, 0, 0),
+                (0x15, 2, 0, 41),
+                (0x15, 1, 0, 42),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x7ff0_7ace),
+                (0x15, 1, 0, 0x4000_0028),
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x20, 0, 0, 0),
                 (0x15, 1, 0, 359),
