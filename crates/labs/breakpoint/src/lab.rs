@@ -14,6 +14,11 @@
 //!
 //! The demo's `plant`, `unplant` and `rewind` (`breakpoint::int3`) are
 //! yours to use.
+//!
+//! The comments below speak x86_64. On arm64 the breakpoint is `BRK #0`
+//! and `int3::rewind` has nothing to do (pc stays at the BRK); `bl` leaves
+//! the return address in the link register, x30 (`regs.general.regs[30]`),
+//! not on the stack; and an integer result comes back in x0.
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use anyhow::{Context, Result};
