@@ -52,8 +52,12 @@ fn run() -> Result<ExitCode> {
         .allow
         .iter()
         .map(|name| {
-            syscall_number(name)
-                .with_context(|| format!("--allow: no {} syscall named {name:?}", workbook::arch::NAME))
+            syscall_number(name).with_context(|| {
+                format!(
+                    "--allow: no {} syscall named {name:?}",
+                    workbook::arch::NAME
+                )
+            })
         })
         .collect::<Result<Vec<u64>>>()?;
     ensure!(
