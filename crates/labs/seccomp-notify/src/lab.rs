@@ -1,5 +1,17 @@
 //! Lab: a fakeroot supervisor (chapter seccomp-notify).
-//! The reference solution.
+//!
+//! The demo's supervisor fails calls with an errno. Yours makes a program
+//! believe it runs as another user: its getuid, geteuid, getgid and
+//! getegid return the id given on the command line (`--id`, 0 by default:
+//! root), as under `fakeroot` (which does it by other means). No call
+//! is refused, and none of these four ever runs: the supervisor answers
+//! each with a value of its own. `main.rs` makes the filter, starts the
+//! program under it (the demo's child, from its library), reaps the
+//! program and its children in a thread of its own, and calls your
+//! `serve` with the listener. Try it with
+//! `cargo run -p lab-seccomp-notify -- whoami` (root) and
+//! `cargo run -p lab-seccomp-notify -- --id 4242 -- id`, and check
+//! it with `scripts/labs check seccomp-notify`.
 #![allow(unused_imports, unused_variables)]
 
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -10,97 +22,40 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use workbook::arch::Abi;
 use workbook::notify;
 
-/// The calls answered with the fake id, by their names in the caller's
-/// ABI: x86_64's and x32's, and int 0x80's 32-bit-id calls.
-const FAKED: [&str; 8] = [
-    "getuid",
-    "geteuid",
-    "getgid",
-    "getegid",
-    "getuid32",
-    "geteuid32",
-    "getgid32",
-    "getegid32",
-];
-
+/// The supervisor's loop: receive each call the filter sends, decide,
+/// reply; return `Ok(())` once no process uses the filter any more.
+///
+/// The filter sends, from the program and every thread and process it
+/// starts: getuid, geteuid, getgid and getegid (through `syscall`, x32,
+/// and `int 0x80`, where they are getuid32, geteuid32, getgid32 and
+/// getegid32), which are to return `fake_id`; and openat and getppid,
+/// which are to run as if no filter were there. Decide by the call's name
+/// in its ABI: a number means different calls in different ABIs
+/// (`Abi::of(arch, nr).name(nr)`, as the demo's answer.rs does).
+///
+/// Make the two ioctls yourself, as the chapter shows them (read
+/// `workbook::notify`'s `recv` and `send`, but don't call them: this lab
+/// is about what they do):
+///
+/// - `SECCOMP_IOCTL_NOTIF_RECV` fills a `libc::seccomp_notif` (the call's
+///   id, pid and `seccomp_data`). The kernel's struct may be bigger than
+///   libc's: `notify::notif_sizes()` says how big (`notif_bytes()`), and
+///   the kernel refuses a buffer with anything in it (EINVAL).
+/// - `SECCOMP_IOCTL_NOTIF_SEND` takes a `libc::seccomp_notif_resp` of
+///   `resp_bytes()`: the call's id, and either the value the call returns
+///   (it never runs) or the flag `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (the
+///   kernel runs it), never both. An answer can be a value or a failure:
+///   know which field is which.
+///
+/// A caller may go away while you hold its call: killed, or interrupted
+/// by a signal (its call then comes again, as a new notification). Then
+/// the ioctl fails with ENOENT: nobody to answer, no error; go on.
+///
+/// When to stop: `poll` the listener. POLLIN: a call is waiting. POLLHUP:
+/// the last process using the filter has ended and been reaped; none
+/// will call again. A quiet spell is no end: a program may sleep between
+/// calls. Any other failure is an error for `main.rs`, with `.context`
+/// naming the call.
 pub fn serve(listener: BorrowedFd, fake_id: u32) -> Result<()> {
-    let sizes = notify::notif_sizes()?;
-    loop {
-        let mut fds = [PollFd::new(listener, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            other => other.context("poll of the listener")?,
-        };
-        let events = fds[0].revents().unwrap_or(PollFlags::empty());
-        if events.contains(PollFlags::POLLIN) {
-            if let Some(call) = receive(listener, sizes.notif_bytes())? {
-                let answer = decide(&call, fake_id);
-                reply(listener, sizes.resp_bytes(), call.id, answer)?;
-            }
-        } else if events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
-            // No process uses the filter any more: nobody will call again.
-            return Ok(());
-        }
-    }
-}
-
-/// ioctl(SECCOMP_IOCTL_NOTIF_RECV) into a buffer of this kernel's size,
-/// zeroed each time (the kernel refuses one with anything in it: EINVAL).
-/// `None`: the caller went away before we took its call.
-fn receive(listener: BorrowedFd, bytes: usize) -> Result<Option<libc::seccomp_notif>> {
-    let mut buffer = vec![0u64; bytes.div_ceil(8)];
-    // SAFETY: the buffer is zeroed, aligned for a seccomp_notif and at
-    // least as big as this kernel's, which the kernel fills in.
-    let ret = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_RECV,
-            buffer.as_mut_ptr(),
-        )
-    };
-    match Errno::result(ret) {
-        Ok(_) => {}
-        Err(Errno::ENOENT | Errno::EINTR) => return Ok(None),
-        Err(errno) => return Err(errno).context("ioctl(SECCOMP_IOCTL_NOTIF_RECV)"),
-    }
-    // SAFETY: the kernel wrote a seccomp_notif at the buffer's start.
-    Ok(Some(unsafe {
-        buffer.as_ptr().cast::<libc::seccomp_notif>().read()
-    }))
-}
-
-/// The fake id for an id call (a value: the call returns it and never
-/// runs), `None` for every other call: it is to run.
-fn decide(call: &libc::seccomp_notif, fake_id: u32) -> Option<i64> {
-    let nr = u64::from(call.data.nr as u32);
-    let name = Abi::of(call.data.arch, nr).name(nr);
-    FAKED.contains(&name.as_str()).then_some(i64::from(fake_id))
-}
-
-/// ioctl(SECCOMP_IOCTL_NOTIF_SEND): `val` set to the value, `error` left
-/// 0; or SECCOMP_USER_NOTIF_FLAG_CONTINUE. ENOENT is no error: the caller
-/// was killed, or a signal interrupted its call, which then comes again
-/// as a new notification or fails with EINTR.
-fn reply(listener: BorrowedFd, bytes: usize, id: u64, value: Option<i64>) -> Result<()> {
-    let mut buffer = vec![0u64; bytes.div_ceil(8)];
-    // SAFETY: the buffer is zeroed, aligned, and at least as big as a
-    // seccomp_notif_resp.
-    let answer = unsafe { &mut *buffer.as_mut_ptr().cast::<libc::seccomp_notif_resp>() };
-    answer.id = id;
-    match value {
-        Some(value) => answer.val = value,
-        None => answer.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
-    }
-    // SAFETY: the kernel reads a seccomp_notif_resp from the buffer.
-    let ret = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_SEND,
-            buffer.as_mut_ptr(),
-        )
-    };
-    match Errno::result(ret) {
-        Ok(_) | Err(Errno::ENOENT) => Ok(()),
-        Err(errno) => Err(errno).context("ioctl(SECCOMP_IOCTL_NOTIF_SEND)"),
-    }
+    todo!("poll, receive, decide, reply; return on POLLHUP")
 }

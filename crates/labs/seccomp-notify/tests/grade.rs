@@ -372,14 +372,14 @@ fn a_child_and_a_grandchild_that_outlives_the_program() {
 }
 
 /// Two children call getuid without a pause, and one is killed, at a
-/// random moment, 150 to 250 times: some die while the supervisor holds
+/// random moment, 400 to 600 times: some die while the supervisor holds
 /// their call, and its answer finds nobody (ENOENT). It goes on: every
 /// answer the children got was the fake id, and the target's own calls
 /// afterwards are answered too.
 #[test]
 fn callers_killed_in_the_middle_of_a_call() {
     let mut plan = Plan::new(1);
-    plan.kills = random_in(150..=250);
+    plan.kills = random_in(400..=600);
     let seen = run(&plan, fake_id());
     assert!(
         seen.busy_calls > 0 && seen.busy_wrong == 0,

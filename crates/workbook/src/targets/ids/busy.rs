@@ -107,7 +107,7 @@ pub fn killed_callers(kills: u64, expected: i64) -> Result<(u64, u64), String> {
     let mut random = Random::new();
     let mut children = [busy_child(&shared, expected)?, busy_child(&shared, expected)?];
     for n in 0..kills {
-        std::thread::sleep(Duration::from_micros(random.below(400)));
+        std::thread::sleep(Duration::from_micros(random.below(200)));
         let which = (n % 2) as usize;
         kill_and_reap(children[which]);
         children[which] = busy_child(&shared, expected)?;
