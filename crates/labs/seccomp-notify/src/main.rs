@@ -143,7 +143,10 @@ fn kill_our_children() {
     };
     for task in tasks.flatten() {
         let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        for pid in children.split_whitespace().filter_map(|pid| pid.parse().ok()) {
+        for pid in children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+        {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }

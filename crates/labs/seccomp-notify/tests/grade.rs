@@ -200,6 +200,14 @@ fn check_ending(traced: &Traced, exit_code: u8, what: &str, said: &str) {
     );
 }
 
+/// "once", "2 times"...
+fn times(count: u64) -> String {
+    match count {
+        1 => "once".into(),
+        n => format!("{n} times"),
+    }
+}
+
 /// What a wrong result most likely means, in the student's terms.
 fn why(result: i64, fake: u32) -> String {
     // SAFETY: getuid and getgid have no preconditions.
@@ -248,9 +256,9 @@ fn check_ids(seen: &Seen, prefix: &str, parent: i64, each: u64) {
             assert_eq!(
                 *result,
                 parent,
-                "{what}: the target's {label} returned {result} ({count} times), where its \
-                 parent is {parent}: getppid is to run (CONTINUE), not be answered \
-                 (--id {fake}).\n{said}"
+                "{what}: the target's {label} returned {result} ({}), where its parent is \
+                 {parent}: getppid is to run (CONTINUE), not be answered (--id {fake}).\n{said}",
+                times(*count)
             );
         }
     }
@@ -267,8 +275,9 @@ fn check_faked(seen: &Seen, prefix: &str) {
             assert_eq!(
                 *result,
                 i64::from(fake),
-                "{what}: the target's {label} returned {result} ({count} times), where the \
-                 supervisor should have answered {fake}: {}.\n{said}",
+                "{what}: the target's {label} returned {result} ({}), where the supervisor \
+                 should have answered {fake}: {}.\n{said}",
+                times(*count),
                 why(*result, fake)
             );
         }
@@ -366,7 +375,9 @@ fn a_child_and_a_grandchild_that_outlives_the_program() {
         late_said
             .trim()
             .parse::<i64>()
-            .map_or("it made no call".to_string(), |result| why(result, seen.fake)),
+            .map_or("it made no call".to_string(), |result| why(
+                result, seen.fake
+            )),
         seen.said
     );
 }
@@ -384,7 +395,7 @@ fn callers_killed_in_the_middle_of_a_call() {
     assert!(
         seen.busy_calls > 0 && seen.busy_wrong == 0,
         "{}: the children that were killed made {} getuid calls, {} of them answered with \
-         something else than {}.\n{}",
+         something other than {}.\n{}",
         seen.what,
         seen.busy_calls,
         seen.busy_wrong,

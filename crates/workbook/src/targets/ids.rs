@@ -166,7 +166,10 @@ fn run(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         .bytes(&contents)
         .u64(results.len() as u64);
     for ((label, result), count) in &results {
-        report.bytes(label.as_bytes()).u64(*result as u64).u64(*count);
+        report
+            .bytes(label.as_bytes())
+            .u64(*result as u64)
+            .u64(*count);
     }
     report.u64(busy_calls).u64(busy_wrong).u64(signalled);
     Ok((report.0, plan.exit_code))

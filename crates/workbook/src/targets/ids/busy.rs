@@ -76,7 +76,15 @@ fn busy_child(shared: &Shared, expected: i64) -> Result<i32, String> {
         -1 => Err(format!("fork: {}", std::io::Error::last_os_error())),
         0 => {
             // SAFETY: prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+            unsafe {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                )
+            };
             loop {
                 let result = raw(libc::SYS_getuid);
                 shared.counter(0).fetch_add(1, Ordering::SeqCst);
@@ -105,7 +113,10 @@ pub fn killed_callers(kills: u64, expected: i64) -> Result<(u64, u64), String> {
     }
     let shared = Shared::new()?;
     let mut random = Random::new();
-    let mut children = [busy_child(&shared, expected)?, busy_child(&shared, expected)?];
+    let mut children = [
+        busy_child(&shared, expected)?,
+        busy_child(&shared, expected)?,
+    ];
     for n in 0..kills {
         std::thread::sleep(Duration::from_micros(random.below(200)));
         let which = (n % 2) as usize;
@@ -155,7 +166,9 @@ pub fn signalled_caller(signals: u64, results: &mut Results) -> Result<u64, Stri
         }
         mine
     });
-    let tid = tid.recv().map_err(|_| "the signalled thread ended at once")?;
+    let tid = tid
+        .recv()
+        .map_err(|_| "the signalled thread ended at once")?;
     let mut random = Random::new();
     for _ in 0..signals {
         // SAFETY: tgkill to a thread of ours that runs until STOP.
