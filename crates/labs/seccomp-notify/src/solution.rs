@@ -49,17 +49,8 @@ pub fn serve(listener: BorrowedFd, fake_id: u32) -> Result<()> {
 /// `None`: the caller went away before we took its call.
 fn receive(listener: BorrowedFd, bytes: usize) -> Result<Option<libc::seccomp_notif>> {
     let mut buffer = vec![0u64; bytes.div_ceil(8)];
-    // SAFETY: the buffer is zeroed, aligned for a seccomp_notif and at
-    // least as big as this kernel's, which the kernel fills in.
-    let ret = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_RECV,
-            buffer.as_mut_ptr(),
-        )
-    };
-    match Errno::result(ret) {
-        Ok(_) => {}
+    match ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut buffer) {
+        Ok(()) => {}
         Err(Errno::ENOENT | Errno::EINTR) => return Ok(None),
         Err(errno) => return Err(errno).context("ioctl(SECCOMP_IOCTL_NOTIF_RECV)"),
     }
@@ -91,16 +82,17 @@ fn reply(listener: BorrowedFd, bytes: usize, id: u64, value: Option<i64>) -> Res
         Some(value) => answer.val = value,
         None => answer.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
     }
-    // SAFETY: the kernel reads a seccomp_notif_resp from the buffer.
-    let ret = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_SEND,
-            buffer.as_mut_ptr(),
-        )
-    };
-    match Errno::result(ret) {
-        Ok(_) | Err(Errno::ENOENT) => Ok(()),
+    match ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut buffer) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
         Err(errno) => Err(errno).context("ioctl(SECCOMP_IOCTL_NOTIF_SEND)"),
     }
+}
+
+/// ioctl(listener, request, buffer), for RECV and SEND: each takes a
+/// pointer to its struct, which the buffer holds.
+fn ioctl(listener: BorrowedFd, request: libc::c_ulong, buffer: &mut [u64]) -> Result<(), Errno> {
+    // SAFETY: the buffer is aligned, and as big as this kernel's struct
+    // for `request`, which the kernel reads (SEND) or fills in (RECV).
+    let ret = unsafe { libc::ioctl(listener.as_raw_fd(), request, buffer.as_mut_ptr()) };
+    Errno::result(ret).map(drop)
 }
