@@ -15,24 +15,31 @@ use workbook::notify::{self, Answer};
 
 pub fn serve(listener: BorrowedFd, fake_id: u32) -> Result<()> {
     let sizes = notify::notif_sizes()?;
+    while !hung_up(listener)? {
+        let Some(call) = notify::recv(listener, sizes)? else {
+            continue;
+        };
+        let name = Abi::of(call.arch, call.nr).name(call.nr);
+        if name.starts_with("get") && name != "getppid" {
+            println!("target: {name}() = {fake_id}");
+            eprintln!("lab-seccomp-notify: {name}() answered with {fake_id}");
+        }
+        notify::send(listener, sizes, call.id, Answer::Continue)?;
+    }
+    Ok(())
+}
+
+/// Waits for the listener: true once it hangs up, false when a call waits.
+fn hung_up(listener: BorrowedFd) -> Result<bool> {
     loop {
         let mut fds = [PollFd::new(listener, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            other => other.context("poll")?,
-        };
-        let events = fds[0].revents().unwrap_or(PollFlags::empty());
-        if events.contains(PollFlags::POLLIN) {
-            if let Some(call) = notify::recv(listener, sizes)? {
-                let name = Abi::of(call.arch, call.nr).name(call.nr);
-                if name.starts_with("get") && name != "getppid" {
-                    println!("target: {name}() = {fake_id}");
-                    eprintln!("lab-seccomp-notify: {name}() answered with {fake_id}");
-                }
-                notify::send(listener, sizes, call.id, Answer::Continue)?;
+        if let Err(errno) = poll(&mut fds, PollTimeout::NONE) {
+            if errno == Errno::EINTR {
+                continue;
             }
-        } else if events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
-            return Ok(());
+            return Err(errno).context("poll");
         }
+        let events = fds[0].revents().unwrap_or(PollFlags::empty());
+        return Ok(!events.contains(PollFlags::POLLIN));
     }
 }
