@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -163,14 +164,8 @@ fn run(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     report
         .u64(u64::from(std::process::id()))
         .u64(errno as u64)
-        .bytes(&contents)
-        .u64(results.len() as u64);
-    for ((label, result), count) in &results {
-        report
-            .bytes(label.as_bytes())
-            .u64(*result as u64)
-            .u64(*count);
-    }
+        .bytes(&contents);
+    write_results(&mut report, &results);
     report.u64(busy_calls).u64(busy_wrong).u64(signalled);
     Ok((report.0, plan.exit_code))
 }
@@ -205,7 +200,7 @@ fn read_file(path: &[u8]) -> (i32, Vec<u8>) {
     if path.is_empty() {
         return (0, Vec::new());
     }
-    match std::fs::read(std::ffi::OsStr::new(&*String::from_utf8_lossy(path))) {
+    match std::fs::read(std::ffi::OsStr::from_bytes(path)) {
         Ok(contents) => (0, contents),
         Err(error) => (error.raw_os_error().unwrap_or(-1), Vec::new()),
     }
@@ -234,12 +229,10 @@ fn in_a_child(plan: &Plan, results: &mut Results) -> Result<(), String> {
             let mut mine = Results::new();
             round(&mut mine, "child: ", plan.abis);
             let (errno, contents) = read_file(&plan.path);
+            mine.insert(("child: read errno".into(), i64::from(errno)), 1);
             let mut said = Writer::new();
-            said.u64(errno as u64).bytes(&contents);
-            said.u64(mine.len() as u64);
-            for ((label, result), count) in &mine {
-                said.bytes(label.as_bytes()).u64(*result as u64).u64(*count);
-            }
+            said.bytes(&contents);
+            write_results(&mut said, &mine);
             let _ = write_all(fds[1], &said.0);
             // SAFETY: _exit ends the child without the parent's atexit work.
             unsafe { libc::_exit(0) }
@@ -252,20 +245,10 @@ fn in_a_child(plan: &Plan, results: &mut Results) -> Result<(), String> {
             // SAFETY: our own child, and a status to write into.
             unsafe { libc::waitpid(child, &mut status, 0) };
             let mut said = Reader::new(&said);
-            let errno = said.u64()?;
-            let contents = said.bytes()?;
-            let note = |label: &str, result: i64| ((label.to_string(), result), 1);
-            let (key, count) = note("child: read errno", errno as i64);
-            *results.entry(key).or_default() += count;
-            let same = contents == read_file(&plan.path).1.as_slice();
-            let (key, count) = note("child: read the same contents", i64::from(same));
-            *results.entry(key).or_default() += count;
-            for _ in 0..said.u64()? {
-                let label = String::from_utf8_lossy(said.bytes()?).into_owned();
-                let (result, count) = (said.u64()? as i64, said.u64()?);
-                *results.entry((label, result)).or_default() += count;
-            }
-            Ok(())
+            let same = said.bytes()? == read_file(&plan.path).1.as_slice();
+            let key = ("child: read the same contents".to_string(), i64::from(same));
+            *results.entry(key).or_default() += 1;
+            read_results(&mut said, results)
         }
     }
 }
@@ -295,6 +278,27 @@ fn late(path: &CString, delay_ms: u64, pipe: i32) {
     }
     // SAFETY: _exit ends the grandchild without atexit work.
     unsafe { libc::_exit(0) }
+}
+
+/// The results, as a count and (label, result, count) triples.
+fn write_results(writer: &mut Writer, results: &Results) {
+    writer.u64(results.len() as u64);
+    for ((label, result), count) in results {
+        writer
+            .bytes(label.as_bytes())
+            .u64(*result as u64)
+            .u64(*count);
+    }
+}
+
+/// What `write_results` wrote, added to `results`.
+fn read_results(reader: &mut Reader, results: &mut Results) -> Result<(), String> {
+    for _ in 0..reader.u64()? {
+        let label = String::from_utf8_lossy(reader.bytes()?).into_owned();
+        let (result, count) = (reader.u64()? as i64, reader.u64()?);
+        *results.entry((label, result)).or_default() += count;
+    }
+    Ok(())
 }
 
 fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), ()> {
