@@ -5,6 +5,7 @@ use crate::rows::{Row, ROWS};
 use crate::verdict::Verdict;
 use crate::watchers::{Watcher, ALL};
 
+
 /// How wide a column is, and the rows' titles.
 const COLUMN: usize = 11;
 const TITLE: usize = 16;
@@ -19,14 +20,13 @@ pub fn print(cells: &[Vec<Verdict>]) {
     println!("{}", header.trim_end());
     for (row, verdicts) in ROWS.iter().zip(cells) {
         let mut line = format!("{:TITLE$}", row.title);
-        for (watcher, verdict) in ALL.iter().zip(verdicts) {
+        for verdict in verdicts {
             let (symbol, note) = symbol(verdict);
             let mark = match note {
                 Some(note) => format!(" {}", letter(&mut notes, note)),
                 None => String::new(),
             };
             line.push_str(&format!("{:<COLUMN$}", format!("{symbol}{mark}")));
-            let _ = watcher;
         }
         println!("{}", line.trim_end());
     }
@@ -36,7 +36,7 @@ pub fn print(cells: &[Vec<Verdict>]) {
         println!("{} {note}", (b'a' + index as u8) as char);
     }
     println!();
-    println!("The rows (the call each watcher that takes a name is told to refuse):");
+    println!("The rows:");
     for row in &ROWS {
         println!("  {:<10} {}", row.key, row.escape);
     }
@@ -73,14 +73,17 @@ fn letter(notes: &mut Vec<String>, note: String) -> char {
 
 /// One cell in words, for `--only` and `--cell`.
 pub fn in_words(row: &Row, watcher: Watcher, verdict: &Verdict) -> String {
-    let (symbol, _) = symbol(verdict);
+    let symbol = match verdict {
+        Verdict::NotBuilt(_) => "·",
+        verdict => symbol(verdict).0,
+    };
     let words = match verdict {
         Verdict::Stopped(how) => format!("stopped: {how}"),
         Verdict::Through(what) => format!("got through: {what}"),
         Verdict::NotApplicable(why) => format!("does not apply: {why}"),
         Verdict::Unavailable(why) => format!("not available here: {why}"),
         Verdict::RootOnly => "root only: not run".into(),
-        Verdict::NotBuilt(name) => format!("{name} is not built: cargo build --workspace"),
+        Verdict::NotBuilt(name) => format!("{name} is not built: cargo build --workspace first"),
         Verdict::Unclear(why) => format!("unclear: {why}"),
     };
     format!("{}:{}: {symbol} {words}", row.key, watcher.key())

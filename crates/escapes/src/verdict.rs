@@ -131,3 +131,73 @@ fn bypass(run: &Outcome) -> Verdict {
         Verdict::Unclear(run.last_word())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::by_key;
+
+    fn run(code: i32, output: &str) -> Outcome {
+        Outcome {
+            code,
+            output: output.into(),
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn the_secret_read_is_through_and_a_sigsys_is_stopped() {
+        let row = by_key("io-uring").unwrap();
+        let read = run(0, "probe: openat: EPERM\nprobe: ... it holds: secret-1\n");
+        let judged = judge(row, Watcher::Ptrace, &read, "secret-1", 0);
+        assert!(matches!(judged, Verdict::Through(_)), "{judged:?}");
+        let killed = run(159, "probe: openat: ok\n");
+        assert_eq!(
+            judge(row, Watcher::Libseccomp, &killed, "secret-1", 0),
+            Verdict::Stopped("killed by SIGSYS".into())
+        );
+    }
+
+    #[test]
+    fn a_secret_in_words_only_is_not_enough() {
+        let row = by_key("openat2").unwrap();
+        let claimed = run(0, "probe: openat: EPERM\nprobe: it holds: secret-2\n");
+        let judged = judge(row, Watcher::Ptrace, &claimed, "secret-9", 0);
+        assert!(matches!(judged, Verdict::Stopped(_)), "{judged:?}");
+    }
+
+    #[test]
+    fn a_watcher_that_refused_nothing_is_unclear() {
+        let row = by_key("openat2").unwrap();
+        let lax = run(0, "probe: openat: ok (nothing refuses it)\nsecret-3\n");
+        let judged = judge(row, Watcher::Notify, &lax, "secret-3", 0);
+        assert!(matches!(judged, Verdict::Unclear(_)), "{judged:?}");
+    }
+
+    #[test]
+    fn no_escape_without_a_watcher_is_not_available() {
+        let row = by_key("x32").unwrap();
+        let enosys = run(
+            0,
+            "target: the filter let it through; the kernel has no such ABI (ENOSYS)\n",
+        );
+        assert!(matches!(
+            judge(row, Watcher::Alone, &enosys, "s", 0),
+            Verdict::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn the_vdso_time_must_be_the_time_of_day() {
+        let row = by_key("vdso").unwrap();
+        let said = run(0, "probe: clock_gettime through the vDSO: 1000\n");
+        assert!(matches!(
+            judge(row, Watcher::Ptrace, &said, "s", 1010),
+            Verdict::Through(_)
+        ));
+        assert!(matches!(
+            judge(row, Watcher::Ptrace, &said, "s", 99_999),
+            Verdict::Stopped(_)
+        ));
+    }
+}
