@@ -152,7 +152,12 @@ impl Cells<'_> {
         Ok(verdict)
     }
 
-    fn verdict(&mut self, row: &Row, watcher: Watcher, baseline: Option<&Verdict>) -> Result<Verdict> {
+    fn verdict(
+        &mut self,
+        row: &Row,
+        watcher: Watcher,
+        baseline: Option<&Verdict>,
+    ) -> Result<Verdict> {
         if let Some(why) = (row.not_for)(watcher) {
             return Ok(Verdict::NotApplicable(why));
         }
@@ -189,7 +194,13 @@ impl Cells<'_> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
-        Ok(verdict::judge(row, watcher, &outcome, &self.scratch.secret, now))
+        Ok(verdict::judge(
+            row,
+            watcher,
+            &outcome,
+            &self.scratch.secret,
+            now,
+        ))
     }
 }
 

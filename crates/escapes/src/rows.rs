@@ -190,5 +190,8 @@ pub fn by_key(key: &str) -> Option<&'static Row> {
 
 /// Every row's key, for error messages.
 pub fn keys() -> String {
-    ROWS.iter().map(|row| row.key).collect::<Vec<_>>().join(", ")
+    ROWS.iter()
+        .map(|row| row.key)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

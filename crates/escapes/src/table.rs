@@ -5,7 +5,6 @@ use crate::rows::{Row, ROWS};
 use crate::verdict::Verdict;
 use crate::watchers::{Watcher, ALL};
 
-
 /// How wide a column is, and the rows' titles.
 const COLUMN: usize = 11;
 const TITLE: usize = 16;

@@ -108,7 +108,10 @@ fn missing_watchers_are_named() {
         .find(|line| line.starts_with("openat2"))
         .expect("an openat2 row");
     assert_eq!(
-        openat2.split_whitespace().filter(|word| *word == "absent").count(),
+        openat2
+            .split_whitespace()
+            .filter(|word| *word == "absent")
+            .count(),
         3,
         "{stdout}"
     );
@@ -125,4 +128,14 @@ fn nothing_is_left_running() {
     let output = workbook::testing::run(&mut escapes());
     assert!(output.status.success());
     workbook::testing::assert_no_orphaned_targets();
+}
+
+/// Why the probe is static: told to refuse openat, a watcher refuses it to
+/// a dynamic program's loader too, which then can't open libc.
+#[test]
+fn a_dynamic_program_dies_in_its_loader() {
+    watchers_built();
+    let mut command = Command::new(workspace_bin("syscall-blocker"));
+    command.args(["--block", "openat", "true"]);
+    settings().bind(|| workbook::assert_limited_snapshot!(command));
 }
