@@ -110,7 +110,11 @@ pub fn toctou(public: &str, secret: &str) -> Result<(), String> {
     if public.len() != secret.len() {
         return Err("toctou: the two paths must be of the same length".into());
     }
-    let path: &'static [AtomicU8] = public.iter().map(|&b| AtomicU8::new(b)).collect::<Vec<_>>().leak();
+    let path: &'static [AtomicU8] = public
+        .iter()
+        .map(|&b| AtomicU8::new(b))
+        .collect::<Vec<_>>()
+        .leak();
     let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
     let flipper = std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {

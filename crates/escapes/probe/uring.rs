@@ -96,7 +96,8 @@ fn open_through_a_ring(path: &[u8]) -> Result<i64, String> {
     let opened = unsafe {
         let head = *cq.add(params.cq_off.head as usize).cast::<u32>();
         let mask = *cq.add(params.cq_off.ring_mask as usize).cast::<u32>();
-        let cqe = cq.add(params.cq_off.dropped_or_cqes as usize + (head & mask) as usize * CQE_SIZE);
+        let cqe =
+            cq.add(params.cq_off.dropped_or_cqes as usize + (head & mask) as usize * CQE_SIZE);
         i64::from(*cqe.add(8).cast::<i32>())
     };
     check(opened).map_err(|error| format!("IORING_OP_OPENAT: {error}"))
@@ -108,7 +109,14 @@ fn map(ring: i64, size: usize, offset: u64) -> Result<*mut u8, String> {
     const MAP_SHARED_POPULATE: u64 = 0x01 | 0x8000;
     let at = check(syscall(
         sys::SYS_MMAP,
-        [0, size as u64, PROT_READ_WRITE, MAP_SHARED_POPULATE, ring as u64, offset],
+        [
+            0,
+            size as u64,
+            PROT_READ_WRITE,
+            MAP_SHARED_POPULATE,
+            ring as u64,
+            offset,
+        ],
     ))
     .map_err(|error| format!("mmap of the ring at {offset:#x}: {error}"))?;
     Ok(at as *mut u8)

@@ -5,7 +5,6 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-
 /// What differs between runs and machines, and what stands for it:
 /// pids, addresses, tick counts, measured times.
 const REDACTIONS: [(&str, &str); 4] = [

@@ -12,8 +12,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use seccomp_filter::filters::asm;
-use workbook::names::{errno_by_name, errno_name};
-use workbook::seccomp::{install, no_new_privs};
+use workbook::names::errno_by_name;
+use workbook::seccomp::install_explained;
 use workbook::CommandArgs;
 
 mod lab;
@@ -58,15 +58,7 @@ fn run() -> Result<ExitCode> {
         "lab-escapes: installing the filter, then becoming {}",
         program.label
     );
-    no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS)")?;
-    install(&filter).map_err(|errno| match errno {
-        Errno::EINVAL | Errno::EFAULT => anyhow::anyhow!(
-            "seccomp(SECCOMP_SET_MODE_FILTER): {}: the kernel refuses the program \
-             (a jump past its end, an instruction seccomp does not take, no ret at the end?)",
-            errno_name(errno)
-        ),
-        errno => anyhow::anyhow!("seccomp(SECCOMP_SET_MODE_FILTER): {}", errno_name(errno)),
-    })?;
+    install_explained(&filter)?;
     let errno = nix::unistd::execvp(&program.file, &program.argv).unwrap_err();
     Err(workbook::ExitWith {
         code: if errno == Errno::ENOENT { 127 } else { 126 },
