@@ -76,8 +76,12 @@ fn run() -> Result<ExitCode> {
         .iter()
         .map(|row| cells.row(row, &ALL))
         .collect::<Result<Vec<_>>>()?;
+    let missing = cells.missing;
+    // The folder goes first: a reader that stops early (`| head`) kills
+    // us with SIGPIPE while we print, and nothing must be left behind.
+    drop(scratch);
     table::print(&table);
-    if cells.missing {
+    if missing {
         workbook::narrate!("escapes: a watcher is not built: run `cargo build --workspace` first");
     }
     Ok(ExitCode::SUCCESS)
