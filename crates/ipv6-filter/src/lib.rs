@@ -1,7 +1,7 @@
 //! ipv6-filter's library: what the demo's program runs on, which the lab
 //! of this chapter (crates/labs/ipv6-filter) runs its own program on too:
 //! SetIPV6Filter, tcpdump's `-d`/`-dd`/`-ddd` forms, the kernel's verdict,
-//! the live run's namespace and packet socket.
+//! the live run's namespace and packet socket; and the same program in eBPF.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 use workbook::bpf::disasm::listing;
 use workbook::bpf::sock_filter;
 
+pub mod bpf_insn;
+pub mod ebpf;
 pub mod explain;
 pub mod frames;
 pub mod kernel;

@@ -1,9 +1,10 @@
 // ipv6-filter: the lecture's classic BPF program, `tcpdump -i enp2s0 ip6`,
 // built by hand with BPF_STMT and BPF_JUMP and attached to a packet socket
-// with SO_ATTACH_FILTER.
+// with SO_ATTACH_FILTER; with --ebpf, the same test in eBPF, loaded with
+// bpf(BPF_PROG_LOAD) and attached with SO_ATTACH_BPF.
 
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use libc::{BPF_ABS, BPF_H, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET};
 use workbook::bpf::disasm::{listing, parse_ddd};
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 
+use ipv6_filter::ebpf::{self, Rejected};
 use ipv6_filter::{attach_filter, dump, explain, live};
 
 /// The ethertype of IPv6, at offset 12 of an Ethernet frame.
@@ -36,6 +38,7 @@ pub fn ipv6_filter() -> [sock_filter; 4] {
 /// With no options it opens an AF_PACKET socket in a fresh user and network
 /// namespace (no root needed), attaches the filter, sends IPv4 and IPv6
 /// datagrams over loopback and shows which frames the socket receives.
+/// With --ebpf (as root) the socket gets the same test written in eBPF.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -67,6 +70,16 @@ struct Args {
     /// keeps the socket, filtered.
     #[arg(long, group = "mode", value_name = "FD", value_parser = clap::value_parser!(i32).range(0..))]
     attach_fd: Option<i32>,
+    /// Use the same test written in eBPF instead, loaded with
+    /// bpf(BPF_PROG_LOAD) and attached with SO_ATTACH_BPF, and show the
+    /// verifier's log. Needs CAP_BPF (root), with or without --iface and
+    /// --attach-fd.
+    #[arg(long, conflicts_with_all = ["dump", "disasm", "explain", "ebpf_rejected"])]
+    ebpf: bool,
+    /// Load a program the eBPF verifier refuses, and show its log. Needs
+    /// CAP_BPF (root).
+    #[arg(long, group = "mode", value_name = "PROGRAM")]
+    ebpf_rejected: Option<Rejected>,
 }
 
 /// `--count`: a number of frames, 1 or more.
@@ -84,6 +97,15 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
+    // ANCHOR: load_first
+    // Loaded first: in the live run's new user namespace we are root, but
+    // bpf(2) checks CAP_BPF in the initial one, where we would have none.
+    let filter = if args.ebpf {
+        Filter::Ebpf(ebpf::load_ipv6_filter()?)
+    } else {
+        Filter::Classic
+    };
+    // ANCHOR_END: load_first
     if args.dump > 0 {
         print!("{}", dump(&ipv6_filter(), args.dump));
     } else if args.disasm {
@@ -95,12 +117,14 @@ fn run() -> Result<ExitCode> {
             Some(path) => read_program(Some(path))?,
         };
         explain::explain(&program)?;
+    } else if let Some(which) = args.ebpf_rejected {
+        ebpf::show_rejected(which)?;
     } else if let Some(name) = &args.iface {
-        listen(name, Duration::from_secs(args.seconds), args.count)?;
+        listen(&filter, name, Duration::from_secs(args.seconds), args.count)?;
     } else if let Some(fd) = args.attach_fd {
-        attach_to(fd)?;
+        attach_to(&filter, fd)?;
     } else {
-        live_run()?;
+        live_run(&filter)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,20 +153,47 @@ fn read_program(path: Option<&std::path::Path>) -> Result<Vec<sock_filter>> {
     Ok(program)
 }
 
+// ANCHOR: filter
+/// The program a socket gets: the lecture's, or the same test in eBPF,
+/// loaded already.
+enum Filter {
+    Classic,
+    Ebpf(OwnedFd),
+}
+
+impl Filter {
+    fn attach(&self, socket: BorrowedFd<'_>) -> Result<()> {
+        match self {
+            Filter::Classic => attach_filter(socket, &ipv6_filter()),
+            Filter::Ebpf(program) => ebpf::attach_bpf(socket, program.as_fd()),
+        }
+    }
+
+    /// How it was attached, for the narration.
+    fn how(&self) -> &'static str {
+        match self {
+            Filter::Classic => "SO_ATTACH_FILTER",
+            Filter::Ebpf(_) => "SO_ATTACH_BPF",
+        }
+    }
+}
+// ANCHOR_END: filter
+
 /// How many datagrams of each kind the live run sends.
 const DATAGRAMS: usize = 3;
 
 // ANCHOR: live
-fn live_run() -> Result<()> {
+fn live_run(filter: &Filter) -> Result<()> {
     live::enter_private_network()?;
     workbook::narrate!(
         "ipv6-filter: in a new user and network namespace, with only lo, brought up"
     );
     let lo = live::interface_index("lo")?;
     let socket = live::packet_socket(lo, "lo")?;
-    attach_filter(socket.as_fd(), &ipv6_filter())?;
+    filter.attach(socket.as_fd())?;
     workbook::narrate!(
-        "ipv6-filter: AF_PACKET socket on lo, filter attached with SO_ATTACH_FILTER"
+        "ipv6-filter: AF_PACKET socket on lo, filter attached with {}",
+        filter.how()
     );
     live::send_traffic(DATAGRAMS)?;
     workbook::narrate!(
@@ -168,7 +219,7 @@ fn live_run() -> Result<()> {
 // ANCHOR_END: live
 
 /// `--attach-fd FD`: SetIPV6Filter alone, on a socket someone handed over.
-fn attach_to(fd: std::os::fd::RawFd) -> Result<()> {
+fn attach_to(filter: &Filter, fd: std::os::fd::RawFd) -> Result<()> {
     // SAFETY: F_GETFD only reads the descriptor's flags.
     if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         anyhow::bail!("--attach-fd {fd}: no file descriptor {fd} is open here");
@@ -176,15 +227,18 @@ fn attach_to(fd: std::os::fd::RawFd) -> Result<()> {
     // SAFETY: the descriptor is open (checked above) and stays open while
     // it is borrowed: nothing here closes it.
     let socket = unsafe { BorrowedFd::borrow_raw(fd) };
-    attach_filter(socket, &ipv6_filter()).with_context(|| format!("--attach-fd {fd}"))?;
+    filter
+        .attach(socket)
+        .with_context(|| format!("--attach-fd {fd}"))?;
     workbook::narrate!(
-        "ipv6-filter: filter attached with SO_ATTACH_FILTER to the socket on fd {fd}"
+        "ipv6-filter: filter attached with {} to the socket on fd {fd}",
+        filter.how()
     );
     Ok(())
 }
 
 /// As root, on a real interface: only the filter decides what we see.
-fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
+fn listen(filter: &Filter, name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
     let index = live::interface_index(name)?;
     if !nix::unistd::geteuid().is_root() {
         anyhow::bail!(
@@ -193,7 +247,7 @@ fn listen(name: &str, seconds: Duration, count: Option<u64>) -> Result<()> {
         );
     }
     let socket = live::packet_socket(index, name)?;
-    attach_filter(socket.as_fd(), &ipv6_filter())?;
+    filter.attach(socket.as_fd())?;
     // Frames that arrived between socket() and the attach were not filtered.
     live::drain(&socket);
     workbook::narrate!(

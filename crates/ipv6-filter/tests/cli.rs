@@ -2,20 +2,15 @@
 //! errors in environments that forbid what it needs.
 
 use std::os::unix::process::CommandExt;
-use std::process::Command;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::assert_cmd_snapshot;
 use workbook::testing::{deny_syscall, redactions, unprivileged};
 
-/// The demo, killed if it runs past the time limit.
-fn ipv6_filter() -> Command {
-    let mut command = Command::new(get_cargo_bin("ipv6-filter"));
-    workbook::testing::limited(&mut command);
-    command
-}
+mod common;
+use common::{attach_to, ipv6_filter};
 
 /// Runs `command` with `text` on its stdin, closed before its output is read.
-fn with_stdin(command: &mut Command, text: &str) -> std::process::Output {
+fn with_stdin(command: &mut std::process::Command, text: &str) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = command
@@ -161,34 +156,6 @@ fn live_run_as_an_unprivileged_user() {
     );
 }
 
-/// `--attach-fd 3`, with `socket` as the demo's descriptor 3: its status
-/// and its stderr.
-fn attach_to(socket: std::os::fd::RawFd) -> (Option<i32>, String) {
-    let mut command = ipv6_filter();
-    command.args(["--attach-fd", "3"]);
-    // SAFETY: dup2 and fcntl are async-signal-safe: they make the socket
-    // descriptor 3, without close-on-exec (dup2 of 3 onto itself would
-    // leave it set).
-    unsafe {
-        command.pre_exec(move || {
-            let moved = if socket == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(socket, 3)
-            };
-            if moved < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let output = workbook::testing::run(&mut command);
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// `--attach-fd` attaches the program to a socket it was handed, and the
 /// socket keeps it after the demo is gone: on a Unix datagram socket the
 /// kernel runs it on each datagram, and an IPv6 frame gets through, an
@@ -204,7 +171,7 @@ fn attach_fd_filters_the_socket_it_was_handed() {
         SockFlag::SOCK_CLOEXEC,
     )
     .unwrap();
-    let (code, stderr) = attach_to(receiver.as_raw_fd());
+    let (code, stderr) = attach_to(&[], receiver.as_raw_fd());
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stderr,
@@ -234,7 +201,7 @@ fn attach_fd_names_what_is_wrong() {
         "ipv6-filter: --attach-fd 99: no file descriptor 99 is open here\n"
     );
     let file = std::fs::File::open("/dev/null").unwrap();
-    let (code, stderr) = attach_to(std::os::fd::AsRawFd::as_raw_fd(&file));
+    let (code, stderr) = attach_to(&[], std::os::fd::AsRawFd::as_raw_fd(&file));
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--attach-fd 3"), "{stderr}");

@@ -5,14 +5,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 use nix::unistd::Pid;
 use workbook::arch::{self, Abi};
 use workbook::gone::unless_gone;
-use workbook::names::{errno_by_name, parse_syscall, syscall_name};
+use workbook::names::{parse_syscall, syscall_name, BlockArgs};
 use workbook::seccomp;
 use workbook::trace::{spawn_traced, spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN};
 use workbook::{
@@ -30,14 +30,8 @@ use show::Call;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
-    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
-    /// own number there, as strace does.
-    #[arg(long, value_delimiter = ',', value_name = "NAME")]
-    block: Vec<String>,
-    /// The error a blocked call returns.
-    #[arg(long, default_value = "EPERM", value_name = "NAME")]
-    errno: String,
+    #[command(flatten)]
+    blocking: BlockArgs,
     /// Print every syscall, strace-style, on stderr (with --seccomp: only
     /// the calls the filter sends to the tracer).
     #[arg(long)]
@@ -56,17 +50,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let args = Args::parse();
-    let mut names = args.block.clone();
+    let mut names = args.blocking.block.clone();
     if args.command.is_empty() && names.is_empty() {
         names.push("socket".into());
     }
     let blocked = Blocked::new(&names)?;
-    let errno = errno_by_name(&args.errno).with_context(|| {
-        format!(
-            "--errno {}: not an errno name such as EPERM or EACCES",
-            args.errno
-        )
-    })?;
+    let errno = args.blocking.errno()?;
     let program = args.command.program("tries")?;
     let shown = match blocked.names.as_slice() {
         [] => "nothing".to_string(),
@@ -222,36 +211,30 @@ fn trace_with_seccomp(
     ptrace_cont(tracees.first(), None)?;
     while let Some(status) = tracees.wait()? {
         let pid = status.pid;
-        let signal = match status.stop {
-            Stop::Event(Event::Seccomp {
-                data,
-                nr,
-                args,
-                abi,
-            }) => {
-                // Our filter's stop, or the program's own filter's: see Sent.
-                let sent = Sent::by(data, blocked.contains(abi, nr));
-                // Not run yet, as at a syscall entry: skip it and set its result.
-                if block_at_entry(pid)?.is_none() {
-                    continue;
-                }
-                let Some(ret) = fail_at_exit(pid, sent.errno(errno))? else {
-                    continue;
-                };
-                let call = Call { nr, args, abi };
-                printer.enter(pid, prefix(&tracees, pid), &call);
-                printer.exit_noted(pid, prefix(&tracees, pid), &call, ret, &sent.note());
-                None
-            }
-            Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) => {
-                ptrace_listen(pid)?;
-                continue;
-            }
-            Stop::Exited(_) | Stop::Killed { .. } => continue,
-            _ => None,
+        let Stop::Event(Event::Seccomp {
+            data,
+            nr,
+            args,
+            abi,
+        }) = status.stop
+        else {
+            // A signal passed on, a kill -STOP kept (PTRACE_LISTEN), as in `trace`.
+            tracees.pass_on(pid, &status.stop)?;
+            continue;
         };
-        ptrace_cont(pid, signal)?;
+        // Our filter's stop, or the program's own filter's: see Sent.
+        let sent = Sent::by(data, blocked.contains(abi, nr));
+        // Not run yet, as at a syscall entry: skip it and set its result.
+        if block_at_entry(pid)?.is_none() {
+            continue;
+        }
+        let Some(ret) = fail_at_exit(pid, sent.errno(errno))? else {
+            continue;
+        };
+        let call = Call { nr, args, abi };
+        printer.enter(pid, prefix(&tracees, pid), &call);
+        printer.exit_noted(pid, prefix(&tracees, pid), &call, ret, &sent.note());
+        ptrace_cont(pid, None)?;
     }
     say_if_never_started(&tracees, blocked);
     tracees.exit_code()

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 use workbook::arch::Abi;
 use workbook::memory::{quoted, read_bytes, read_c_string};
-use workbook::names::errno_name;
+use workbook::names::{argument_count, errno_name, AT_CALLS};
 
 /// A syscall seen at its entry, kept until its exit.
 pub struct Call {
@@ -168,30 +168,6 @@ fn result(ret: i64) -> String {
     }
 }
 
-/// The calls whose first argument is a directory fd and whose second is a
-/// path relative to it.
-const AT_CALLS: &[&str] = &[
-    "openat",
-    "openat2",
-    "newfstatat",
-    "statx",
-    "faccessat",
-    "faccessat2",
-    "mkdirat",
-    "mknodat",
-    "unlinkat",
-    "readlinkat",
-    "fchmodat",
-    "fchmodat2",
-    "fchownat",
-    "utimensat",
-    "execveat",
-    "name_to_handle_at",
-    "renameat",
-    "renameat2",
-    "linkat",
-];
-
 /// What is known when the call starts. Strings are read now: after an
 /// execve, say, the old program's memory is gone.
 fn entry_arguments(pid: Pid, call: &Call) -> String {
@@ -246,20 +222,6 @@ fn dirfd(fd: u64) -> String {
         "AT_FDCWD".into()
     } else {
         (fd as i32).to_string()
-    }
-}
-
-/// How many raw arguments to show: enough for the common calls, without a
-/// hand-written table of every signature.
-fn argument_count(name: &str) -> usize {
-    match name {
-        "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid"
-        | "sched_yield" | "fork" | "vfork" | "pause" | "sync" => 0,
-        "close" | "exit" | "exit_group" | "uname" | "brk" | "dup" | "chdir" | "set_tid_address" => {
-            1
-        }
-        "getcwd" | "munmap" | "dup2" | "kill" | "sigaltstack" | "pipe2" | "arch_prctl" => 2,
-        _ => 3,
     }
 }
 

@@ -10,13 +10,13 @@ use crate::rows::{Row, Spread};
 
 /// The `--svg` file, opened for writing before anything is measured. An
 /// existing file is emptied only when the chart is ready to go in.
-pub(crate) struct SvgFile {
+pub struct SvgFile {
     path: PathBuf,
     file: File,
 }
 
 impl SvgFile {
-    pub(crate) fn open(path: &Path) -> Result<SvgFile> {
+    pub fn open(path: &Path) -> Result<SvgFile> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
@@ -29,7 +29,7 @@ impl SvgFile {
         })
     }
 
-    pub(crate) fn write(mut self, rows: &[Row]) -> Result<()> {
+    pub fn write(mut self, rows: &[Row]) -> Result<()> {
         let path = self.path.display();
         let svg = draw_chart(rows).with_context(|| format!("drawing {path}"))?;
         let regular = self

@@ -12,18 +12,18 @@ use clap::Parser;
 /// --release.
 #[derive(Parser)]
 #[command(version)]
-pub(crate) struct Args {
+pub struct Args {
     /// getppid calls per run in the rows that don't stop the target; the
-    /// rows that stop it at every call (PTRACE_SYSCALL, strace -f) make a
-    /// twentieth as many, so that every row takes a similar time (the row
-    /// across two CPUs, whose stops cost more, a hundredth).
+    /// rows that stop it at every call (PTRACE_SYSCALL, USER_NOTIF, strace
+    /// -f) make a twentieth as many, so that every row takes a similar time
+    /// (the rows across two CPUs, whose stops cost more, a hundredth).
     #[arg(
         short = 'n',
         long,
         default_value_t = 200_000,
         value_parser = clap::value_parser!(u64).range(1..=1_000_000_000)
     )]
-    pub(crate) iterations: u64,
+    pub iterations: u64,
 
     /// Runs per row: the table shows their median, minimum and maximum.
     #[arg(
@@ -32,15 +32,15 @@ pub(crate) struct Args {
         default_value_t = 5,
         value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
-    pub(crate) runs: u32,
+    pub runs: u32,
 
     /// Print the results as JSON instead of tables.
     #[arg(long)]
-    pub(crate) json: bool,
+    pub json: bool,
 
     /// Also draw the ns-per-syscall chart (log scale) into this SVG file.
     #[arg(long, value_name = "FILE")]
-    pub(crate) svg: Option<PathBuf>,
+    pub svg: Option<PathBuf>,
 
     /// Instead of measuring: read the 1 MiB buffer of a `buffer` target
     /// (process PID, at the ADDRESS it printed) with process_vm_readv, as
@@ -52,7 +52,7 @@ pub(crate) struct Args {
         value_parser = number,
         conflicts_with_all = ["iterations", "runs", "json", "svg"]
     )]
-    pub(crate) read_buffer: Option<Vec<u64>>,
+    pub read_buffer: Option<Vec<u64>>,
 
     /// Instead of measuring: run CMD under the tracer of one of the two
     /// ptrace rows and say, on stderr, how many times it stopped: at every
@@ -66,7 +66,7 @@ pub(crate) struct Args {
         requires = "command",
         conflicts_with_all = ["iterations", "runs", "json", "svg", "read_buffer"]
     )]
-    pub(crate) count_stops: Option<Watcher>,
+    pub count_stops: Option<Watcher>,
 
     /// With --count-stops: the command to run, and its arguments.
     #[arg(
@@ -74,12 +74,12 @@ pub(crate) struct Args {
         value_name = "CMD ARGS",
         requires = "count_stops"
     )]
-    pub(crate) command: Vec<OsString>,
+    pub command: Vec<OsString>,
 }
 
 /// The tracers of the two ptrace rows, for --count-stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Watcher {
+pub enum Watcher {
     // PTRACE_SYSCALL: two stops for every call. (Plain comments: a doc
     // comment here would turn --help into its long form.)
     Syscall,

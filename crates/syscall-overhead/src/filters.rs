@@ -9,7 +9,7 @@ use workbook::seccomp::{self, listed, load, LECTURE_DANGEROUS, NR};
 // ANCHOR: filters
 /// The lecture's filter: `ld [0]`, a `jeq` for each of open_by_handle_at,
 /// delete_module, get_mempolicy and move_pages, `ret ALLOW`, `ret KILL`.
-pub(crate) fn lecture_filter() -> Vec<sock_filter> {
+pub fn lecture_filter() -> Vec<sock_filter> {
     let forbidden = [
         libc::SYS_open_by_handle_at,
         libc::SYS_delete_module,
@@ -24,7 +24,7 @@ pub(crate) fn lecture_filter() -> Vec<sock_filter> {
 
 /// 299 numbers that are no syscall at all (x86_64 has fewer than 500):
 /// rules that never match anything the target does, only cost time.
-pub(crate) fn decoys() -> Vec<u64> {
+pub fn decoys() -> Vec<u64> {
     (1000..1299).collect()
 }
 
@@ -32,7 +32,7 @@ pub(crate) fn decoys() -> Vec<u64> {
 /// decoy, then getppid's own `jeq`, whose verdict is ALLOW, and `ret ALLOW`
 /// for everything else. getppid is compared with all 300 numbers before
 /// it gets through: 601 instructions run for each call.
-pub(crate) fn long_chain() -> Vec<sock_filter> {
+pub fn long_chain() -> Vec<sock_filter> {
     let mut rules: Vec<(u64, u32)> = decoys()
         .into_iter()
         .map(|nr| (nr, libc::SECCOMP_RET_KILL_PROCESS))
@@ -48,7 +48,7 @@ pub(crate) fn long_chain() -> Vec<sock_filter> {
 /// remembers that in a bitmap and never runs the filter for that call
 /// again. A filter that reads an argument can't be answered in advance:
 /// it runs, instruction by instruction, at every call.
-pub(crate) fn reading_an_argument(filter: Vec<sock_filter>) -> Vec<sock_filter> {
+pub fn reading_an_argument(filter: Vec<sock_filter>) -> Vec<sock_filter> {
     let mut program = vec![load(ARG0)];
     program.extend(filter);
     program
@@ -58,7 +58,7 @@ pub(crate) fn reading_an_argument(filter: Vec<sock_filter>) -> Vec<sock_filter> 
 const ARG0: u32 = 16;
 
 /// The lecture's 63 dangerous calls, as seccomp-lib resolves them.
-pub(crate) fn lecture_numbers() -> Result<Vec<u64>> {
+pub fn lecture_numbers() -> Result<Vec<u64>> {
     LECTURE_DANGEROUS
         .iter()
         .map(|name| {
@@ -73,7 +73,7 @@ pub(crate) fn lecture_numbers() -> Result<Vec<u64>> {
 /// A libseccomp filter: ALLOW by default, `action` for each number.
 /// `optimize` is SCMP_FLTATR_CTL_OPTIMIZE: 1 checks the rules one after
 /// the other (the default), 2 as a binary tree of syscall numbers.
-pub(crate) fn libseccomp_filter(
+pub fn libseccomp_filter(
     numbers: &[u64],
     action: ScmpAction,
     optimize: u32,

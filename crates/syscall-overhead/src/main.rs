@@ -3,27 +3,24 @@
 // ptrace(PTRACE_SYSCALL)»; this demo measures it. A built-in target makes
 // N getppid calls and times its own loop; each row of the table runs it
 // under another watcher: none, seccomp filters of several shapes, ptrace
-// two ways, and strace. Then it reads 1 MiB of a tracee's memory three
-// ways, as the lecture's memory slides do. Tracer and tracee share one CPU,
-// except in the one row that shows what it costs to keep them apart.
+// two ways, a user-notification supervisor, and strace. Then it reads
+// 1 MiB of a tracee's memory three ways, as the lecture's memory slides
+// do. Tracer and tracee share one CPU, except in the two rows that show
+// what it costs to keep them apart.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
+use syscall_overhead::chart::SvgFile;
+use syscall_overhead::cli::Args;
+use syscall_overhead::{memory, report, watchers};
 use workbook::bench::pin_to_one_cpu;
 use workbook::process::program_name;
 
-mod chart;
-mod cli;
-mod filters;
-mod memory;
-mod report;
-mod rows;
-mod watchers;
-
-use chart::SvgFile;
-use cli::Args;
+// The demo's parts are in its library (src/lib.rs: cli, rows, filters,
+// watchers, notify, memory, report, chart), which the lab builds on; this
+// file puts them together.
 
 fn main() -> ExitCode {
     workbook::main(run)

@@ -23,7 +23,7 @@ use crate::watchers::stdout_to;
 // ANCHOR: memory
 /// Reads the `buffer` target's 1 MiB while it is stopped, `runs` times
 /// each way, checks every byte against the seed it was given, then kills it.
-pub(crate) fn memory_reads(runs: u32) -> Result<Vec<MemoryRow>> {
+pub fn memory_reads(runs: u32) -> Result<Vec<MemoryRow>> {
     let seed = random_seed().context("getrandom")?;
     let expected = contents(seed);
     // The target inherits the environment; this process has one thread.
@@ -132,7 +132,7 @@ fn proc_mem(pid: Pid, address: u64) -> Result<Vec<u8>> {
 /// `--read-buffer PID ADDRESS`: the `buffer` target's bytes, read with
 /// `vm_readv` and written to stdout. The tests start the target with a seed
 /// of their own and compare.
-pub(crate) fn read_buffer(pid: u64, address: u64) -> Result<()> {
+pub fn read_buffer(pid: u64, address: u64) -> Result<()> {
     let pid = i32::try_from(pid)
         .ok()
         .filter(|&pid| pid > 0)

@@ -4,17 +4,18 @@ use workbook::bench::Cpus;
 use workbook::targets::overhead::BUFFER_LEN;
 
 use crate::rows::{MemoryRow, Row};
-use crate::watchers::ACROSS_TWO_CPUS;
+use crate::watchers::{ACROSS_TWO_CPUS, NOTIFY_ACROSS_TWO_CPUS};
 
 /// The two tables, as text.
-pub(crate) fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
+pub fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) {
     println!(
         "syscall cost: getppid in a loop, {} runs a row; ns per syscall",
         runs
     );
     match cpus.other {
         Some(other) => println!(
-            "tracer and tracee pinned to CPU {}, but\n\"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other}",
+            "tracer and tracee pinned to CPU {}, but\n\"{ACROSS_TWO_CPUS}\" runs the tracee on CPU {other},\n\
+             and so does \"{NOTIFY_ACROSS_TWO_CPUS}\"",
             cpus.one
         ),
         None => println!("tracer and tracee pinned to CPU {}", cpus.one),
@@ -57,7 +58,7 @@ pub(crate) fn print_tables(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[Memor
 }
 
 /// The results as JSON, written by hand: a few numbers and strings.
-pub(crate) fn json(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) -> String {
+pub fn json(runs: u32, cpus: &Cpus, rows: &[Row], memory: &[MemoryRow]) -> String {
     let baseline = rows.first().and_then(|row| row.result.ok());
     let syscalls: Vec<String> = rows
         .iter()

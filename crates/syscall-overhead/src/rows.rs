@@ -4,15 +4,15 @@
 use anyhow::{Context, Result};
 
 /// One row of the table: ns per syscall over the runs, or why it was skipped.
-pub(crate) struct Row {
-    pub(crate) label: &'static str,
-    pub(crate) calls: u64,
-    pub(crate) result: Result<Spread, &'static str>,
+pub struct Row {
+    pub label: &'static str,
+    pub calls: u64,
+    pub result: Result<Spread, &'static str>,
 }
 
 impl Row {
     /// Runs `once` `runs` times with `calls` syscalls.
-    pub(crate) fn measure(
+    pub fn measure(
         label: &'static str,
         calls: u64,
         runs: u32,
@@ -29,7 +29,7 @@ impl Row {
         })
     }
 
-    pub(crate) fn skipped(label: &'static str, why: &'static str) -> Row {
+    pub fn skipped(label: &'static str, why: &'static str) -> Row {
         Row {
             label,
             calls: 0,
@@ -39,21 +39,21 @@ impl Row {
 }
 
 /// One way of reading the tracee's buffer.
-pub(crate) struct MemoryRow {
-    pub(crate) label: &'static str,
-    pub(crate) mb_per_s: Spread,
+pub struct MemoryRow {
+    pub label: &'static str,
+    pub mb_per_s: Spread,
 }
 
 /// The median, minimum and maximum of the runs.
 #[derive(Clone, Copy)]
-pub(crate) struct Spread {
-    pub(crate) median: f64,
-    pub(crate) min: f64,
-    pub(crate) max: f64,
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 impl Spread {
-    pub(crate) fn of(mut values: Vec<f64>) -> Spread {
+    pub fn of(mut values: Vec<f64>) -> Spread {
         values.sort_by(f64::total_cmp);
         let middle = values.len() / 2;
         let median = if values.len() % 2 == 1 {

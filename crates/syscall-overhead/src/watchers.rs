@@ -29,7 +29,9 @@ use crate::cli::Watcher;
 use crate::filters::{
     decoys, lecture_filter, lecture_numbers, libseccomp_filter, long_chain, reading_an_argument,
 };
+use crate::notify::user_notif;
 use crate::rows::Row;
+use workbook::notify::Answer;
 
 /// How many times fewer calls the rows that stop at every call make.
 const STOPPING_SHARE: u64 = 20;
@@ -45,7 +47,7 @@ const NEVER_CALLED_NR: i64 = libc::SYS_reboot;
 // ANCHOR: rows
 /// The table: one row per watcher, each a function that runs the `spin`
 /// target once under it and returns the nanoseconds its loop took.
-pub(crate) fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
+pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
     let stopping = (n / STOPPING_SHARE).max(1);
     let apart = (n / APART_SHARE).max(1);
     let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
@@ -95,6 +97,31 @@ pub(crate) fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
             None => Row::skipped(ACROSS_TWO_CPUS, "this process may use one CPU only"),
         },
         Row::measure("ptrace: SECCOMP_RET_TRACE, no stops", n, runs, ret_trace)?,
+        Row::measure(
+            "notify: USER_NOTIF, CONTINUE each call",
+            stopping,
+            runs,
+            |n| user_notif(&spin(n), n, Answer::Continue, None),
+        )?,
+        Row::measure(
+            "notify: USER_NOTIF, a value for each call",
+            stopping,
+            runs,
+            |n| {
+                // What the kernel would have returned: the target's parent is us.
+                let ppid = i64::from(std::process::id());
+                user_notif(&spin(n), n, Answer::Return(ppid), None)
+            },
+        )?,
+        match cpus.other {
+            Some(other) => {
+                let other = only(other)?;
+                Row::measure(NOTIFY_ACROSS_TWO_CPUS, apart, runs, |n| {
+                    user_notif(&spin(n), n, Answer::Continue, Some(&other))
+                })?
+            }
+            None => Row::skipped(NOTIFY_ACROSS_TWO_CPUS, "this process may use one CPU only"),
+        },
     ];
     let strace = find_executable(OsStr::new("strace")).ok();
     let bash = find_executable(OsStr::new("bash")).ok();
@@ -114,17 +141,21 @@ pub(crate) fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
 }
 // ANCHOR_END: rows
 
-/// The one row whose tracee runs on another CPU than its tracer.
-pub(crate) const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
+/// The one ptrace row whose tracee runs on another CPU than its tracer.
+pub const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
+
+/// And the user-notification row whose target runs on another CPU than
+/// its supervisor.
+pub const NOTIFY_ACROSS_TWO_CPUS: &str = "notify: USER_NOTIF, across two CPUs";
 
 /// The target: `spin N`, this binary under the name `builtin:spin`.
-fn spin(n: u64) -> Program {
+pub fn spin(n: u64) -> Program {
     Program::builtin("spin", &[&n.to_string()])
 }
 
 // ANCHOR: seccomp_rows
 /// The target with no watcher.
-fn unfiltered(n: u64) -> Result<u64> {
+pub fn unfiltered(n: u64) -> Result<u64> {
     run_in_child(n, || Ok(()))
 }
 
@@ -166,7 +197,7 @@ fn run_in_child(n: u64, prepare: impl FnOnce() -> Result<(), Errno>) -> Result<u
 }
 
 /// dup2(pipe, 1): the target's stdout goes to us.
-pub(crate) fn stdout_to(write_end: &OwnedFd) -> Result<(), Errno> {
+pub fn stdout_to(write_end: &OwnedFd) -> Result<(), Errno> {
     dup2_stdout(write_end)
 }
 
@@ -201,7 +232,7 @@ fn ptrace_syscall(n: u64, apart: Option<&CpuSet>) -> Result<u64> {
 // ANCHOR: syscall_stops
 /// The tracer: PTRACE_SYSCALL after every stop until the target is gone.
 /// Returns its end and the number of syscall stops.
-fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
+pub fn syscall_stops(pid: Pid) -> Result<(Stop, u64)> {
     let mut stops = 0;
     ptrace::syscall(pid, None).context("PTRACE_SYSCALL")?;
     loop {
@@ -298,7 +329,7 @@ fn under_strace(strace: &Path, bash: &Path, seccomp_bpf: bool, n: u64) -> Result
 /// with the same tracer loop; the count of its stops on stderr, and its
 /// exit status for ours. The tests run a target whose number of calls only
 /// it knows, and check the count.
-pub(crate) fn count_stops(watcher: Watcher, command: &[OsString]) -> Result<ExitCode> {
+pub fn count_stops(watcher: Watcher, command: &[OsString]) -> Result<ExitCode> {
     let program = Program::from_command_line(command, "spin")?;
     let (end, stops, what) = match watcher {
         Watcher::Syscall => {

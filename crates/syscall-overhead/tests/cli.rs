@@ -20,10 +20,14 @@ const LABELS: &[&str] = &[
     "ptrace: PTRACE_SYSCALL, 2 stops a call",
     ACROSS_TWO_CPUS,
     "ptrace: SECCOMP_RET_TRACE, no stops",
+    "notify: USER_NOTIF, CONTINUE each call",
+    "notify: USER_NOTIF, a value for each call",
+    NOTIFY_ACROSS_TWO_CPUS,
 ];
 
-/// The row whose tracee runs on another CPU; skipped where there is one.
+/// The rows whose tracee runs on another CPU; skipped where there is one.
 const ACROSS_TWO_CPUS: &str = "ptrace: PTRACE_SYSCALL, across two CPUs";
+const NOTIFY_ACROSS_TWO_CPUS: &str = "notify: USER_NOTIF, across two CPUs";
 
 const STRACE_LABELS: &[&str] = &["reference: strace -f", "reference: strace --seccomp-bpf -f"];
 
@@ -84,7 +88,7 @@ fn every_row_has_positive_figures() {
     let apart = usable_cpus() > 1;
     for label in LABELS
         .iter()
-        .filter(|&&label| apart || label != ACROSS_TWO_CPUS)
+        .filter(|&&label| apart || (label != ACROSS_TWO_CPUS && label != NOTIFY_ACROSS_TWO_CPUS))
         .chain(if strace { STRACE_LABELS } else { &[] })
     {
         let line = line_of(label);
@@ -101,7 +105,9 @@ fn every_row_has_positive_figures() {
         }
     }
     if !apart {
-        assert!(line_of(ACROSS_TWO_CPUS).contains("skipped: this process may use one CPU only"));
+        for label in [ACROSS_TWO_CPUS, NOTIFY_ACROSS_TWO_CPUS] {
+            assert!(line_of(label).contains("skipped: this process may use one CPU only"));
+        }
     }
     let rates: Vec<f64> = stdout
         .lines()

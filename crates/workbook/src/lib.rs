@@ -12,6 +12,7 @@ pub mod hints;
 pub mod memory;
 pub mod names;
 pub mod narrate;
+pub mod notify;
 pub mod process;
 pub mod procfs;
 pub mod program;

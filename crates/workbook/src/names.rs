@@ -33,6 +33,70 @@ pub fn signal_name(sig: impl Into<crate::signal::Sig>) -> String {
     sig.into().name()
 }
 
+/// The calls whose first argument is a directory fd and whose second is a
+/// path relative to it.
+pub const AT_CALLS: &[&str] = &[
+    "openat",
+    "openat2",
+    "newfstatat",
+    "statx",
+    "faccessat",
+    "faccessat2",
+    "mkdirat",
+    "mknodat",
+    "unlinkat",
+    "readlinkat",
+    "fchmodat",
+    "fchmodat2",
+    "fchownat",
+    "utimensat",
+    "execveat",
+    "name_to_handle_at",
+    "renameat",
+    "renameat2",
+    "linkat",
+];
+
+/// How many raw arguments to show: enough for the common calls, without a
+/// hand-written table of every signature.
+pub fn argument_count(name: &str) -> usize {
+    match name {
+        "getpid" | "getppid" | "gettid" | "getuid" | "geteuid" | "getgid" | "getegid"
+        | "sched_yield" | "fork" | "vfork" | "pause" | "sync" => 0,
+        "close" | "exit" | "exit_group" | "uname" | "brk" | "dup" | "chdir" | "set_tid_address" => {
+            1
+        }
+        "getcwd" | "munmap" | "dup2" | "kill" | "sigaltstack" | "pipe2" | "arch_prctl" => 2,
+        _ => 3,
+    }
+}
+
+/// `--block NAME,... --errno NAME`: the calls a blocker makes fail, and
+/// with which error, as syscall-blocker and seccomp-notify both take them.
+#[derive(Debug, clap::Args)]
+pub struct BlockArgs {
+    /// Syscalls to block, by name or x86_64 number: --block socket,connect.
+    /// A name is blocked in every ABI (64-bit, int 0x80, x32), each by its
+    /// own number there, as strace does.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub block: Vec<String>,
+    /// The error a blocked call returns.
+    #[arg(long, default_value = "EPERM", value_name = "NAME")]
+    pub errno: String,
+}
+
+impl BlockArgs {
+    /// `--errno`'s error; a name that is none is refused in one line.
+    pub fn errno(&self) -> anyhow::Result<Errno> {
+        errno_by_name(&self.errno).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--errno {}: not an errno name such as EPERM or EACCES",
+                self.errno
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +164,7 @@ pub fn similar_syscalls(name: &str) -> Vec<&'static str> {
 /// nearest known ones, a number is checked against this architecture's
 /// table (whole, never truncated to 32 bits), and an empty name is named.
 pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
-    let shown = quote(value);
+    let shown = crate::program::shell_quote(value);
     if value.is_empty() {
         anyhow::bail!("{flag} {shown}: empty syscall name");
     }
@@ -130,19 +194,6 @@ pub fn parse_syscall(flag: &str, value: &str) -> anyhow::Result<u64> {
             std::env::consts::ARCH,
             close.join(", ")
         ),
-    }
-}
-
-/// A value as a shell user would type it: `socket`, `''`, `'a b'`.
-fn quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
 

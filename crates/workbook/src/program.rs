@@ -102,8 +102,8 @@ fn abbreviated(command: &[OsString]) -> String {
     shown.join(" ")
 }
 
-/// Quotes an argument the way a shell user would type it.
-fn shell_quote(arg: &str) -> String {
+/// An argument as a shell user would type it: `socket`, `''`, `'a b'`.
+pub(crate) fn shell_quote(arg: &str) -> String {
     let plain = !arg.is_empty()
         && arg
             .chars()

@@ -118,9 +118,16 @@ pub const TRACE_ONLY_DATA: u16 = 0x7ace;
 /// carry bit 30.
 pub fn trace_only(x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
     let trace = libc::SECCOMP_RET_TRACE | u32::from(TRACE_ONLY_DATA);
-    let native = listed(x86_64, trace);
-    let x32 = listed(x32, trace);
-    let compat = listed(i386, trace);
+    only_these(trace, x86_64, x32, i386)
+}
+
+/// `verdict` for the listed syscalls of each ABI, ALLOW for the rest: the
+/// filter of `trace_only`, with any verdict (seccomp-notify's is
+/// SECCOMP_RET_USER_NOTIF).
+pub fn only_these(verdict: u32, x86_64: &[u64], x32: &[u64], i386: &[u64]) -> Vec<sock_filter> {
+    let native = listed(x86_64, verdict);
+    let x32 = listed(x32, verdict);
+    let compat = listed(i386, verdict);
     let to_compat = 2 + native.len() + x32.len();
     let to_x32 = native.len();
     assert!(to_compat <= 255, "too many syscalls for one jump");

@@ -110,105 +110,133 @@ impl SigInfo {
     }
 
     fn describe_fields(&self, out: &mut String) {
-        let mut field = |name: &str, value: String| {
-            let _ = write!(out, ", {name}={value}");
-        };
+        let mut fields = Fields(out);
         if self.errno() != 0 {
             let errno = Errno::from_raw(self.errno());
             let name = match errno {
                 Errno::UnknownErrno => self.errno().to_string(),
                 errno => format!("{errno:?}"),
             };
-            field("si_errno", name);
+            fields.add("si_errno", name);
         }
-        let source = |field: &mut dyn FnMut(&str, String)| {
-            field("si_pid", self.pid().to_string());
-            field("si_uid", self.uid().to_string());
-        };
-        let sigval = |field: &mut dyn FnMut(&str, String)| {
-            field("si_int", (self.value() as i32).to_string());
-            field("si_ptr", pointer(self.value()));
-        };
         // Codes up to 0 come from a process (kill, sigqueue, tgkill), the
         // others from the kernel, and their fields depend on the signal.
         if self.code() <= 0 {
-            match self.code() {
-                libc::SI_USER | libc::SI_TKILL => source(&mut field),
-                libc::SI_TIMER => {
-                    field("si_timerid", c_hex(self.i32_at(UNION) as u32));
-                    field("si_overrun", self.i32_at(UNION + 4).to_string());
-                    sigval(&mut field);
-                }
-                libc::SI_SIGIO => {
-                    field("si_band", (self.u64_at(UNION) as i64).to_string());
-                    field("si_fd", self.i32_at(UNION + 8).to_string());
-                }
-                _ => {
-                    source(&mut field);
-                    if self.value() != 0 {
-                        sigval(&mut field);
-                    }
+            self.sent_fields(&mut fields);
+        } else {
+            self.kernel_fields(&mut fields);
+        }
+    }
+
+    /// The fields of a signal a process sent, by how it was sent.
+    fn sent_fields(&self, fields: &mut Fields) {
+        match self.code() {
+            libc::SI_USER | libc::SI_TKILL => self.source_fields(fields),
+            libc::SI_TIMER => {
+                fields.add("si_timerid", c_hex(self.i32_at(UNION) as u32));
+                fields.add("si_overrun", self.i32_at(UNION + 4).to_string());
+                self.sigval_fields(fields);
+            }
+            libc::SI_SIGIO => self.poll_fields(fields),
+            _ => {
+                self.source_fields(fields);
+                if self.value() != 0 {
+                    self.sigval_fields(fields);
                 }
             }
-            return;
         }
+    }
+
+    /// The fields of a signal the kernel sent, by signal.
+    fn kernel_fields(&self, fields: &mut Fields) {
         match self.signo() {
             libc::SIGCHLD => {
-                source(&mut field);
+                self.source_fields(fields);
                 let status = match self.code() {
                     libc::CLD_EXITED => self.status().to_string(),
                     _ => signal_name(self.status()),
                 };
-                field("si_status", status);
-                field("si_utime", clock_ticks(self.u64_at(UNION + 16)));
-                field("si_stime", clock_ticks(self.u64_at(UNION + 24)));
+                fields.add("si_status", status);
+                fields.add("si_utime", clock_ticks(self.u64_at(UNION + 16)));
+                fields.add("si_stime", clock_ticks(self.u64_at(UNION + 24)));
             }
-            libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => field("si_addr", pointer(self.addr())),
-            libc::SIGBUS => {
-                field("si_addr", pointer(self.addr()));
-                if matches!(self.code(), BUS_MCEERR_AR | BUS_MCEERR_AO) {
-                    let lsb = i16::from_ne_bytes([self.0[UNION + 8], self.0[UNION + 9]]);
-                    field("si_addr_lsb", c_hex(u32::from(lsb as u16)));
-                }
+            libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => {
+                fields.add("si_addr", pointer(self.addr()))
             }
-            libc::SIGSEGV => {
-                field("si_addr", pointer(self.addr()));
-                match self.code() {
-                    SEGV_BNDERR => {
-                        field("si_lower", pointer(self.u64_at(UNION + 16)));
-                        field("si_upper", pointer(self.u64_at(UNION + 24)));
-                    }
-                    SEGV_PKUERR => field("si_pkey", (self.i32_at(UNION + 16) as u32).to_string()),
-                    _ => {}
-                }
-            }
-            libc::SIGIO if (1..=3).contains(&self.code()) => {
-                field("si_band", (self.u64_at(UNION) as i64).to_string());
-                field("si_fd", self.i32_at(UNION + 8).to_string());
-            }
-            libc::SIGSYS => {
-                let nr = self.i32_at(UNION + 8);
-                let arch = self.i32_at(UNION + 12) as u32;
-                field("si_call_addr", pointer(self.addr()));
-                let abi = crate::arch::Abi::of(arch, nr as u64);
-                field("si_syscall", format!("__NR_{}", abi.name(nr as u64)));
-                let arch = match arch {
-                    crate::arch::AUDIT_ARCH => "AUDIT_ARCH_X86_64".to_string(),
-                    crate::arch::AUDIT_ARCH_COMPAT => "AUDIT_ARCH_I386".to_string(),
-                    other => format!("{other:#x}"),
-                };
-                field("si_arch", arch);
-            }
+            libc::SIGBUS | libc::SIGSEGV => self.fault_fields(fields),
+            libc::SIGIO if (1..=3).contains(&self.code()) => self.poll_fields(fields),
+            libc::SIGSYS => self.sigsys_fields(fields),
             libc::SIGIO => {}
             _ => {
                 if self.pid() != 0 || self.uid() != 0 {
-                    source(&mut field);
+                    self.source_fields(fields);
                 }
                 if self.value() != 0 {
-                    sigval(&mut field);
+                    self.sigval_fields(fields);
                 }
             }
         }
+    }
+
+    /// Who sent it: si_pid and si_uid.
+    fn source_fields(&self, fields: &mut Fields) {
+        fields.add("si_pid", self.pid().to_string());
+        fields.add("si_uid", self.uid().to_string());
+    }
+
+    /// What came with it (sigqueue, a timer): si_int and si_ptr.
+    fn sigval_fields(&self, fields: &mut Fields) {
+        fields.add("si_int", (self.value() as i32).to_string());
+        fields.add("si_ptr", pointer(self.value()));
+    }
+
+    /// SIGIO's (or SI_SIGIO's) si_band and si_fd.
+    fn poll_fields(&self, fields: &mut Fields) {
+        fields.add("si_band", (self.u64_at(UNION) as i64).to_string());
+        fields.add("si_fd", self.i32_at(UNION + 8).to_string());
+    }
+
+    /// SIGSEGV's and SIGBUS's address, and what some of their codes add.
+    fn fault_fields(&self, fields: &mut Fields) {
+        fields.add("si_addr", pointer(self.addr()));
+        match (self.signo(), self.code()) {
+            (libc::SIGBUS, BUS_MCEERR_AR | BUS_MCEERR_AO) => {
+                let lsb = i16::from_ne_bytes([self.0[UNION + 8], self.0[UNION + 9]]);
+                fields.add("si_addr_lsb", c_hex(u32::from(lsb as u16)));
+            }
+            (libc::SIGSEGV, SEGV_BNDERR) => {
+                fields.add("si_lower", pointer(self.u64_at(UNION + 16)));
+                fields.add("si_upper", pointer(self.u64_at(UNION + 24)));
+            }
+            (libc::SIGSEGV, SEGV_PKUERR) => {
+                fields.add("si_pkey", (self.i32_at(UNION + 16) as u32).to_string())
+            }
+            _ => {}
+        }
+    }
+
+    /// A seccomp SIGSYS: where the call was made, which call, which ABI.
+    fn sigsys_fields(&self, fields: &mut Fields) {
+        let nr = self.i32_at(UNION + 8);
+        let arch = self.i32_at(UNION + 12) as u32;
+        fields.add("si_call_addr", pointer(self.addr()));
+        let abi = crate::arch::Abi::of(arch, nr as u64);
+        fields.add("si_syscall", format!("__NR_{}", abi.name(nr as u64)));
+        let arch = match arch {
+            crate::arch::AUDIT_ARCH => "AUDIT_ARCH_X86_64".to_string(),
+            crate::arch::AUDIT_ARCH_COMPAT => "AUDIT_ARCH_I386".to_string(),
+            other => format!("{other:#x}"),
+        };
+        fields.add("si_arch", arch);
+    }
+}
+
+/// The `, name=value` pairs of a description, written one by one.
+struct Fields<'a>(&'a mut String);
+
+impl Fields<'_> {
+    fn add(&mut self, name: &str, value: String) {
+        let _ = write!(self.0, ", {name}={value}");
     }
 }
 
@@ -250,92 +278,107 @@ fn signal_name(number: i32) -> String {
 
 /// si_code's name, as strace's tables have it for x86_64.
 pub fn code_name(signo: i32, code: i32) -> Option<&'static str> {
-    let generic = match code {
-        0 => Some("SI_USER"),
-        0x80 => Some("SI_KERNEL"),
-        -1 => Some("SI_QUEUE"),
-        -2 => Some("SI_TIMER"),
-        -3 => Some("SI_MESGQ"),
-        -4 => Some("SI_ASYNCIO"),
-        -5 => Some("SI_SIGIO"),
-        -6 => Some("SI_TKILL"),
-        -7 => Some("SI_DETHREAD"),
-        -60 => Some("SI_ASYNCNL"),
-        _ => None,
-    };
-    if generic.is_some() {
-        return generic;
+    if let Some(&(_, name)) = GENERIC_CODES.iter().find(|&&(number, _)| number == code) {
+        return Some(name);
     }
-    let names: &[&str] = match signo {
-        libc::SIGILL => &[
-            "ILL_ILLOPC",
-            "ILL_ILLOPN",
-            "ILL_ILLADR",
-            "ILL_ILLTRP",
-            "ILL_PRVOPC",
-            "ILL_PRVREG",
-            "ILL_COPROC",
-            "ILL_BADSTK",
-        ],
-        libc::SIGFPE => match code {
-            14 => return Some("FPE_FLTUNK"),
-            15 => return Some("FPE_CONDTRAP"),
-            _ => &[
-                "FPE_INTDIV",
-                "FPE_INTOVF",
-                "FPE_FLTDIV",
-                "FPE_FLTOVF",
-                "FPE_FLTUND",
-                "FPE_FLTRES",
-                "FPE_FLTINV",
-                "FPE_FLTSUB",
-            ],
-        },
-        libc::SIGSEGV => &[
-            "SEGV_MAPERR",
-            "SEGV_ACCERR",
-            "SEGV_BNDERR",
-            "SEGV_PKUERR",
-            "SEGV_ACCADI",
-            "SEGV_ADIDERR",
-            "SEGV_ADIPERR",
-            "SEGV_MTEAERR",
-            "SEGV_MTESERR",
-            "SEGV_CPERR",
-        ],
-        libc::SIGBUS => &[
-            "BUS_ADRALN",
-            "BUS_ADRERR",
-            "BUS_OBJERR",
-            "BUS_MCEERR_AR",
-            "BUS_MCEERR_AO",
-        ],
-        libc::SIGTRAP => &[
-            "TRAP_BRKPT",
-            "TRAP_TRACE",
-            "TRAP_BRANCH",
-            "TRAP_HWBKPT",
-            "TRAP_UNK",
-            "TRAP_PERF",
-        ],
-        libc::SIGCHLD => &[
-            "CLD_EXITED",
-            "CLD_KILLED",
-            "CLD_DUMPED",
-            "CLD_TRAPPED",
-            "CLD_STOPPED",
-            "CLD_CONTINUED",
-        ],
-        libc::SIGIO => &[
-            "POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP",
-        ],
-        libc::SIGSYS => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
+    let names: &[&str] = match (signo, code) {
+        (libc::SIGFPE, 14) => return Some("FPE_FLTUNK"),
+        (libc::SIGFPE, 15) => return Some("FPE_CONDTRAP"),
+        (libc::SIGILL, _) => ILL_CODES,
+        (libc::SIGFPE, _) => FPE_CODES,
+        (libc::SIGSEGV, _) => SEGV_CODES,
+        (libc::SIGBUS, _) => BUS_CODES,
+        (libc::SIGTRAP, _) => TRAP_CODES,
+        (libc::SIGCHLD, _) => CLD_CODES,
+        (libc::SIGIO, _) => POLL_CODES,
+        (libc::SIGSYS, _) => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
         _ => &[],
     };
+    // A signal's own codes start at 1.
     usize::try_from(code - 1)
         .ok()
         .and_then(|index| names.get(index).copied())
 }
+
+/// The codes any signal can have: who sent it, and how.
+const GENERIC_CODES: &[(i32, &str)] = &[
+    (0, "SI_USER"),
+    (0x80, "SI_KERNEL"),
+    (-1, "SI_QUEUE"),
+    (-2, "SI_TIMER"),
+    (-3, "SI_MESGQ"),
+    (-4, "SI_ASYNCIO"),
+    (-5, "SI_SIGIO"),
+    (-6, "SI_TKILL"),
+    (-7, "SI_DETHREAD"),
+    (-60, "SI_ASYNCNL"),
+];
+
+const ILL_CODES: &[&str] = &[
+    "ILL_ILLOPC",
+    "ILL_ILLOPN",
+    "ILL_ILLADR",
+    "ILL_ILLTRP",
+    "ILL_PRVOPC",
+    "ILL_PRVREG",
+    "ILL_COPROC",
+    "ILL_BADSTK",
+];
+
+/// SIGFPE's codes from 1 to 8; 14 and 15 are named apart.
+const FPE_CODES: &[&str] = &[
+    "FPE_INTDIV",
+    "FPE_INTOVF",
+    "FPE_FLTDIV",
+    "FPE_FLTOVF",
+    "FPE_FLTUND",
+    "FPE_FLTRES",
+    "FPE_FLTINV",
+    "FPE_FLTSUB",
+];
+
+const SEGV_CODES: &[&str] = &[
+    "SEGV_MAPERR",
+    "SEGV_ACCERR",
+    "SEGV_BNDERR",
+    "SEGV_PKUERR",
+    "SEGV_ACCADI",
+    "SEGV_ADIDERR",
+    "SEGV_ADIPERR",
+    "SEGV_MTEAERR",
+    "SEGV_MTESERR",
+    "SEGV_CPERR",
+];
+
+const BUS_CODES: &[&str] = &[
+    "BUS_ADRALN",
+    "BUS_ADRERR",
+    "BUS_OBJERR",
+    "BUS_MCEERR_AR",
+    "BUS_MCEERR_AO",
+];
+
+const TRAP_CODES: &[&str] = &[
+    "TRAP_BRKPT",
+    "TRAP_TRACE",
+    "TRAP_BRANCH",
+    "TRAP_HWBKPT",
+    "TRAP_UNK",
+    "TRAP_PERF",
+];
+
+const CLD_CODES: &[&str] = &[
+    "CLD_EXITED",
+    "CLD_KILLED",
+    "CLD_DUMPED",
+    "CLD_TRAPPED",
+    "CLD_STOPPED",
+    "CLD_CONTINUED",
+];
+
+const POLL_CODES: &[&str] = &[
+    "POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP",
+];
 
 /// A signal mask: bit N-1 stands for signal N, as in the kernel's sigset_t
 /// (8 bytes on x86_64).

@@ -206,6 +206,19 @@ impl Tracees {
         }
     }
 
+    /// After a stop the tracer has nothing to do at, as strace and gdb
+    /// leave it: a signal-delivery-stop resumed with its signal, a
+    /// group-stop (kill -STOP) kept with PTRACE_LISTEN until SIGCONT, a
+    /// tracee that is gone left alone, any other stop resumed with none.
+    pub fn pass_on(&self, pid: Pid, stop: &Stop) -> Result<()> {
+        match *stop {
+            Stop::Signal(signal) => self.resume(pid, Some(signal)),
+            Stop::Group(_) => ptrace_listen(pid),
+            Stop::Exited(_) | Stop::Killed { .. } => Ok(()),
+            _ => self.resume(pid, None),
+        }
+    }
+
     /// waitpid(-1, __WALL) for the next stop of any tracee, or `None` once
     /// all are gone. A new tracee's first stop (PTRACE_EVENT_STOP after
     /// PTRACE_SEIZE) is ptrace's, not the program's: it is resumed here. So
@@ -359,27 +372,18 @@ pub fn trace_syscall_entries(
     let mut tracees = Tracees::new(spawn_traced(program, options)?, Resume::Syscall);
     ptrace_syscall(tracees.first(), None)?;
     while let Some(waited) = tracees.wait()? {
-        let pid = waited.pid;
-        let signal = match waited.stop {
-            Stop::SyscallEnter { nr, args, abi } => {
-                at_entry(&Entry {
-                    pid,
-                    nr,
-                    args,
-                    abi,
-                    execed: tracees.first_execed(),
-                })?;
-                None
-            }
-            Stop::Signal(signal) => Some(signal),
-            Stop::Group(_) => {
-                ptrace_listen(pid)?;
-                continue;
-            }
-            Stop::Exited(_) | Stop::Killed { .. } => continue,
-            _ => None,
+        let Stop::SyscallEnter { nr, args, abi } = waited.stop else {
+            tracees.pass_on(waited.pid, &waited.stop)?;
+            continue;
         };
-        ptrace_syscall(pid, signal)?;
+        at_entry(&Entry {
+            pid: waited.pid,
+            nr,
+            args,
+            abi,
+            execed: tracees.first_execed(),
+        })?;
+        ptrace_syscall(waited.pid, None)?;
     }
     tracees.exit_code()
 }

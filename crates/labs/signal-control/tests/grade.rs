@@ -53,7 +53,7 @@ pub fn another_signal(taken: &[i32]) -> i32 {
         .filter(|signal| !taken.contains(signal))
         .collect();
     let (realtime, classic): (Vec<i32>, Vec<i32>) = free.iter().partition(|&&signal| signal >= 34);
-    match random_u64() % 2 == 0 && !classic.is_empty() {
+    match random_u64().is_multiple_of(2) && !classic.is_empty() {
         true => pick(&classic),
         false => pick(&realtime),
     }

@@ -24,7 +24,7 @@ use std::process::Command;
 use insta_cmd::get_cargo_bin;
 use workbook::targets::mailbox::test::{pick, random_in, random_u64, tail, Target};
 use workbook::targets::mailbox::Writer;
-use workbook::targets::tries::opens::{read_report, Case, Outcome, Placement};
+use workbook::targets::opens::cases::{read_report, Case, Outcome, Placement};
 
 /// The lab, killed if it runs past the time limit.
 fn lab() -> Command {
@@ -562,7 +562,7 @@ fn paths_are_read_whole_from_the_tracee() {
         // A path whose length (NUL included) is no multiple of 8: read
         // word by word from its start, its last word runs past its NUL.
         let mut name = random_name("f-");
-        if (prefix.len() + name.len() + 1) % 8 == 0 {
+        if (prefix.len() + name.len() + 1).is_multiple_of(8) {
             name.push_str(&"x".repeat(random_in(1..=7) as usize));
         }
         let path = format!("{prefix}{name}");

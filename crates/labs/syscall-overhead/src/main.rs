@@ -10,9 +10,9 @@
 //! `cargo run -p lab-syscall-overhead -- --emulate VALUE -- CMD ARGS...` to
 //! run a command under your tracer alone.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -20,9 +20,11 @@ use clap::Parser;
 use nix::fcntl::OFlag;
 use nix::sys::ptrace::Options;
 use nix::sys::wait::WaitPidFlag;
-use nix::unistd::{dup2_stdout, pipe2, Pid};
+use nix::unistd::{pipe2, Pid};
+use syscall_overhead::rows::Row;
+use syscall_overhead::watchers::{spin, stdout_to, syscall_stops, unfiltered};
 use workbook::arch::{read_regs, write_regs};
-use workbook::bench::{loop_time, pin_to_one_cpu, spin_time};
+use workbook::bench::{loop_time, pin_to_one_cpu};
 use workbook::process::program_name;
 use workbook::targets::overhead::GETPPIDS_MAX;
 use workbook::trace::spawn_traced_with;
@@ -87,7 +89,9 @@ fn run() -> Result<ExitCode> {
     let n = args.iterations;
     let value = 4_000_000_000 + u64::from(std::process::id());
     let rows = [
-        measure("baseline: untraced", n, args.runs, untraced)?,
+        measure("baseline: untraced", n, args.runs, |n| {
+            Ok((unfiltered(n)?, 0))
+        })?,
         measure(
             "ptrace: PTRACE_SYSCALL, 2 stops a call",
             n,
@@ -106,101 +110,55 @@ fn run() -> Result<ExitCode> {
         "{:<40} {:>9} {:>9} {:>9} {:>14}",
         "", "median", "min", "max", "stops a call"
     );
-    for row in &rows {
-        println!(
-            "{:<40} {:>9.1} {:>9.1} {:>9.1} {:>14.2}",
-            row.label, row.median, row.min, row.max, row.stops_per_call
-        );
+    for (row, stops_per_call) in &rows {
+        if let Ok(spread) = row.result {
+            println!(
+                "{:<40} {:>9.1} {:>9.1} {:>9.1} {:>14.2}",
+                row.label, spread.median, spread.min, spread.max, stops_per_call
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One row: ns per call over the runs, and the tracer's stops per call.
-struct Row {
-    label: &'static str,
-    median: f64,
-    min: f64,
-    max: f64,
-    stops_per_call: f64,
-}
-
-/// What one run gave: the loop's time in ns, and the stops the tracer saw.
-struct Measured {
-    ns: u64,
-    stops: u64,
-}
-
+/// One row of the demo's table (`Row::measure`: ns per call over the
+/// runs), and the tracer's stops per call, from `once`, which runs the
+/// target once and returns the loop's time in ns and the stops.
 fn measure(
     label: &'static str,
     n: u64,
     runs: u32,
-    once: impl Fn(u64) -> Result<Measured>,
-) -> Result<Row> {
-    let mut per_call = Vec::new();
-    let mut stops = 0;
-    for _ in 0..runs {
-        let measured = once(n).with_context(|| format!("measuring \"{label}\""))?;
-        per_call.push(measured.ns as f64 / n as f64);
-        stops = measured.stops;
-    }
-    per_call.sort_by(f64::total_cmp);
-    Ok(Row {
-        label,
-        median: per_call[per_call.len() / 2],
-        min: per_call[0],
-        max: per_call[per_call.len() - 1],
-        stops_per_call: stops as f64 / n as f64,
-    })
-}
-
-/// The demo's `spin N` target: one getppid, then N timed ones; it prints
-/// the loop's time in ns.
-fn spin(n: u64) -> Program {
-    Program::builtin("spin", &[&n.to_string()])
-}
-
-/// The target with no tracer.
-fn untraced(n: u64) -> Result<Measured> {
-    let output = std::process::Command::new(workbook::targets::SELF_EXE)
-        .arg0(workbook::targets::argv0("spin"))
-        .arg(n.to_string())
-        .output()
-        .context("running the spin target")?;
-    if !output.status.success() {
-        bail!("the spin target failed: {}", output.status);
-    }
-    Ok(Measured {
-        ns: spin_time(&String::from_utf8_lossy(&output.stdout))?,
-        stops: 0,
-    })
+    once: impl Fn(u64) -> Result<(u64, u64)>,
+) -> Result<(Row, f64)> {
+    let stops = Cell::new(0);
+    let row = Row::measure(label, n, runs, |n| {
+        let (ns, seen) = once(n)?;
+        stops.set(seen);
+        Ok(ns)
+    })?;
+    Ok((row, stops.get() as f64 / n as f64))
 }
 
 /// The target traced, its stdout into a pipe that `loop_time` reads.
 fn traced(program: &Program) -> Result<(ChildGuard, OwnedFd)> {
     let (output, write_end) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
     let options = Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC;
-    let guard = spawn_traced_with(program, options, || dup2_stdout(&write_end))?;
+    let guard = spawn_traced_with(program, options, || stdout_to(&write_end))?;
     Ok((guard, output))
 }
 
-/// The demo's row: PTRACE_SYSCALL until the target is gone.
-fn ptrace_syscall_row(n: u64) -> Result<Measured> {
+/// The demo's row: its PTRACE_SYSCALL tracer until the target is gone.
+fn ptrace_syscall_row(n: u64) -> Result<(u64, u64)> {
     let (guard, output) = traced(&spin(n))?;
-    let (end, stops) = trace_syscalls(guard.pid(), |_| false)?;
+    let (end, stops) = syscall_stops(guard.pid())?;
     guard.reaped();
-    let Some(end) = end else {
-        bail!("the tracer stopped before the target ended");
-    };
-    Ok(Measured {
-        ns: loop_time(end, output)?,
-        stops,
-    })
+    Ok((loop_time(end, output)?, stops))
 }
 
 /// The new row: PTRACE_SYSCALL to the exit of the first getppid; your
 /// emulation of the N timed ones; the call after them run after all; on to
 /// the end with PTRACE_CONT.
-fn sysemu_row(n: u64, value: u64) -> Result<Measured> {
+fn sysemu_row(n: u64, value: u64) -> Result<(u64, u64)> {
     let (guard, output) = traced(&spin(n))?;
     let pid = guard.pid();
     let (emulated, stops) = emulate(pid, value)?;
@@ -209,10 +167,7 @@ fn sysemu_row(n: u64, value: u64) -> Result<Measured> {
     }
     let end = to_the_end(pid)?;
     guard.reaped();
-    Ok(Measured {
-        ns: loop_time(end, output)?,
-        stops,
-    })
+    Ok((loop_time(end, output)?, stops))
 }
 
 /// `--emulate VALUE [CMD]`: CMD (or `spin 10`) traced, its getppid calls after the first

@@ -15,9 +15,9 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use workbook::targets::overhead::random_seed;
@@ -67,61 +67,15 @@ pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count:
         .stderr(Stdio::piped());
     workbook::testing::limited(&mut command);
     let mut child = command.spawn().expect("starting the tracer");
-    let tracer_pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut stream = loop {
-        match listener.accept() {
-            Ok((stream, _)) => break stream,
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                let ended = child.try_wait().expect("waitpid").is_some();
-                if ended || Instant::now() > deadline {
-                    if !ended {
-                        let _ = child.kill();
-                    }
-                    let output = child.wait_with_output().expect("the tracer's output");
-                    panic!(
-                        "the calls target never asked what to do ({}): {}",
-                        output.status,
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Err(error) => panic!("accept: {error}"),
-        }
+    let Some(mut stream) = accept_the_target(&listener, &mut child) else {
+        let output = child.wait_with_output().expect("the tracer's output");
+        panic!(
+            "the calls target never asked what to do ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     };
-    let peer = peer_pid(&stream);
-    let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
-    let exe = identity(Path::new(&format!("/proc/{peer}/exe")));
-    let expected = identity(target);
-    let tracer_exe = identity(Path::new(&format!("/proc/{tracer_pid}/exe")));
-    let status = std::fs::read_to_string(format!("/proc/{peer}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(str::trim)
-            .and_then(|value| value.parse::<u32>().ok())
-    };
-    let checks = [
-        (
-            exe.is_some() && exe == expected,
-            "it does not run the demo's binary",
-        ),
-        (
-            tracer_exe.is_some() && tracer_exe == identity(tracer),
-            "the tracer runs another program than the one started",
-        ),
-        (
-            field("PPid:") == Some(tracer_pid),
-            "it is not a child of the tracer",
-        ),
-        (
-            field("TracerPid:") == Some(tracer_pid),
-            "the tracer does not trace it (TracerPid in /proc/PID/status)",
-        ),
-    ];
-    if let Some((_, what)) = checks.iter().find(|(ok, _)| !ok) {
+    if let Some(what) = not_the_target(peer_pid(&stream), child.id(), tracer, target) {
         // Whoever asked gets no answer: end of file, and it ends too.
         drop(stream);
         let _ = child.kill();
@@ -138,18 +92,84 @@ pub fn count_stops(tracer: &Path, target: &Path, row: &str, syscall: i64, count:
     stream.write_all(&request).expect("sending the request");
     drop(stream);
     let output = child.wait_with_output().expect("the tracer's output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stops = stderr.lines().last().and_then(|line| {
-        let (before, _) = line
-            .split_once(" syscall stops (")
-            .or_else(|| line.split_once(" seccomp stops ("))?;
-        before.rsplit(' ').next()?.parse().ok()
-    });
+    let stops = reported_stops(&String::from_utf8_lossy(&output.stderr));
     Counted { stops, output }
 }
 
+/// The target's connection, within 30 s; `None` if the tracer ended
+/// first or the time ran out (then the tracer is killed).
+fn accept_the_target(listener: &UnixListener, child: &mut Child) -> Option<UnixStream> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => return Some(stream),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                let ended = child.try_wait().expect("waitpid").is_some();
+                if ended || Instant::now() > deadline {
+                    if !ended {
+                        let _ = child.kill();
+                    }
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(error) => panic!("accept: {error}"),
+        }
+    }
+}
+
+/// Why process `peer` is not the calls target that `tracer` (process
+/// `tracer_pid`) started from `target`, or `None` when it is.
+fn not_the_target(
+    peer: u32,
+    tracer_pid: u32,
+    tracer: &Path,
+    target: &Path,
+) -> Option<&'static str> {
+    let identity = |path: &Path| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    let exe = identity(Path::new(&format!("/proc/{peer}/exe")));
+    let tracer_exe = identity(Path::new(&format!("/proc/{tracer_pid}/exe")));
+    let status = std::fs::read_to_string(format!("/proc/{peer}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(str::trim)
+            .and_then(|value| value.parse::<u32>().ok())
+    };
+    let checks = [
+        (
+            exe.is_some() && exe == identity(target),
+            "it does not run the demo's binary",
+        ),
+        (
+            tracer_exe.is_some() && tracer_exe == identity(tracer),
+            "the tracer runs another program than the one started",
+        ),
+        (
+            field("PPid:") == Some(tracer_pid),
+            "it is not a child of the tracer",
+        ),
+        (
+            field("TracerPid:") == Some(tracer_pid),
+            "the tracer does not trace it (TracerPid in /proc/PID/status)",
+        ),
+    ];
+    checks.iter().find(|(ok, _)| !ok).map(|&(_, what)| what)
+}
+
+/// The count on the tracer's last line of stderr: `... N syscall stops
+/// (...)` or `... N seccomp stops (...)`.
+fn reported_stops(stderr: &str) -> Option<u64> {
+    let line = stderr.lines().last()?;
+    let (before, _) = line
+        .split_once(" syscall stops (")
+        .or_else(|| line.split_once(" seccomp stops ("))?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
 /// The process on the other end of `stream`, as the kernel knows it.
-fn peer_pid(stream: &std::os::unix::net::UnixStream) -> u32 {
+fn peer_pid(stream: &UnixStream) -> u32 {
     // SAFETY: ucred is plain data; all zeroes is a valid value.
     let mut credentials: libc::ucred = unsafe { std::mem::zeroed() };
     let mut length = std::mem::size_of::<libc::ucred>() as libc::socklen_t;

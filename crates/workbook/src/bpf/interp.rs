@@ -168,7 +168,7 @@ fn decode(code: u16) -> Option<Op> {
 /// load at or above `SKF_AD_OFF` is refused when the filter is attached.
 fn known_ancillary(k: u32) -> bool {
     let off = k - SKF_AD_OFF;
-    off % 4 == 0 && off < libc::SKF_AD_MAX as u32
+    off.is_multiple_of(4) && off < libc::SKF_AD_MAX as u32
 }
 
 /// Refuse what the kernel refuses on `SO_ATTACH_FILTER`, with `EINVAL`:
@@ -345,89 +345,165 @@ pub fn run(program: &[sock_filter], packet: &[u8]) -> Run {
     if let Err(e) = check(program) {
         panic!("interp::run takes only programs that pass check: {e:#}");
     }
-    let (mut a, mut x) = (0u32, 0u32);
-    // The kernel zeroes it too; check_loads_after_stores makes it moot.
-    let mut mem = [0u32; MEMWORDS];
-    // A packet longer than 4 GiB cannot reach a socket filter.
-    let len = packet.len() as u32;
+    let mut machine = Machine::new(packet);
     // Jumps only go forward, so no run is longer than the program.
     let mut steps = Vec::with_capacity(program.len());
     let mut pc = 0;
     let end = loop {
-        let insn = program[pc];
-        let k = insn.k;
-        let op = decode(insn.code).expect("check accepted the opcode");
-        let mut next = pc + 1;
-        match op {
-            Op::LdImm => a = k,
-            Op::LdAbs(_) if k >= SKF_AD_OFF => break End::Ancillary { pc, k },
-            Op::LdAbs(size) => match load(packet, k.into(), size) {
-                Some(v) => a = v,
-                None => break out_of_bounds(pc, k, size),
-            },
-            // The kernel adds X and k in 32 bits, so the sum wraps.
-            Op::LdInd(size) => {
-                let offset = x.wrapping_add(k);
-                match load(packet, offset.into(), size) {
-                    Some(v) => a = v,
-                    None => break out_of_bounds(pc, offset, size),
-                }
+        let flow = machine.execute(pc, program[pc]);
+        let step = Step {
+            pc,
+            a: machine.a,
+            x: machine.x,
+        };
+        match flow {
+            Flow::Next(next) => pc = next,
+            Flow::Return(k) => {
+                steps.push(step);
+                break End::Return(k);
             }
-            Op::LdLen => a = len,
-            Op::LdMem => a = mem[k as usize],
-            Op::LdxImm => x = k,
-            Op::LdxLen => x = len,
-            Op::LdxMem => x = mem[k as usize],
-            // The IPv4 header length: the low nibble of the byte at k, in
-            // 32-bit words, so 4 * (P[k] & 0xf) bytes.
-            Op::LdxMsh => match load(packet, k.into(), 1) {
-                Some(v) => x = 4 * (v & 0xf),
-                None => break out_of_bounds(pc, k, 1),
-            },
-            Op::St => mem[k as usize] = a,
-            Op::Stx => mem[k as usize] = x,
-            Op::Alu(op, by_x) => {
-                let v = if by_x { x } else { k };
-                a = match op {
-                    BPF_ADD => a.wrapping_add(v),
-                    BPF_SUB => a.wrapping_sub(v),
-                    BPF_MUL => a.wrapping_mul(v),
-                    // Only X can be 0 here: check refuses a constant 0.
-                    BPF_DIV | BPF_MOD if v == 0 => break End::DivisionByZero { pc },
-                    BPF_DIV => a / v,
-                    BPF_MOD => a % v,
-                    BPF_AND => a & v,
-                    BPF_OR => a | v,
-                    BPF_XOR => a ^ v,
-                    // wrapping_shl/shr use the low five bits of v, the
-                    // kernel's `& 31`; a constant k is below 32 anyway.
-                    BPF_LSH => a.wrapping_shl(v),
-                    _ => a.wrapping_shr(v),
-                };
-            }
-            Op::Neg => a = a.wrapping_neg(),
-            Op::Ja => next += k as usize,
-            Op::Jump(op, by_x) => {
-                let v = if by_x { x } else { k };
-                let taken = match op {
-                    BPF_JEQ => a == v,
-                    BPF_JGT => a > v,
-                    BPF_JGE => a >= v,
-                    _ => a & v != 0,
-                };
-                next += usize::from(if taken { insn.jt } else { insn.jf });
-            }
-            Op::Tax => x = a,
-            Op::Txa => a = x,
-            Op::RetK | Op::RetA => {
-                steps.push(Step { pc, a, x });
-                break End::Return(if op == Op::RetA { a } else { k });
-            }
+            Flow::Abort(end) => break end,
         }
-        steps.push(Step { pc, a, x });
-        pc = next;
+        steps.push(step);
     };
     Run { steps, end }
+}
+
+/// What an instruction did to the run.
+enum Flow {
+    /// Go on at this instruction.
+    Next(usize),
+    /// A `ret` of this value: the last step.
+    Return(u32),
+    /// The run ends here, with no step for this instruction (see [`End`]).
+    Abort(End),
+}
+
+/// The registers A and X, the scratch memory, and the packet of one run.
+struct Machine<'p> {
+    a: u32,
+    x: u32,
+    mem: [u32; MEMWORDS],
+    packet: &'p [u8],
+}
+
+impl Machine<'_> {
+    fn new(packet: &[u8]) -> Machine<'_> {
+        Machine {
+            a: 0,
+            x: 0,
+            // The kernel zeroes it too; check_loads_after_stores makes it moot.
+            mem: [0; MEMWORDS],
+            packet,
+        }
+    }
+
+    /// Instruction `pc`, by its class: a jump, a return, arithmetic, a
+    /// move between A and X, a load or a store.
+    fn execute(&mut self, pc: usize, insn: sock_filter) -> Flow {
+        let k = insn.k;
+        let next = pc + 1;
+        match decode(insn.code).expect("check accepted the opcode") {
+            Op::Ja => Flow::Next(next + k as usize),
+            Op::Jump(op, by_x) => {
+                let v = if by_x { self.x } else { k };
+                let off = if jumps(op, self.a, v) {
+                    insn.jt
+                } else {
+                    insn.jf
+                };
+                Flow::Next(next + usize::from(off))
+            }
+            Op::RetK => Flow::Return(k),
+            Op::RetA => Flow::Return(self.a),
+            Op::Alu(op, by_x) => {
+                let v = if by_x { self.x } else { k };
+                match alu(op, self.a, v) {
+                    Some(a) => {
+                        self.a = a;
+                        Flow::Next(next)
+                    }
+                    None => Flow::Abort(End::DivisionByZero { pc }),
+                }
+            }
+            Op::Neg => {
+                self.a = self.a.wrapping_neg();
+                Flow::Next(next)
+            }
+            Op::Tax => {
+                self.x = self.a;
+                Flow::Next(next)
+            }
+            Op::Txa => {
+                self.a = self.x;
+                Flow::Next(next)
+            }
+            load_or_store => match self.load_or_store(load_or_store, pc, k) {
+                Ok(()) => Flow::Next(next),
+                Err(end) => Flow::Abort(end),
+            },
+        }
+    }
+
+    /// The loads into A and X, and the stores to the scratch memory. A
+    /// load past the packet's end, or of its metadata, ends the run.
+    fn load_or_store(&mut self, op: Op, pc: usize, k: u32) -> Result<(), End> {
+        let len = self.packet.len() as u32; // a packet reaches a filter below 4 GiB
+        match op {
+            Op::LdImm => self.a = k,
+            Op::LdAbs(_) if k >= SKF_AD_OFF => return Err(End::Ancillary { pc, k }),
+            Op::LdAbs(size) => self.a = self.load(pc, k, size)?,
+            // The kernel adds X and k in 32 bits, so the sum wraps.
+            Op::LdInd(size) => self.a = self.load(pc, self.x.wrapping_add(k), size)?,
+            Op::LdLen => self.a = len,
+            Op::LdMem => self.a = self.mem[k as usize],
+            Op::LdxImm => self.x = k,
+            Op::LdxLen => self.x = len,
+            Op::LdxMem => self.x = self.mem[k as usize],
+            // The IPv4 header length: the low nibble of the byte at k, in
+            // 32-bit words, so 4 * (P[k] & 0xf) bytes.
+            Op::LdxMsh => self.x = 4 * (self.load(pc, k, 1)? & 0xf),
+            Op::St => self.mem[k as usize] = self.a,
+            Op::Stx => self.mem[k as usize] = self.x,
+            other => unreachable!("{other:?} is no load or store"),
+        }
+        Ok(())
+    }
+
+    /// `size` bytes of the packet at `offset`, for instruction `pc`.
+    fn load(&self, pc: usize, offset: u32, size: u32) -> Result<u32, End> {
+        load(self.packet, offset.into(), size).ok_or_else(|| out_of_bounds(pc, offset, size))
+    }
+}
+
+/// A `op` v, or `None` for a division or modulo by 0.
+fn alu(op: u32, a: u32, v: u32) -> Option<u32> {
+    Some(match op {
+        BPF_ADD => a.wrapping_add(v),
+        BPF_SUB => a.wrapping_sub(v),
+        BPF_MUL => a.wrapping_mul(v),
+        // Only X can be 0 here: check refuses a constant 0.
+        BPF_DIV | BPF_MOD if v == 0 => return None,
+        BPF_DIV => a / v,
+        BPF_MOD => a % v,
+        BPF_AND => a & v,
+        BPF_OR => a | v,
+        BPF_XOR => a ^ v,
+        // wrapping_shl/shr use the low five bits of v, the kernel's `& 31`;
+        // a constant k is below 32 anyway.
+        BPF_LSH => a.wrapping_shl(v),
+        _ => a.wrapping_shr(v),
+    })
+}
+
+/// Whether a conditional jump `op` of A against v is taken (to `jt`).
+fn jumps(op: u32, a: u32, v: u32) -> bool {
+    match op {
+        BPF_JEQ => a == v,
+        BPF_JGT => a > v,
+        BPF_JGE => a >= v,
+        _ => a & v != 0,
+    }
 }
 
 fn out_of_bounds(pc: usize, offset: u32, size: u32) -> End {

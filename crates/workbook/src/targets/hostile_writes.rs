@@ -234,8 +234,9 @@ fn open_at(path: &[u8], fd: libc::c_int) -> Result<(), String> {
     Ok(())
 }
 
-/// splitmix64's bytes from `seed`: the long write's contents (the
-/// write-rewriter lab's grading test makes the same to compare).
+/// splitmix64's bytes from `seed`, `len` of them: the long write's
+/// contents (the write-rewriter lab's grading test makes the same to
+/// compare), and the `buffer` target's (`overhead::contents`).
 pub fn long_contents(seed: u64, len: usize) -> Vec<u8> {
     let mut state = seed;
     let mut bytes = Vec::with_capacity(len + 8);

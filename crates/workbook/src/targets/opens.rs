@@ -1,10 +1,17 @@
-//! The `opens` target: opens files and makes sockets the way a test asks,
-//! each straight through syscall(2), and reports what the kernel (or a
-//! seccomp filter) answered, what it read, and whether it wrote. It runs
-//! only in its mailbox mode (`builtin:opens mailbox`): the tries come from
-//! the test, past the program that started the target.
+//! The open calls a grading test asks for, made straight through
+//! syscall(2) (`open_call`), in two targets:
 //!
-//! The input: a count, then for each try its call (`openat`, `open`,
+//! - `builtin:opens mailbox`, here: opens files and makes sockets the way
+//!   a test asks, and reports what the kernel (or a seccomp filter)
+//!   answered, what it read, and whether it wrote (the seccomp-lib lab);
+//! - `builtin:tries opens`, in `cases`: opens files each in its own way,
+//!   from paths laid out in memory as the test asks (the syscall-blocker
+//!   lab).
+//!
+//! Both run only in their mailbox modes: the tries come from the test,
+//! past the program that started the target.
+//!
+//! `builtin:opens mailbox`, in full. The input: a count, then for each try its call (`openat`, `open`,
 //! `creat`, `openat2` or `socket`), a path (empty for `socket`), and two
 //! numbers: the flags and the mode for the opens, the domain and the type
 //! for `socket`. The report: the target's seccomp mode and number of
@@ -19,20 +26,14 @@ use super::mailbox::{serve, Reader, Writer};
 use super::tries::status_number;
 use crate::procfs::Status;
 
+pub mod cases;
+
 /// What the target writes into a file it managed to open for writing: a
 /// filter that let the open through leaves it behind.
 pub const WRITTEN: &[u8] = b"written by the opens target\n";
 
 /// The most it reads from a file it managed to open for reading.
 const READ_MAX: usize = 4096;
-
-/// `struct open_how` of openat2(2).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
 
 pub fn opens(mode: Option<&str>) -> ExitCode {
     match mode {
@@ -75,35 +76,72 @@ fn tries(input: &[u8]) -> Result<Vec<u8>, String> {
     Ok(report.0)
 }
 
-/// The call, straight through syscall(2): its raw result and errno.
+/// The call: one of the opens, or socket(2), straight through syscall(2):
+/// its raw result and errno.
 fn make(call: &str, path: &CString, first: u64, second: u64) -> Result<(i64, i32), String> {
-    let p = path.as_ptr();
-    let at = libc::AT_FDCWD as libc::c_long;
+    if call != "socket" {
+        let at = libc::AT_FDCWD as libc::c_long;
+        return open_call(call, at, path.as_ptr(), first, second);
+    }
+    // SAFETY: socket reads and writes no memory of ours.
+    let ret = unsafe { libc::syscall(libc::SYS_socket, first, second, 0) };
+    Ok(raw_result(ret))
+}
+
+/// One of the open calls, `call` (open, openat, creat or openat2), of
+/// `path`, straight through syscall(2), with `flags` and `mode` (creat
+/// takes only the mode; openat and openat2 also `dirfd`): its raw result
+/// and errno. What it opened is the caller's to close.
+fn open_call(
+    call: &str,
+    dirfd: libc::c_long,
+    path: *const libc::c_char,
+    flags: u64,
+    mode: u64,
+) -> Result<(i64, i32), String> {
     let how = OpenHow {
-        flags: first,
-        mode: second,
+        flags,
+        mode,
         resolve: 0,
     };
-    // SAFETY: each call reads a NUL-terminated string (or an open_how) that
-    // outlives it, and writes no memory of ours.
+    // SAFETY: each call reads a NUL-terminated path that outlives it (and
+    // openat2 an open_how of the size given), and writes no memory of ours.
     let ret = unsafe {
         match call {
-            "openat" => libc::syscall(libc::SYS_openat, at, p, first, second),
-            "open" => libc::syscall(libc::SYS_open, p, first, second),
-            "creat" => libc::syscall(libc::SYS_creat, p, second),
+            "open" => libc::syscall(libc::SYS_open, path, flags, mode),
+            "openat" => libc::syscall(libc::SYS_openat, dirfd, path, flags, mode),
+            "creat" => libc::syscall(libc::SYS_creat, path, mode),
             "openat2" => libc::syscall(
                 libc::SYS_openat2,
-                at,
-                p,
+                dirfd,
+                path,
                 &how as *const OpenHow,
                 std::mem::size_of::<OpenHow>(),
             ),
-            "socket" => libc::syscall(libc::SYS_socket, first, second, 0),
             other => return Err(format!("no call named {other} here")),
         }
     };
-    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    Ok((ret, if ret < 0 { errno } else { 0 }))
+    Ok(raw_result(ret))
+}
+
+/// openat2's `struct open_how` (linux/openat2.h).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// A raw syscall's result, with its errno (0 when it succeeded): read
+/// right after the call, before anything else can change errno.
+fn raw_result(ret: libc::c_long) -> (i64, i32) {
+    match ret {
+        0.. => (ret, 0),
+        _ => (
+            ret,
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        ),
+    }
 }
 
 /// Writes `WRITTEN` into a file opened for writing and reads what a file

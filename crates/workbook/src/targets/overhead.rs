@@ -20,16 +20,7 @@ pub const SEED_VARIABLE: &str = "WORKBOOK_BUFFER_SEED";
 /// offset or the wrong page shows; and with a seed chosen at random for each
 /// run, a reader can only know them by reading them.
 pub fn contents(seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut bytes = Vec::with_capacity(BUFFER_LEN);
-    while bytes.len() < BUFFER_LEN {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    bytes
+    super::hostile_writes::long_contents(seed, BUFFER_LEN)
 }
 
 /// A seed for the `buffer` target, different at every call: 8 bytes from

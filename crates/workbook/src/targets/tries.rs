@@ -7,16 +7,14 @@ use std::process::ExitCode;
 
 use crate::procfs::Status;
 
-pub mod opens;
-
 /// uname, socket and getcwd, each reported on its own line; with
 /// `mailbox`, the calls a test posts (see `mailbox`); with `opens`, the
-/// files a test names (see `opens::mailbox`).
+/// files a test names (see `opens::cases::mailbox`).
 pub fn tries(mode: Option<&str>) -> ExitCode {
     match mode {
         None => {}
         Some("mailbox") => return super::mailbox::serve(mailbox),
-        Some("opens") => return super::mailbox::serve(opens::mailbox),
+        Some("opens") => return super::mailbox::serve(super::opens::cases::mailbox),
         Some(other) => {
             eprintln!("target: tries: unknown mode {other} (try none, mailbox or opens)");
             return ExitCode::from(2);

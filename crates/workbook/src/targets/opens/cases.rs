@@ -1,4 +1,4 @@
-//! `builtin:tries opens`: opens the files a grading test names, each in
+//! `builtin:tries opens` (a mode of the `tries` target): opens the files a grading test names, each in
 //! its own way (open, openat, creat or openat2; relative to a working
 //! folder or to a dirfd; from a path laid across a page boundary or ending
 //! at the end of a mapping), and reports what each call returned. The
@@ -13,6 +13,7 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use super::super::mailbox::{Reader, Writer};
+use super::open_call;
 
 /// Where the path's bytes lie when the call is made.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -115,7 +116,10 @@ pub fn mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let proc_status = crate::procfs::Status::of_self().ok();
     let mut out = Writer::new();
-    out.u64(super::status_number(&proc_status, "TracerPid"));
+    out.u64(super::super::tries::status_number(
+        &proc_status,
+        "TracerPid",
+    ));
     for case in &cases {
         let outcome = make(case)?;
         let shown = String::from_utf8_lossy(&case.path);
@@ -175,7 +179,7 @@ fn make(case: &Case) -> Result<Outcome, String> {
 }
 
 /// The case's call of `path`: its raw result, and its errno (0 when it
-/// succeeded).
+/// succeeded). What it opened is closed.
 fn call(case: &Case, path: *const libc::c_char) -> Result<(i64, i32), String> {
     let flags = match case.create {
         true => libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
@@ -187,44 +191,14 @@ fn call(case: &Case, path: *const libc::c_char) -> Result<(i64, i32), String> {
         0 => libc::c_long::from(case.dirfd),
         high => (u64::from(case.dirfd as u32) | (u64::from(high) << 32)) as libc::c_long,
     };
-    let how = OpenHow {
-        flags: flags as u64,
-        // openat2 refuses a mode with nothing to create (EINVAL).
-        mode: if case.create { 0o600 } else { 0 },
-        resolve: 0,
-    };
-    // SAFETY: each call reads a NUL-terminated path that outlives it (and
-    // openat2 an open_how of the size given), and writes no memory of ours.
-    let ret = unsafe {
-        match case.call.as_str() {
-            "open" => libc::syscall(libc::SYS_open, path, flags, 0o600),
-            "openat" => libc::syscall(libc::SYS_openat, dirfd, path, flags, 0o600),
-            "creat" => libc::syscall(libc::SYS_creat, path, 0o600),
-            "openat2" => libc::syscall(
-                libc::SYS_openat2,
-                dirfd,
-                path,
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            ),
-            other => return Err(format!("no call named {other} here")),
-        }
-    };
-    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    // openat2 refuses a mode with nothing to create (EINVAL).
+    let mode = if case.create { 0o600 } else { 0 };
+    let (ret, errno) = open_call(&case.call, dirfd, path, flags as u64, mode)?;
     if ret >= 0 {
         // SAFETY: the descriptor the call just returned is ours.
         unsafe { libc::close(ret as libc::c_int) };
-        return Ok((ret, 0));
     }
     Ok((ret, errno))
-}
-
-/// openat2's `struct open_how` (linux/openat2.h).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
 }
 
 /// A path's bytes and its NUL where the case wants them.
