@@ -27,8 +27,9 @@ pub struct Row {
 pub enum Refuse {
     /// `--block NAME`.
     Call(&'static str),
-    /// `--deny-path SECRET` (seccomp-notify): an open of the secret file
-    /// is refused, by what the watcher reads of the path.
+    /// `--redirect SECRET=PUBLIC` (seccomp-notify): an open whose path
+    /// reads as the secret file gets the public one instead, which the
+    /// supervisor opens itself; every other open goes on.
     SecretPath,
 }
 

@@ -99,7 +99,10 @@ impl Scratch {
                 match row.refuse {
                     Refuse::Call(call) => line.extend(["--block".into(), call.into()]),
                     Refuse::SecretPath => {
-                        line.extend(["--deny-path".into(), self.dir.join("secret").into()])
+                        let mut redirect = self.dir.join("secret").into_os_string();
+                        redirect.push("=");
+                        redirect.push(self.dir.join("public"));
+                        line.extend(["--redirect".into(), redirect]);
                     }
                 }
             }

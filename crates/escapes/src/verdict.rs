@@ -51,14 +51,24 @@ impl Outcome {
             .find_map(|line| line.strip_prefix(prefix))
     }
 
+    /// Whether the target printed a line of its own: it ran.
+    fn target_spoke(&self) -> bool {
+        self.output.lines().any(is_the_targets)
+    }
+
     /// The target's last line of its own (`probe:` or `target:`).
     fn last_word(&self) -> String {
         self.output
             .lines()
             .rev()
-            .find(|line| line.starts_with("probe: ") || line.starts_with("target: "))
+            .find(|line| is_the_targets(line))
             .map_or_else(|| format!("exit {}", self.code), str::to_string)
     }
+}
+
+/// The targets start their lines so; the watchers name themselves.
+fn is_the_targets(line: &str) -> bool {
+    line.starts_with("probe: ") || line.starts_with("target: ")
 }
 
 /// Judges one run of `row` under `watcher`. `secret` is the secret file's
@@ -66,6 +76,12 @@ impl Outcome {
 pub fn judge(row: &Row, watcher: Watcher, run: &Outcome, secret: &str, now: u64) -> Verdict {
     if run.timed_out {
         return Verdict::Unclear("no answer in time: killed".into());
+    }
+    if run.signal().is_none() && !run.target_spoke() {
+        // A watcher that refused its options (or failed to start the
+        // target) stopped nothing: the target never ran.
+        let said = run.output.lines().next().unwrap_or_default().to_string();
+        return Verdict::Unclear(format!("the target never ran: {said}"));
     }
     let verdict = match row.judge {
         Judge::Secret { plain } => {
@@ -185,6 +201,14 @@ mod tests {
             judge(row, Watcher::Alone, &enosys, "s", 0),
             Verdict::Unavailable(_)
         ));
+    }
+
+    #[test]
+    fn a_target_that_never_ran_stopped_nothing() {
+        let row = by_key("toctou").unwrap();
+        let refused = run(2, "error: unexpected argument '--no-such-option' found\n");
+        let judged = judge(row, Watcher::Notify, &refused, "secret-4", 0);
+        assert!(matches!(judged, Verdict::Unclear(_)), "{judged:?}");
     }
 
     #[test]
