@@ -158,9 +158,9 @@ def find_lab(name: str, root: Path = ROOT) -> Lab:
 
 
 def demo_packages(tree: Path) -> list[str]:
-    """The demos of the workspace at `tree`: packages with a program of their
-    own name, not labs (the support crate's tools, such as book-terminal,
-    are no demo)."""
+    """The demos of the workspace at `tree`: packages with a program of
+    their own name, not labs (the support crate's book-terminal is the
+    book's, not a demo)."""
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
         cwd=tree,
