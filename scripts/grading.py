@@ -26,6 +26,7 @@ reported, and the others are graded.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -148,6 +149,16 @@ class Workbook:
     """The trusted build in the grader's cache, and grading against it."""
 
     def __init__(self, cache: Path, settings: Settings, log=print):
+        if not sandbox.is_root() and settings.jobs > 1:
+            # Without root every sandbox runs as our own uid, and
+            # RLIMIT_NPROC counts that uid's processes together: a fork bomb
+            # in one would leave a classmate's build beside it no thread to
+            # start (rustc panics). As root each slot has a uid and a cgroup.
+            log(
+                f"as an ordinary user the sandboxes share one uid's process limit, "
+                f"so they run one at a time (not {settings.jobs})"
+            )
+            settings = dataclasses.replace(settings, jobs=1)
         self.settings = settings
         self.cache = _private_dir(cache)
         # One grading at a time in a cache: another waits for it.

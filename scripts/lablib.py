@@ -158,7 +158,9 @@ def find_lab(name: str, root: Path = ROOT) -> Lab:
 
 
 def demo_packages(tree: Path) -> list[str]:
-    """The demos of the workspace at `tree`: packages with a program, not labs."""
+    """The demos of the workspace at `tree`: packages with a program of
+    their own name, not labs (the support crate's book-terminal is the
+    book's, not a demo)."""
     meta = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
         cwd=tree,
@@ -169,7 +171,7 @@ def demo_packages(tree: Path) -> list[str]:
     names = []
     for package in json.loads(meta.stdout)["packages"]:
         is_lab = "/crates/labs/" in package["manifest_path"]
-        has_bin = any("bin" in t["kind"] for t in package["targets"])
+        has_bin = any("bin" in t["kind"] and t["name"] == package["name"] for t in package["targets"])
         if not is_lab and has_bin:
             names.append(package["name"])
     return names

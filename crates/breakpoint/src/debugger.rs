@@ -5,7 +5,7 @@
 //! (loader.rs), the --break names found and planted (pending.rs), IFUNC
 //! resolvers (ifunc.rs). The requests themselves are int3.rs's.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use anyhow::{Context, Result};
 use breakpoint::int3::{self, single_step};
@@ -78,6 +78,9 @@ pub struct Debugger {
     stopping: HashSet<Pid>,
     /// Of those, the ones the step-over waits for.
     interrupting: HashSet<Pid>,
+    /// Each vfork parent, with its child, until the child's execve or
+    /// end: the parent can't stop before then, and is never waited for.
+    vfork_parents: HashMap<Pid, Pid>,
     /// Threads kept stopped until the step-overs are done, with the signal
     /// each is to get.
     held: BTreeMap<Pid, Option<Sig>>,
@@ -118,6 +121,7 @@ impl Debugger {
             queue: VecDeque::new(),
             stopping: HashSet::new(),
             interrupting: HashSet::new(),
+            vfork_parents: HashMap::new(),
             held: BTreeMap::new(),
             listening: HashSet::new(),
             explained: false,
@@ -142,6 +146,13 @@ impl Debugger {
             // Whatever the stop, the thread is no longer running.
             self.interrupting.remove(&pid);
             self.listening.remove(&pid);
+            if matches!(
+                waited.stop,
+                Stop::Event(Event::Exec { .. }) | Stop::Exited(_) | Stop::Killed { .. }
+            ) {
+                // A vfork child that execs or ends lets its parent go on.
+                self.vfork_parents.retain(|_, child| *child != pid);
+            }
             let next = match waited.stop {
                 Stop::Event(Event::Exec { .. }) if pid == tracees.first() => self.exec(pid)?,
                 // A vfork child's execve in the middle of its step: it has
@@ -151,9 +162,13 @@ impl Debugger {
                 // Our SIGSTOP, that stopped it for a step-over: not delivered.
                 Stop::Signal(Sig::SIGSTOP) if self.stopping.remove(&pid) => self.resume(pid, None),
                 Stop::Signal(signal) => self.resume(pid, Some(signal)),
-                Stop::Event(
-                    Event::Clone { child } | Event::Vfork { child } | Event::Fork { child },
-                ) => self.born(pid, child)?,
+                Stop::Event(Event::Vfork { child }) => {
+                    self.vfork_parents.insert(pid, child);
+                    self.born(pid, child)?
+                }
+                Stop::Event(Event::Clone { child } | Event::Fork { child }) => {
+                    self.born(pid, child)?
+                }
                 // kill -STOP: leave it stopped, as without a tracer, until SIGCONT.
                 Stop::Group(_) => {
                     ptrace_listen(pid)?;

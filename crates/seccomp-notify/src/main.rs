@@ -6,8 +6,9 @@
 // itself and puts it into the program's fd table (SECCOMP_IOCTL_NOTIF_ADDFD).
 //
 // Its parts, in order: the filter (filter.rs), the child's side (child.rs),
-// the supervisor's loop (supervisor.rs), its answer to each call
-// (answer.rs), and the --trace lines (show.rs).
+// both in the library (lib.rs) that the lab shares, the supervisor's loop
+// (supervisor.rs), its answer to each call (answer.rs), and the --trace
+// lines (show.rs).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -18,10 +19,10 @@ use workbook::names::BlockArgs;
 use workbook::CommandArgs;
 
 mod answer;
-mod child;
-mod filter;
 mod show;
 mod supervisor;
+
+use seccomp_notify::{child, filter};
 
 use answer::{Policy, Redirect};
 use filter::Blocked;

@@ -48,11 +48,18 @@ const NEVER_CALLED_NR: i64 = libc::SYS_reboot;
 /// The table: one row per watcher, each a function that runs the `spin`
 /// target once under it and returns the nanoseconds its loop took.
 pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
-    let stopping = (n / STOPPING_SHARE).max(1);
-    let apart = (n / APART_SHARE).max(1);
+    let mut rows = seccomp_rows(n, runs)?;
+    rows.extend(ptrace_rows(n, runs, cpus)?);
+    rows.extend(notify_rows(n, runs, cpus)?);
+    rows.extend(strace_rows(n, runs)?);
+    Ok(rows)
+}
+
+/// Filters of several shapes, every call allowed: what a filter costs.
+fn seccomp_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
     let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
     let libseccomp_tree = libseccomp_filter(&decoys(), ScmpAction::KillProcess, 2)?;
-    let mut rows = vec![
+    Ok(vec![
         Row::measure("baseline: untraced", n, runs, unfiltered)?,
         Row::measure("seccomp: allow everything, 1 instruction", n, runs, |n| {
             filtered(n, &seccomp::allow_all())
@@ -81,22 +88,31 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
             runs,
             |n| filtered(n, &reading_an_argument(long_chain())),
         )?,
+    ])
+}
+
+/// A tracer stopping at every call, on one CPU and across two, and one
+/// that a filter never wakes.
+fn ptrace_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
+    let stopping = (n / STOPPING_SHARE).max(1);
+    Ok(vec![
         Row::measure(
             "ptrace: PTRACE_SYSCALL, 2 stops a call",
             stopping,
             runs,
             |n| ptrace_syscall(n, None),
         )?,
-        match cpus.other {
-            Some(other) => {
-                let other = only(other)?;
-                Row::measure(ACROSS_TWO_CPUS, apart, runs, |n| {
-                    ptrace_syscall(n, Some(&other))
-                })?
-            }
-            None => Row::skipped(ACROSS_TWO_CPUS, "this process may use one CPU only"),
-        },
+        across_two_cpus(ACROSS_TWO_CPUS, n, runs, cpus, |n, other| {
+            ptrace_syscall(n, Some(other))
+        })?,
         Row::measure("ptrace: SECCOMP_RET_TRACE, no stops", n, runs, ret_trace)?,
+    ])
+}
+
+/// A supervisor answering every call, with CONTINUE or a value of its own.
+fn notify_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
+    let stopping = (n / STOPPING_SHARE).max(1);
+    Ok(vec![
         Row::measure(
             "notify: USER_NOTIF, CONTINUE each call",
             stopping,
@@ -113,18 +129,36 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
                 user_notif(&spin(n), n, Answer::Return(ppid), None)
             },
         )?,
-        match cpus.other {
-            Some(other) => {
-                let other = only(other)?;
-                Row::measure(NOTIFY_ACROSS_TWO_CPUS, apart, runs, |n| {
-                    user_notif(&spin(n), n, Answer::Continue, Some(&other))
-                })?
-            }
-            None => Row::skipped(NOTIFY_ACROSS_TWO_CPUS, "this process may use one CPU only"),
-        },
-    ];
+        across_two_cpus(NOTIFY_ACROSS_TWO_CPUS, n, runs, cpus, |n, other| {
+            user_notif(&spin(n), n, Answer::Continue, Some(other))
+        })?,
+    ])
+}
+
+/// The row whose target runs on the other CPU, or why it was skipped.
+fn across_two_cpus(
+    label: &'static str,
+    n: u64,
+    runs: u32,
+    cpus: &Cpus,
+    once: impl Fn(u64, &CpuSet) -> Result<u64>,
+) -> Result<Row> {
+    let apart = (n / APART_SHARE).max(1);
+    match cpus.other {
+        Some(other) => {
+            let other = only(other)?;
+            Row::measure(label, apart, runs, |n| once(n, &other))
+        }
+        None => Ok(Row::skipped(label, "this process may use one CPU only")),
+    }
+}
+
+/// strace, stopping at every call and with its own seccomp filter.
+fn strace_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
+    let stopping = (n / STOPPING_SHARE).max(1);
     let strace = find_executable(OsStr::new("strace")).ok();
     let bash = find_executable(OsStr::new("bash")).ok();
+    let mut rows = Vec::new();
     for (label, calls, filtered) in [
         ("reference: strace -f", stopping, false),
         ("reference: strace --seccomp-bpf -f", n, true),

@@ -89,6 +89,20 @@ pub struct Sizes {
     resp: usize,
 }
 
+impl Sizes {
+    /// How many bytes a `seccomp_notif` takes on this kernel (at least
+    /// libc's struct): what a buffer for SECCOMP_IOCTL_NOTIF_RECV needs.
+    pub fn notif_bytes(self) -> usize {
+        self.notif
+    }
+
+    /// How many bytes a `seccomp_notif_resp` takes on this kernel (at least
+    /// libc's struct): what SECCOMP_IOCTL_NOTIF_SEND reads.
+    pub fn resp_bytes(self) -> usize {
+        self.resp
+    }
+}
+
 // ANCHOR: sizes
 /// seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes): how big this kernel's
 /// `seccomp_notif` and `seccomp_notif_resp` are.

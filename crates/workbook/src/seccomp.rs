@@ -45,6 +45,24 @@ pub fn install(filter: &[sock_filter]) -> Result<(), Errno> {
 }
 // ANCHOR_END: install
 
+/// `no_new_privs`, then `install`: for a program that becomes a command
+/// under a filter someone wrote by hand (a lab's). An error names the
+/// call; a program the kernel refuses gets the likely reasons.
+pub fn install_explained(filter: &[sock_filter]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS)")?;
+    install(filter).map_err(|errno| {
+        let name = crate::names::errno_name(errno);
+        match errno {
+            Errno::EINVAL | Errno::EFAULT => anyhow::anyhow!(
+                "seccomp(SECCOMP_SET_MODE_FILTER): {name}: the kernel refuses the program \
+                 (a jump past its end, an instruction seccomp does not take, no ret at the end?)"
+            ),
+            _ => anyhow::anyhow!("seccomp(SECCOMP_SET_MODE_FILTER): {name}"),
+        }
+    })
+}
+
 // ANCHOR: listed
 /// `ld [offset]` of seccomp_data.
 pub fn load(offset: u32) -> sock_filter {

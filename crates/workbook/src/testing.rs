@@ -196,11 +196,18 @@ pub const TIME_LIMIT_SECS: u32 = 60;
 /// For `assert_cmd_snapshot!(limited(&mut command))`; a hang then shows as a
 /// snapshot whose exit is SIGALRM. Use `run` for a clear panic message.
 pub fn limited(command: &mut std::process::Command) -> &mut std::process::Command {
+    limited_to(command, TIME_LIMIT_SECS)
+}
+
+/// `limited`, with a limit of `secs` seconds instead of `TIME_LIMIT_SECS`:
+/// for a test that knows its run takes a second or two, so that a hang
+/// fails it soon.
+pub fn limited_to(command: &mut std::process::Command, secs: u32) -> &mut std::process::Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: alarm(2) is async-signal-safe and touches no memory.
     unsafe {
-        command.pre_exec(|| {
-            libc::alarm(TIME_LIMIT_SECS);
+        command.pre_exec(move || {
+            libc::alarm(secs);
             Ok(())
         });
     }

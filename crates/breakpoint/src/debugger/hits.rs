@@ -162,9 +162,12 @@ impl Debugger {
     }
 
     /// SIGSTOP to one thread; the step-over waits for its stop. Not for a
-    /// thread in uninterruptible sleep (D: one waiting for its vfork
-    /// child, which may be next in line): it can't run the program's code
-    /// before its stop, which comes when it wakes. A new thread is always
+    /// vfork parent whose child has not yet exec'd or ended, nor for any
+    /// thread in uninterruptible sleep (D): it can't run the program's code
+    /// before its stop, which comes when it wakes, and the child it waits
+    /// for may be the one stepping. (A vfork parent is D only once it
+    /// sleeps; just after its PTRACE_EVENT_VFORK stop it may still be
+    /// runnable, so the state alone is not enough.) A new thread is always
     /// waited for.
     pub(super) fn stop_thread(&mut self, thread: Pid, newborn: bool) -> Result<bool> {
         // SAFETY: tkill sends a signal; it touches no memory.
@@ -176,7 +179,8 @@ impl Debugger {
             Err(errno) => return Err(errno).with_context(|| format!("tkill({thread}, SIGSTOP)")),
         }
         self.stopping.insert(thread);
-        if newborn || thread_state(thread) != Some('D') {
+        let waits_for_vfork_child = self.vfork_parents.contains_key(&thread);
+        if newborn || (!waits_for_vfork_child && thread_state(thread) != Some('D')) {
             self.interrupting.insert(thread);
         }
         Ok(true)

@@ -13,7 +13,7 @@ use clap::Parser;
 use nix::errno::Errno;
 use seccomp_filter::filters::asm;
 use workbook::names::syscall_number;
-use workbook::seccomp::{install, no_new_privs};
+use workbook::seccomp::install_explained;
 use workbook::CommandArgs;
 
 mod lab;
@@ -76,18 +76,7 @@ fn run() -> Result<ExitCode> {
         "lab-seccomp-filter: installing the filter, then becoming {}",
         program.label
     );
-    no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS)")?;
-    install(&filter).map_err(|errno| match errno {
-        Errno::EINVAL | Errno::EFAULT => anyhow::anyhow!(
-            "seccomp(SECCOMP_SET_MODE_FILTER): {}: the kernel refuses the program \
-             (a jump past its end, an instruction seccomp does not take, no ret at the end?)",
-            workbook::names::errno_name(errno)
-        ),
-        errno => anyhow::anyhow!(
-            "seccomp(SECCOMP_SET_MODE_FILTER): {}",
-            workbook::names::errno_name(errno)
-        ),
-    })?;
+    install_explained(&filter)?;
     // Under the filter from here on: execve must be on the list, and this
     // error reaches stderr only if write is.
     let errno = nix::unistd::execvp(&program.file, &program.argv).unwrap_err();

@@ -252,6 +252,8 @@ pub mod test {
         argv: Vec<String>,
         /// Where the link is; removed with the target.
         dir: Folder,
+        /// How long the lab may run, in seconds (`testing::limited_to`).
+        time_limit: u32,
     }
 
     impl Target {
@@ -265,7 +267,15 @@ pub mod test {
                 demo: demo.to_path_buf(),
                 argv,
                 dir,
+                time_limit: crate::testing::TIME_LIMIT_SECS,
             }
+        }
+
+        /// The lab is killed (SIGALRM) after `secs` seconds rather than
+        /// `testing::TIME_LIMIT_SECS`: a hang fails the test soon.
+        pub fn time_limit(mut self, secs: u32) -> Target {
+            self.time_limit = secs;
+            self
         }
 
         /// The command line the lab is to run: `builtin:NAME mailbox ...`.
@@ -295,7 +305,7 @@ pub mod test {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            crate::testing::limited(lab);
+            crate::testing::limited_to(lab, self.time_limit);
             let shown = format!("{lab:?}");
             let mut child = lab
                 .spawn()

@@ -13,6 +13,7 @@ use std::time::Duration;
 mod breakme;
 mod crowd;
 pub mod hostile_writes;
+mod ids;
 mod io_uring;
 mod late_threads;
 pub mod mailbox;
@@ -75,6 +76,7 @@ pub const NAMES: &[&str] = &[
     "late-threads",
     "opens",
     "getppids",
+    "ids",
 ];
 
 /// `argv[0]` that makes a demo binary run the target `name`.
@@ -156,6 +158,7 @@ pub fn run_if_requested() -> Option<ExitCode> {
         "late-threads" => late_threads::late_threads(std::env::args().nth(1).as_deref()),
         "opens" => opens::opens(std::env::args().nth(1).as_deref()),
         "getppids" => overhead::getppids(std::env::args().nth(1).as_deref()),
+        "ids" => ids::ids(std::env::args().nth(1).as_deref()),
         other => {
             eprintln!("no built-in target named {other}");
             ExitCode::from(127)

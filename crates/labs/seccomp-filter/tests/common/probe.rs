@@ -1,7 +1,7 @@
 //! What the seccomp labs' grading tests run under the lab's filter, and how
 //! they watch it: a probe program written for each run, and the test as the
 //! lab's tracer. Included by `#[path]` in the grading tests of
-//! lab-seccomp-filter and lab-seccomp-lib.
+//! lab-seccomp-filter, lab-seccomp-lib and lab-escapes.
 //!
 //! The probe is a tiny static x86_64 program (no loader, no libc: an ELF
 //! header, one segment, a few instructions) that the test writes into a
