@@ -11,7 +11,10 @@
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
-use workbook::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
+use workbook::arch::AUDIT_ARCH;
+// x86_64's alone: arm64 has no x32 ABI.
+#[cfg(target_arch = "x86_64")]
+use workbook::arch::X32_SYSCALL_BIT;
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 use workbook::seccomp::{load, ret, ARCH, NR};
 

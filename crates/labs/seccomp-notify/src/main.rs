@@ -96,11 +96,16 @@ fn run() -> Result<ExitCode> {
 fn sent_calls() -> BTreeSet<(Abi, u64)> {
     let mut calls = filter::in_every_abi(&LET_RUN);
     for name in FAKED {
-        for (abi, name) in [
-            (Abi::X86_64, name.to_string()),
-            (Abi::X32, name.to_string()),
-            (Abi::I386, format!("{name}32")),
-        ] {
+        // The 32-bit ABI (int 0x80; AArch32 code's on arm64) has the
+        // 32-bit-id calls, getuid32 and so on.
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut names = vec![
+            (Abi::NATIVE, name.to_string()),
+            (Abi::COMPAT, format!("{name}32")),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        names.push((Abi::X32, name.to_string()));
+        for (abi, name) in names {
             calls.extend(abi.number(&name).map(|nr| (abi, nr)));
         }
     }

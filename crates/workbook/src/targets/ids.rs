@@ -28,6 +28,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use super::mailbox::{serve, Reader, Writer};
+#[cfg(target_arch = "x86_64")]
 use crate::arch::{compat_syscall, compat_syscall_number, X32_SYSCALL_BIT};
 
 mod busy;
@@ -90,19 +91,30 @@ fn round(results: &mut Results, prefix: &str, abis: bool) {
     for &(name, nr) in &IDS {
         note(format!("{prefix}{name}"), raw(nr));
         if abis {
-            let name32 = format!("{name}32");
-            if let Some(nr32) = compat_syscall_number(&name32) {
-                let result = i64::from(compat_syscall(nr32 as u32, [0; 5]));
-                note(format!("{prefix}{name32} [int 0x80]"), result);
-            }
-            note(
-                format!("{prefix}{name} [x32]"),
-                raw(nr | X32_SYSCALL_BIT as libc::c_long),
-            );
+            other_abis(&mut note, prefix, name, nr);
         }
     }
     note(format!("{prefix}getppid"), raw(libc::SYS_getppid));
 }
+
+/// The same call through `int 0x80` (as the 32-bit-id call) and x32.
+#[cfg(target_arch = "x86_64")]
+fn other_abis(note: &mut impl FnMut(String, i64), prefix: &str, name: &str, nr: libc::c_long) {
+    let name32 = format!("{name}32");
+    if let Some(nr32) = compat_syscall_number(&name32) {
+        let result = i64::from(compat_syscall(nr32 as u32, [0; 5]));
+        note(format!("{prefix}{name32} [int 0x80]"), result);
+    }
+    note(
+        format!("{prefix}{name} [x32]"),
+        raw(nr | X32_SYSCALL_BIT as libc::c_long),
+    );
+}
+
+/// arm64 has neither `int 0x80` nor x32: no other ABI a 64-bit process
+/// can call through, so nothing more is made.
+#[cfg(not(target_arch = "x86_64"))]
+fn other_abis(_note: &mut impl FnMut(String, i64), _prefix: &str, _name: &str, _nr: libc::c_long) {}
 
 /// The test's wishes, as the input gives them.
 struct Plan {
