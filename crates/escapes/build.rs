@@ -12,7 +12,21 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let probe = out.join("escape-probe");
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let built = Command::new(rustc)
+    let mut command = Command::new(rustc);
+    // A cross build (arm64) embeds a probe for the target, linked by the
+    // target's linker, which cargo passes on as RUSTC_LINKER.
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if std::env::var("HOST").ok().as_deref() != Some(target.as_str()) {
+        command.args(["--target", &target]);
+        if let Some(linker) = std::env::var_os("RUSTC_LINKER") {
+            command.arg("-C").arg({
+                let mut flag = std::ffi::OsString::from("linker=");
+                flag.push(linker);
+                flag
+            });
+        }
+    }
+    let built = command
         .args(["--edition", "2021", "--crate-name", "escape_probe"])
         .args(["-C", "target-feature=+crt-static", "-C", "opt-level=1"])
         .args(["-C", "debuginfo=0", "-C", "strip=symbols"])
