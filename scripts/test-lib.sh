@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # What scripts/test and scripts/test-arm64 (on the host, and inside its arm64
 # VM) share: finding the `#[ignore = "needs X"]` tests, telling whether what
 # they need is here, and adding up libtest's result lines. Sourced (bash);
