@@ -7,7 +7,9 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::{assert_no_orphaned_targets, deny_syscall, redactions, unprivileged};
+use workbook::testing::{
+    assert_no_orphaned_targets, deny_syscall, redactions, redactions_per_arch, unprivileged,
+};
 
 /// The demo, killed if it runs past the time limit.
 fn attach_seize() -> Command {
@@ -18,7 +20,7 @@ fn attach_seize() -> Command {
 
 #[test]
 fn default_run_attaches_seizes_and_shows_the_three_facts() {
-    let _redactions = redactions().bind_to_scope();
+    let _redactions = redactions_per_arch().bind_to_scope();
     workbook::assert_limited_snapshot!(attach_seize());
     assert_no_orphaned_targets();
 }
@@ -27,7 +29,7 @@ fn default_run_attaches_seizes_and_shows_the_three_facts() {
 #[test]
 fn pid_of_a_running_process_is_left_running() {
     let sleeper = Sleeper::start();
-    let _redactions = redactions().bind_to_scope();
+    let _redactions = redactions_per_arch().bind_to_scope();
     workbook::assert_limited_snapshot!(attach_seize().args(["--pid", &sleeper.pid().to_string()]));
     let state = sleeper.state();
     assert!(

@@ -111,13 +111,11 @@ fn timed(
 }
 // ANCHOR_END: count
 
-/// A single step's trap comes from the kernel (si_code > 0: TRAP_TRACE, or
-/// TRAP_BRKPT after a syscall instruction); an int3 is SI_KERNEL, and kill
-/// -TRAP is SI_USER: those are the program's.
+/// Whether the SIGTRAP is a single step's, which the kernel sends
+/// (`arch::is_single_step_trap`), not the program's own.
 fn is_step_trap(pid: Pid) -> Result<bool> {
     let info = unless_gone(ptrace::getsiginfo(pid).or_gone("PTRACE_GETSIGINFO", pid))?;
-    Ok(info
-        .is_some_and(|info| info.si_code > 0 && info.si_code != workbook::arch::BREAKPOINT_SI_CODE))
+    Ok(info.is_some_and(|info| workbook::arch::is_single_step_trap(&info)))
 }
 
 /// The program again, under PTRACE_SYSCALL from its execve to its exit:

@@ -12,7 +12,7 @@ use breakpoint::int3::{self, single_step};
 use breakpoint::symbols::{self, Image};
 use nix::sys::ptrace;
 use nix::unistd::Pid;
-use workbook::arch::{self, BREAKPOINT_NAME, BREAKPOINT_SI_CODE, PAST_THE_BREAKPOINT};
+use workbook::arch::{self, A_BREAKPOINT, BREAKPOINT_SI_CODE, PAST_THE_BREAKPOINT};
 use workbook::gone::{gone_if_killed, unless_gone, OrGone};
 use workbook::memory;
 use workbook::trace::{spawn_traced, Resume, Tracees, FOLLOW_CHILDREN};
@@ -282,7 +282,7 @@ impl Debugger {
             Some(false) => {}
         }
         say!(
-            "entry point e_entry {:#x} + base = {entry:#x}: an {BREAKPOINT_NAME} there first, \
+            "entry point e_entry {:#x} + base = {entry:#x}: {A_BREAKPOINT} there first, \
              where the program's own code starts",
             image.entry
         );
@@ -304,8 +304,8 @@ impl Debugger {
         };
         if let Some(step) = &self.step {
             if step.pid == pid && step.lifted {
-                // The kernel's own trap after one instruction (si_code > 0).
-                if info.si_code > 0 && info.si_code != BREAKPOINT_SI_CODE {
+                // The kernel's own trap after one instruction.
+                if arch::is_single_step_trap(&info) {
                     return self.step_done(pid);
                 }
                 return Ok(self.resume(pid, Some(Sig::SIGTRAP)));

@@ -25,6 +25,12 @@ pub const ORIGINAL: &str = match workbook::arch::BREAKPOINT.len() {
     _ => "the original bytes",
 };
 
+/// `ORIGINAL`, and the verb that agrees with it.
+pub const ORIGINAL_IS_BACK: &str = match workbook::arch::BREAKPOINT.len() {
+    1 => "the original byte is back",
+    _ => "the original bytes are back",
+};
+
 pub fn bytes(bytes: &[u8]) -> String {
     bytes
         .iter()
@@ -97,7 +103,8 @@ fn decoded(code: &[u8], address: u64, count: usize) -> Vec<(u64, String)> {
         let Ok(instruction) = decoder.decode(&mut U8Reader::new(word)) else {
             break;
         };
-        lines.push((at, instruction.to_string()));
+        // gdb (like objdump) puts a tab between the mnemonic and the operands.
+        lines.push((at, instruction.to_string().replacen(' ', "\t", 1)));
     }
     lines
 }
@@ -154,9 +161,9 @@ mod tests {
         assert_eq!(
             instructions(&code, 0x1000, 3, Some(("target_fn", 0x1000))),
             [
-                "=> 0x1000 <target_fn>:\tbrk #0x0",
-                "   0x1004 <target_fn+4>:\tadd x3, x3, x1",
-                "   0x1008 <target_fn+8>:\tlsl x0, x3, x2",
+                "=> 0x1000 <target_fn>:\tbrk\t#0x0",
+                "   0x1004 <target_fn+4>:\tadd\tx3, x3, x1",
+                "   0x1008 <target_fn+8>:\tlsl\tx0, x3, x2",
             ]
         );
     }

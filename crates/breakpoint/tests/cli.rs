@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::redactions;
+use workbook::arch::{BREAKPOINT_NAME, FUNCTION_ARGS};
+use workbook::testing::redactions_per_arch;
 
 /// The demo, killed if it runs past the time limit.
 fn demo() -> Command {
@@ -17,19 +18,31 @@ fn demo() -> Command {
 /// The shared redactions, plus the demo's own path and where the linker
 /// put the entry point (both differ between builds).
 fn settings() -> insta::Settings {
-    let mut settings = redactions();
+    let mut settings = redactions_per_arch();
     settings.add_filter(r"/\S*/breakpoint\b", "[DEMO]");
     settings.add_filter(r"e_entry 0x[0-9a-f]+", "e_entry [OFFSET]");
     settings
 }
 
-/// The hit lines' arguments: (rdi, rsi, rdx) as printed.
+/// The hit lines' arguments: (rdi, rsi, rdx) as printed (x0, x1, x2 on
+/// arm64).
 fn hits(stderr: &str) -> Vec<String> {
+    let first = format!("{}=", FUNCTION_ARGS[0]);
     stderr
         .lines()
-        .filter(|line| line.contains(" hit ") && line.contains("rdi="))
+        .filter(|line| line.contains(" hit ") && line.contains(&first))
         .map(|line| line.split_once("): ").expect("a hit line").1.to_string())
         .collect()
+}
+
+/// A hit line's arguments as the demo prints them: `rdi=0x4 rsi=0x5eed0004
+/// rdx=0x1` on x86_64.
+fn args(values: [u64; 3]) -> String {
+    let [a, b, c] = FUNCTION_ARGS;
+    format!(
+        "{a}={:#x} {b}={:#x} {c}={:#x}",
+        values[0], values[1], values[2]
+    )
 }
 
 fn text(output: &Output) -> (String, String) {
@@ -65,9 +78,9 @@ fn the_program_runs_as_without_breakpoints() {
     assert_eq!(
         hits(&stderr),
         [
-            "rdi=0x4 rsi=0x5eed0004 rdx=0x1",
-            "rdi=0x8 rsi=0x5eed0008 rdx=0x1",
-            "rdi=0xc rsi=0x5eed000c rdx=0x0"
+            args([0x4, 0x5eed0004, 0x1]),
+            args([0x8, 0x5eed0008, 0x1]),
+            args([0xc, 0x5eed000c, 0x0])
         ]
     );
 }
@@ -197,14 +210,13 @@ fn a_forked_child_survives_its_inherited_breakpoint() {
     );
     assert_eq!(
         hits(&stderr),
-        [
-            "rdi=0x4 rsi=0x5eed0004 rdx=0x1",
-            "rdi=0xc rsi=0x5eed000c rdx=0x0"
-        ],
+        [args([0x4, 0x5eed0004, 0x1]), args([0xc, 0x5eed000c, 0x0])],
         "{stderr}"
     );
     assert!(
-        stderr.contains("a forked child ran into the int3 it inherited"),
+        stderr.contains(&format!(
+            "a forked child ran into the {BREAKPOINT_NAME} it inherited"
+        )),
         "{stderr}"
     );
 }
@@ -230,9 +242,9 @@ fn threads_hit_the_shared_breakpoint_and_compute_right() {
         assert_eq!(
             seen,
             [
-                "rdi=0x4 rsi=0x5eed0004 rdx=0x1",
-                "rdi=0x8 rsi=0x5eed0008 rdx=0x1",
-                "rdi=0xc rsi=0x5eed000c rdx=0x0"
+                args([0x4, 0x5eed0004, 0x1]),
+                args([0x8, 0x5eed0008, 0x1]),
+                args([0xc, 0x5eed000c, 0x0])
             ],
             "round {round}: {stderr}"
         );

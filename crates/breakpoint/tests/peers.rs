@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
+use workbook::arch::FUNCTION_ARGS;
 
 /// The demo, killed if it runs past the time limit.
 fn demo() -> Command {
@@ -74,7 +75,8 @@ fn gdb_hits(program: &Path, symbol: &str, after_main: bool) -> Vec<String> {
     std::fs::write(
         &script,
         format!(
-            "set pagination off\n{start}break *{symbol}\ncommands {number}\nsilent\nprint/x $rdi\ncontinue\nend\n{run}\n"
+            "set pagination off\n{start}break *{symbol}\ncommands {number}\nsilent\nprint/x ${}\ncontinue\nend\n{run}\n",
+            FUNCTION_ARGS[0]
         ),
     )
     .unwrap();
@@ -107,7 +109,15 @@ fn demo_hits(program: &Path, symbol: &str) -> Vec<String> {
     stderr
         .lines()
         .filter(|line| line.contains(" hit "))
-        .filter_map(|line| Some(line.split_once("rdi=")?.1.split(' ').next()?.to_string()))
+        .filter_map(|line| {
+            Some(
+                line.split_once(first_arg().as_str())?
+                    .1
+                    .split(' ')
+                    .next()?
+                    .to_string(),
+            )
+        })
         .collect()
 }
 
@@ -238,7 +248,7 @@ fn vfork_children_run_on_the_parents_breakpoints() {
     let firsts: Vec<&str> = stderr
         .lines()
         .filter(|line| line.contains("hit ") && line.contains("at target_fn"))
-        .filter_map(|line| line.split_once("rdi=")?.1.split(' ').next())
+        .filter_map(|line| line.split_once(first_arg().as_str())?.1.split(' ').next())
         .collect();
     assert_eq!(firsts, ["0x1", "0x2", "0x3"], "{stderr}");
     assert!(stderr.contains("execve ("), "{stderr}");
@@ -281,14 +291,13 @@ fn builtin_target_same_hits_and_listing_as_gdb() {
         .filter(|line| line.contains(" hit "))
         .filter_map(|line| Some(line.split_once("): ")?.1.to_string()))
         .collect();
-    let printed = gdb_on_the_builtin_target(&[
-        r#"dprintf *target_fn,"rdi=%#lx rsi=%#lx rdx=%#lx\n",$rdi,$rsi,$rdx"#,
-        "run",
-    ]);
+    let [a, b, c] = FUNCTION_ARGS;
+    let dprintf = format!(r#"dprintf *target_fn,"{a}=%#lx {b}=%#lx {c}=%#lx\n",${a},${b},${c}"#);
+    let printed = gdb_on_the_builtin_target(&[&dprintf, "run"]);
     // C's %#lx prints a zero as 0, where the demo (and Rust's {:#x}) says 0x0.
     let gdbs: Vec<String> = printed
         .lines()
-        .filter(|line| line.starts_with("rdi="))
+        .filter(|line| line.starts_with(&first_arg()))
         .map(|line| {
             line.split(' ')
                 .map(|field| match field.split_once('=') {
@@ -359,7 +368,10 @@ fn every_call_in_every_thread_is_a_hit() {
             "round {round}: {stderr}"
         );
         assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
-        let hits = stderr.lines().filter(|line| line.contains("rdi=")).count();
+        let hits = stderr
+            .lines()
+            .filter(|line| line.contains(&first_arg()))
+            .count();
         assert_eq!(
             hits,
             2000,
@@ -409,4 +421,9 @@ fn a_faulting_instruction_under_the_breakpoint_faults_once() {
     );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
+}
+
+/// `rdi=` (`x0=` on arm64): where a hit line's first argument starts.
+fn first_arg() -> String {
+    format!("{}=", workbook::arch::FUNCTION_ARGS[0])
 }

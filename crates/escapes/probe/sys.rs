@@ -1,15 +1,33 @@
-//! Raw x86_64 syscalls, and the few numbers and flags the probe needs
-//! (from <asm/unistd_64.h>, <fcntl.h>, <linux/sched.h>).
+//! Raw syscalls, and the few numbers and flags the probe needs (from
+//! <asm/unistd.h>, <fcntl.h>, <linux/sched.h>): x86_64's `syscall`, or
+//! arm64's `svc #0`, whose numbers are the generic table's.
 
 use std::arch::asm;
 
-pub const SYS_MMAP: i64 = 9;
-pub const SYS_CLOSE: i64 = 3;
-pub const SYS_CLONE: i64 = 56;
-pub const SYS_EXIT: i64 = 60;
-pub const SYS_WAIT4: i64 = 61;
-pub const SYS_CLOCK_GETTIME: i64 = 228;
-pub const SYS_OPENAT: i64 = 257;
+#[cfg(target_arch = "x86_64")]
+mod numbers {
+    pub const SYS_MMAP: i64 = 9;
+    pub const SYS_CLOSE: i64 = 3;
+    pub const SYS_CLONE: i64 = 56;
+    pub const SYS_EXIT: i64 = 60;
+    pub const SYS_WAIT4: i64 = 61;
+    pub const SYS_CLOCK_GETTIME: i64 = 228;
+    pub const SYS_OPENAT: i64 = 257;
+}
+
+#[cfg(target_arch = "aarch64")]
+mod numbers {
+    pub const SYS_MMAP: i64 = 222;
+    pub const SYS_CLOSE: i64 = 57;
+    pub const SYS_CLONE: i64 = 220;
+    pub const SYS_EXIT: i64 = 93;
+    pub const SYS_WAIT4: i64 = 260;
+    pub const SYS_CLOCK_GETTIME: i64 = 113;
+    pub const SYS_OPENAT: i64 = 56;
+}
+
+pub use numbers::*;
+// The same on both: the calls added since Linux 5.1 have one number everywhere.
 pub const SYS_IO_URING_SETUP: i64 = 425;
 pub const SYS_IO_URING_ENTER: i64 = 426;
 pub const SYS_CLONE3: i64 = 435;
@@ -20,6 +38,7 @@ pub const O_RDONLY: i64 = 0;
 pub const SIGCHLD: u64 = 17;
 
 /// One syscall with up to six arguments; the raw result (-errno on failure).
+#[cfg(target_arch = "x86_64")]
 pub fn syscall(nr: i64, args: [u64; 6]) -> i64 {
     let ret: i64;
     // SAFETY: the `syscall` instruction clobbers rcx and r11 only; each
@@ -31,6 +50,25 @@ pub fn syscall(nr: i64, args: [u64; 6]) -> i64 {
             in("rdi") args[0], in("rsi") args[1], in("rdx") args[2],
             in("r10") args[3], in("r8") args[4], in("r9") args[5],
             lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// One syscall with up to six arguments; the raw result (-errno on failure).
+#[cfg(target_arch = "aarch64")]
+pub fn syscall(nr: i64, args: [u64; 6]) -> i64 {
+    let ret: i64;
+    // SAFETY: `svc #0` takes the number in x8 and the arguments in x0 to
+    // x5, and returns in x0, clobbering nothing else; each caller passes
+    // arguments that are valid for its call.
+    unsafe {
+        asm!(
+            "svc #0",
+            inlateout("x0") args[0] as i64 => ret,
+            in("x1") args[1], in("x2") args[2], in("x3") args[3],
+            in("x4") args[4], in("x5") args[5], in("x8") nr,
             options(nostack),
         );
     }

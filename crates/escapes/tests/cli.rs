@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::{redactions, unprivileged, workspace_bin, workspace_root};
+use workbook::testing::{redactions_per_arch, unprivileged, workspace_bin, workspace_root};
 
 /// The watchers, built beside escapes. seccomp-notify is built where its
 /// package is in this workspace; elsewhere its column says "absent".
@@ -30,7 +30,7 @@ fn escapes() -> Command {
 
 /// Also redacts the run's own folder and the secret's random contents.
 fn settings() -> insta::Settings {
-    let mut settings = redactions();
+    let mut settings = redactions_per_arch();
     settings.add_filter(r"/tmp/escapes\.[0-9a-f]{8}", "[SCRATCH]");
     settings.add_filter(r"secret-[0-9a-f]{16}", "secret-[RANDOM]");
     settings

@@ -300,9 +300,16 @@ mod tests {
         program.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
     }
 
+    /// open_by_handle_at, delete_module, get_mempolicy and move_pages: the
+    /// slide's numbers are x86_64's; arm64's are its own.
+    #[cfg(target_arch = "x86_64")]
+    const LECTURE: [u32; 4] = [304, 176, 239, 279];
+    #[cfg(target_arch = "aarch64")]
+    const LECTURE: [u32; 4] = [265, 106, 236, 239];
+
     #[test]
     fn the_lectures_numbers() {
-        assert_eq!(numbers(), [304, 176, 239, 279]);
+        assert_eq!(numbers(), LECTURE.map(u64::from));
     }
 
     #[test]
@@ -311,10 +318,10 @@ mod tests {
             raw(&lecture(Action::KillThread)),
             [
                 (0x20, 0, 0, 0),
-                (0x15, 4, 0, 304),
-                (0x15, 3, 0, 176),
-                (0x15, 2, 0, 239),
-                (0x15, 1, 0, 279),
+                (0x15, 4, 0, LECTURE[0]),
+                (0x15, 3, 0, LECTURE[1]),
+                (0x15, 2, 0, LECTURE[2]),
+                (0x15, 1, 0, LECTURE[3]),
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x06, 0, 0, 0),
             ]
@@ -322,6 +329,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn hardened_filter_checks_arch_and_x32_first() {
         assert_eq!(
             raw(&hardened(Action::KillProcess)),
@@ -335,6 +343,27 @@ mod tests {
                 (0x15, 3, 0, 176),
                 (0x15, 2, 0, 239),
                 (0x15, 1, 0, 279),
+                (0x06, 0, 0, 0x7fff_0000),
+                (0x06, 0, 0, 0x8000_0000),
+            ]
+        );
+    }
+
+    /// arm64 has no x32 bit to check: the arch, then the numbers.
+    #[test]
+    #[cfg(target_arch = "aarch64")]
+    fn hardened_filter_checks_arch_first() {
+        assert_eq!(
+            raw(&hardened(Action::KillProcess)),
+            [
+                (0x20, 0, 0, 4),
+                (0x15, 1, 0, 0xc000_00b7),
+                (0x06, 0, 0, 0x8000_0000),
+                (0x20, 0, 0, 0),
+                (0x15, 4, 0, 265),
+                (0x15, 3, 0, 106),
+                (0x15, 2, 0, 236),
+                (0x15, 1, 0, 239),
                 (0x06, 0, 0, 0x7fff_0000),
                 (0x06, 0, 0, 0x8000_0000),
             ]
@@ -372,13 +401,19 @@ mod tests {
     fn asm_reads_like_the_slide() {
         assert_eq!(
             asm(&lecture(Action::KillThread)),
-            "      ld [0]                  /* seccomp_data.nr */\n\
-             \x20     jeq #304, bad           /* open_by_handle_at */\n\
-             \x20     jeq #176, bad           /* delete_module */\n\
-             \x20     jeq #239, bad           /* get_mempolicy */\n\
-             \x20     jeq #279, bad           /* move_pages */\n\
-             good: ret #0x7fff0000         /* SECCOMP_RET_ALLOW */\n\
-             bad:  ret #0x0                /* SECCOMP_RET_KILL_THREAD */\n"
+            format!(
+                "      ld [0]                  /* seccomp_data.nr */\n\
+                 \x20     jeq #{:<3}, bad           /* open_by_handle_at */\n\
+                 \x20     jeq #{:<3}, bad           /* delete_module */\n\
+                 \x20     jeq #{:<3}, bad           /* get_mempolicy */\n\
+                 \x20     jeq #{:<3}, bad           /* move_pages */\n\
+                 good: ret #0x7fff0000         /* SECCOMP_RET_ALLOW */\n\
+                 bad:  ret #0x0                /* SECCOMP_RET_KILL_THREAD */\n",
+                LECTURE[0],
+                LECTURE[1],
+                LECTURE[2],
+                LECTURE[3]
+            )
         );
     }
 }

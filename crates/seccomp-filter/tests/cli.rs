@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::{deny_syscall, redactions, unprivileged};
+use workbook::testing::{deny_syscall, redactions_per_arch, unprivileged};
 
 /// The demo, killed if it runs past the time limit.
 fn seccomp_filter() -> Command {
@@ -18,7 +18,7 @@ fn seccomp_filter() -> Command {
 /// x32 ABI (most distributions), 0 where it does. Either way the lecture's
 /// filter let it through.
 fn settings() -> insta::Settings {
-    let mut settings = redactions();
+    let mut settings = redactions_per_arch();
     settings.add_filter(
         r"(\(the x32 bit, 0x40000000, \| 239\)\ntarget: )(it ran and returned 0: the filter let it through|the filter let it through; the kernel has no such ABI \(ENOSYS\))",
         "${1}the filter let it through [and the kernel ran it, or has no x32 ABI]",

@@ -29,6 +29,18 @@ pub fn redactions() -> insta::Settings {
     settings
 }
 
+/// `redactions()`, for a snapshot whose output depends on the CPU
+/// architecture (register names, syscall numbers, instruction bytes, the
+/// ABIs there are): on x86_64 it is `NAME.snap`, the one the book shows;
+/// on arm64 `NAME@aarch64.snap`, beside it.
+pub fn redactions_per_arch() -> insta::Settings {
+    let mut settings = redactions();
+    if !cfg!(target_arch = "x86_64") {
+        settings.set_snapshot_suffix(std::env::consts::ARCH);
+    }
+    settings
+}
+
 /// The workspace's top directory, from this crate's manifest.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -15,9 +15,9 @@ use workbook::memory::Mapping;
 /// The size of a machine word (a C `long`): what one PTRACE_PEEKDATA or
 /// PTRACE_POKEDATA moves.
 pub const WORD: usize = std::mem::size_of::<libc::c_long>();
-/// The top of user space (TASK_SIZE_MAX) on x86_64 with 4-level paging. With
-/// 5-level paging it is higher, and a buffer above this is left alone: safe.
-const USER_TOP: usize = 0x7fff_ffff_f000;
+/// The top of user space on this architecture. A buffer above it is left
+/// alone: safe.
+const USER_TOP: usize = workbook::arch::USER_SPACE_TOP as usize;
 
 // ANCHOR: range
 /// How many bytes the kernel's write would copy from `base`, or why it

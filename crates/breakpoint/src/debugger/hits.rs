@@ -52,14 +52,15 @@ impl Debugger {
         let rip = arch::instruction_pointer(&regs);
         if explain {
             say!(
-                "[pid {pid}] SIGTRAP; PTRACE_GETSIGINFO: si_signo {} si_code {:#x} ({}): an {} ran",
+                "[pid {pid}] SIGTRAP; PTRACE_GETSIGINFO: si_signo {} si_code {:#x} ({}): {} ran",
                 info.si_signo,
                 info.si_code,
                 si_code_name(info.si_code),
-                arch::BREAKPOINT_NAME,
+                arch::A_BREAKPOINT,
             );
             say!(
-                "[pid {pid}] PTRACE_GETREGS: {} = {rip:#x} = {name} + {PAST_THE_BREAKPOINT}: {}",
+                "[pid {pid}] {}: {} = {rip:#x} = {name} + {PAST_THE_BREAKPOINT}: {}",
+                arch::GETREGS,
                 arch::INSTRUCTION_POINTER,
                 if PAST_THE_BREAKPOINT != 0 {
                     "the int3 is behind it"
@@ -377,10 +378,10 @@ impl Debugger {
         if self.copies.insert(pid) {
             say!(
                 "[pid {pid}] a forked child ran into the {} it inherited at {}: \
-                 {} is back in its copy (its hits are not counted)",
+                 {} in its copy (its hits are not counted)",
                 arch::BREAKPOINT_NAME,
                 planted.name,
-                show::ORIGINAL
+                show::ORIGINAL_IS_BACK
             );
         }
         Ok(Next::Cont(None))

@@ -88,8 +88,8 @@ impl Debugger {
         say!(
             "{spec} is an IFUNC: its resolver at {address:#x} picks the implementation for \
              this CPU, and in a static program glibc calls it after the entry point, once it \
-             knows the CPU (apply_irel): an {} there, to see what the program's call returns",
-            arch::BREAKPOINT_NAME
+             knows the CPU (apply_irel): {} there, to see what the program's call returns",
+            arch::A_BREAKPOINT
         );
         let original = plant(pid, address, false)?;
         self.breakpoints.insert(

@@ -9,7 +9,7 @@ use breakpoint::int3;
 use breakpoint::symbols;
 use nix::unistd::Pid;
 use workbook::gone::unless_gone;
-use workbook::memory;
+use workbook::{arch, memory};
 
 use super::{plant, unplant, Breakpoint, Debugger, Next, Resolve};
 use crate::procfs::exe_path;
@@ -50,9 +50,10 @@ impl Debugger {
             return Ok(false);
         };
         say!(
-            "the dynamic loader's _dl_debug_state is at {address:#x}: an int3 there first; \
+            "the dynamic loader's _dl_debug_state is at {address:#x}: {} there first; \
              the loader calls it once the libraries are mapped and relocated, before their \
-             constructors run, and at every dlopen"
+             constructors run, and at every dlopen",
+            arch::A_BREAKPOINT
         );
         self.hook(pid, address, r_debug, "_dl_debug_state", false)?;
         Ok(true)
@@ -72,8 +73,9 @@ impl Debugger {
             return Ok(());
         }
         say!(
-            "_r_debug.r_brk = {r_brk:#x}: an int3 there too; the dynamic loader calls it \
-             whenever it has mapped a library (dlopen)"
+            "_r_debug.r_brk = {r_brk:#x}: {} there too; the dynamic loader calls it \
+             whenever it has mapped a library (dlopen)",
+            arch::A_BREAKPOINT
         );
         self.hook(pid, r_brk, r_debug, "_r_debug.r_brk", true)
     }

@@ -82,6 +82,12 @@ pub const AUDIT_ARCH_COMPAT: u32 = 0x4000_0028;
 pub const AUDIT_ARCH_NAME: &str = "AUDIT_ARCH_AARCH64";
 pub const AUDIT_ARCH_COMPAT_NAME: &str = "AUDIT_ARCH_ARM";
 
+/// The top of user space (TASK_SIZE_64) with 48-bit virtual addresses, the
+/// kernel's default map window: the stack is just below it. With 52-bit
+/// addresses it is higher, but the kernel maps nothing there unless a
+/// program asks.
+pub const USER_SPACE_TOP: u64 = 1 << 48;
+
 /// Where the tracee will execute next.
 pub fn instruction_pointer(regs: &Regs) -> u64 {
     regs.general.pc
@@ -238,6 +244,12 @@ pub const BREAKPOINT: [u8; 4] = 0xd420_0000_u32.to_le_bytes();
 /// The breakpoint instruction, as the narration names it.
 pub const BREAKPOINT_NAME: &str = "BRK #0";
 
+/// The same, with its article, for the narration.
+pub const A_BREAKPOINT: &str = "a BRK #0";
+
+/// The request that reads the registers, as the narration names it.
+pub const GETREGS: &str = "PTRACE_GETREGSET";
+
 /// How far the instruction pointer has moved past the breakpoint's address
 /// when the trap is reported: BRK is an exception taken before it runs, so
 /// pc is still at it, and there is nothing to rewind.
@@ -246,6 +258,18 @@ pub const PAST_THE_BREAKPOINT: u64 = 0;
 /// The si_code of the SIGTRAP a BRK raises: TRAP_BRKPT. A single step's
 /// is TRAP_TRACE.
 pub const BREAKPOINT_SI_CODE: i32 = 1;
+
+/// Whether a SIGTRAP is the kernel's after one PTRACE_SINGLESTEP: si_code
+/// TRAP_TRACE (2); or, for a step over `svc #0`, the report at the
+/// syscall's exit, which arm64 sends as the generic one: SI_USER from pid
+/// 0. A BRK is TRAP_BRKPT, and kill -TRAP is SI_USER from its sender.
+pub fn is_single_step_trap(info: &libc::siginfo_t) -> bool {
+    const TRAP_TRACE: i32 = 2;
+    // SAFETY: si_pid reads the union's kill member, which a SIGTRAP's
+    // siginfo always has room for; for a fault it holds the address.
+    let from_the_kernel = info.si_code == libc::SI_USER && unsafe { info.si_pid() } == 0;
+    info.si_code == TRAP_TRACE || from_the_kernel
+}
 
 /// Nothing to rewind: pc is at the BRK already (x86_64 moves rip back
 /// over its int3 here). Returns pc.

@@ -24,6 +24,11 @@ pub const AUDIT_ARCH: u32 = 0xc000_003e;
 pub const AUDIT_ARCH_NAME: &str = "AUDIT_ARCH_X86_64";
 pub const AUDIT_ARCH_COMPAT_NAME: &str = "AUDIT_ARCH_I386";
 
+/// The top of user space (TASK_SIZE_MAX) with 4-level paging: the kernel
+/// refuses (EFAULT) a buffer that runs past it. With 5-level paging it is
+/// higher, but the kernel maps nothing there unless a program asks.
+pub const USER_SPACE_TOP: u64 = 0x7fff_ffff_f000;
+
 /// The bit that marks a syscall number as the x32 ABI on an x86_64 kernel.
 pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 
@@ -143,6 +148,12 @@ pub const BREAKPOINT: [u8; 1] = [0xcc];
 /// The breakpoint instruction, as the narration names it.
 pub const BREAKPOINT_NAME: &str = "int3";
 
+/// The same, with its article, for the narration.
+pub const A_BREAKPOINT: &str = "an int3";
+
+/// The request that reads the registers, as the narration names it.
+pub const GETREGS: &str = "PTRACE_GETREGS";
+
 /// How far the instruction pointer has moved past the breakpoint's address
 /// when the trap is reported: int3 is a trap, reported after it ran.
 pub const PAST_THE_BREAKPOINT: u64 = 1;
@@ -151,6 +162,14 @@ pub const PAST_THE_BREAKPOINT: u64 = 1;
 /// and the debug registers' traps have si_codes of their own (TRAP_TRACE,
 /// TRAP_BRKPT), above 0 too.
 pub const BREAKPOINT_SI_CODE: i32 = libc::SI_KERNEL;
+
+/// Whether a SIGTRAP is the kernel's after one PTRACE_SINGLESTEP: si_code
+/// TRAP_TRACE, or TRAP_BRKPT after a syscall instruction (x86_64 reports
+/// that step itself). An int3 is SI_KERNEL, and kill -TRAP is SI_USER:
+/// those are the program's.
+pub fn is_single_step_trap(info: &libc::siginfo_t) -> bool {
+    info.si_code > 0 && info.si_code != BREAKPOINT_SI_CODE
+}
 
 // ANCHOR: rewind
 /// rip back over the int3, which has run: PTRACE_PEEKUSER the word of rip
