@@ -160,12 +160,17 @@ fn same_hits_as_gdb_in_libc() {
     same_hits_as_gdb(&["-O0", "-pie", "-fPIE"], "write", true, &["0x1", "0x1"]);
 }
 
-/// A loop of `n` iterations of two instructions (dec, jnz), n from argv.
+/// A loop of `n` iterations of two instructions (dec, jnz; on arm64 subs,
+/// b.ne), n from argv.
 const LOOP: &str = r#"
 #include <stdlib.h>
 int main(int argc, char **argv) {
     long n = strtol(argv[1], 0, 10);
+#if defined(__aarch64__)
+    __asm__ volatile("1: subs %0, %0, #1\n\tb.ne 1b" : "+r"(n) : : "cc");
+#else
     __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+#endif
     return 0;
 }
 "#;
@@ -396,7 +401,7 @@ const FAULTING: &str = r#"
 static char *page;
 static volatile int faults;
 static void on_segv(int sig) { (void)sig; faults++; mprotect(page, 4096, PROT_READ | PROT_WRITE); }
-__attribute__((noinline)) void poke(char *p) { *p = 1; }
+__attribute__((noinline)) void poke(char *p) { *p = 0; }
 int main(void) {
     page = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     signal(SIGSEGV, on_segv);
@@ -410,7 +415,8 @@ int main(void) {
 #[ignore = "needs cc"]
 fn a_faulting_instruction_under_the_breakpoint_faults_once() {
     let dir = TempDir::new("fault");
-    // -O1: poke is the one store instruction, then ret.
+    // -O1: poke is the one store instruction, then ret (a zero, so that
+    // arm64 needs no instruction to make the value: strb wzr, [x0]).
     let program = dir.compile("fault", FAULTING, &["-O1"]);
     let output = workbook::testing::run(demo().args(["--break", "poke", "--"]).arg(&program));
     let stderr = String::from_utf8_lossy(&output.stderr);

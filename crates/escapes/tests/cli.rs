@@ -7,7 +7,9 @@
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::{redactions_per_arch, unprivileged, workspace_bin, workspace_root};
+use workbook::testing::{
+    redactions, redactions_per_arch, unprivileged, workspace_bin, workspace_root,
+};
 
 /// The watchers, built beside escapes. seccomp-notify is built where its
 /// package is in this workspace; elsewhere its column says "absent".
@@ -72,7 +74,7 @@ fn one_cell_in_full() {
 fn an_unknown_row_is_refused() {
     let mut command = escapes();
     command.args(["--only", "int81"]);
-    settings().bind(|| workbook::assert_limited_snapshot!(command));
+    redactions().bind(|| workbook::assert_limited_snapshot!(command));
 }
 
 #[test]
@@ -137,5 +139,5 @@ fn a_dynamic_program_dies_in_its_loader() {
     watchers_built();
     let mut command = Command::new(workspace_bin("syscall-blocker"));
     command.args(["--block", "openat", "true"]);
-    settings().bind(|| workbook::assert_limited_snapshot!(command));
+    redactions().bind(|| workbook::assert_limited_snapshot!(command));
 }

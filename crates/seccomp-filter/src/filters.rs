@@ -409,10 +409,7 @@ mod tests {
                  \x20     jeq #{:<3}, bad           /* move_pages */\n\
                  good: ret #0x7fff0000         /* SECCOMP_RET_ALLOW */\n\
                  bad:  ret #0x0                /* SECCOMP_RET_KILL_THREAD */\n",
-                LECTURE[0],
-                LECTURE[1],
-                LECTURE[2],
-                LECTURE[3]
+                LECTURE[0], LECTURE[1], LECTURE[2], LECTURE[3]
             )
         );
     }

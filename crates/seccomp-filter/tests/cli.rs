@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
-use workbook::testing::{deny_syscall, redactions_per_arch, unprivileged};
+use workbook::testing::{deny_syscall, redactions, redactions_per_arch, unprivileged};
 
 /// The demo, killed if it runs past the time limit.
 fn seccomp_filter() -> Command {
@@ -214,7 +214,7 @@ fn execvp_failures_get_the_shells_codes() {
 
 #[test]
 fn missing_program_exits_127() {
-    let _settings = settings().bind_to_scope();
+    let _settings = redactions().bind_to_scope();
     workbook::assert_limited_snapshot!(seccomp_filter().args(["--", "no-such-program-anywhere"]));
 }
 

@@ -55,6 +55,13 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The row of the lecture's calls that this architecture has
+/// (`seccomp::lecture_dangerous_here`, checked by a test below).
+#[cfg(target_arch = "x86_64")]
+const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 63 traps";
+#[cfg(target_arch = "aarch64")]
+const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 57 traps";
+
 /// Filters of several shapes, every call allowed: what a filter costs.
 fn seccomp_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
     let libseccomp_lecture = libseccomp_filter(&lecture_numbers()?, ScmpAction::Trap, 1)?;
@@ -67,12 +74,9 @@ fn seccomp_rows(n: u64, runs: u32) -> Result<Vec<Row>> {
         Row::measure("seccomp: the lecture's 4 checks", n, runs, |n| {
             filtered(n, &lecture_filter())
         })?,
-        Row::measure(
-            "seccomp: libseccomp, the lecture's 63 traps",
-            n,
-            runs,
-            |n| libseccomp_loaded(n, &libseccomp_lecture),
-        )?,
+        Row::measure(LIBSECCOMP_LECTURE, n, runs, |n| {
+            libseccomp_loaded(n, &libseccomp_lecture)
+        })?,
         Row::measure("seccomp: 300 checks in a row", n, runs, |n| {
             filtered(n, &long_chain())
         })?,
@@ -391,4 +395,18 @@ pub fn count_stops(watcher: Watcher, command: &[OsString]) -> Result<ExitCode> {
         program.label
     );
     Ok(ExitCode::from(end.exit_code().unwrap_or(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lecture_row_counts_this_architectures_calls() {
+        let count = seccomp::lecture_dangerous_here().to_string();
+        assert!(
+            LIBSECCOMP_LECTURE.contains(&format!(" {count} traps")),
+            "{LIBSECCOMP_LECTURE}"
+        );
+    }
 }

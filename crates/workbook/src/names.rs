@@ -10,17 +10,33 @@ pub fn syscall_name(nr: u64) -> String {
     known_syscall(nr).map_or_else(|| format!("syscall_{nr:#x}"), str::to_string)
 }
 
+/// Where a table's name is not the kernel's, which strace prints: the
+/// generic table (arm64's) calls 79 `fstatat` (`__NR3264_fstatat`), the
+/// kernel `sys_newfstatat`, and strace `newfstatat`, as on x86_64.
+const STRACE_NAMES: &[(&str, &str)] = &[("fstatat", "newfstatat")];
+
 /// The name of syscall `nr` on this architecture, if the tables have one.
 pub fn known_syscall(nr: u64) -> Option<&'static str> {
-    usize::try_from(nr)
+    let name = usize::try_from(nr)
         .ok()
         .and_then(Sysno::new)
-        .map(|sysno| sysno.name())
+        .map(|sysno| sysno.name())?;
+    Some(
+        STRACE_NAMES
+            .iter()
+            .find(|(table, _)| *table == name)
+            .map_or(name, |(_, strace)| strace),
+    )
 }
 
-/// The number of a syscall on this architecture, if it has one by that name.
+/// The number of a syscall on this architecture, if it has one by that
+/// name (strace's, or the table's).
 pub fn syscall_number(name: &str) -> Option<u64> {
-    name.parse::<Sysno>().ok().map(|sysno| sysno.id() as u64)
+    let in_table = |name: &str| name.parse::<Sysno>().ok().map(|sysno| sysno.id() as u64);
+    in_table(name).or_else(|| {
+        let (table, _) = STRACE_NAMES.iter().find(|(_, strace)| *strace == name)?;
+        in_table(table)
+    })
 }
 
 /// The number of a syscall on x86_64, the lecture's, whatever this
@@ -108,6 +124,22 @@ impl BlockArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// newfstatat by strace's name on both architectures, 262 on x86_64
+    /// and 79 on arm64, and named so both ways.
+    #[test]
+    fn newfstatat_is_straces_name_everywhere() {
+        let nr = syscall_number("newfstatat").expect("newfstatat");
+        assert_eq!(
+            nr,
+            if cfg!(target_arch = "x86_64") {
+                262
+            } else {
+                79
+            }
+        );
+        assert_eq!(syscall_name(nr), "newfstatat");
+    }
 
     #[test]
     #[cfg(target_arch = "x86_64")]

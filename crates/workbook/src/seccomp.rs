@@ -217,6 +217,16 @@ pub const LECTURE_DANGEROUS: &[&str] = &[
 ];
 // ANCHOR_END: lecture_dangerous
 
+/// How many of `LECTURE_DANGEROUS` this architecture has: all 63 on
+/// x86_64; arm64 lacks six (iopl, ioperm, sysfs, _sysctl, uselib,
+/// modify_ldt), which the filters leave out.
+pub fn lecture_dangerous_here() -> usize {
+    LECTURE_DANGEROUS
+        .iter()
+        .filter(|name| crate::names::syscall_number(name).is_some())
+        .count()
+}
+
 // ANCHOR: chain
 /// `ld [0]`, then one pair per rule, `jeq #nr, 0, 1` and `ret verdict`
 /// (a call that doesn't match jumps over its verdict), then `ret default`.

@@ -229,14 +229,21 @@ pub fn limited_to(command: &mut std::process::Command, secs: u32) -> &mut std::p
 /// Runs `command` to completion under the time limit and returns its
 /// output; panics with a message naming the command if it ran past it.
 pub fn run(command: &mut std::process::Command) -> std::process::Output {
+    run_within(command, TIME_LIMIT_SECS)
+}
+
+/// `run`, with a limit of `secs` seconds: for a run known to be long (a
+/// whole program single-stepped takes seconds here, minutes in an
+/// emulated VM).
+pub fn run_within(command: &mut std::process::Command, secs: u32) -> std::process::Output {
     use std::os::unix::process::ExitStatusExt;
     let shown = format!("{command:?}");
-    let output = limited(command)
+    let output = limited_to(command, secs)
         .output()
         .unwrap_or_else(|error| panic!("could not start {shown}: {error}"));
     if output.status.signal() == Some(libc::SIGALRM) {
         panic!(
-            "{shown} ran past the {TIME_LIMIT_SECS} s time limit (a hang?); stderr so far:\n{}",
+            "{shown} ran past the {secs} s time limit (a hang?); stderr so far:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
     }

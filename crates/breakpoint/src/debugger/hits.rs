@@ -75,7 +75,10 @@ impl Debugger {
             arch::set_first_function_arg(&mut changed, value);
             arch::write_regs(pid, changed)?;
             let (register, was) = (arch::FUNCTION_ARGS[0], arch::function_args(&regs)[0]);
-            say!("[pid {pid}] PTRACE_SETREGS: {register} = {value:#x} (was {was:#x})");
+            say!(
+                "[pid {pid}] {}: {register} = {value:#x} (was {was:#x})",
+                arch::SETREGS
+            );
         }
         if explain {
             self.narrated_step = Some(pid);

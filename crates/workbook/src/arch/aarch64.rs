@@ -249,6 +249,7 @@ pub const A_BREAKPOINT: &str = "a BRK #0";
 
 /// The request that reads the registers, as the narration names it.
 pub const GETREGS: &str = "PTRACE_GETREGSET";
+pub const SETREGS: &str = "PTRACE_SETREGSET";
 
 /// How far the instruction pointer has moved past the breakpoint's address
 /// when the trap is reported: BRK is an exception taken before it runs, so

@@ -153,6 +153,7 @@ pub const A_BREAKPOINT: &str = "an int3";
 
 /// The request that reads the registers, as the narration names it.
 pub const GETREGS: &str = "PTRACE_GETREGS";
+pub const SETREGS: &str = "PTRACE_SETREGS";
 
 /// How far the instruction pointer has moved past the breakpoint's address
 /// when the trap is reported: int3 is a trap, reported after it ran.
