@@ -10,6 +10,10 @@ use std::process::{Command, Output};
 use insta_cmd::get_cargo_bin;
 use workbook::arch::FUNCTION_ARGS;
 
+#[path = "common/hits.rs"]
+mod hits;
+use hits::first_arguments;
+
 /// The demo, killed if it runs past the time limit.
 fn demo() -> Command {
     let mut command = Command::new(get_cargo_bin("breakpoint"));
@@ -70,23 +74,6 @@ fn builtin(name: &str, args: &[&str], breaks: &[&str]) -> Output {
         command.args(["--break", spec]);
     }
     workbook::testing::run(command.arg("--").arg(&link).args(args))
-}
-
-/// The `rdi=` values of the hit lines.
-fn first_arguments(stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter(|line| line.contains(" hit ") && line.contains(&first_arg()))
-        .filter_map(|line| {
-            Some(
-                line.split_once(first_arg().as_str())?
-                    .1
-                    .split(' ')
-                    .next()?
-                    .to_string(),
-            )
-        })
-        .collect()
 }
 
 /// io_uring's worker (iou-wrk-N) and submission (iou-sqp-N) threads are
@@ -416,9 +403,4 @@ fn gdb_hits_of(program: &Path, symbol: &str) -> Option<Vec<String>> {
             .filter_map(|line| Some(line.strip_prefix('$')?.split_once(" = ")?.1.to_string()))
             .collect(),
     )
-}
-
-/// `rdi=` (`x0=` on arm64): where a hit line's first argument starts.
-fn first_arg() -> String {
-    format!("{}=", workbook::arch::FUNCTION_ARGS[0])
 }

@@ -7,6 +7,10 @@ use std::process::Command;
 use insta_cmd::get_cargo_bin;
 use workbook::arch::FUNCTION_ARGS;
 
+#[path = "common/hits.rs"]
+mod hits;
+use hits::{first_arg, first_arguments};
+
 /// The demo, killed if it runs past the time limit.
 fn demo() -> Command {
     let mut command = Command::new(get_cargo_bin("breakpoint"));
@@ -106,19 +110,7 @@ fn demo_hits(program: &Path, symbol: &str) -> Vec<String> {
         "total 7962952190\nbye\n",
         "{stderr}"
     );
-    stderr
-        .lines()
-        .filter(|line| line.contains(" hit "))
-        .filter_map(|line| {
-            Some(
-                line.split_once(first_arg().as_str())?
-                    .1
-                    .split(' ')
-                    .next()?
-                    .to_string(),
-            )
-        })
-        .collect()
+    first_arguments(&stderr)
 }
 
 fn same_hits_as_gdb(flags: &[&str], symbol: &str, after_main: bool, wanted: &[&str]) {
@@ -250,12 +242,16 @@ fn vfork_children_run_on_the_parents_breakpoints() {
         "child\nspawned\n",
         "{stderr}"
     );
-    let firsts: Vec<&str> = stderr
+    let of_target_fn: String = stderr
         .lines()
-        .filter(|line| line.contains("hit ") && line.contains("at target_fn"))
-        .filter_map(|line| line.split_once(first_arg().as_str())?.1.split(' ').next())
+        .filter(|line| line.contains("at target_fn"))
+        .map(|line| format!("{line}\n"))
         .collect();
-    assert_eq!(firsts, ["0x1", "0x2", "0x3"], "{stderr}");
+    assert_eq!(
+        first_arguments(&of_target_fn),
+        ["0x1", "0x2", "0x3"],
+        "{stderr}"
+    );
     assert!(stderr.contains("execve ("), "{stderr}");
     assert!(stderr.contains(") was hit 2 times"), "{stderr}");
 }
@@ -427,9 +423,4 @@ fn a_faulting_instruction_under_the_breakpoint_faults_once() {
     );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
-}
-
-/// `rdi=` (`x0=` on arm64): where a hit line's first argument starts.
-fn first_arg() -> String {
-    format!("{}=", workbook::arch::FUNCTION_ARGS[0])
 }
