@@ -311,6 +311,13 @@ impl Debugger {
                 return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
             }
         }
+        if !arch::PROGRAM_CAN_SINGLE_STEP && arch::is_single_step_trap(&info) {
+            // A step's trap with no step of ours under way: a step that
+            // entered a signal handler leaves the step in the signal frame
+            // (arm64 saves PSTATE.SS there), and sigreturn brings it back.
+            // The program can't single-step itself there: not its SIGTRAP.
+            return Ok(self.resume(pid, None));
+        }
         if info.si_code != BREAKPOINT_SI_CODE {
             // kill -TRAP, raise(SIGTRAP): the program's signal.
             return Ok(self.resume(pid, Some(Sig::SIGTRAP)));

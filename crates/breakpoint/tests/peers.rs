@@ -168,7 +168,12 @@ int main(int argc, char **argv) {
 "#;
 
 fn steps(program: &Path, arg: &str) -> u64 {
-    let output = workbook::testing::run(demo().arg("--count").arg("--").arg(program).arg(arg));
+    // A static program's start-up is some 10,000 steps: a second here, a
+    // minute in scripts/test-arm64's emulated VM.
+    let output = workbook::testing::run_within(
+        demo().arg("--count").arg("--").arg(program).arg(arg),
+        600,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     stderr

@@ -251,7 +251,10 @@ fn print_filter_traps_every_listed_syscall() {
     assert!(lines.contains(&"action ALLOW;"), "{pfc}");
     assert!(lines.contains(&"action KILL_PROCESS;"), "{pfc}");
     assert!(!lines.contains(&"action KILL;"), "{pfc}");
-    assert!(pfc.contains("filter for arch x86_64"), "{pfc}");
+    assert!(
+        pfc.contains(&format!("filter for arch {}", std::env::consts::ARCH)),
+        "{pfc}"
+    );
 }
 
 /// A kernel without seccomp filters refuses both ways of loading one:

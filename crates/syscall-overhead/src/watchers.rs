@@ -58,9 +58,9 @@ pub fn syscall_rows(n: u64, runs: u32, cpus: &Cpus) -> Result<Vec<Row>> {
 /// The row of the lecture's calls that this architecture has
 /// (`seccomp::lecture_dangerous_here`, checked by a test below).
 #[cfg(target_arch = "x86_64")]
-const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 63 traps";
+pub const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 63 traps";
 #[cfg(target_arch = "aarch64")]
-const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 57 traps";
+pub const LIBSECCOMP_LECTURE: &str = "seccomp: libseccomp, the lecture's 57 traps";
 
 /// Filters of several shapes, every call allowed: what a filter costs.
 fn seccomp_rows(n: u64, runs: u32) -> Result<Vec<Row>> {

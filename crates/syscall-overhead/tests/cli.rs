@@ -5,6 +5,7 @@
 use std::process::{Command, Output};
 
 use insta_cmd::get_cargo_bin;
+use syscall_overhead::watchers::LIBSECCOMP_LECTURE;
 use workbook::assert_limited_snapshot;
 use workbook::testing::{assert_no_orphaned_targets, run};
 
@@ -12,7 +13,7 @@ const LABELS: &[&str] = &[
     "baseline: untraced",
     "seccomp: allow everything, 1 instruction",
     "seccomp: the lecture's 4 checks",
-    "seccomp: libseccomp, the lecture's 63 traps",
+    LIBSECCOMP_LECTURE,
     "seccomp: 300 checks in a row",
     "seccomp: libseccomp, the 300 as a tree",
     "seccomp: reads an argument, then allows",

@@ -260,10 +260,15 @@ impl Debugger {
             self.narrated_step = None;
             if let Some(regs) = unless_gone(arch::read_regs(pid))? {
                 let rip = arch::instruction_pointer(&regs);
+                let whereto = match rip.checked_sub(step.address) {
+                    Some(further) if further > 0 => format!("{} further", plural(further, "byte")),
+                    _ => "not past the instruction: it jumped, or it faulted and the \
+                          signal's handler was entered"
+                        .to_string(),
+                };
                 say!(
-                    "[pid {pid}] SIGTRAP after one instruction: {} = {rip:#x}, {} further",
+                    "[pid {pid}] SIGTRAP after one instruction: {} = {rip:#x}, {whereto}",
                     arch::INSTRUCTION_POINTER,
-                    plural(rip.wrapping_sub(step.address), "byte")
                 );
             }
         }

@@ -272,6 +272,10 @@ pub fn is_single_step_trap(info: &libc::siginfo_t) -> bool {
     info.si_code == TRAP_TRACE || from_the_kernel
 }
 
+/// Whether a program can single-step itself: not on arm64, where PSTATE.SS
+/// is the debugger's alone. A step's trap is never the program's own.
+pub const PROGRAM_CAN_SINGLE_STEP: bool = false;
+
 /// Nothing to rewind: pc is at the BRK already (x86_64 moves rip back
 /// over its int3 here). Returns pc.
 pub fn rewind_over_breakpoint(pid: Pid) -> Result<u64> {

@@ -172,6 +172,10 @@ pub fn is_single_step_trap(info: &libc::siginfo_t) -> bool {
     info.si_code > 0 && info.si_code != BREAKPOINT_SI_CODE
 }
 
+/// Whether a program can single-step itself: on x86_64 it sets TF in
+/// EFLAGS (popf), and its SIGTRAP handler gets the traps.
+pub const PROGRAM_CAN_SINGLE_STEP: bool = true;
+
 // ANCHOR: rewind
 /// rip back over the int3, which has run: PTRACE_PEEKUSER the word of rip
 /// in `struct user`, PTRACE_POKEUSER it less one byte. Returns rip as it
