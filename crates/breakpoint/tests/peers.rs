@@ -152,28 +152,25 @@ fn same_hits_as_gdb_in_libc() {
     same_hits_as_gdb(&["-O0", "-pie", "-fPIE"], "write", true, &["0x1", "0x1"]);
 }
 
-/// A loop of `n` iterations of two instructions (dec, jnz; on arm64 subs,
-/// b.ne), n from argv.
+/// A program with no C library, its entry point in assembly: a loop of N
+/// iterations of two instructions (dec, jnz; on arm64 subs, b.ne), then
+/// exit(0). With no libc start-up it is a few steps and 2N, a few seconds
+/// even where a single step costs milliseconds (scripts/test-arm64's VM).
 const LOOP: &str = r#"
-#include <stdlib.h>
-int main(int argc, char **argv) {
-    long n = strtol(argv[1], 0, 10);
+void _start(void) {
 #if defined(__aarch64__)
-    __asm__ volatile("1: subs %0, %0, #1\n\tb.ne 1b" : "+r"(n) : : "cc");
+    __asm__ volatile("mov x9, %0\n1: subs x9, x9, #1\n\tb.ne 1b\n\t"
+                     "mov x0, #0\n\tmov x8, #93\n\tsvc #0" : : "i"(N) : "x0", "x8", "x9", "cc");
 #else
-    __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+    __asm__ volatile("mov %0, %%rcx\n1: dec %%rcx\n\tjnz 1b\n\t"
+                     "xor %%edi, %%edi\n\tmov $60, %%eax\n\tsyscall" : : "i"(N) : "rax", "rcx", "rdi", "r11");
 #endif
-    return 0;
+    __builtin_unreachable();
 }
 "#;
 
-fn steps(program: &Path, arg: &str) -> u64 {
-    // A static program's start-up is some 10,000 steps: a second here, a
-    // minute in scripts/test-arm64's emulated VM.
-    let output = workbook::testing::run_within(
-        demo().arg("--count").arg("--").arg(program).arg(arg),
-        600,
-    );
+fn steps(program: &Path) -> u64 {
+    let output = workbook::testing::run_within(demo().arg("--count").arg("--").arg(program), 600);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     stderr
@@ -192,14 +189,16 @@ fn steps(program: &Path, arg: &str) -> u64 {
 #[ignore = "needs cc"]
 fn count_is_exact_for_a_static_program() {
     let dir = TempDir::new("count");
-    let program = dir.compile("loop", LOOP, &["-static", "-O1"]);
-    let first = steps(&program, "1000");
-    assert_eq!(
-        steps(&program, "1000"),
-        first,
-        "two runs of one static program"
-    );
-    assert_eq!(steps(&program, "2000"), first + 2000);
+    let flags = ["-static", "-nostdlib", "-O1", "-fno-stack-protector"];
+    let program = |n: u32| {
+        let define = format!("-DN={n}");
+        let flags: Vec<&str> = flags.iter().copied().chain([define.as_str()]).collect();
+        dir.compile(&format!("loop{n}"), LOOP, &flags)
+    };
+    let (thousand, two_thousand) = (program(1000), program(2000));
+    let first = steps(&thousand);
+    assert_eq!(steps(&thousand), first, "two runs of one static program");
+    assert_eq!(steps(&two_thousand), first + 2000);
 }
 
 /// vfork and posix_spawn: the child runs in its parent's memory, on the
