@@ -320,6 +320,11 @@ impl Debugger {
         }
         if info.si_code != BREAKPOINT_SI_CODE {
             // kill -TRAP, raise(SIGTRAP): the program's signal.
+            say!(
+                "[pid {pid}] SIGTRAP, si_code {:#x} ({}): not ours, the program's; passed on",
+                info.si_code,
+                crate::show::si_code_name(info.si_code)
+            );
             return Ok(self.resume(pid, Some(Sig::SIGTRAP)));
         }
         let Some(regs) = unless_gone(arch::read_regs(pid))? else {

@@ -423,7 +423,8 @@ fn a_faulting_instruction_under_the_breakpoint_faults_once() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "faults 1\n",
-        "{stderr}"
+        "{}: {stderr}",
+        output.status
     );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.trim_end().ends_with(") was hit 2 times"), "{stderr}");
