@@ -312,10 +312,10 @@ impl Debugger {
             }
         }
         if !arch::PROGRAM_CAN_SINGLE_STEP && arch::is_single_step_trap(&info) {
-            // A step's trap with no step of ours under way: a step that
-            // entered a signal handler leaves the step in the signal frame
-            // (arm64 saves PSTATE.SS there), and sigreturn brings it back.
-            // The program can't single-step itself there: not its SIGTRAP.
+            // A step's trap with no step of ours under way (a step may end
+            // late, e.g. one that entered a signal handler). Where the
+            // program can't single-step itself (arm64), it is not its
+            // SIGTRAP: passed on, it would kill it.
             return Ok(self.resume(pid, None));
         }
         if info.si_code != BREAKPOINT_SI_CODE {

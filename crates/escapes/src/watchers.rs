@@ -71,21 +71,18 @@ impl Watcher {
 
     /// How the table's key line describes it.
     pub fn described(self) -> String {
-        let described = match self {
-            Watcher::Alone => "no watcher: the escape works at all",
-            Watcher::Ptrace => "syscall-blocker --block CALL (PTRACE_SYSCALL)",
-            Watcher::PtraceSeccomp => "syscall-blocker --seccomp --block CALL",
-            Watcher::Lecture => "seccomp-filter: the lecture's 4 calls",
-            Watcher::Hardened => "seccomp-filter --hardened",
-            Watcher::Libseccomp => {
-                return format!(
-                    "seccomp-lib: {} calls trap, other ABIs killed",
-                    workbook::seccomp::lecture_dangerous_here()
-                )
-            }
-            Watcher::Notify => "seccomp-notify --block CALL (user notification)",
-        };
-        described.to_string()
+        match self {
+            Watcher::Alone => "no watcher: the escape works at all".into(),
+            Watcher::Ptrace => "syscall-blocker --block CALL (PTRACE_SYSCALL)".into(),
+            Watcher::PtraceSeccomp => "syscall-blocker --seccomp --block CALL".into(),
+            Watcher::Lecture => "seccomp-filter: the lecture's 4 calls".into(),
+            Watcher::Hardened => "seccomp-filter --hardened".into(),
+            Watcher::Libseccomp => format!(
+                "seccomp-lib: {} calls trap, other ABIs killed",
+                workbook::seccomp::lecture_dangerous_here()
+            ),
+            Watcher::Notify => "seccomp-notify --block CALL (user notification)".into(),
+        }
     }
 }
 
