@@ -19,19 +19,32 @@ pub struct Args {
     pub breaks: Vec<String>,
     /// Single-step the whole program with PTRACE_SINGLESTEP instead, and
     /// count its instructions in user space and the cost of a step.
-    #[arg(long, conflicts_with_all = ["breaks", "set_rdi"])]
+    #[arg(long, conflicts_with_all = ["breaks", "set_first_arg"])]
     pub count: bool,
     /// With --count: then run the program again under PTRACE_SYSCALL (its
     /// output to /dev/null) and show the cost of a syscall stop beside it.
     #[arg(long, requires = "count")]
     pub versus_syscall: bool,
-    /// At the first hit, set rdi (the first argument) to VALUE with
-    /// PTRACE_SETREGS, as gdb's `set $rdi = VALUE`.
-    #[arg(long, value_name = "VALUE", value_parser = parse_number)]
-    pub set_rdi: Option<u64>,
+    // --set-rdi, or --set-x0 on arm64: named after the register it sets.
+    #[arg(long = SET_FIRST_ARG.0, help = SET_FIRST_ARG.1, value_name = "VALUE", value_parser = parse_number)]
+    #[cfg_attr(target_arch = "aarch64", arg(alias = "set-rdi"))]
+    pub set_first_arg: Option<u64>,
     #[command(flatten)]
     pub command: CommandArgs,
 }
+
+/// The flag that sets the first argument's register at the first hit, and
+/// its help: named after the register, as gdb's `set $REGISTER = VALUE`.
+#[cfg(target_arch = "x86_64")]
+const SET_FIRST_ARG: (&str, &str) = (
+    "set-rdi",
+    "At the first hit, set rdi (the first argument) to VALUE with PTRACE_SETREGS, as gdb's `set $rdi = VALUE`",
+);
+#[cfg(target_arch = "aarch64")]
+const SET_FIRST_ARG: (&str, &str) = (
+    "set-x0",
+    "At the first hit, set x0 (the first argument) to VALUE with PTRACE_SETREGSET, as gdb's `set $x0 = VALUE` (--set-rdi works too)",
+);
 
 impl Args {
     /// Where to break, and whether only if the program has it: the --break

@@ -65,7 +65,7 @@ pub struct Debugger {
     wanted: Vec<String>,
     /// Only `main` by default: a program without it just runs.
     optional: bool,
-    set_rdi: Option<u64>,
+    set_first_arg: Option<u64>,
     /// The process whose text holds the breakpoints (its first execve).
     leader: Option<Pid>,
     /// The temporary breakpoint at the entry point, and its original byte.
@@ -109,11 +109,11 @@ pub struct Debugger {
 }
 
 impl Debugger {
-    pub fn new(wanted: Vec<String>, optional: bool, set_rdi: Option<u64>) -> Debugger {
+    pub fn new(wanted: Vec<String>, optional: bool, set_first_arg: Option<u64>) -> Debugger {
         Debugger {
             wanted,
             optional,
-            set_rdi,
+            set_first_arg,
             leader: None,
             entry: None,
             breakpoints: BTreeMap::new(),

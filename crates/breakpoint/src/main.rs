@@ -49,7 +49,7 @@ fn run() -> Result<ExitCode> {
         shown += " (if the program has it)";
     }
     say!("running {}, breaking at {shown}", program.label);
-    let mut debugger = Debugger::new(wanted, optional, args.set_rdi);
+    let mut debugger = Debugger::new(wanted, optional, args.set_first_arg);
     let code = debugger.debug(&program)?;
     Ok(ExitCode::from(code))
 }

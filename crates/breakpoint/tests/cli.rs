@@ -68,6 +68,20 @@ fn set_rdi_changes_the_first_argument_once() {
     workbook::assert_limited_snapshot!(demo().args(["--set-rdi", "100"]));
 }
 
+/// On arm64 the flag is named after the register it sets, x0; the x86_64
+/// name (above) is taken too.
+#[test]
+#[cfg(target_arch = "aarch64")]
+fn set_x0_is_the_arm64_name_of_set_rdi() {
+    let output = workbook::testing::run(demo().args(["--set-x0", "100"]));
+    let (_, stderr) = text(&output);
+    assert!(
+        stderr.contains("PTRACE_SETREGSET: x0 = 0x64 (was 0x4)"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
 /// The breakpoints leave the program as it was: same output, same status.
 #[test]
 fn the_program_runs_as_without_breakpoints() {

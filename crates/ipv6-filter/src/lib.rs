@@ -6,7 +6,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use anyhow::{Context, Result};
-use workbook::bpf::disasm::listing;
+use workbook::bpf::disasm::{ddd, listing};
 use workbook::bpf::sock_filter;
 
 pub mod bpf_insn;
@@ -52,12 +52,6 @@ pub fn dump(program: &[sock_filter], ds: u8) -> String {
             .iter()
             .map(|i| format!("{{ {:#x}, {}, {}, {:#010x} }},\n", i.code, i.jt, i.jf, i.k))
             .collect(),
-        _ => std::iter::once(format!("{}\n", program.len()))
-            .chain(
-                program
-                    .iter()
-                    .map(|i| format!("{} {} {} {}\n", i.code, i.jt, i.jf, i.k)),
-            )
-            .collect(),
+        _ => ddd(program),
     }
 }

@@ -21,12 +21,15 @@ pub fn known_syscall(nr: u64) -> Option<&'static str> {
         .ok()
         .and_then(Sysno::new)
         .map(|sysno| sysno.name())?;
-    Some(
-        STRACE_NAMES
-            .iter()
-            .find(|(table, _)| *table == name)
-            .map_or(name, |(_, strace)| strace),
-    )
+    Some(strace_name(name))
+}
+
+/// A name of the syscalls crate's table as strace gives it.
+fn strace_name(table: &'static str) -> &'static str {
+    STRACE_NAMES
+        .iter()
+        .find(|(name, _)| *name == table)
+        .map_or(table, |(_, strace)| strace)
 }
 
 /// The number of a syscall on this architecture, if it has one by that
@@ -126,7 +129,7 @@ mod tests {
     use super::*;
 
     /// newfstatat by strace's name on both architectures, 262 on x86_64
-    /// and 79 on arm64, and named so both ways.
+    /// and 79 on arm64, named so both ways, and suggested so.
     #[test]
     fn newfstatat_is_straces_name_everywhere() {
         let nr = syscall_number("newfstatat").expect("newfstatat");
@@ -139,6 +142,10 @@ mod tests {
             }
         );
         assert_eq!(syscall_name(nr), "newfstatat");
+        // The suggestions for a misspelt name offer strace's name too.
+        assert!(syscall_names().any(|name| name == "newfstatat"));
+        assert!(!syscall_names().any(|name| name == "fstatat"));
+        assert_eq!(similar_syscalls("newfstat")[0], "newfstatat");
     }
 
     #[test]
@@ -176,9 +183,10 @@ mod tests {
     }
 }
 
-/// Every syscall name of this architecture, for suggestions.
+/// Every syscall name of this architecture, as strace gives it, for
+/// suggestions.
 pub fn syscall_names() -> impl Iterator<Item = &'static str> {
-    Sysno::iter().map(|sysno| sysno.name())
+    Sysno::iter().map(|sysno| strace_name(sysno.name()))
 }
 
 /// Up to three known syscall names close to a misspelt one, closest first.

@@ -226,6 +226,32 @@ pub fn limited_to(command: &mut std::process::Command, secs: u32) -> &mut std::p
     command
 }
 
+/// `command` with `fd`, a descriptor of this process, as its descriptor 3
+/// (an `--attach-fd 3`, a probe at /proc/self/fd/3), open across its
+/// execve: dup2, or where `fd` is 3 already, its close-on-exec flag
+/// cleared (dup2 of 3 onto itself would leave the flag set).
+pub fn with_descriptor_3(
+    command: &mut std::process::Command,
+    fd: std::os::fd::RawFd,
+) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: dup2 and fcntl are async-signal-safe and touch no memory.
+    unsafe {
+        command.pre_exec(move || {
+            let moved = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            match moved {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            }
+        });
+    }
+    command
+}
+
 /// Runs `command` to completion under the time limit and returns its
 /// output; panics with a message naming the command if it ran past it.
 pub fn run(command: &mut std::process::Command) -> std::process::Output {

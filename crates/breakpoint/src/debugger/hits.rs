@@ -70,7 +70,7 @@ impl Debugger {
             );
         }
         self.say_hit(pid, hits, &name, address, &regs);
-        if let Some(value) = self.set_rdi.take() {
+        if let Some(value) = self.set_first_arg.take() {
             let mut changed = regs;
             arch::set_first_function_arg(&mut changed, value);
             arch::write_regs(pid, changed)?;

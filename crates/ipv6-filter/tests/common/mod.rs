@@ -1,7 +1,6 @@
 //! What the demo's test files share: the demo under its time limit, and a
 //! socket of the test's handed to `--attach-fd`.
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
@@ -18,22 +17,7 @@ pub fn ipv6_filter() -> Command {
 pub fn attach_to(args: &[&str], socket: std::os::fd::RawFd) -> (Option<i32>, String) {
     let mut command = ipv6_filter();
     command.args(args).args(["--attach-fd", "3"]);
-    // SAFETY: dup2 and fcntl are async-signal-safe: they make the socket
-    // descriptor 3, without close-on-exec (dup2 of 3 onto itself would
-    // leave it set).
-    unsafe {
-        command.pre_exec(move || {
-            let moved = if socket == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(socket, 3)
-            };
-            if moved < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    workbook::testing::with_descriptor_3(&mut command, socket);
     let output = workbook::testing::run(&mut command);
     (
         output.status.code(),

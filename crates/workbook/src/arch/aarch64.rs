@@ -260,16 +260,23 @@ pub const PAST_THE_BREAKPOINT: u64 = 0;
 /// is TRAP_TRACE.
 pub const BREAKPOINT_SI_CODE: i32 = 1;
 
-/// Whether a SIGTRAP is the kernel's after one PTRACE_SINGLESTEP: si_code
-/// TRAP_TRACE (2); or, for a step over `svc #0`, the report at the
-/// syscall's exit, which arm64 sends as the generic one: SI_USER from pid
-/// 0. A BRK is TRAP_BRKPT, and kill -TRAP is SI_USER from its sender.
+/// Whether a SIGTRAP is the kernel's after one PTRACE_SINGLESTEP, in one of
+/// its three forms:
+/// - si_code TRAP_TRACE (2): the instruction ran;
+/// - si_code SIGTRAP (5, which strace shows as TRAP_UNK), from the tracee's
+///   own pid: the step delivered a signal, and the tracee stops at its
+///   handler's first instruction (the kernel's ptrace_notify(SIGTRAP),
+///   which puts the signal's number in si_code);
+/// - SI_USER from pid 0: a step over `svc #0`, reported at the syscall's
+///   exit in the generic form.
+///
+/// A BRK is TRAP_BRKPT, and kill -TRAP is SI_USER from its sender.
 pub fn is_single_step_trap(info: &libc::siginfo_t) -> bool {
     const TRAP_TRACE: i32 = 2;
     // SAFETY: si_pid reads the union's kill member, which a SIGTRAP's
     // siginfo always has room for; for a fault it holds the address.
     let from_the_kernel = info.si_code == libc::SI_USER && unsafe { info.si_pid() } == 0;
-    info.si_code == TRAP_TRACE || from_the_kernel
+    info.si_code == TRAP_TRACE || info.si_code == libc::SIGTRAP || from_the_kernel
 }
 
 /// Whether a program can single-step itself: not on arm64, where PSTATE.SS

@@ -159,6 +159,19 @@ pub fn listing(program: &[sock_filter]) -> String {
         .collect()
 }
 
+/// A program as `tcpdump -ddd` prints one: the instruction count on the
+/// first line, then `code jt jf k` a line, in decimal (libpcap's
+/// `bpf_dump()`: `%u %u %u %u`). `parse_ddd` reads it back.
+pub fn ddd(program: &[sock_filter]) -> String {
+    std::iter::once(format!("{}\n", program.len()))
+        .chain(
+            program
+                .iter()
+                .map(|i| format!("{} {} {} {}\n", i.code, i.jt, i.jf, i.k)),
+        )
+        .collect()
+}
+
 /// Reads `tcpdump -ddd` output: the instruction count on the first line,
 /// then one `code jt jf k` line per instruction, all in decimal.
 pub fn parse_ddd(text: &str) -> Result<Vec<sock_filter>> {

@@ -166,18 +166,19 @@ fn fork_in_the_middle() -> ExitCode {
 
 /// The `mailbox` mode, for grading tests: the input is the exit status,
 /// the number of calls and each call's (n, seed, shift), which only the
-/// test knows. Before each call the target reads target_fn's first byte
-/// (0xCC while a breakpoint is planted there), then calls it and prints
-/// the result alone: `target: call N = 0x...`. The report gives, per
-/// call, the byte it saw and the result.
+/// test knows. Before each call the target reads the first bytes of
+/// target_fn, as many as a breakpoint has (`arch::BREAKPOINT_VALUE` while
+/// one is planted there), then calls it and prints the result alone:
+/// `target: call N = 0x...`. The report gives, per call, the bytes it saw
+/// and the result.
 fn calls_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     each_posted_call(input, |number, _, input, report| {
         let (n, seed, shift) = (input.u64()?, input.u64()?, input.u64()?);
-        // SAFETY: target_fn's first byte is in the mapped text, readable.
-        let seen = unsafe { std::ptr::read_volatile((target_fn as *const ()).cast::<u8>()) };
+        // SAFETY: target_fn's first instruction is in the mapped text, readable.
+        let seen = unsafe { crate::arch::breakpoint_sized_bytes_at(target_fn as *const u8) };
         let result = call(n, seed, shift);
         println!("target: call {number} = {result:#x}");
-        report.u64(u64::from(seen)).u64(result);
+        report.u64(seen).u64(result);
         Ok(())
     })
 }
@@ -230,20 +231,20 @@ pub extern "C" fn lucky_draw(n: u64) -> u64 {
 
 /// The `mailbox-draws` mode, for grading tests: the input is the exit status, the
 /// number of calls and each call's `n`. Before each call the target reads
-/// lucky_draw's first byte (0xCC while a breakpoint is planted there), then
-/// calls it and prints that it did, `target: draw N of COUNT`, but not the
-/// result: that is for a debugger to find. The report gives, per call, the
-/// byte it saw, what lucky_draw returned (as it recorded it) and what the
-/// caller received (the same, unless a debugger broke the return).
+/// lucky_draw's first bytes, as `calls_from_the_mailbox` reads target_fn's,
+/// then calls it and prints that it did, `target: draw N of COUNT`, but not
+/// the result: that is for a debugger to find. The report gives, per call,
+/// the bytes it saw, what lucky_draw returned (as it recorded it) and what
+/// the caller received (the same, unless a debugger broke the return).
 fn draws_from_the_mailbox(input: &[u8]) -> Result<(Vec<u8>, u8), String> {
     each_posted_call(input, |number, count, input, report| {
         let n = input.u64()?;
-        // SAFETY: lucky_draw's first byte is in the mapped text, readable.
-        let seen = unsafe { std::ptr::read_volatile((lucky_draw as *const ()).cast::<u8>()) };
+        // SAFETY: lucky_draw's first instruction is in the mapped text, readable.
+        let seen = unsafe { crate::arch::breakpoint_sized_bytes_at(lucky_draw as *const u8) };
         let received = std::hint::black_box(lucky_draw(std::hint::black_box(n)));
         let returned = LAST_DRAW.load(std::sync::atomic::Ordering::SeqCst);
         println!("target: draw {number} of {count}");
-        report.u64(u64::from(seen)).u64(returned).u64(received);
+        report.u64(seen).u64(returned).u64(received);
         Ok(())
     })
 }
