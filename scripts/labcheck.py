@@ -173,12 +173,21 @@ def run_tests(test_binary: Path, time_limit: int, cwd: Path) -> Run:
         run.timed_out = True
     finally:
         cleanup()
-    for name, status in re.findall(r"^test (\S+) \.\.\. (ok|FAILED|ignored)", run.output, re.M):
-        if status == "ok":
-            run.passed.add(name)
-        elif status == "FAILED":
-            run.failed[name] = failure_reason(run.output, name)
+    run.passed, run.failed = read_results(run.output)
     return run
+
+
+def read_results(output: str) -> tuple[set[str], dict[str, str]]:
+    """libtest's verdicts in a test binary's output: the tests that passed,
+    and each failed one with the first line of what it said."""
+    passed: set[str] = set()
+    failed: dict[str, str] = {}
+    for name, status in re.findall(r"^test (\S+) \.\.\. (ok|FAILED|ignored)", output, re.M):
+        if status == "ok":
+            passed.add(name)
+        elif status == "FAILED":
+            failed[name] = failure_reason(output, name)
+    return passed, failed
 
 
 def failure_reason(output: str, test: str) -> str:

@@ -9,6 +9,7 @@ Standard library only (Python 3.11: tomllib).
 from __future__ import annotations
 
 import json
+import platform
 import re
 import subprocess
 import tomllib
@@ -55,9 +56,18 @@ class Lab:
     def student_file(self, root: Path = ROOT) -> Path:
         return self.path(root) / "src" / "lab.rs"
 
-    def mistakes(self, root: Path = ROOT) -> list[Path]:
-        """The kept mistakes: each a patch to solution.rs (mistakes/NAME.patch)."""
-        return sorted((self.path(root) / "mistakes").glob("*.patch"))
+    def mistakes(self, root: Path = ROOT, arch: str | None = None) -> list[Path]:
+        """The kept mistakes on `arch` (this machine's when None, every
+        architecture's when "all"), each a patch to solution.rs: a mistake
+        on every architecture is mistakes/NAME.patch, one on a single
+        architecture's code (its registers, its calling convention)
+        mistakes/ARCH/NAME.patch, with ARCH as `uname -m` names it."""
+        folder = self.path(root) / "mistakes"
+        arches = ARCHITECTURES if arch == "all" else (arch or host_arch(),)
+        found = list(folder.glob("*.patch"))
+        for name in arches:
+            found += (folder / name).glob("*.patch")
+        return sorted(found)
 
     def mistake_source(self, patch: Path) -> str:
         """The lab.rs of a kept mistake: solution.rs with the patch applied."""
@@ -72,6 +82,15 @@ class Lab:
         description = text.split("\n--- ", 1)[0].strip("\n").splitlines()
         docs = "".join(f"//! {line}".rstrip() + "\n" for line in description)
         return docs + re.sub(r"\A(//![^\n]*\n)*", "", body)
+
+
+# The architectures the labs run on, as `uname -m` names them.
+ARCHITECTURES = ("x86_64", "aarch64")
+
+
+def host_arch() -> str:
+    """This machine's architecture, as `uname -m` names it."""
+    return platform.machine()
 
 
 def apply_patch(text: str, patch: str) -> str:

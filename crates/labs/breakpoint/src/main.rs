@@ -147,8 +147,9 @@ impl Finisher {
         })?;
         let planted = int3::plant(pid, address)?;
         narrate!(
-            "lab-breakpoint: {} is at {address:#x}: an int3 there",
-            self.function
+            "lab-breakpoint: {} is at {address:#x}: {} there",
+            self.function,
+            arch::A_BREAKPOINT
         );
         self.entry = Some((address, planted.original));
         Ok(())
@@ -164,9 +165,10 @@ impl Finisher {
             self.calls += 1;
             let [first, ..] = arch::function_args(&regs);
             narrate!(
-                "lab-breakpoint: call {} of {} ({entry:#x}), rdi={first:#x}",
+                "lab-breakpoint: call {} of {} ({entry:#x}), {}={first:#x}",
                 self.calls,
-                self.function
+                self.function,
+                arch::FUNCTION_ARGS[0]
             );
             match self.pending {
                 Some(_) => narrate!(
@@ -175,8 +177,9 @@ impl Finisher {
                 None => {
                     let planted = lab::at_entry(pid)?;
                     narrate!(
-                        "lab-breakpoint: it returns to {:#x}: a one-shot int3 there",
-                        planted.address
+                        "lab-breakpoint: it returns to {:#x}: a one-shot {} there",
+                        planted.address,
+                        arch::BREAKPOINT_NAME
                     );
                     self.pending = Some(planted);
                 }

@@ -3,8 +3,9 @@
 //! mailbox mode: the test posts the calls' arguments (random, a random
 //! number of calls, and a random exit status) into the target's memory,
 //! past the lab, and reads back what the target saw: the function's first
-//! byte before each call (0xCC only while the int3 at its entry is in
-//! place), what each call returned and what its caller received.
+//! bytes before each call (0xCC, or arm64's BRK #0, only while the
+//! breakpoint at its entry is in place), what each call returned and what
+//! its caller received.
 //! `lucky_draw` returns 8 bytes from getrandom(2), drawn inside it: nobody,
 //! the test included, knows a result before the function has returned, and
 //! the target does not print it. So the values the lab reports can only
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use insta_cmd::get_cargo_bin;
+use workbook::arch;
 use workbook::targets::mailbox::test::{random_in, random_u64, Target, Traced};
 use workbook::targets::mailbox::{Reader, Writer};
 
@@ -63,7 +65,8 @@ fn reported(traced: &Traced) -> Vec<u64> {
 /// One call of lucky_draw, as the target reported it.
 #[derive(Debug)]
 struct Draw {
-    /// lucky_draw's first byte before the call.
+    /// lucky_draw's first bytes before the call (`arch::BREAKPOINT_VALUE`
+    /// while the breakpoint at its entry is planted).
     seen: u64,
     /// What lucky_draw returned, as it recorded it itself.
     returned: u64,
@@ -105,11 +108,13 @@ fn draws() -> Run {
         };
         assert_eq!(
             draw.seen,
-            0xcc,
-            "before call {number} of {count}, lucky_draw's first byte was {:#04x}, not the \
-             int3 (0xcc) that main.rs plants at its entry: the program was not run under \
-             the lab's breakpoint\nthe lab's stderr:\n{}",
+            arch::BREAKPOINT_VALUE,
+            "before call {number} of {count}, lucky_draw began with {:#04x}, not {} ({:#04x}) \
+             that main.rs plants at its entry: the program was not run under the lab's \
+             breakpoint\nthe lab's stderr:\n{}",
             draw.seen,
+            arch::A_BREAKPOINT,
+            arch::BREAKPOINT_VALUE,
             tail(&traced)
         );
         draws.push(draw);

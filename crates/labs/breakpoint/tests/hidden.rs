@@ -56,10 +56,12 @@ fn target_fn_results_are_reported_and_received_whole() {
         let seen = report.u64().expect("a byte in the report");
         assert_eq!(
             seen,
-            0xcc,
-            "before call {number}, target_fn's first byte was {seen:#04x}, not the int3 \
-             (0xcc) at its entry: the program was not run under the lab's breakpoint\n\
+            workbook::arch::BREAKPOINT_VALUE,
+            "before call {number}, target_fn began with {seen:#04x}, not {} ({:#04x}) at \
+             its entry: the program was not run under the lab's breakpoint\n\
              the lab's stderr:\n{}",
+            workbook::arch::A_BREAKPOINT,
+            workbook::arch::BREAKPOINT_VALUE,
             tail(&traced)
         );
         received.push(report.u64().expect("a result in the report"));

@@ -29,13 +29,14 @@ pub const NEW_NAMESPACES: u32 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u32;
 
-/// A seccomp filter, for x86_64, that lets a program run as before but
+/// A seccomp filter that lets a program run as before but
 /// mount nothing and make or join no namespace, whichever call it tries:
 ///
 /// - a call whose `arch` is not `AUDIT_ARCH` kills the process
-///   (`SECCOMP_RET_KILL_PROCESS`), and a number with the x32 bit
-///   (`X32_SYSCALL_BIT`) or above fails with ENOSYS, as in the
-///   seccomp-filter chapter's `--hardened`;
+///   (`SECCOMP_RET_KILL_PROCESS`), and on x86_64 a number with the x32
+///   bit (`X32_SYSCALL_BIT`) or above fails with ENOSYS, as in the
+///   seccomp-filter chapter's `--hardened` (arm64 has no x32 ABI:
+///   `#[cfg(target_arch = "x86_64")]` keeps that check x86_64's);
 /// - `mount` fails with `errno` (`SECCOMP_RET_ERRNO | errno`), and so does
 ///   every call of the new mount API, which does mount's job without it:
 ///   `fsopen`, `fsconfig`, `fsmount`, `fspick`, `move_mount`, `open_tree`
@@ -53,7 +54,7 @@ pub const NEW_NAMESPACES: u32 = (libc::CLONE_NEWNS
 /// `load(offset)` loads a 32-bit word of `struct seccomp_data`: `nr` is at
 /// 0 (`NR`), `arch` at 4 (`ARCH`), the instruction pointer at 8, and the
 /// six arguments from 16 on, 8 bytes each, their low half first (x86_64
-/// is little-endian). `bpf_jump(BPF_JMP | BPF_JSET | BPF_K, mask, jt, jf)`
+/// and arm64 are little-endian). `bpf_jump(BPF_JMP | BPF_JSET | BPF_K, mask, jt, jf)`
 /// takes `jt` when `A & mask` is not 0. Jumps go forward only, by at most
 /// 255 instructions.
 pub fn closed(errno: u16) -> Vec<sock_filter> {

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use clap::Parser;
 use nix::errno::Errno;
 use seccomp_filter::filters::asm;
@@ -22,7 +22,8 @@ mod lab;
 /// clone or unshare with a namespace flag fail with the errno; clone3
 /// fails with ENOSYS; another ABI is killed; everything else runs.
 ///
-/// Without a command it prints the filter in bpf_asm and exits. With one,
+/// Without a command it prints the filter in bpf_asm (or with --ddd as
+/// `tcpdump -ddd` prints a program) and exits. With one,
 /// it prints the filter on stderr, installs it in its own process and
 /// becomes the command (execvp), which then runs under it.
 #[derive(Parser)]
@@ -31,6 +32,10 @@ struct Args {
     /// The error a refused call returns.
     #[arg(long, default_value = "EPERM", value_name = "NAME")]
     errno: String,
+    /// Without a command: print the filter as `tcpdump -ddd` prints a
+    /// program, the count, then `code jt jf k` a line, in decimal.
+    #[arg(long)]
+    ddd: bool,
     #[command(flatten)]
     command: CommandArgs,
 }
@@ -49,9 +54,13 @@ fn run() -> Result<ExitCode> {
     })?;
     let filter = lab::closed(errno as u16);
     if args.command.is_empty() {
-        print!("{}", asm(&filter));
+        match args.ddd {
+            true => print!("{}", workbook::bpf::disasm::ddd(&filter)),
+            false => print!("{}", asm(&filter)),
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    ensure!(!args.ddd, "--ddd prints the filter: give it no command");
     let program = args.command.program("")?;
     workbook::narrate::part(&asm(&filter));
     workbook::narrate!(

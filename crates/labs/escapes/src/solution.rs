@@ -3,7 +3,9 @@
 #![allow(unused_imports, unused_variables, dead_code)]
 
 use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
-use workbook::arch::{AUDIT_ARCH, X32_SYSCALL_BIT};
+use workbook::arch::AUDIT_ARCH;
+#[cfg(target_arch = "x86_64")]
+use workbook::arch::X32_SYSCALL_BIT;
 use workbook::bpf::{bpf_jump, bpf_stmt, sock_filter};
 use workbook::seccomp::{load, ret, ARCH, NR};
 
@@ -41,11 +43,14 @@ pub fn closed(errno: u16) -> Vec<sock_filter> {
         bpf_jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH, 1, 0),
         ret(libc::SECCOMP_RET_KILL_PROCESS),
         load(NR),
+    ];
+    // x86_64's x32 numbers: ENOSYS.
+    #[cfg(target_arch = "x86_64")]
+    filter.extend([
         bpf_jump(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT as u32, 0, 1),
         ret(no_such_call),
-        jeq(libc::SYS_clone3, 0, 1),
-        ret(no_such_call),
-    ];
+    ]);
+    filter.extend([jeq(libc::SYS_clone3, 0, 1), ret(no_such_call)]);
     // The end: six instructions of flag checks, `ret ALLOW`, `ret errno`.
     // The i-th of n refused calls jumps over the rest, the six and ALLOW.
     let n = ALWAYS_REFUSED.len();

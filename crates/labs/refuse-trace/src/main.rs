@@ -68,7 +68,8 @@ fn run() -> Result<ExitCode> {
     if let Some(offset) = lab::planted_int3(&guarded, &kept) {
         println!("DO NOT DEBUG ME!!!");
         workbook::narrate!(
-            "refuse-trace: an int3 was planted at offset {offset} of greet() ({:#x}): we don't run it",
+            "refuse-trace: {} was planted at offset {offset} of greet() ({:#x}): we don't run it",
+            workbook::arch::A_BREAKPOINT,
             guarded.start + offset
         );
         return Ok(ExitCode::SUCCESS);

@@ -90,18 +90,36 @@ fn start_lab() -> Waiting {
     }
 }
 
-/// `count` offsets of the guarded code, different, in increasing order,
-/// none of a byte that is 0xcc already.
+/// The breakpoint instruction a debugger plants here, in memory order: int3
+/// (0xcc) on x86_64, BRK #0 (00 00 20 d4) on arm64.
+const BREAKPOINT: &[u8] = &workbook::arch::BREAKPOINT;
+
+/// `count` offsets of instructions in the guarded code (any byte on x86_64,
+/// a multiple of 4 on arm64), different, in increasing order, none of a
+/// breakpoint instruction already.
 fn random_offsets(original: &[u8], count: usize) -> Vec<usize> {
+    let size = BREAKPOINT.len();
     let mut offsets = Vec::new();
     while offsets.len() < count {
-        let offset = (random_u64() % original.len() as u64) as usize;
-        if original[offset] != 0xcc && !offsets.contains(&offset) {
+        let offset = (random_u64() % (original.len() / size) as u64) as usize * size;
+        if original[offset..offset + size] != *BREAKPOINT && !offsets.contains(&offset) {
             offsets.push(offset);
         }
     }
     offsets.sort_unstable();
     offsets
+}
+
+/// The pokes that plant a breakpoint at `offset`: a byte each.
+fn breakpoint_at(offset: usize) -> Vec<(usize, u8)> {
+    (offset..).zip(BREAKPOINT.iter().copied()).collect()
+}
+
+/// The pokes that put the original bytes back at `offset`.
+fn original_at(original: &[u8], offset: usize) -> Vec<(usize, u8)> {
+    (offset..offset + BREAKPOINT.len())
+        .map(|at| (at, original[at]))
+        .collect()
 }
 
 impl Waiting {
@@ -235,7 +253,10 @@ fn assert_ran_greet(ended: &Ended, what: &str) {
 
 /// The lab refused to run greet(), naming the int3 at `offset`.
 fn assert_refused_at(ended: &Ended, offset: usize, what: &str) {
-    let named = format!("an int3 was planted at offset {offset} of greet()");
+    let named = format!(
+        "{} was planted at offset {offset} of greet()",
+        workbook::arch::A_BREAKPOINT
+    );
     assert!(
         ended.stdout == "DO NOT DEBUG ME!!!\n" && ended.code == Some(0),
         "{what}: the lab should have found the int3 and refused (\"DO NOT DEBUG ME!!!\"); \
@@ -254,9 +275,10 @@ fn assert_refused_at(ended: &Ended, offset: usize, what: &str) {
 fn how_it_ended(ended: &Ended) -> String {
     match (ended.code, ended.signal) {
         (Some(code), _) => format!("exit status {code}"),
-        (None, Some(libc::SIGTRAP)) => {
-            "SIGTRAP (it ran into an int3: greet() ran although an int3 was planted)".to_string()
-        }
+        (None, Some(libc::SIGTRAP)) => format!(
+            "SIGTRAP (it ran into {0}: greet() ran although {0} was planted)",
+            workbook::arch::A_BREAKPOINT
+        ),
         (None, Some(signal)) => format!("signal {signal}"),
         _ => "no status".to_string(),
     }
@@ -264,12 +286,8 @@ fn how_it_ended(ended: &Ended) -> String {
 
 /// One run: an int3 at a random offset of greet(), which the lab must name.
 fn one_int3_is_named_at_its_offset() {
-    let (ended, pokes) = run_with_debugger(|original| {
-        random_offsets(original, 1)
-            .into_iter()
-            .map(|offset| (offset, 0xcc))
-            .collect()
-    });
+    let (ended, pokes) =
+        run_with_debugger(|original| breakpoint_at(random_offsets(original, 1)[0]));
     let offset = pokes[0].0;
     assert_refused_at(
         &ended,

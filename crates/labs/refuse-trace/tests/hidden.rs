@@ -10,7 +10,7 @@ use super::*;
 fn an_int3_taken_out_again_is_no_breakpoint() {
     let (ended, pokes) = run_with_debugger(|original| {
         let offset = random_offsets(original, 1)[0];
-        vec![(offset, 0xcc), (offset, original[offset])]
+        [breakpoint_at(offset), original_at(original, offset)].concat()
     });
     assert_ran_greet(
         &ended,
@@ -21,19 +21,19 @@ fn an_int3_taken_out_again_is_no_breakpoint() {
     );
     let (ended, pokes) = run_with_debugger(|original| {
         let offsets = random_offsets(original, 2);
-        vec![
-            (offsets[0], 0xcc),
-            (offsets[1], 0xcc),
-            (offsets[0], original[offsets[0]]),
+        [
+            breakpoint_at(offsets[0]),
+            breakpoint_at(offsets[1]),
+            original_at(original, offsets[0]),
         ]
+        .concat()
     });
-    let left = pokes[1].0;
+    let (taken_out, left) = (pokes[0].0, pokes[BREAKPOINT.len()].0);
     assert_refused_at(
         &ended,
         left,
         &format!(
-            "a debugger planted int3s at offsets {} and {left}, and took the first out again",
-            pokes[0].0
+            "a debugger planted int3s at offsets {taken_out} and {left}, and took the first out again"
         ),
     );
 }
@@ -47,10 +47,15 @@ fn of_several_int3s_the_first_is_named() {
             random_offsets(original, count)
                 .into_iter()
                 .rev()
-                .map(|offset| (offset, 0xcc))
+                .flat_map(breakpoint_at)
                 .collect()
         });
-        let offsets: Vec<usize> = pokes.iter().map(|&(offset, _)| offset).collect();
+        // Each breakpoint's pokes, its first byte's offset.
+        let offsets: Vec<usize> = pokes
+            .iter()
+            .step_by(BREAKPOINT.len())
+            .map(|&(offset, _)| offset)
+            .collect();
         let first = *offsets.iter().min().expect("planted");
         assert_refused_at(
             &ended,

@@ -33,6 +33,12 @@ use workbook::seccomp::{load, ret, ARCH, NR};
 /// - any other call fails with EPERM, `SECCOMP_RET_ERRNO` likewise, and
 ///   is not made.
 ///
+/// On arm64 the same list, with arm64's numbers: `AUDIT_ARCH` is
+/// AUDIT_ARCH_AARCH64, the other ABI is AArch32 code (a 32-bit arm
+/// program, where the CPU runs one), whose numbers mean other calls too
+/// (arm's mkdir is 39, arm64's umount2), and there is no x32 ABI, so no
+/// x32 check (`#[cfg(target_arch = "x86_64")]` keeps it x86_64's).
+///
 /// `load(ARCH)` and `load(NR)` read the fields of `struct seccomp_data`,
 /// `ret(value)` returns a verdict, and `bpf_jump(BPF_JMP | BPF_JEQ |
 /// BPF_K, k, jt, jf)` (or `BPF_JGE`) compares A with k: `jt` and `jf`

@@ -23,10 +23,12 @@ mod lab;
 const MOST_ALLOWED: usize = 250;
 
 /// Your allow-list, from lab.rs: the calls named in --allow are allowed,
-/// every other x86_64 call fails with EPERM, an x32 number with ENOSYS,
-/// and a call through another ABI (int 0x80) kills the process.
+/// every other call fails with EPERM, an x32 number (on x86_64) with
+/// ENOSYS, and a call through another ABI (int 0x80, or AArch32 code on
+/// arm64) kills the process.
 ///
-/// Without a command it prints the filter in bpf_asm and exits. With one,
+/// Without a command it prints the filter in bpf_asm (or with --ddd as
+/// `tcpdump -ddd` prints a program) and exits. With one,
 /// it prints the filter on stderr, installs it in its own process and
 /// becomes the command (execvp), which then runs under it: the list must
 /// allow execve and everything the command calls, from its first
@@ -34,10 +36,14 @@ const MOST_ALLOWED: usize = 250;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The calls to allow, by their x86_64 names, separated by commas
-    /// (`--allow execve,write,exit_group`); at most 250.
+    /// The calls to allow, by their names on this architecture, separated
+    /// by commas (`--allow execve,write,exit_group`); at most 250.
     #[arg(long, value_delimiter = ',', value_name = "NAMES", required = true)]
     allow: Vec<String>,
+    /// Without a command: print the filter as `tcpdump -ddd` prints a
+    /// program, the count, then `code jt jf k` a line, in decimal.
+    #[arg(long)]
+    ddd: bool,
     #[command(flatten)]
     command: CommandArgs,
 }
@@ -67,9 +73,13 @@ fn run() -> Result<ExitCode> {
     );
     let filter = lab::allow_list(&numbers);
     if args.command.is_empty() {
-        print!("{}", asm(&filter));
+        match args.ddd {
+            true => print!("{}", workbook::bpf::disasm::ddd(&filter)),
+            false => print!("{}", asm(&filter)),
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    ensure!(!args.ddd, "--ddd prints the filter: give it no command");
     let program = args.command.program("")?;
     workbook::narrate::part(&asm(&filter));
     workbook::narrate!(

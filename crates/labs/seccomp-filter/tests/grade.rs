@@ -15,10 +15,11 @@
 //! with an errno); then it looks at the scratch folder. What the lab prints
 //! is not what counts. Each test's points are in lab.toml.
 //!
-//! x86_64 only for now: the probes call through `int 0x80` and x32, and the
-//! allow-list's x32 check is x86_64's. On arm64 these tests are not built
-//! (issue 21: the labs on arm64).
-#![cfg(target_arch = "x86_64")]
+//! On x86_64 the other doors are `int 0x80` and x32; on arm64, AArch32
+//! code. Where this machine can't run the other ABI's code (an arm64 CPU
+//! without AArch32, an x86_64 kernel without ia32 emulation), nobody can
+//! call through it here, and the kernel can't be asked: the filter the lab
+//! prints (`--ddd`) is run on that call's seccomp_data instead.
 
 // The test process is out of the lab program's reach (see the macro).
 workbook::seal_grading_tests!();
@@ -95,10 +96,10 @@ const EFFECTS: [Effect; 8] = [
 ];
 
 impl Effect {
-    /// The syscall's name in `abi`: the *at calls for x86_64 (as libc
-    /// makes them), the old ones for i386.
+    /// The syscall's name in `abi`: the *at calls natively (as libc makes
+    /// them; arm64 has no others), the old ones for i386 and arm.
     fn name(self, abi: Abi) -> &'static str {
-        let i386 = abi == Abi::I386;
+        let i386 = abi == Abi::COMPAT;
         match self {
             Effect::MakeFolder if i386 => "mkdir",
             Effect::MakeFolder => "mkdirat",
@@ -163,7 +164,7 @@ impl Try {
         let number = Arg::Number;
         let fifo = number(u64::from(libc::S_IFIFO | 0o600));
         let at = number(AT_FDCWD);
-        if abi == Abi::I386 {
+        if abi == Abi::COMPAT {
             return match self.effect {
                 Effect::MakeFolder => vec![new, number(0o700)],
                 Effect::MakeFifo => vec![new, fifo, number(0)],
@@ -269,10 +270,10 @@ fn probe(allowed: &[String], call: Call, args: &[Arg]) -> (Outcome, String) {
 #[test]
 fn a_call_off_the_list_fails_with_eperm_and_does_nothing() {
     let attempt = Try::new(pick(&EFFECTS));
-    let name = attempt.name(Abi::X86_64);
+    let name = attempt.name(Abi::NATIVE);
     let allowed = allow(&[], &[name], 6);
-    let call = attempt.call(Abi::X86_64);
-    let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::X86_64));
+    let call = attempt.call(Abi::NATIVE);
+    let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::NATIVE));
     assert_eq!(
         outcome,
         Outcome::Returned(libc::EPERM),
@@ -284,7 +285,7 @@ fn a_call_off_the_list_fails_with_eperm_and_does_nothing() {
         "{call} is not on the list, but it was made: it did {}\n{shown}",
         attempt.what()
     );
-    let harmless = Call::any_of(Abi::X86_64, HARMLESS);
+    let harmless = Call::any_of(Abi::NATIVE, HARMLESS);
     let (outcome, shown) = probe(&allow(&[], &[harmless.name], 6), harmless, &[]);
     assert_eq!(
         outcome,
@@ -299,10 +300,10 @@ fn a_call_off_the_list_fails_with_eperm_and_does_nothing() {
 #[test]
 fn the_listed_calls_run() {
     let attempt = Try::new(pick(&EFFECTS));
-    let name = attempt.name(Abi::X86_64);
+    let name = attempt.name(Abi::NATIVE);
     let allowed = allow(&[name], &[], 12);
-    let call = attempt.call(Abi::X86_64);
-    let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::X86_64));
+    let call = attempt.call(Abi::NATIVE);
+    let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::NATIVE));
     assert_eq!(
         outcome,
         Outcome::Returned(0),
@@ -314,7 +315,7 @@ fn the_listed_calls_run() {
         "{call} is on the list and returned 0, but it did not {}\n{shown}",
         attempt.what()
     );
-    let harmless = Call::any_of(Abi::X86_64, HARMLESS);
+    let harmless = Call::any_of(Abi::NATIVE, HARMLESS);
     let (outcome, shown) = probe(&allow(&[harmless.name], &[], 12), harmless, &[]);
     assert!(
         matches!(outcome, Outcome::Returned(errno) if errno != libc::EPERM),
@@ -323,35 +324,56 @@ fn the_listed_calls_run() {
     );
 }
 
-/// The other doors. A call with an effect, chosen at random, through
-/// `int 0x80` is killed and does nothing, though the list has its x86_64
-/// twin and the x86_64 call whose number its i386 number is (i386's mkdir
-/// is 39, x86_64's getpid). A listed call, chosen at random, with the x32
-/// bit fails with ENOSYS and does nothing.
+/// The other doors. A call with an effect, chosen at random, through the
+/// other ABI (`int 0x80` on x86_64, AArch32 code on arm64) is killed and
+/// does nothing, though the list has its native twin and the native call
+/// whose number its number is (i386's mkdir is 39, x86_64's getpid; arm's
+/// mkdir is 39 too, arm64's umount2). On x86_64, a listed call, chosen at
+/// random, with the x32 bit fails with ENOSYS and does nothing.
 #[test]
-fn another_abi_is_killed_and_x32_gets_enosys() {
+fn other_abis_are_closed() {
     let attempt = Try::new(pick(&EFFECTS));
-    let call = attempt.call(Abi::I386);
-    let twin = workbook::names::known_syscall(call.nr).expect("an x86_64 call of that number");
-    let allowed = allow(&[attempt.name(Abi::X86_64), twin], &[], 6);
-    let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::I386));
-    assert_eq!(
-        outcome,
-        Outcome::Killed {
-            syscall: Some(call.nr)
-        },
-        "{call}, to {}, comes through int 0x80 (AUDIT_ARCH_I386): it must kill the \
-         process (SECCOMP_RET_KILL_PROCESS), whatever its number\n{shown}",
-        attempt.what()
-    );
-    assert!(
-        !attempt.happened(),
-        "{call} through int 0x80 was made: it did {}\n{shown}",
-        attempt.what()
-    );
+    let call = attempt.call(Abi::COMPAT);
+    let twin = workbook::names::known_syscall(call.nr).expect("a native call of that number");
+    let allowed = allow(&[attempt.name(Abi::NATIVE), twin], &[], 6);
+    if probe::compat_runs() {
+        let (outcome, shown) = probe(&allowed, call, &attempt.args(Abi::COMPAT));
+        assert_eq!(
+            outcome,
+            Outcome::Killed {
+                syscall: Some(call.nr)
+            },
+            "{call}, to {}, comes through another ABI ({}): it must kill the process \
+             (SECCOMP_RET_KILL_PROCESS), whatever its number\n{shown}",
+            attempt.what(),
+            workbook::arch::AUDIT_ARCH_COMPAT_NAME
+        );
+        assert!(
+            !attempt.happened(),
+            "{call} was made: it did {}\n{shown}",
+            attempt.what()
+        );
+    } else {
+        let verdict = printed_filter_on(&allowed, &call);
+        assert_eq!(
+            verdict & libc::SECCOMP_RET_ACTION_FULL,
+            libc::SECCOMP_RET_KILL_PROCESS,
+            "{call} (this machine runs no code of that ABI: the filter `lab-seccomp-filter \
+             --allow {} --ddd` printed, run on its seccomp_data) must kill the process \
+             (SECCOMP_RET_KILL_PROCESS), whatever its number; the verdict was {verdict:#x}",
+            allowed.join(",")
+        );
+    }
+    #[cfg(target_arch = "x86_64")]
+    x32_gets_enosys();
+}
 
+/// A listed call, chosen at random, with the x32 bit fails with ENOSYS
+/// and does nothing.
+#[cfg(target_arch = "x86_64")]
+fn x32_gets_enosys() {
     let attempt = Try::new(pick(&EFFECTS));
-    let name = attempt.name(Abi::X86_64);
+    let name = attempt.name(Abi::NATIVE);
     let call = attempt.call(Abi::X32);
     let (outcome, shown) = probe(&allow(&[name], &[], 6), call, &attempt.args(Abi::X32));
     assert_eq!(
@@ -366,6 +388,12 @@ fn another_abi_is_killed_and_x32_gets_enosys() {
         "{call} was made: it did {}\n{shown}",
         attempt.what()
     );
+}
+
+/// The verdict of the filter that `lab-seccomp-filter --allow NAMES --ddd`
+/// prints, run on the seccomp_data of `call`.
+fn printed_filter_on(allowed: &[String], call: &Call) -> u32 {
+    probe::printed_verdict(lab().args(["--allow", &allowed.join(","), "--ddd"]), call)
 }
 
 #[cfg(feature = "hidden")]

@@ -65,7 +65,7 @@ fn symlinks_and_dot_dot_are_resolved_as_the_kernel_does() {
     // An existing symlink to a file under the folder, opened to read.
     planned.push(
         Planned::new(
-            pick(&["open", "openat"]),
+            pick(&here(&["open", "openat"])),
             &o,
             &name_of(&alias),
             &secret,
@@ -77,8 +77,9 @@ fn symlinks_and_dot_dot_are_resolved_as_the_kernel_does() {
 }
 
 /// Every call that opens a file by its path is watched: openat2 (with a
-/// dirfd and without), open and creat; and openat's dirfd is the int the
-/// kernel reads, whatever the upper half of its register holds.
+/// dirfd and without), open and creat (where the architecture has them);
+/// and openat's dirfd is the int the kernel reads, whatever the upper half
+/// of its register holds.
 #[test]
 fn every_call_that_opens_by_name_is_watched() {
     let mut scene = Scene::new();
@@ -100,7 +101,10 @@ fn every_call_that_opens_by_name_is_watched() {
         ("openat", &o, libc::AT_FDCWD, high(), &o, Expect::Runs),
         ("openat", &o, denied_fd, high(), &d, Expect::Refused),
         ("openat", &d, other_fd, high(), &o, Expect::Runs),
-    ] {
+    ]
+    .into_iter()
+    .filter(|(call, ..)| !here(&[call]).is_empty())
+    {
         // Relative where it can be, else absolute.
         let prefix = match lands == cwd || dirfd != libc::AT_FDCWD {
             true => String::new(),

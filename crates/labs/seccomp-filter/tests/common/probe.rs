@@ -1,14 +1,16 @@
 //! What the seccomp labs' grading tests run under the lab's filter, and how
 //! they watch it: a probe program written for each run, and the test as the
 //! lab's tracer. Included by `#[path]` in the grading tests of
-//! lab-seccomp-filter, lab-seccomp-lib and lab-escapes.
+//! lab-seccomp-filter and lab-escapes.
 //!
-//! The probe is a tiny static x86_64 program (no loader, no libc: an ELF
-//! header, one segment, a few instructions) that the test writes into a
-//! sealed memfd, so nobody can change it. It writes a line of random text
-//! to stdout, makes one syscall chosen at random by the test, through the
-//! ABI the test chose (`syscall`, `syscall` with the x32 bit, or `int
-//! 0x80`), with arguments that make any call fail harmlessly if it runs
+//! The probe is a tiny static program (no loader, no libc: an ELF header,
+//! one segment, a few instructions) that the test writes into a sealed
+//! memfd, so nobody can change it. It writes a line of random text to
+//! stdout, makes one syscall chosen at random by the test, through the ABI
+//! the test chose (on x86_64 `syscall`, `syscall` with the x32 bit, or
+//! `int 0x80`; on arm64 `svc #0` from a 64-bit program, or from a 32-bit
+//! arm one, which makes no write first: all its calls are of that ABI),
+//! with arguments that make any call fail harmlessly if it runs
 //! (or the arguments the test gives, `Probe::with_args`: numbers, and
 //! strings the probe carries, such as paths in a folder of the test's),
 //! and exits with the call's errno (or 200 if its write did not go
@@ -115,13 +117,15 @@ impl Call {
 
     /// The AUDIT_ARCH_* value seccomp sees for it.
     pub fn arch(&self) -> u32 {
-        match self.abi {
-            Abi::I386 => AUDIT_ARCH_COMPAT,
-            Abi::X86_64 | Abi::X32 => AUDIT_ARCH,
+        if self.abi == Abi::COMPAT {
+            AUDIT_ARCH_COMPAT
+        } else {
+            AUDIT_ARCH
         }
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 impl std::fmt::Display for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.abi {
@@ -136,9 +140,77 @@ impl std::fmt::Display for Call {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.abi {
+            Abi::Aarch64 => write!(f, "{} (syscall {})", self.name, self.nr),
+            Abi::Arm => write!(
+                f,
+                "{} from AArch32 code (arm syscall {})",
+                self.name, self.nr
+            ),
+        }
+    }
+}
+
 /// Where the probe's file is seen by the lab and what it runs: the test
 /// hands the memfd over as descriptor 3.
 pub const PROBE_PATH: &str = "/proc/self/fd/3";
+
+/// Whether this machine runs calls through the other ABI (`Abi::COMPAT`):
+/// a probe that calls sched_yield through it, run here with no filter,
+/// exits with 0. It does not where an x86_64 kernel has no ia32 emulation
+/// (int 0x80 faults), nor on an arm64 CPU without AArch32 (the execve
+/// fails with ENOEXEC).
+pub fn compat_runs() -> bool {
+    static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *RUNS.get_or_init(|| {
+        let probe = Probe::new(Call::new(Abi::COMPAT, "sched_yield"));
+        let memfd = probe.memfd.as_raw_fd();
+        let mut command = Command::new(PROBE_PATH);
+        workbook::testing::without_core_dumps(&mut command);
+        workbook::testing::limited(&mut command);
+        workbook::testing::with_descriptor_3(&mut command, memfd);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
+/// The verdict for `call` of the filter that `lab` (a lab run with `--ddd`
+/// and no command) prints: for a machine that runs no code of the call's
+/// ABI, where the kernel can't be asked.
+pub fn printed_verdict(lab: &mut Command, call: &Call) -> u32 {
+    let what = format!("{lab:?}");
+    let output = workbook::testing::run(lab);
+    assert!(
+        output.status.success(),
+        "{what} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    verdict(&String::from_utf8_lossy(&output.stdout), call)
+        .unwrap_or_else(|error| panic!("the filter {what} printed: {error:#}"))
+}
+
+/// What the filter `printed` (as `tcpdump -ddd` prints a program) returns
+/// for `call`, run as seccomp would on its seccomp_data: `nr` and `arch`,
+/// the instruction pointer and the arguments 0. The BPF interpreter is a
+/// socket filter's, which loads words in network order: the fields are
+/// laid out big-endian, so that each load reads the value seccomp's would.
+pub fn verdict(printed: &str, call: &Call) -> anyhow::Result<u32> {
+    let program = workbook::bpf::disasm::parse_ddd(printed)?;
+    workbook::bpf::interp::check(&program)?;
+    let mut data = Vec::with_capacity(64);
+    data.extend((call.nr as u32).to_be_bytes());
+    data.extend(call.arch().to_be_bytes());
+    data.resize(64, 0);
+    Ok(workbook::bpf::interp::run(&program, &data).verdict())
+}
 
 /// A probe, ready to run: its program in a sealed memfd.
 pub struct Probe {
@@ -186,8 +258,8 @@ impl Probe {
 /// The probe's program: an ELF header, one program header, the code, the
 /// text, the strings of `args`. Everything is one read-and-execute segment
 /// at 0x400000, so every address fits in 32 bits, for `int 0x80` too.
+#[cfg(target_arch = "x86_64")]
 fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
-    const BASE: u64 = 0x40_0000;
     const HEADERS: u64 = 64 + 56;
     let mut code = Vec::new();
     // write(1, text, len): mov eax, 1; mov edi, 1; mov rsi, imm64; mov edx, imm32; syscall
@@ -261,11 +333,35 @@ fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
     }
     let size = HEADERS + code.len() as u64 + data.len() as u64;
 
+    let mut file = elf64_headers(EM_X86_64, size);
+    file.extend(code);
+    file.extend(data);
+    assert_eq!(file.len() as u64, size);
+    file
+}
+
+/// Where the probes are loaded: every address fits in 32 bits, for the
+/// 32-bit ABI's too.
+const BASE: u64 = 0x40_0000;
+
+/// e_machine of an x86_64 program, of an arm64 one, of a 32-bit arm one.
+#[cfg(target_arch = "x86_64")]
+const EM_X86_64: u16 = 62;
+#[cfg(target_arch = "aarch64")]
+const EM_AARCH64: u16 = 183;
+#[cfg(target_arch = "aarch64")]
+const EM_ARM: u16 = 40;
+
+/// The headers of a 64-bit probe for `machine`, `size` bytes in all: the
+/// ELF header (little-endian, an executable), then one program header, a
+/// PT_LOAD of the whole file at `BASE`, readable and executable. The code
+/// follows them, at the entry point.
+fn elf64_headers(machine: u16, size: u64) -> Vec<u8> {
+    const HEADERS: u64 = 64 + 56;
     let mut file = Vec::with_capacity(size as usize);
-    // The ELF header: 64-bit, little-endian, an executable for x86_64.
     file.extend([0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     file.extend(2u16.to_le_bytes()); // ET_EXEC
-    file.extend(62u16.to_le_bytes()); // EM_X86_64
+    file.extend(machine.to_le_bytes());
     file.extend(1u32.to_le_bytes());
     file.extend((BASE + HEADERS).to_le_bytes()); // entry: the code
     file.extend(64u64.to_le_bytes()); // program headers right after
@@ -274,16 +370,142 @@ fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
     for half in [64u16, 56, 1, 64, 0, 0] {
         file.extend(half.to_le_bytes());
     }
-    // One PT_LOAD, readable and executable: the whole file.
-    file.extend(1u32.to_le_bytes());
-    file.extend(5u32.to_le_bytes());
+    file.extend(1u32.to_le_bytes()); // PT_LOAD
+    file.extend(5u32.to_le_bytes()); // PF_R | PF_X
     for word in [0, BASE, BASE, size, size, 0x1000] {
         file.extend(word.to_le_bytes());
     }
+    file
+}
+
+/// The same for a 32-bit arm probe (ELF32, EM_ARM, EABI version 5: arm64's
+/// kernel runs no other 32-bit kind), its code in A32 state.
+#[cfg(target_arch = "aarch64")]
+fn elf32_arm_headers(size: u64) -> Vec<u8> {
+    const HEADERS: u64 = 52 + 32;
+    let (base, size) = (BASE as u32, size as u32);
+    let mut file = Vec::with_capacity(size as usize);
+    file.extend([0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    file.extend(2u16.to_le_bytes()); // ET_EXEC
+    file.extend(EM_ARM.to_le_bytes());
+    file.extend(1u32.to_le_bytes());
+    file.extend((base + HEADERS as u32).to_le_bytes()); // entry: the code
+    file.extend(52u32.to_le_bytes()); // program headers right after
+    file.extend(0u32.to_le_bytes()); // no section headers
+    file.extend(0x0500_0000u32.to_le_bytes()); // EF_ARM_EABI_VER5
+    for half in [52u16, 32, 1, 40, 0, 0] {
+        file.extend(half.to_le_bytes());
+    }
+    // PT_LOAD, at 0 in the file, at `BASE`, the whole file, PF_R | PF_X.
+    for word in [1, 0, base, base, size, size, 5, 0x1000] {
+        file.extend(word.to_le_bytes());
+    }
+    file
+}
+
+/// The probe's program on arm64: an ELF header, one program header, the
+/// code, the text, the strings of `args`, all one read-and-execute segment
+/// at `BASE`. For `Abi::Aarch64` a 64-bit program (`svc #0`, the number in
+/// x8, the arguments in x0 to x5); for `Abi::Arm` a 32-bit one, AArch32
+/// code (`svc #0`, the number in r7, the arguments in r0 to r5), which runs
+/// where the CPU and the kernel have AArch32 (`aarch32_runs`).
+#[cfg(target_arch = "aarch64")]
+fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
+    let compat = call.abi == Abi::Arm;
+    let headers: u64 = if compat { 52 + 32 } else { 64 + 56 };
+    // The code's length does not depend on the values it loads: laid out
+    // once to place the text and the strings after it, then for real.
+    let code_length = probe_code(compat, text.len(), call.nr, &[BAD; 6], 0).len() as u64;
+    let text_address = BASE + headers + code_length;
+    let mut data = text.to_vec();
+    let mut values = [BAD; 6];
+    for (value, arg) in values.iter_mut().zip(args) {
+        *value = match arg {
+            Arg::Number(number) => *number,
+            Arg::Text(string) => {
+                let address = text_address + data.len() as u64;
+                data.extend(string.as_bytes());
+                data.push(0);
+                address
+            }
+        };
+    }
+    let code = probe_code(compat, text.len(), call.nr, &values, text_address);
+    let size = headers + code.len() as u64 + data.len() as u64;
+    let mut file = match compat {
+        true => elf32_arm_headers(size),
+        false => elf64_headers(EM_AARCH64, size),
+    };
     file.extend(code);
     file.extend(data);
     assert_eq!(file.len() as u64, size);
     file
+}
+
+/// The probe's instructions on arm64, each loaded value in a fixed number
+/// of instructions (so the length is the same whatever the values):
+/// write(1, text, length); exit_group(200) unless all of it was written;
+/// the call `nr` with `args`; exit_group(-result). The AArch32 probe makes
+/// the call first, with no write.
+#[cfg(target_arch = "aarch64")]
+fn probe_code(compat: bool, length: usize, nr: u64, args: &[u64; 6], text: u64) -> Vec<u8> {
+    assert!(length < 256, "the probe's text fits a compare's immediate");
+    let mut words: Vec<u32> = Vec::new();
+    if compat {
+        // AArch32 (A32): movw, movt; svc #0 is 0xef000000. exit_group is
+        // 248 in the arm table.
+        let load = |words: &mut Vec<u32>, register: u32, value: u64| {
+            let value = value as u32;
+            for (opcode, half) in [(0xe300_0000u32, value & 0xffff), (0xe340_0000, value >> 16)] {
+                words.push(opcode | ((half >> 12) << 16) | (register << 12) | (half & 0xfff));
+            }
+        };
+        // No write first: every call of this program comes through the
+        // AArch32 ABI, and a filter that kills that ABI's calls would kill
+        // the write, not the call the test is there for.
+        let svc = 0xef00_0000u32;
+        load(&mut words, 7, nr);
+        for (register, value) in (0..6).zip(args) {
+            load(&mut words, register, *value);
+        }
+        words.push(svc);
+        words.push(0xe260_0000); // rsb r0, r0, #0
+        load(&mut words, 7, 248);
+        words.push(svc);
+    } else {
+        // AArch64: movz and three movk; svc #0 is 0xd4000001. write is 64
+        // and exit_group 94 in the arm64 table.
+        let load = |words: &mut Vec<u32>, register: u32, value: u64| {
+            for shift in 0..4u32 {
+                let opcode = if shift == 0 {
+                    0xd280_0000u32
+                } else {
+                    0xf280_0000
+                };
+                let half = ((value >> (16 * shift)) & 0xffff) as u32;
+                words.push(opcode | (shift << 21) | (half << 5) | register);
+            }
+        };
+        let svc = 0xd400_0001u32;
+        for (register, value) in [(8, 64), (0, 1), (1, text), (2, length as u64)] {
+            load(&mut words, register, value);
+        }
+        words.push(svc);
+        words.push(0xf100_001f | ((length as u32) << 10)); // cmp x0, #length
+        words.push(0x5400_0000 | (10 << 5)); // b.eq over the next 9 instructions
+        load(&mut words, 0, WRITE_FAILED as u64);
+        load(&mut words, 8, 94);
+        words.push(svc);
+        load(&mut words, 8, nr);
+        for (register, value) in (0..6).zip(args) {
+            load(&mut words, register, *value);
+        }
+        words.push(svc);
+        words.push(0xcb00_03e0); // neg x0, x0
+        load(&mut words, 8, 94);
+        words.push(svc);
+    }
+    words.iter().flat_map(|word| word.to_le_bytes()).collect()
 }
 
 /// A memfd holding `program`, sealed: no one can write, grow or shrink it
@@ -401,20 +623,12 @@ pub fn trace(mut command: Command, probe: Option<&Probe>) -> Run {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: dup2, fcntl and ptrace are async-signal-safe and touch no
-    // memory of ours.
+    if let Some(memfd) = memfd {
+        workbook::testing::with_descriptor_3(&mut command, memfd);
+    }
+    // SAFETY: ptrace is async-signal-safe and touches no memory of ours.
     unsafe {
         command.pre_exec(move || {
-            if let Some(memfd) = memfd {
-                let moved = if memfd == 3 {
-                    libc::fcntl(3, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(memfd, 3)
-                };
-                if moved < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
             if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -533,12 +747,8 @@ fn follow(run: &mut Run) {
                 }
                 libc::PTRACE_EVENT_EXEC => run.execs.push(exec_of(pid)),
                 libc::PTRACE_EVENT_EXIT => {
-                    // SAFETY: user_regs_struct is plain data, which
-                    // PTRACE_GETREGS fills in.
-                    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-                    // SAFETY: PTRACE_GETREGS writes one user_regs_struct.
-                    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs) } == 0 {
-                        run.last_calls.insert(pid, regs.orig_rax);
+                    if let Some(nr) = call_in_progress(pid) {
+                        run.last_calls.insert(pid, nr);
                     }
                 }
                 _ => {}
@@ -575,6 +785,40 @@ fn follow(run: &mut Run) {
             restart(pid, signal);
         }
     }
+}
+
+/// The syscall a process was in, at its PTRACE_EVENT_EXIT stop: orig_rax
+/// (PTRACE_GETREGS).
+#[cfg(target_arch = "x86_64")]
+fn call_in_progress(pid: i32) -> Option<u64> {
+    // SAFETY: user_regs_struct is plain data, which PTRACE_GETREGS fills in.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: PTRACE_GETREGS writes one user_regs_struct.
+    let got = unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, 0, &mut regs) };
+    (got == 0).then_some(regs.orig_rax)
+}
+
+/// The syscall a process was in, at its PTRACE_EVENT_EXIT stop: the number
+/// register of its NT_PRSTATUS set (PTRACE_GETREGSET), x8 for a 64-bit
+/// process, r7 for an AArch32 one, whose set is the 32-bit one (18 words).
+#[cfg(target_arch = "aarch64")]
+fn call_in_progress(pid: i32) -> Option<u64> {
+    let mut regs = [0u64; 34];
+    let mut iov = libc::iovec {
+        iov_base: regs.as_mut_ptr().cast(),
+        iov_len: std::mem::size_of_val(&regs),
+    };
+    // SAFETY: PTRACE_GETREGSET writes at most iov_len bytes at iov_base and
+    // sets iov_len to what it wrote.
+    let got = unsafe { libc::ptrace(libc::PTRACE_GETREGSET, pid, libc::NT_PRSTATUS, &mut iov) };
+    if got != 0 {
+        return None;
+    }
+    Some(match iov.iov_len {
+        // r7, the 8th 32-bit word: the high half of the fourth 64-bit one.
+        72 => regs[3] >> 32,
+        _ => regs[8],
+    })
 }
 
 /// PTRACE_CONT with `signal` (0 for none); a tracee that is already gone
