@@ -11,7 +11,9 @@ use nix::errno::Errno;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 use workbook::gone::{unless_gone, OrGone};
-use workbook::trace::{spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN};
+use workbook::trace::{
+    no_address_randomization, spawn_traced_with, Resume, Tracees, FOLLOW_CHILDREN,
+};
 use workbook::{ptrace_cont, ptrace_listen, ptrace_syscall, Event, Program, Sig, Stop};
 
 use crate::show::{per, seconds};
@@ -29,13 +31,8 @@ pub fn count(program: &Program, versus_syscall: bool) -> Result<ExitCode> {
     // As gdb does, without address randomization: where the stack and the
     // libraries land changes how many instructions string and memory
     // routines take, and the count would differ from run to run.
-    let no_randomization = || {
-        // SAFETY: personality(2) takes a number and touches no memory.
-        Errno::result(unsafe { libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) })
-            .map(drop)
-    };
     let mut tracees = Tracees::new(
-        spawn_traced_with(program, FOLLOW_CHILDREN, no_randomization)?,
+        spawn_traced_with(program, FOLLOW_CHILDREN, no_address_randomization)?,
         Resume::Cont,
     );
     let mut steps = 0u64;

@@ -226,6 +226,25 @@ pub fn limited_to(command: &mut std::process::Command, secs: u32) -> &mut std::p
     command
 }
 
+/// `command` without address randomization (`trace::no_address_randomization`,
+/// inherited by what it starts): for a test that counts a program's calls
+/// and needs the same count every run. Best effort: a container's seccomp
+/// profile may refuse personality(ADDR_NO_RANDOMIZE), and the run then goes
+/// on randomized.
+pub fn without_address_randomization(
+    command: &mut std::process::Command,
+) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: personality(2) is a plain syscall that touches no memory.
+    unsafe {
+        command.pre_exec(|| {
+            let _ = crate::trace::no_address_randomization();
+            Ok(())
+        });
+    }
+    command
+}
+
 /// `command` with `fd`, a descriptor of this process, as its descriptor 3
 /// (an `--attach-fd 3`, a probe at /proc/self/fd/3), open across its
 /// execve: dup2, or where `fd` is 3 already, its close-on-exec flag

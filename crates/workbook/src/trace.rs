@@ -44,6 +44,17 @@ pub fn spawn_traced(program: &Program, options: Options) -> Result<ChildGuard> {
     spawn_traced_with(program, options, || Ok(()))
 }
 
+/// personality(ADDR_NO_RANDOMIZE), as gdb sets it for the program it
+/// starts: a `before_exec` for a run that must be the same every time.
+/// Where the stack and the libraries land changes how many instructions
+/// string routines take, and on arm64 how many munmap calls the dynamic
+/// loader makes (it trims a 64 KiB-aligned library's reservation on the
+/// side that is not aligned already). Inherited across fork and execve.
+pub fn no_address_randomization() -> Result<(), Errno> {
+    // SAFETY: personality(2) takes a number and touches no memory.
+    Errno::result(unsafe { libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) }).map(drop)
+}
+
 /// `spawn_traced`, with `before_exec` run in the child after the SIGSTOP
 /// handshake, so after the tracer has set its options: the place to
 /// install a seccomp filter whose SECCOMP_RET_TRACE the tracer must see.
