@@ -218,8 +218,8 @@ fn count_stops_counts_the_targets_calls() {
         counted.stops(row)
     };
     // The runs differ only in the counted calls: count_stops turns address
-    // randomization off, under which arm64's dynamic loader made one munmap
-    // more in about one run in five (2 stops).
+    // randomization off. With it on, arm64's dynamic loader made one or two
+    // munmap calls fewer in about one run in five (2 or 4 stops).
     let calls = calls::random_count(20, 200);
     let few = counted("syscall", libc::SYS_getppid, calls);
     let more = counted("syscall", libc::SYS_getppid, calls + 100);
