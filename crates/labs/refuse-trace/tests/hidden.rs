@@ -1,5 +1,6 @@
 //! The grader's own tests of lab-refuse-trace (not in the students' copy):
-//! a debugger that takes its int3 out again, and one that plants two.
+//! a debugger that takes its breakpoint (int3, or BRK #0 on arm64) out
+//! again, and one that plants two.
 
 use super::*;
 
@@ -15,7 +16,8 @@ fn an_int3_taken_out_again_is_no_breakpoint() {
     assert_ran_greet(
         &ended,
         &format!(
-            "a debugger planted an int3 at offset {} and took it out again",
+            "a debugger planted {} at offset {} and took it out again",
+            workbook::arch::A_BREAKPOINT,
             pokes[0].0
         ),
     );
@@ -33,7 +35,9 @@ fn an_int3_taken_out_again_is_no_breakpoint() {
         &ended,
         left,
         &format!(
-            "a debugger planted int3s at offsets {taken_out} and {left}, and took the first out again"
+            "a debugger planted {} at offsets {taken_out} and {left}, and took the first out \
+             again",
+            workbook::arch::BREAKPOINT_NAME
         ),
     );
 }
@@ -60,7 +64,10 @@ fn of_several_int3s_the_first_is_named() {
         assert_refused_at(
             &ended,
             first,
-            &format!("a debugger planted int3s at offsets {offsets:?}"),
+            &format!(
+                "a debugger planted {} at offsets {offsets:?}",
+                workbook::arch::BREAKPOINT_NAME
+            ),
         );
     }
 }

@@ -408,7 +408,7 @@ fn elf32_arm_headers(size: u64) -> Vec<u8> {
 /// at `BASE`. For `Abi::Aarch64` a 64-bit program (`svc #0`, the number in
 /// x8, the arguments in x0 to x5); for `Abi::Arm` a 32-bit one, AArch32
 /// code (`svc #0`, the number in r7, the arguments in r0 to r5), which runs
-/// where the CPU and the kernel have AArch32 (`aarch32_runs`).
+/// where the CPU and the kernel have AArch32 (`compat_runs`).
 #[cfg(target_arch = "aarch64")]
 fn elf(text: &[u8], call: &Call, args: &[Arg]) -> Vec<u8> {
     let compat = call.abi == Abi::Arm;
