@@ -259,8 +259,9 @@ fn assert_refused_at(ended: &Ended, offset: usize, what: &str) {
     );
     assert!(
         ended.stdout == "DO NOT DEBUG ME!!!\n" && ended.code == Some(0),
-        "{what}: the lab should have found the int3 and refused (\"DO NOT DEBUG ME!!!\"); \
+        "{what}: the lab should have found the {} and refused (\"DO NOT DEBUG ME!!!\"); \
          it printed {:?} and ended with {}; its stderr:\n{}",
+        workbook::arch::BREAKPOINT_NAME,
         ended.stdout,
         how_it_ended(ended),
         ended.stderr
@@ -292,7 +293,10 @@ fn one_int3_is_named_at_its_offset() {
     assert_refused_at(
         &ended,
         offset,
-        &format!("a debugger planted one int3 at offset {offset}"),
+        &format!(
+            "a debugger planted one {} at offset {offset}",
+            workbook::arch::BREAKPOINT_NAME
+        ),
     );
 }
 
