@@ -171,18 +171,17 @@ impl Sleeper {
     }
 
     fn tracer(&self) -> Option<nix::unistd::Pid> {
-        Status::of(nix::unistd::Pid::from_raw(self.pid() as i32))
-            .unwrap()
-            .tracer()
+        status_of(self.pid()).tracer()
     }
+}
+
+fn status_of(pid: u32) -> Status {
+    Status::of(nix::unistd::Pid::from_raw(pid as i32)).unwrap()
 }
 
 /// The state's letter in `/proc/PID/status` (`S`, `R`, `T`...).
 fn state_of(pid: u32) -> char {
-    Status::of(nix::unistd::Pid::from_raw(pid as i32))
-        .unwrap()
-        .state()
-        .unwrap()
+    status_of(pid).state().unwrap()
 }
 
 impl Drop for Sleeper {

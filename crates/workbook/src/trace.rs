@@ -50,9 +50,14 @@ pub fn spawn_traced(program: &Program, options: Options) -> Result<ChildGuard> {
 /// string routines take, and on arm64 how many munmap calls the dynamic
 /// loader makes (it trims a 64 KiB-aligned library's reservation on the
 /// side that is not aligned already). Inherited across fork and execve.
+/// The other personality flags stay as they were (`setarch`'s, say).
 pub fn no_address_randomization() -> Result<(), Errno> {
+    // 0xffffffff asks for the current personality and changes nothing.
     // SAFETY: personality(2) takes a number and touches no memory.
-    Errno::result(unsafe { libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) }).map(drop)
+    let current = Errno::result(unsafe { libc::personality(0xffff_ffff) })?;
+    let wanted = current as libc::c_ulong | libc::ADDR_NO_RANDOMIZE as libc::c_ulong;
+    // SAFETY: as above.
+    Errno::result(unsafe { libc::personality(wanted) }).map(drop)
 }
 
 /// `spawn_traced`, with `before_exec` run in the child after the SIGSTOP
