@@ -52,10 +52,9 @@ pub fn traced_by_us(thread: Pid) -> bool {
     Status::of(thread).is_ok_and(|status| status.tracer() == Some(nix::unistd::gettid()))
 }
 
-/// The state letter of /proc/PID/stat: R running, S or D asleep, t traced.
+/// The state letter of /proc/PID/status: R running, S or D asleep, t traced.
 pub fn thread_state(pid: Pid) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
+    Status::of(pid).ok()?.state()
 }
 
 /// The threads of the process, now.

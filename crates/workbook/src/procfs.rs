@@ -71,6 +71,15 @@ impl Status {
             .map(Pid::from_raw)
     }
 
+    /// Its parent (`PPid`), or `None` where it has none (pid 1, or a
+    /// process of another pid namespace: `PPid: 0`).
+    pub fn parent(&self) -> Option<Pid> {
+        self.field("PPid")
+            .and_then(|value| value.parse::<i32>().ok())
+            .filter(|&parent| parent != 0)
+            .map(Pid::from_raw)
+    }
+
     /// The state's letter (`State: Z (zombie)` gives `Z`).
     pub fn state(&self) -> Option<char> {
         self.field("State")?.chars().next()
@@ -109,10 +118,11 @@ mod tests {
 
     #[test]
     fn fields_are_read_by_exact_name() {
-        let s = status("Name:\tcat\nState:\tt (tracing stop)\nTgid:\t42\nTracerPid:\t7\nSeccomp:\t2\nSeccomp_filters:\t1\nUid:\t1\t2\t3\t4\n");
+        let s = status("Name:\tcat\nState:\tt (tracing stop)\nTgid:\t42\nPPid:\t41\nTracerPid:\t7\nSeccomp:\t2\nSeccomp_filters:\t1\nUid:\t1\t2\t3\t4\n");
         assert_eq!(s.field("Name"), Some("cat"));
         assert_eq!(s.state(), Some('t'));
         assert_eq!(s.tracer(), Some(Pid::from_raw(7)));
+        assert_eq!(s.parent(), Some(Pid::from_raw(41)));
         assert_eq!(s.number("Seccomp").unwrap(), 2);
         assert_eq!(s.number("Seccomp_filters").unwrap(), 1);
         assert_eq!(s.ids("Uid"), Some([1, 2, 3, 4]));
@@ -126,6 +136,7 @@ mod tests {
     #[test]
     fn nobody_traces_at_zero() {
         assert_eq!(status("TracerPid:\t0\n").tracer(), None);
+        assert_eq!(status("PPid:\t0\n").parent(), None);
     }
 
     #[test]

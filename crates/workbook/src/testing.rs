@@ -117,13 +117,10 @@ pub fn assert_no_orphaned_targets() {
         if !cmdline.starts_with(b"builtin:") {
             continue;
         }
-        let ppid = fs::read_to_string(format!("/proc/{pid}/stat"))
+        let parent = crate::procfs::Status::of(nix::unistd::Pid::from_raw(pid as i32))
             .ok()
-            .and_then(|stat| {
-                let after_comm = stat.rsplit_once(')')?.1.to_string();
-                after_comm.split_whitespace().nth(1)?.parse::<u32>().ok()
-            });
-        if ppid == Some(1) {
+            .and_then(|status| status.parent());
+        if parent == Some(nix::unistd::Pid::from_raw(1)) {
             orphans.push(format!("{pid} {}", String::from_utf8_lossy(&cmdline)));
         }
     }
@@ -698,15 +695,15 @@ pub mod tracer_checks {
 
         /// The program: the demo's child, found in /proc.
         fn program(&self) -> Pid {
-            let parent = self.child.id().to_string();
+            let parent = self.pid();
             for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-                let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse() else {
                     continue;
                 };
-                let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-                if after_comm.split_whitespace().nth(1) == Some(parent.as_str()) {
-                    let pid = entry.file_name().to_string_lossy().parse().expect("a pid");
-                    return Pid::from_raw(pid);
+                let pid = Pid::from_raw(pid);
+                let status = crate::procfs::Status::of(pid).ok();
+                if status.and_then(|status| status.parent()) == Some(parent) {
+                    return pid;
                 }
             }
             panic!("the demo (pid {parent}) has no child");
@@ -730,8 +727,7 @@ pub mod tracer_checks {
     }
 
     fn process_state(pid: Pid) -> Option<char> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(')')?.1.trim_start().chars().next()
+        crate::procfs::Status::of(pid).ok()?.state()
     }
 
     /// Ctrl-C reaches the whole foreground job; the program traps it and

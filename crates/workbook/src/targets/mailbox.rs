@@ -499,12 +499,10 @@ pub mod test {
     /// Whether `pid`'s parent, or its parent's, ... is `ancestor`.
     fn descends_from(mut pid: i32, ancestor: u32) -> bool {
         for _ in 0..8 {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some(parent) = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+            let Some(parent) = crate::procfs::Status::of(nix::unistd::Pid::from_raw(pid))
+                .ok()
+                .and_then(|status| status.parent())
+                .map(|parent| parent.as_raw())
             else {
                 return false;
             };
